@@ -1,0 +1,198 @@
+//! Engine.IO v4 packets: decoding what a client sends and encoding what the server sends.
+//!
+//! Outgoing packets are encoded once into a [`Frame`], whose bytes are reference counted, so the same
+//! broadcast frame can be queued on many sessions without copying.
+
+use base64::Engine as _;
+use bytes::Bytes;
+use bytestring::ByteString;
+
+use super::error::PacketError;
+
+/// A decoded packet received from a client.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Packet {
+    /// `1`: the client closes the session.
+    Close,
+    /// `2`, or `2probe` during an upgrade.
+    Ping { probe: bool },
+    /// `3`, or `3probe`.
+    Pong { probe: bool },
+    /// `4…` or a binary frame: application data for the layer above.
+    Message(Message),
+    /// `5`: the client switches to the probed transport.
+    Upgrade,
+    /// `6`: does nothing.
+    Noop,
+}
+
+/// Application data carried by a message packet.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    Text(ByteString),
+    Binary(Bytes),
+}
+
+impl Message {
+    /// Payload size in bytes, as counted against `maxPayload`.
+    pub fn len(&self) -> usize {
+        match self {
+            Message::Text(text) => text.len(),
+            Message::Binary(bytes) => bytes.len(),
+        }
+    }
+
+    /// True when the message carries no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An encoded outgoing packet, ready for either transport.
+///
+/// Text frames hold the whole Engine.IO packet (`4hello`, `2`, `0{…}`); binary frames hold raw message
+/// bytes (a WebSocket binary frame, or `b<base64>` inside a polling payload).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    Text(ByteString),
+    Binary(Bytes),
+}
+
+impl Frame {
+    /// The open packet sent once at the start of a session.
+    pub fn open(handshake_json: &str) -> Frame {
+        Frame::Text(format!("0{handshake_json}").into())
+    }
+
+    /// `1`: the server closes the session (polling only).
+    pub fn close() -> Frame {
+        Frame::Text(ByteString::from_static("1"))
+    }
+
+    /// `2`: a heartbeat ping.
+    pub fn ping() -> Frame {
+        Frame::Text(ByteString::from_static("2"))
+    }
+
+    /// `3probe`: the answer to an upgrade probe.
+    pub fn pong_probe() -> Frame {
+        Frame::Text(ByteString::from_static("3probe"))
+    }
+
+    /// `6`: releases a pending long-polling request.
+    pub fn noop() -> Frame {
+        Frame::Text(ByteString::from_static("6"))
+    }
+
+    /// A text message packet: `4` followed by the text.
+    pub fn text_message(text: &str) -> Frame {
+        let mut encoded = String::with_capacity(text.len() + 1);
+        encoded.push('4');
+        encoded.push_str(text);
+        Frame::Text(encoded.into())
+    }
+
+    /// A binary message packet.
+    pub fn binary_message(bytes: Bytes) -> Frame {
+        Frame::Binary(bytes)
+    }
+
+    /// Size in bytes on a WebSocket.
+    pub fn len(&self) -> usize {
+        match self {
+            Frame::Text(text) => text.len(),
+            Frame::Binary(bytes) => bytes.len(),
+        }
+    }
+
+    /// True for a zero-length frame (never produced by the constructors above).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends this frame as it appears inside a long-polling payload.
+    pub fn write_polling(&self, out: &mut String) {
+        match self {
+            Frame::Text(text) => out.push_str(text),
+            Frame::Binary(bytes) => {
+                out.push('b');
+                base64::engine::general_purpose::STANDARD.encode_string(bytes, out);
+            }
+        }
+    }
+}
+
+impl Packet {
+    /// Decodes a text packet (a WebSocket text frame, or one packet of a polling payload).
+    pub fn decode_text(text: ByteString) -> Result<Packet, PacketError> {
+        let Some(kind) = text.as_bytes().first().copied() else {
+            return Err(PacketError::Empty);
+        };
+        let rest = &text[1..];
+        match kind {
+            b'1' => Ok(Packet::Close),
+            b'2' => Ok(Packet::Ping {
+                probe: rest == "probe",
+            }),
+            b'3' => Ok(Packet::Pong {
+                probe: rest == "probe",
+            }),
+            b'4' => Ok(Packet::Message(Message::Text(text.slice_ref(rest)))),
+            b'5' => Ok(Packet::Upgrade),
+            b'6' => Ok(Packet::Noop),
+            b'b' => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(rest)
+                    .map_err(|_| PacketError::InvalidBase64)?;
+                Ok(Packet::Message(Message::Binary(Bytes::from(bytes))))
+            }
+            other => Err(PacketError::UnknownType(other as char)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(s: &'static str) -> Result<Packet, PacketError> {
+        Packet::decode_text(ByteString::from_static(s))
+    }
+
+    #[test]
+    fn decodes_every_packet_type() {
+        assert_eq!(decode("1"), Ok(Packet::Close));
+        assert_eq!(decode("2"), Ok(Packet::Ping { probe: false }));
+        assert_eq!(decode("2probe"), Ok(Packet::Ping { probe: true }));
+        assert_eq!(decode("3"), Ok(Packet::Pong { probe: false }));
+        assert_eq!(decode("3probe"), Ok(Packet::Pong { probe: true }));
+        assert_eq!(
+            decode("4hello"),
+            Ok(Packet::Message(Message::Text("hello".into())))
+        );
+        assert_eq!(decode("5"), Ok(Packet::Upgrade));
+        assert_eq!(decode("6"), Ok(Packet::Noop));
+        assert_eq!(
+            decode("bAQID"),
+            Ok(Packet::Message(Message::Binary(Bytes::from_static(&[
+                1, 2, 3
+            ]))))
+        );
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert_eq!(decode(""), Err(PacketError::Empty));
+        assert_eq!(decode("7"), Err(PacketError::UnknownType('7')));
+        assert_eq!(decode("0{}"), Err(PacketError::UnknownType('0')));
+        assert_eq!(decode("b!!"), Err(PacketError::InvalidBase64));
+    }
+
+    #[test]
+    fn encodes_frames_for_polling() {
+        let mut out = String::new();
+        Frame::text_message("hi").write_polling(&mut out);
+        Frame::binary_message(Bytes::from_static(&[1, 2, 3])).write_polling(&mut out);
+        assert_eq!(out, "4hibAQID");
+    }
+}

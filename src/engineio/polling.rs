@@ -1,0 +1,84 @@
+//! The HTTP long-polling transport: GET drains a session's queue, POST delivers packets.
+
+use actix_web::web::{Bytes, Payload};
+use actix_web::HttpResponse;
+use bytestring::ByteString;
+use futures_util::StreamExt;
+
+use super::error::EngineError;
+use super::payload;
+use super::session::{
+    CloseReason, CloseSession, EngineSession, Incoming, Poll, PollReply, POLLING,
+};
+use super::Engine;
+use actix::Addr;
+
+const TEXT_PLAIN: &str = "text/plain; charset=UTF-8";
+
+/// Answers a GET on an open session with its queued frames, waiting for some if there are none.
+pub async fn poll(engine: &Engine, sid: &str) -> Result<HttpResponse, EngineError> {
+    let session = engine.registry.get(sid).ok_or(EngineError::UnknownSid)?;
+    poll_session(&session).await
+}
+
+/// Answers a GET from this session's queue.
+pub async fn poll_session(session: &Addr<EngineSession>) -> Result<HttpResponse, EngineError> {
+    let reply = session
+        .send(Poll)
+        .await
+        .map_err(|_| EngineError::UnknownSid)??;
+    let frames = match reply {
+        PollReply::Ready(frames) => frames,
+        // The session dropping the sender means it stopped without a last word.
+        PollReply::Wait(receiver) => receiver.await.map_err(|_| EngineError::UnknownSid)??,
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(TEXT_PLAIN)
+        .body(payload::encode(&frames)))
+}
+
+/// Reads a POST body (at most `maxPayload` bytes) and hands its packets to the session.
+pub async fn post(engine: &Engine, sid: &str, body: Payload) -> Result<HttpResponse, EngineError> {
+    let session = engine.registry.get(sid).ok_or(EngineError::UnknownSid)?;
+    let body = match read_body(body, engine.config.max_payload).await {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::warn!(sid, %error, "refused a polling POST");
+            if error == EngineError::PayloadTooLarge {
+                session.do_send(CloseSession(CloseReason::PayloadTooLarge));
+            }
+            return Err(error);
+        }
+    };
+    let text = ByteString::try_from(body).map_err(|_| EngineError::BadRequest)?;
+    let packets = match payload::decode(text) {
+        Ok(packets) => packets,
+        Err(error) => {
+            tracing::warn!(sid, %error, "malformed polling payload; closing the session");
+            session.do_send(CloseSession(CloseReason::TransportError));
+            return Err(EngineError::BadRequest);
+        }
+    };
+    session
+        .send(Incoming {
+            from: POLLING,
+            packets,
+        })
+        .await
+        .map_err(|_| EngineError::UnknownSid)??;
+    Ok(HttpResponse::Ok().content_type(TEXT_PLAIN).body("ok"))
+}
+
+/// Collects a request body, refusing it as soon as it grows past `limit`, whatever its
+/// Content-Length claims.
+async fn read_body(mut body: Payload, limit: usize) -> Result<Bytes, EngineError> {
+    let mut buffer = bytes::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|_| EngineError::BadRequest)?;
+        if buffer.len() + chunk.len() > limit {
+            return Err(EngineError::PayloadTooLarge);
+        }
+        buffer.extend_from_slice(&chunk);
+    }
+    Ok(buffer.freeze())
+}

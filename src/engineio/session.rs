@@ -1,0 +1,626 @@
+//! The session actor: one per Engine.IO connection, independent of its current transport.
+//!
+//! A session starts on long-polling or on a WebSocket. Polling sessions keep their outgoing frames in a
+//! bounded queue that each GET drains; WebSocket sessions hand frames straight to the transport's sink.
+//! An upgrade swaps the transport under the same actor, so the layer above never notices.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+
+use super::config::EngineConfig;
+use super::error::EngineError;
+use super::handler::{EngineConnection, EngineHandler, Handshake, TransportKind};
+use super::packet::{Frame, Packet};
+use super::registry::Registry;
+use super::sid::Sid;
+use super::socket::{EngineSocket, Frames};
+
+/// How long a server-closed polling session waits for the client's next GET to hand over its last
+/// frames and the close packet.
+const POLLING_CLOSE_LINGER: Duration = Duration::from_secs(5);
+
+/// How long a pending GET is held after an upgrade probe before a noop releases it, so that an upgrade
+/// packet already on its way lands first (the reference server checks every 100 ms).
+const UPGRADE_RELEASE_DELAY: Duration = Duration::from_millis(20);
+
+/// What answers a pending GET: frames, or an error status.
+type PollSender = oneshot::Sender<Result<Vec<Frame>, EngineError>>;
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The client closed its transport or sent a close packet.
+    TransportClose,
+    /// The transport failed or the client broke the protocol.
+    TransportError,
+    /// The client did not answer a ping in time.
+    PingTimeout,
+    /// The client sent more than `maxPayload` in one message.
+    PayloadTooLarge,
+    /// The client could not keep up with its outgoing queue.
+    SlowConsumer,
+    /// The server closed the session on purpose (the layer above asked for it).
+    ServerClose,
+    /// The server is shutting down.
+    ServerShutdown,
+}
+
+impl CloseReason {
+    /// A short name for logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::TransportClose => "transport close",
+            CloseReason::TransportError => "transport error",
+            CloseReason::PingTimeout => "ping timeout",
+            CloseReason::PayloadTooLarge => "payload too large",
+            CloseReason::SlowConsumer => "slow consumer",
+            CloseReason::ServerClose => "server close",
+            CloseReason::ServerShutdown => "server shutting down",
+        }
+    }
+}
+
+/// Where a WebSocket transport receives the session's frames. Implemented by the WebSocket glue, so
+/// the session does not depend on the WebSocket library.
+pub trait TransportSink: Send + 'static {
+    /// Hands frames to the transport; an error means its buffer is full.
+    fn send(&self, frames: Frames) -> Result<(), SinkFull>;
+    /// Closes the transport once the frames handed over before are written.
+    fn close(&self, reason: CloseReason);
+}
+
+/// A transport's buffer is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("transport buffer full")]
+pub struct SinkFull;
+
+/// Identifies one transport attached to a session (the polling transport is always 0).
+pub type TransportId = u64;
+
+/// The id of a session's long-polling transport.
+pub const POLLING: TransportId = 0;
+
+enum Transport {
+    Polling {
+        /// The pending GET, if any, waiting for frames.
+        waiting: Option<PollSender>,
+    },
+    WebSocket {
+        id: TransportId,
+        sink: Box<dyn TransportSink>,
+    },
+}
+
+/// A WebSocket being probed for an upgrade from polling.
+struct Probe {
+    id: TransportId,
+    sink: Box<dyn TransportSink>,
+    timeout: SpawnHandle,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Open,
+    /// Closed for the layer above; a polling session still hands its last frames to one more GET.
+    Closing,
+}
+
+/// The Engine.IO session actor.
+pub struct EngineSession {
+    sid: Sid,
+    config: Arc<EngineConfig>,
+    registry: Registry,
+    /// Builds the upper layer's connection once the actor has an address.
+    opener: Option<(Arc<dyn EngineHandler>, Handshake)>,
+    connection: Option<Box<dyn EngineConnection>>,
+    transport: Transport,
+    probe: Option<Probe>,
+    /// Frames waiting for the next GET (polling only).
+    queue: VecDeque<Frame>,
+    ping_timeout: Option<SpawnHandle>,
+    state: State,
+    opened_at: Instant,
+}
+
+impl EngineSession {
+    /// A session that starts on long-polling.
+    pub fn polling(
+        config: Arc<EngineConfig>,
+        registry: Registry,
+        handler: Arc<dyn EngineHandler>,
+        handshake: Handshake,
+    ) -> EngineSession {
+        EngineSession::new(
+            config,
+            registry,
+            handler,
+            handshake,
+            Transport::Polling { waiting: None },
+        )
+    }
+
+    /// A session that starts on a WebSocket, whose sink is `sink`.
+    pub fn websocket(
+        config: Arc<EngineConfig>,
+        registry: Registry,
+        handler: Arc<dyn EngineHandler>,
+        handshake: Handshake,
+        id: TransportId,
+        sink: Box<dyn TransportSink>,
+    ) -> EngineSession {
+        EngineSession::new(
+            config,
+            registry,
+            handler,
+            handshake,
+            Transport::WebSocket { id, sink },
+        )
+    }
+
+    fn new(
+        config: Arc<EngineConfig>,
+        registry: Registry,
+        handler: Arc<dyn EngineHandler>,
+        handshake: Handshake,
+        transport: Transport,
+    ) -> EngineSession {
+        EngineSession {
+            sid: handshake.sid.clone(),
+            config,
+            registry,
+            opener: Some((handler, handshake)),
+            connection: None,
+            transport,
+            probe: None,
+            queue: VecDeque::new(),
+            ping_timeout: None,
+            state: State::Open,
+            opened_at: Instant::now(),
+        }
+    }
+
+    /// The open packet: `0{"sid","upgrades","pingInterval","pingTimeout","maxPayload"}`.
+    fn open_frame(&self, upgrades: bool) -> Frame {
+        let handshake = serde_json::json!({
+            "sid": self.sid.as_str(),
+            "upgrades": if upgrades { vec!["websocket"] } else { vec![] },
+            "pingInterval": self.config.ping_interval.as_millis() as u64,
+            "pingTimeout": self.config.ping_timeout.as_millis() as u64,
+            "maxPayload": self.config.max_payload,
+        });
+        Frame::open(&handshake.to_string())
+    }
+
+    /// Open, on polling, and not already probing a WebSocket.
+    fn upgradable(&self) -> bool {
+        self.state == State::Open
+            && self.probe.is_none()
+            && matches!(self.transport, Transport::Polling { .. })
+    }
+
+    fn transport_kind(&self) -> TransportKind {
+        match self.transport {
+            Transport::Polling { .. } => TransportKind::Polling,
+            Transport::WebSocket { .. } => TransportKind::WebSocket,
+        }
+    }
+
+    fn schedule_ping(&mut self, ctx: &mut Context<Self>) {
+        // The deadline counts from when the ping was due, not from when the timer fired, so timer
+        // lag does not give a silent client extra time.
+        let deadline = Instant::now() + self.config.ping_interval + self.config.ping_timeout;
+        ctx.run_later(self.config.ping_interval, move |session, ctx| {
+            if session.state != State::Open {
+                return;
+            }
+            session.push(Frames::One(Frame::ping()), ctx);
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let timeout = ctx.run_later(remaining, |session, ctx| {
+                session.close(CloseReason::PingTimeout, ctx);
+            });
+            session.ping_timeout = Some(timeout);
+        });
+    }
+
+    fn on_pong(&mut self, ctx: &mut Context<Self>) {
+        if let Some(timeout) = self.ping_timeout.take() {
+            ctx.cancel_future(timeout);
+            self.schedule_ping(ctx);
+        }
+    }
+
+    /// Queues frames for the client on whichever transport is active.
+    fn push(&mut self, frames: Frames, ctx: &mut Context<Self>) {
+        match &mut self.transport {
+            Transport::WebSocket { sink, .. } => {
+                if sink.send(frames).is_err() {
+                    self.close(CloseReason::SlowConsumer, ctx);
+                }
+            }
+            Transport::Polling { .. } => {
+                let frames = frames.as_slice();
+                if self.queue.len() + frames.len() > self.config.max_queue {
+                    self.close(CloseReason::SlowConsumer, ctx);
+                    return;
+                }
+                self.queue.extend(frames.iter().cloned());
+                self.flush_polling();
+            }
+        }
+    }
+
+    /// Hands the queue to a waiting GET, if there is one.
+    fn flush_polling(&mut self) {
+        let Transport::Polling { waiting } = &mut self.transport else {
+            return;
+        };
+        if self.queue.is_empty() {
+            return;
+        }
+        if let Some(sender) = waiting.take() {
+            let frames: Vec<Frame> = self.queue.drain(..).collect();
+            if let Err(Ok(frames)) = sender.send(Ok(frames)) {
+                // The client gave up on that GET: keep the frames, in order, for the next one.
+                for frame in frames.into_iter().rev() {
+                    self.queue.push_front(frame);
+                }
+            }
+        }
+    }
+
+    /// Answers a pending GET with a noop so the client can pause polling during an upgrade.
+    fn release_polling(&mut self) {
+        if let Transport::Polling { waiting } = &mut self.transport {
+            if let Some(sender) = waiting.take() {
+                let mut frames: Vec<Frame> = self.queue.drain(..).collect();
+                if frames.is_empty() {
+                    frames.push(Frame::noop());
+                }
+                if let Err(Ok(frames)) = sender.send(Ok(frames)) {
+                    self.queue
+                        .extend(frames.into_iter().filter(|f| *f != Frame::noop()));
+                }
+            }
+        }
+    }
+
+    fn on_packet(&mut self, packet: Packet, from: TransportId, ctx: &mut Context<Self>) {
+        if self.probe.as_ref().is_some_and(|probe| probe.id == from) {
+            self.on_probe_packet(packet, ctx);
+            return;
+        }
+        let active = match self.transport {
+            Transport::Polling { .. } => POLLING,
+            Transport::WebSocket { id, .. } => id,
+        };
+        if from != active {
+            return;
+        }
+        match packet {
+            Packet::Message(message) => {
+                if let Some(connection) = self.connection.as_mut() {
+                    connection.on_message(message);
+                }
+            }
+            Packet::Pong { probe: false } => self.on_pong(ctx),
+            Packet::Close => self.close(CloseReason::TransportClose, ctx),
+            Packet::Ping { .. } | Packet::Pong { probe: true } | Packet::Upgrade | Packet::Noop => {
+            }
+        }
+    }
+
+    fn on_probe_packet(&mut self, packet: Packet, ctx: &mut Context<Self>) {
+        match packet {
+            Packet::Ping { probe: true } => {
+                if let Some(probe) = &self.probe {
+                    if probe.sink.send(Frames::One(Frame::pong_probe())).is_err() {
+                        self.abandon_probe(ctx);
+                        return;
+                    }
+                }
+                ctx.run_later(UPGRADE_RELEASE_DELAY, |session, _| {
+                    session.release_polling()
+                });
+            }
+            Packet::Upgrade => self.finish_upgrade(ctx),
+            _ => {
+                tracing::debug!(sid = %self.sid, ?packet, "unexpected packet during upgrade");
+                self.abandon_probe(ctx);
+            }
+        }
+    }
+
+    fn finish_upgrade(&mut self, ctx: &mut Context<Self>) {
+        let Some(probe) = self.probe.take() else {
+            return;
+        };
+        ctx.cancel_future(probe.timeout);
+        // A client that follows the protocol paused polling before upgrading; a GET still pending
+        // belongs to one that did not.
+        if let Transport::Polling { waiting } = &mut self.transport {
+            if let Some(sender) = waiting.take() {
+                let _ = sender.send(Err(EngineError::BadRequest));
+            }
+        }
+        self.transport = Transport::WebSocket {
+            id: probe.id,
+            sink: probe.sink,
+        };
+        tracing::debug!(sid = %self.sid, "upgraded to websocket");
+        let queued: Vec<Frame> = self.queue.drain(..).collect();
+        if !queued.is_empty() {
+            self.push(Frames::Shared(queued.into()), ctx);
+        }
+    }
+
+    fn abandon_probe(&mut self, ctx: &mut Context<Self>) {
+        if let Some(probe) = self.probe.take() {
+            ctx.cancel_future(probe.timeout);
+            probe.sink.close(CloseReason::TransportError);
+        }
+    }
+
+    /// Forgets the session at once (later requests get "Session ID unknown") and stops the actor.
+    fn finish(&mut self, ctx: &mut Context<Self>) {
+        self.registry.remove(&self.sid);
+        ctx.stop();
+    }
+
+    /// Ends the session for the layer above and closes the transport once the queued frames are out.
+    fn close(&mut self, reason: CloseReason, ctx: &mut Context<Self>) {
+        if self.state != State::Open {
+            return;
+        }
+        self.state = State::Closing;
+        if let Some(timeout) = self.ping_timeout.take() {
+            ctx.cancel_future(timeout);
+        }
+        self.abandon_probe(ctx);
+        tracing::info!(
+            sid = %self.sid,
+            transport = self.transport_kind().as_str(),
+            reason = reason.as_str(),
+            duration_ms = self.opened_at.elapsed().as_millis() as u64,
+            "engine.io session closed"
+        );
+        if let Some(mut connection) = self.connection.take() {
+            connection.on_close(reason);
+        }
+        match &mut self.transport {
+            Transport::WebSocket { sink, .. } => {
+                sink.close(reason);
+                self.finish(ctx);
+            }
+            Transport::Polling { waiting } => {
+                // The server's own decision to close is announced with a close packet after the
+                // queued frames; a client that closed, broke the protocol or vanished is just let go
+                // (a pending GET gets a noop, as the reference server does).
+                let announce = matches!(
+                    reason,
+                    CloseReason::ServerClose | CloseReason::ServerShutdown
+                ) || reason == CloseReason::TransportError && waiting.is_some();
+                // A GET racing the close (sent just before, arriving just after) still gets an answer.
+                let linger = announce || reason == CloseReason::TransportClose;
+                let mut frames: Vec<Frame> = self.queue.drain(..).collect();
+                if announce {
+                    frames.push(Frame::close());
+                } else if frames.is_empty() {
+                    frames.push(Frame::noop());
+                }
+                match waiting.take() {
+                    Some(sender) => {
+                        let _ = sender.send(Ok(frames));
+                        self.finish(ctx);
+                    }
+                    None if linger => {
+                        self.queue.extend(frames);
+                        ctx.run_later(POLLING_CLOSE_LINGER, |session, ctx| session.finish(ctx));
+                    }
+                    None => self.finish(ctx),
+                }
+            }
+        }
+    }
+}
+
+impl Actor for EngineSession {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(self.config.max_queue);
+        self.registry.insert(self.sid.clone(), ctx.address());
+        let upgrades =
+            self.config.allow_upgrades && self.transport_kind() == TransportKind::Polling;
+        let open = self.open_frame(upgrades);
+        self.push(Frames::One(open), ctx);
+        if let Some((handler, handshake)) = self.opener.take() {
+            tracing::info!(
+                sid = %self.sid,
+                transport = handshake.transport.as_str(),
+                peer = ?handshake.peer,
+                "engine.io session opened"
+            );
+            let socket = EngineSocket::new(self.sid.clone(), ctx.address());
+            self.connection = Some(handler.on_open(socket, handshake));
+        }
+        self.schedule_ping(ctx);
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        self.registry.remove(&self.sid);
+        if let Some(mut connection) = self.connection.take() {
+            connection.on_close(CloseReason::ServerShutdown);
+        }
+    }
+}
+
+/// Frames for the client, from the layer above or the hub.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Outgoing(pub Frames);
+
+impl Handler<Outgoing> for EngineSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: Outgoing, ctx: &mut Self::Context) {
+        if self.state == State::Open {
+            self.push(msg.0, ctx);
+        }
+    }
+}
+
+/// Close the session.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseSession(pub CloseReason);
+
+impl Handler<CloseSession> for EngineSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: CloseSession, ctx: &mut Self::Context) {
+        self.close(msg.0, ctx);
+    }
+}
+
+/// Packets a transport received from the client.
+#[derive(Message)]
+#[rtype(result = "Result<(), EngineError>")]
+pub struct Incoming {
+    pub from: TransportId,
+    pub packets: Vec<Packet>,
+}
+
+impl Handler<Incoming> for EngineSession {
+    type Result = Result<(), EngineError>;
+
+    fn handle(&mut self, msg: Incoming, ctx: &mut Self::Context) -> Self::Result {
+        if msg.from == POLLING && matches!(self.transport, Transport::WebSocket { .. }) {
+            return Err(EngineError::BadRequest);
+        }
+        for packet in msg.packets {
+            if self.state != State::Open {
+                break;
+            }
+            self.on_packet(packet, msg.from, ctx);
+        }
+        Ok(())
+    }
+}
+
+/// A transport broke the protocol or went away.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TransportClosed {
+    pub from: TransportId,
+    pub reason: CloseReason,
+}
+
+impl Handler<TransportClosed> for EngineSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: TransportClosed, ctx: &mut Self::Context) {
+        if self
+            .probe
+            .as_ref()
+            .is_some_and(|probe| probe.id == msg.from)
+        {
+            self.abandon_probe(ctx);
+            return;
+        }
+        let active = match self.transport {
+            Transport::Polling { .. } => POLLING,
+            Transport::WebSocket { id, .. } => id,
+        };
+        if msg.from == active {
+            self.close(msg.reason, ctx);
+        }
+    }
+}
+
+/// What a long-polling GET gets.
+pub enum PollReply {
+    /// Frames ready now.
+    Ready(Vec<Frame>),
+    /// Wait for frames (or a noop/close that releases the request).
+    Wait(oneshot::Receiver<Result<Vec<Frame>, EngineError>>),
+}
+
+/// A long-polling GET.
+#[derive(Message)]
+#[rtype(result = "Result<PollReply, EngineError>")]
+pub struct Poll;
+
+impl Handler<Poll> for EngineSession {
+    type Result = Result<PollReply, EngineError>;
+
+    fn handle(&mut self, _: Poll, ctx: &mut Self::Context) -> Self::Result {
+        if self.state == State::Closing {
+            self.finish(ctx);
+            return Ok(PollReply::Ready(self.queue.drain(..).collect()));
+        }
+        let Transport::Polling { waiting } = &mut self.transport else {
+            return Err(EngineError::BadRequest);
+        };
+        if waiting.as_ref().is_some_and(|sender| !sender.is_closed()) {
+            tracing::warn!(sid = %self.sid, "concurrent GET on a polling session");
+            self.close(CloseReason::TransportError, ctx);
+            return Err(EngineError::BadRequest);
+        }
+        if !self.queue.is_empty() {
+            return Ok(PollReply::Ready(self.queue.drain(..).collect()));
+        }
+        let (sender, receiver) = oneshot::channel();
+        *waiting = Some(sender);
+        if self.probe.is_some() {
+            ctx.run_later(UPGRADE_RELEASE_DELAY, |session, _| {
+                session.release_polling()
+            });
+        }
+        Ok(PollReply::Wait(receiver))
+    }
+}
+
+/// Can this session be upgraded to a WebSocket now?
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct CheckUpgrade;
+
+impl Handler<CheckUpgrade> for EngineSession {
+    type Result = bool;
+
+    fn handle(&mut self, _: CheckUpgrade, _: &mut Self::Context) -> bool {
+        self.upgradable()
+    }
+}
+
+/// A new WebSocket asks to become this session's transport (the probe of an upgrade).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct BeginProbe {
+    pub id: TransportId,
+    pub sink: Box<dyn TransportSink>,
+}
+
+impl Handler<BeginProbe> for EngineSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: BeginProbe, ctx: &mut Self::Context) {
+        if !self.upgradable() {
+            msg.sink.close(CloseReason::TransportError);
+            return;
+        }
+        let timeout = ctx.run_later(self.config.upgrade_timeout, |session, ctx| {
+            tracing::debug!(sid = %session.sid, "upgrade timed out");
+            session.abandon_probe(ctx);
+        });
+        self.probe = Some(Probe {
+            id: msg.id,
+            sink: msg.sink,
+            timeout,
+        });
+    }
+}

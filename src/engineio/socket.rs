@@ -1,0 +1,107 @@
+//! [`EngineSocket`]: the handle the upper layer (and the hub) uses to write to one session.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use super::packet::Frame;
+use super::session::{CloseReason, CloseSession, EngineSession, Outgoing};
+use super::sid::Sid;
+
+/// One or several frames for one session; shared frames are not copied per recipient.
+#[derive(Debug, Clone)]
+pub enum Frames {
+    One(Frame),
+    Shared(Arc<[Frame]>),
+}
+
+impl Frames {
+    /// The frames in order.
+    pub fn as_slice(&self) -> &[Frame] {
+        match self {
+            Frames::One(frame) => std::slice::from_ref(frame),
+            Frames::Shared(frames) => frames,
+        }
+    }
+}
+
+/// Why a frame could not be queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("the session is closed")]
+    Closed,
+    #[error("the session's queue is full; it is being closed as a slow consumer")]
+    SlowConsumer,
+}
+
+/// A cheap, cloneable, thread-safe handle to one Engine.IO session.
+#[derive(Clone)]
+pub struct EngineSocket {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    sid: Sid,
+    addr: Addr<EngineSession>,
+    /// Set once the session was told to close for falling behind, so it is told only once.
+    overflowed: AtomicBool,
+}
+
+impl EngineSocket {
+    pub(super) fn new(sid: Sid, addr: Addr<EngineSession>) -> EngineSocket {
+        EngineSocket {
+            inner: Arc::new(Inner {
+                sid,
+                addr,
+                overflowed: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The session id.
+    pub fn sid(&self) -> &Sid {
+        &self.inner.sid
+    }
+
+    /// Queues frames for the client, in order. A full queue closes the session as a slow consumer.
+    pub fn send(&self, frames: Frames) -> Result<(), SendError> {
+        match self.inner.addr.try_send(Outgoing(frames)) {
+            Ok(()) => Ok(()),
+            Err(SendError_::Closed(_)) => Err(SendError::Closed),
+            Err(SendError_::Full(_)) => {
+                if !self.inner.overflowed.swap(true, Ordering::Relaxed) {
+                    self.inner
+                        .addr
+                        .do_send(CloseSession(CloseReason::SlowConsumer));
+                }
+                Err(SendError::SlowConsumer)
+            }
+        }
+    }
+
+    /// Queues one frame.
+    pub fn send_frame(&self, frame: Frame) -> Result<(), SendError> {
+        self.send(Frames::One(frame))
+    }
+
+    /// Closes the session after the frames queued before this call are written.
+    pub fn close(&self, reason: CloseReason) {
+        self.inner.addr.do_send(CloseSession(reason));
+    }
+
+    /// True while the session actor runs.
+    pub fn is_open(&self) -> bool {
+        self.inner.addr.connected()
+    }
+}
+
+use actix::dev::SendError as SendError_;
+
+impl std::fmt::Debug for EngineSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineSocket")
+            .field("sid", &self.inner.sid)
+            .finish()
+    }
+}

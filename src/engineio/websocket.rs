@@ -1,0 +1,325 @@
+//! The WebSocket transport, on actix-web-actors.
+//!
+//! This is the only file that knows the WebSocket library: it turns frames from the client into
+//! [`Packet`]s for the session and implements [`TransportSink`] for the session's frames. Swapping
+//! actix-web-actors (deprecated upstream) for actix-ws means rewriting this file alone.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use actix::prelude::*;
+use actix_web::web::{Bytes, BytesMut, Payload};
+use actix_web::{HttpRequest, HttpResponse};
+use actix_web_actors::ws;
+use bytestring::ByteString;
+
+use super::error::EngineError;
+use super::handler::Handshake;
+use super::packet::{Frame, Message, Packet};
+use super::session::{
+    BeginProbe, CloseReason, EngineSession, Incoming, SinkFull, TransportClosed, TransportId,
+    TransportSink,
+};
+use super::socket::Frames;
+use super::Engine;
+
+/// Source of WebSocket transport ids (0 is the polling transport).
+static NEXT_TRANSPORT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Opens a WebSocket that starts a new session.
+pub fn open(
+    engine: &Engine,
+    handshake: Handshake,
+    req: &HttpRequest,
+    body: Payload,
+) -> Result<HttpResponse, EngineError> {
+    let role = Role::Fresh {
+        engine: engine.clone(),
+        handshake: Box::new(handshake),
+    };
+    start(engine, role, req, body)
+}
+
+/// Opens a WebSocket that probes an upgrade of an existing polling session.
+pub fn upgrade(
+    engine: &Engine,
+    session: Addr<EngineSession>,
+    req: &HttpRequest,
+    body: Payload,
+) -> Result<HttpResponse, EngineError> {
+    start(engine, Role::Attached(session), req, body)
+}
+
+/// Accepts a WebSocket only to close it at once: an upgrade of a session that cannot take one (it
+/// already upgraded, or is upgrading), as the reference server answers.
+pub fn refuse(
+    engine: &Engine,
+    req: &HttpRequest,
+    body: Payload,
+) -> Result<HttpResponse, EngineError> {
+    start(engine, Role::Refused, req, body)
+}
+
+fn start(
+    engine: &Engine,
+    role: Role,
+    req: &HttpRequest,
+    body: Payload,
+) -> Result<HttpResponse, EngineError> {
+    let connection = WsConnection {
+        id: NEXT_TRANSPORT_ID.fetch_add(1, Ordering::Relaxed),
+        role,
+        max_payload: engine.config.max_payload,
+        max_queue: engine.config.max_queue,
+        fragments: None,
+    };
+    ws::WsResponseBuilder::new(connection, req, body)
+        .frame_size(engine.config.max_payload)
+        .start()
+        .map_err(|error| {
+            tracing::debug!(%error, "refused a WebSocket handshake");
+            EngineError::BadRequest
+        })
+}
+
+enum Role {
+    /// Not started yet: the session is created once this actor has an address.
+    Fresh {
+        engine: Engine,
+        handshake: Box<Handshake>,
+    },
+    /// Carries packets for this session.
+    Attached(Addr<EngineSession>),
+    /// Between `Fresh` and `Attached`.
+    Starting,
+    /// Closed as soon as it opens.
+    Refused,
+}
+
+/// A message being reassembled from continuation frames.
+struct Fragments {
+    binary: bool,
+    data: BytesMut,
+}
+
+/// One WebSocket connection.
+struct WsConnection {
+    id: TransportId,
+    role: Role,
+    max_payload: usize,
+    max_queue: usize,
+    fragments: Option<Fragments>,
+}
+
+impl WsConnection {
+    fn deliver(&mut self, packet: Packet) {
+        if let Role::Attached(session) = &self.role {
+            session.do_send(Incoming {
+                from: self.id,
+                packets: vec![packet],
+            });
+        }
+    }
+
+    fn deliver_text(&mut self, text: ByteString, ctx: &mut ws::WebsocketContext<Self>) {
+        match Packet::decode_text(text) {
+            Ok(packet) => self.deliver(packet),
+            Err(error) => {
+                tracing::warn!(%error, "malformed packet on a WebSocket; closing it");
+                self.fail(CloseReason::TransportError, ctx);
+            }
+        }
+    }
+
+    fn deliver_binary(&mut self, bytes: Bytes) {
+        self.deliver(Packet::Message(Message::Binary(bytes)));
+    }
+
+    /// Tells the session why the transport ends and closes the socket.
+    fn fail(&mut self, reason: CloseReason, ctx: &mut ws::WebsocketContext<Self>) {
+        if let Role::Attached(session) = &self.role {
+            session.do_send(TransportClosed {
+                from: self.id,
+                reason,
+            });
+        }
+        ctx.close(Some(close_code(reason).into()));
+        ctx.stop();
+    }
+
+    fn on_fragment(
+        &mut self,
+        item: actix_http::ws::Item,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) -> Result<(), CloseReason> {
+        let (first, bytes, last) = match item {
+            actix_http::ws::Item::FirstText(bytes) => (Some(false), bytes, false),
+            actix_http::ws::Item::FirstBinary(bytes) => (Some(true), bytes, false),
+            actix_http::ws::Item::Continue(bytes) => (None, bytes, false),
+            actix_http::ws::Item::Last(bytes) => (None, bytes, true),
+        };
+        match (first, self.fragments.as_mut()) {
+            (Some(binary), None) => {
+                self.fragments = Some(Fragments {
+                    binary,
+                    data: BytesMut::from(&bytes[..]),
+                });
+            }
+            (None, Some(fragments)) => fragments.data.extend_from_slice(&bytes),
+            _ => return Err(CloseReason::TransportError),
+        }
+        let size = self.fragments.as_ref().map_or(0, |f| f.data.len());
+        if size > self.max_payload {
+            return Err(CloseReason::PayloadTooLarge);
+        }
+        if last {
+            if let Some(fragments) = self.fragments.take() {
+                let data = fragments.data.freeze();
+                if fragments.binary {
+                    self.deliver_binary(data);
+                } else {
+                    let text =
+                        ByteString::try_from(data).map_err(|_| CloseReason::TransportError)?;
+                    self.deliver_text(text, ctx);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn close_code(reason: CloseReason) -> ws::CloseCode {
+    match reason {
+        CloseReason::PayloadTooLarge => ws::CloseCode::Size,
+        CloseReason::TransportError => ws::CloseCode::Protocol,
+        CloseReason::SlowConsumer => ws::CloseCode::Policy,
+        CloseReason::ServerShutdown => ws::CloseCode::Away,
+        _ => ws::CloseCode::Normal,
+    }
+}
+
+impl Actor for WsConnection {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(self.max_queue);
+        let sink = Box::new(ActorSink(ctx.address()));
+        match std::mem::replace(&mut self.role, Role::Starting) {
+            Role::Fresh { engine, handshake } => {
+                let session = EngineSession::websocket(
+                    Arc::clone(&engine.config),
+                    engine.registry.clone(),
+                    Arc::clone(&engine.handler),
+                    *handshake,
+                    self.id,
+                    sink,
+                )
+                .start();
+                self.role = Role::Attached(session);
+            }
+            Role::Attached(session) => {
+                session.do_send(BeginProbe { id: self.id, sink });
+                self.role = Role::Attached(session);
+            }
+            Role::Starting | Role::Refused => {
+                ctx.close(Some(ws::CloseCode::Policy.into()));
+                ctx.stop();
+            }
+        }
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        if let Role::Attached(session) = &self.role {
+            session.do_send(TransportClosed {
+                from: self.id,
+                reason: CloseReason::TransportClose,
+            });
+        }
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsConnection {
+    fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        let result = match item {
+            Ok(ws::Message::Text(text)) => {
+                self.deliver_text(text, ctx);
+                Ok(())
+            }
+            Ok(ws::Message::Binary(bytes)) => {
+                self.deliver_binary(bytes);
+                Ok(())
+            }
+            Ok(ws::Message::Continuation(item)) => self.on_fragment(item, ctx),
+            Ok(ws::Message::Ping(bytes)) => {
+                ctx.pong(&bytes);
+                Ok(())
+            }
+            Ok(ws::Message::Pong(_)) | Ok(ws::Message::Nop) => Ok(()),
+            Ok(ws::Message::Close(_)) => Err(CloseReason::TransportClose),
+            Err(ws::ProtocolError::Overflow) => Err(CloseReason::PayloadTooLarge),
+            Err(error) => {
+                tracing::debug!(%error, "WebSocket protocol error");
+                Err(CloseReason::TransportError)
+            }
+        };
+        if let Err(reason) = result {
+            if reason != CloseReason::TransportClose {
+                tracing::warn!(reason = reason.as_str(), "closing a WebSocket");
+            }
+            self.fail(reason, ctx);
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}
+
+/// Commands from the session to its WebSocket.
+#[derive(Message)]
+#[rtype(result = "()")]
+enum Command {
+    Send(Frames),
+    Close(CloseReason),
+}
+
+impl Handler<Command> for WsConnection {
+    type Result = ();
+
+    fn handle(&mut self, command: Command, ctx: &mut Self::Context) {
+        match command {
+            Command::Send(frames) => {
+                for frame in frames.as_slice() {
+                    match frame {
+                        Frame::Text(text) => ctx.text(text.clone()),
+                        Frame::Binary(bytes) => ctx.binary(bytes.clone()),
+                    }
+                }
+            }
+            Command::Close(reason) => {
+                // The session is gone: stop reporting to it.
+                self.role = Role::Starting;
+                ctx.close(Some(close_code(reason).into()));
+                ctx.stop();
+            }
+        }
+    }
+}
+
+/// The session's handle on this WebSocket.
+struct ActorSink(Addr<WsConnection>);
+
+impl TransportSink for ActorSink {
+    fn send(&self, frames: Frames) -> Result<(), SinkFull> {
+        match self.0.try_send(Command::Send(frames)) {
+            Ok(()) => Ok(()),
+            // A closed socket reports itself through `TransportClosed`; only a full buffer matters.
+            Err(SendError::Closed(_)) => Ok(()),
+            Err(SendError::Full(_)) => Err(SinkFull),
+        }
+    }
+
+    fn close(&self, reason: CloseReason) {
+        self.0.do_send(Command::Close(reason));
+    }
+}
