@@ -1,0 +1,144 @@
+//! One client's Socket.IO connection: the per-session state that lives inside the Engine.IO session
+//! actor, decoding packets and routing them to the client's sockets, one per namespace.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::decoder::Decoder;
+use super::packet::Packet;
+use super::server::ServerInner;
+use super::socket::{DisconnectReason, Socket};
+use crate::engineio::{CloseReason, EngineConnection, EngineSocket, Handshake, Message};
+
+/// The Socket.IO state of one Engine.IO session.
+pub(crate) struct Connection {
+    server: Arc<ServerInner>,
+    engine: EngineSocket,
+    handshake: Arc<Handshake>,
+    decoder: Decoder,
+    sockets: HashMap<String, Socket>,
+    /// Closes the connection if no namespace is joined in time; dropped once one is.
+    connect_timer: Option<actix_rt::task::JoinHandle<()>>,
+}
+
+impl Connection {
+    pub(crate) fn new(
+        server: Arc<ServerInner>,
+        engine: EngineSocket,
+        handshake: Handshake,
+    ) -> Connection {
+        let timeout = server.config.connect_timeout;
+        let timer_engine = engine.clone();
+        let connect_timer = actix_rt::spawn(async move {
+            actix_rt::time::sleep(timeout).await;
+            tracing::info!(sid = %timer_engine.sid(), "no namespace joined in time; closing");
+            timer_engine.close(CloseReason::ServerClose);
+        });
+        Connection {
+            decoder: Decoder::new(server.config.max_attachments),
+            server,
+            engine,
+            handshake: Arc::new(handshake),
+            sockets: HashMap::new(),
+            connect_timer: Some(connect_timer),
+        }
+    }
+
+    fn on_packet(&mut self, packet: Packet) {
+        match packet {
+            Packet::Connect { nsp, data } => self.on_connect(nsp, data),
+            Packet::Disconnect { nsp } => {
+                if let Some(socket) = self.sockets.remove(&nsp) {
+                    socket.on_disconnected(DisconnectReason::ClientNamespaceDisconnect);
+                }
+            }
+            Packet::Event {
+                nsp,
+                event,
+                payload,
+                id,
+            } => match self.sockets.get(&nsp) {
+                Some(socket) if socket.connected() => {
+                    let ns = Arc::clone(&self.server.namespaces[&nsp]);
+                    ns.dispatch(socket, &event, payload, id);
+                }
+                _ => {
+                    tracing::debug!(sid = %self.engine.sid(), nsp, "event for a namespace not joined")
+                }
+            },
+            Packet::Ack { nsp, id, payload } => match self.sockets.get(&nsp) {
+                Some(socket) => socket.on_ack(id, payload),
+                None => {
+                    tracing::debug!(sid = %self.engine.sid(), nsp, "ack for a namespace not joined")
+                }
+            },
+            Packet::ConnectError { .. } => {
+                self.protocol_violation("CONNECT_ERROR sent by a client");
+            }
+        }
+    }
+
+    fn on_connect(&mut self, nsp: String, auth: Option<serde_json::Value>) {
+        let Some(ns) = self.server.namespaces.get(&nsp).cloned() else {
+            tracing::info!(sid = %self.engine.sid(), nsp, "connect to an unknown namespace refused");
+            let refusal = Packet::ConnectError {
+                nsp,
+                data: json!({ "message": "Invalid namespace" }),
+            };
+            let _ = self
+                .engine
+                .send(crate::engineio::Frames::Shared(refusal.to_frames().into()));
+            return;
+        };
+        if let Some(existing) = self.sockets.get(&nsp) {
+            if existing.connected() {
+                tracing::debug!(sid = %self.engine.sid(), nsp, "second CONNECT to a joined namespace ignored");
+                return;
+            }
+        }
+        if let Some(timer) = self.connect_timer.take() {
+            timer.abort();
+        }
+        let socket = Socket::new(
+            ns.clone(),
+            self.engine.clone(),
+            Arc::clone(&self.handshake),
+            auth.unwrap_or_else(|| json!({})),
+        );
+        self.sockets.insert(nsp, socket.clone());
+        ns.connect(socket);
+    }
+
+    fn protocol_violation(&mut self, what: &str) {
+        tracing::warn!(sid = %self.engine.sid(), error = what, "Socket.IO protocol error; closing the connection");
+        for (_, socket) in self.sockets.drain() {
+            socket.on_disconnected(DisconnectReason::ParseError);
+        }
+        self.engine.close(CloseReason::TransportError);
+    }
+}
+
+impl EngineConnection for Connection {
+    fn on_message(&mut self, message: Message) {
+        let decoded = match message {
+            Message::Text(text) => self.decoder.text(&text),
+            Message::Binary(bytes) => self.decoder.binary(bytes),
+        };
+        match decoded {
+            Ok(Some(packet)) => self.on_packet(packet),
+            Ok(None) => {}
+            Err(error) => self.protocol_violation(&error.to_string()),
+        }
+    }
+
+    fn on_close(&mut self, reason: CloseReason) {
+        if let Some(timer) = self.connect_timer.take() {
+            timer.abort();
+        }
+        for (_, socket) in self.sockets.drain() {
+            socket.on_disconnected(DisconnectReason::Transport(reason));
+        }
+    }
+}

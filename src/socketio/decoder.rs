@@ -1,0 +1,115 @@
+//! Reassembles binary packets: a text header announcing N attachments, then N binary messages.
+
+use bytes::Bytes;
+
+use super::error::ProtocolError;
+use super::packet::{Packet, PartialPacket};
+
+/// Per-connection decoding state.
+#[derive(Debug)]
+pub struct Decoder {
+    max_attachments: usize,
+    partial: Option<PartialPacket>,
+}
+
+impl Decoder {
+    /// A decoder that refuses packets announcing more than `max_attachments` attachments.
+    pub fn new(max_attachments: usize) -> Decoder {
+        Decoder {
+            max_attachments,
+            partial: None,
+        }
+    }
+
+    /// Feeds a text message; returns a packet once it is whole.
+    pub fn text(&mut self, text: &str) -> Result<Option<Packet>, ProtocolError> {
+        if self.partial.is_some() {
+            return Err(ProtocolError::UnexpectedText);
+        }
+        let partial = Packet::decode(text, self.max_attachments)?;
+        if partial.expected == 0 {
+            return finish(partial.packet).map(Some);
+        }
+        self.partial = Some(partial);
+        Ok(None)
+    }
+
+    /// Feeds a binary message: the next attachment of the pending packet.
+    pub fn binary(&mut self, bytes: Bytes) -> Result<Option<Packet>, ProtocolError> {
+        let partial = self
+            .partial
+            .as_mut()
+            .ok_or(ProtocolError::UnexpectedBinary)?;
+        let payload = partial
+            .packet
+            .payload_mut()
+            .ok_or(ProtocolError::UnexpectedBinary)?;
+        payload.attachments.push(bytes);
+        if payload.attachments.len() < partial.expected {
+            return Ok(None);
+        }
+        match self.partial.take() {
+            Some(partial) => finish(partial.packet).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Checks a whole packet's placeholders against its attachments.
+fn finish(packet: Packet) -> Result<Packet, ProtocolError> {
+    match &packet {
+        Packet::Event { payload, .. } | Packet::Ack { payload, .. }
+            if !payload.placeholders_valid() =>
+        {
+            Err(ProtocolError::InvalidPlaceholders)
+        }
+        _ => Ok(packet),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assembles_binary_events() {
+        let mut decoder = Decoder::new(4);
+        let header = r#"52-["up",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
+        assert_eq!(decoder.text(header), Ok(None));
+        assert_eq!(decoder.binary(Bytes::from_static(b"a")), Ok(None));
+        let packet = decoder.binary(Bytes::from_static(b"b")).unwrap().unwrap();
+        let Packet::Event { payload, .. } = packet else {
+            panic!("expected an event, got {packet:?}");
+        };
+        assert_eq!(
+            payload.binary(&payload.args[1]),
+            Some(&Bytes::from_static(b"b"))
+        );
+    }
+
+    #[test]
+    fn refuses_out_of_order_and_bad_placeholders() {
+        let mut decoder = Decoder::new(4);
+        assert_eq!(
+            decoder.binary(Bytes::from_static(b"x")),
+            Err(ProtocolError::UnexpectedBinary)
+        );
+        decoder
+            .text(r#"51-["up",{"_placeholder":true,"num":0}]"#)
+            .unwrap();
+        assert_eq!(decoder.text("2[\"a\"]"), Err(ProtocolError::UnexpectedText));
+
+        let mut decoder = Decoder::new(4);
+        decoder
+            .text(r#"51-["up",{"_placeholder":true,"num":3}]"#)
+            .unwrap();
+        assert_eq!(
+            decoder.binary(Bytes::from_static(b"x")),
+            Err(ProtocolError::InvalidPlaceholders)
+        );
+        assert_eq!(
+            decoder.text(r#"55-["up"]"#),
+            Err(ProtocolError::TooManyAttachments(5))
+        );
+    }
+}

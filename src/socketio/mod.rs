@@ -1,0 +1,33 @@
+//! Socket.IO v5 on top of Engine.IO: namespaces, events, acknowledgements, binary attachments and
+//! rooms (through an [`Adapter`]).
+//!
+//! It meets Engine.IO only through [`EngineHandler`](crate::engineio::EngineHandler): [`SocketIo`]
+//! creates a connection state per Engine.IO session and writes through its
+//! [`EngineSocket`](crate::engineio::EngineSocket).
+
+mod ack;
+mod adapter;
+mod broadcast;
+mod connection;
+mod decoder;
+mod error;
+mod namespace;
+pub mod packet;
+mod payload;
+mod server;
+mod socket;
+
+pub use ack::AckSender;
+pub use adapter::{Adapter, BroadcastOptions, Room};
+pub use broadcast::BroadcastOperator;
+pub use decoder::Decoder;
+pub use error::{AckError, EmitError, ProtocolError};
+pub use namespace::{ConnectError, Namespace, NamespaceBuilder};
+pub use payload::Payload;
+pub use server::{
+    SocketIo, SocketIoBuilder, SocketIoConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_ATTACHMENTS,
+};
+pub use socket::{DisconnectReason, Socket};
+
+/// A socket's id; random like an Engine.IO session id.
+pub type SocketId = crate::engineio::Sid;

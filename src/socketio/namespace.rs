@@ -1,0 +1,212 @@
+//! Namespaces: the handlers a server runs for connections, events and disconnections.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use futures_util::future::LocalBoxFuture;
+use futures_util::FutureExt;
+use serde_json::{json, Value};
+
+use super::ack::AckSender;
+use super::adapter::Adapter;
+use super::packet::Packet;
+use super::payload::Payload;
+use super::socket::{DisconnectReason, Socket};
+
+/// Why a middleware refused a connection; sent to the client as CONNECT_ERROR.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct ConnectError {
+    /// Shown to the client as `err.message`.
+    pub message: String,
+    /// Shown to the client as `err.data`.
+    pub data: Option<Value>,
+}
+
+impl ConnectError {
+    /// A refusal with a message only.
+    pub fn new(message: impl Into<String>) -> ConnectError {
+        ConnectError {
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Adds data for the client.
+    pub fn with_data(mut self, data: Value) -> ConnectError {
+        self.data = Some(data);
+        self
+    }
+}
+
+type Middleware =
+    Arc<dyn Fn(Socket) -> LocalBoxFuture<'static, Result<(), ConnectError>> + Send + Sync>;
+type ConnectHandler = Arc<dyn Fn(&Socket) + Send + Sync>;
+type EventHandler = Arc<dyn Fn(&Socket, Payload, Option<AckSender>) + Send + Sync>;
+type DisconnectHandler = Arc<dyn Fn(&Socket, DisconnectReason) + Send + Sync>;
+
+/// A namespace and its handlers. Built with [`Namespace::builder`], shared by every connection.
+pub struct Namespace {
+    name: Arc<str>,
+    adapter: Arc<dyn Adapter>,
+    middlewares: Vec<Middleware>,
+    on_connect: Option<ConnectHandler>,
+    events: HashMap<String, EventHandler>,
+    on_disconnect: Option<DisconnectHandler>,
+}
+
+impl Namespace {
+    /// Starts describing the namespace `name` (`"/"` for the main one).
+    pub fn builder(name: &str) -> NamespaceBuilder {
+        NamespaceBuilder {
+            name: name.into(),
+            middlewares: Vec::new(),
+            on_connect: None,
+            events: HashMap::new(),
+            on_disconnect: None,
+        }
+    }
+
+    /// The namespace name.
+    pub fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    pub(crate) fn adapter(&self) -> &Arc<dyn Adapter> {
+        &self.adapter
+    }
+
+    /// Runs the middlewares, then accepts or refuses the socket.
+    pub(crate) fn connect(self: &Arc<Self>, socket: Socket) {
+        if self.middlewares.is_empty() {
+            self.accept(&socket);
+            return;
+        }
+        let ns = Arc::clone(self);
+        actix_rt::spawn(async move {
+            for middleware in &ns.middlewares {
+                if let Err(error) = middleware(socket.clone()).await {
+                    ns.refuse(&socket, error);
+                    return;
+                }
+            }
+            ns.accept(&socket);
+        });
+    }
+
+    fn accept(&self, socket: &Socket) {
+        if !socket.mark_connected() {
+            return;
+        }
+        let reply = Packet::Connect {
+            nsp: self.name.to_string(),
+            data: Some(json!({ "sid": socket.id().as_str() })),
+        };
+        if socket.send_packet(&reply).is_err() {
+            return;
+        }
+        self.adapter
+            .add_socket(&self.name, socket.id(), socket.engine().clone());
+        tracing::debug!(socket = %socket.id(), nsp = %self.name, "socket connected");
+        if let Some(handler) = &self.on_connect {
+            handler(socket);
+        }
+    }
+
+    fn refuse(&self, socket: &Socket, error: ConnectError) {
+        if !socket.mark_refused() {
+            return;
+        }
+        tracing::info!(nsp = %self.name, error = %error.message, "connection refused by middleware");
+        let mut data = json!({ "message": error.message });
+        if let Some(extra) = error.data {
+            data["data"] = extra;
+        }
+        let _ = socket.send_packet(&Packet::ConnectError {
+            nsp: self.name.to_string(),
+            data,
+        });
+    }
+
+    /// Calls the handler of an event; events without one are ignored.
+    pub(crate) fn dispatch(&self, socket: &Socket, event: &str, payload: Payload, id: Option<u64>) {
+        match self.events.get(event) {
+            Some(handler) => {
+                let ack = id.map(|id| AckSender::new(socket.clone(), id));
+                handler(socket, payload, ack);
+            }
+            None => tracing::debug!(nsp = %self.name, event, "event without a handler"),
+        }
+    }
+
+    pub(crate) fn on_disconnected(&self, socket: &Socket, reason: DisconnectReason) {
+        tracing::debug!(socket = %socket.id(), nsp = %self.name, reason = reason.as_str(), "socket disconnected");
+        if let Some(handler) = &self.on_disconnect {
+            handler(socket, reason);
+        }
+    }
+}
+
+/// Describes a namespace: middlewares, then handlers.
+pub struct NamespaceBuilder {
+    name: Arc<str>,
+    middlewares: Vec<Middleware>,
+    on_connect: Option<ConnectHandler>,
+    events: HashMap<String, EventHandler>,
+    on_disconnect: Option<DisconnectHandler>,
+}
+
+impl NamespaceBuilder {
+    /// Adds a middleware, run in order for each connecting socket; an error refuses the connection
+    /// with CONNECT_ERROR.
+    pub fn middleware<F, Fut>(mut self, middleware: F) -> Self
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + 'static,
+    {
+        self.middlewares
+            .push(Arc::new(move |socket| middleware(socket).boxed_local()));
+        self
+    }
+
+    /// Runs once a socket is connected.
+    pub fn on_connect(mut self, handler: impl Fn(&Socket) + Send + Sync + 'static) -> Self {
+        self.on_connect = Some(Arc::new(handler));
+        self
+    }
+
+    /// Handles an event; the ack sender is there when the client asked for an acknowledgement.
+    pub fn on(
+        mut self,
+        event: &str,
+        handler: impl Fn(&Socket, Payload, Option<AckSender>) + Send + Sync + 'static,
+    ) -> Self {
+        self.events.insert(event.to_string(), Arc::new(handler));
+        self
+    }
+
+    /// Runs once a socket leaves the namespace, whatever the reason.
+    pub fn on_disconnect(
+        mut self,
+        handler: impl Fn(&Socket, DisconnectReason) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_disconnect = Some(Arc::new(handler));
+        self
+    }
+
+    pub(crate) fn build(self, adapter: Arc<dyn Adapter>) -> Namespace {
+        Namespace {
+            name: self.name,
+            adapter,
+            middlewares: self.middlewares,
+            on_connect: self.on_connect,
+            events: self.events,
+            on_disconnect: self.on_disconnect,
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+}

@@ -1,0 +1,379 @@
+//! Socket.IO v5 packets: `<type>[<attachments>-][<nsp>,][<ack id>][JSON]`.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use super::error::ProtocolError;
+use super::payload::Payload;
+use crate::engineio::Frame;
+
+/// Event names a client may not emit, because the client library uses them itself.
+pub const RESERVED_EVENTS: [&str; 6] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
+
+/// The main namespace.
+pub const MAIN_NAMESPACE: &str = "/";
+
+/// A Socket.IO packet.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Packet {
+    /// `0`: connect to a namespace, with an optional `auth` object; from the server, the answer.
+    Connect { nsp: String, data: Option<Value> },
+    /// `1`: leave a namespace.
+    Disconnect { nsp: String },
+    /// `2` or `5` (binary): an event, maybe asking for an ack.
+    Event {
+        nsp: String,
+        event: String,
+        payload: Payload,
+        id: Option<u64>,
+    },
+    /// `3` or `6` (binary): an acknowledgement.
+    Ack {
+        nsp: String,
+        id: u64,
+        payload: Payload,
+    },
+    /// `4`: a refused connection to a namespace.
+    ConnectError { nsp: String, data: Value },
+}
+
+/// A packet whose binary attachments have not all arrived yet.
+#[derive(Debug)]
+pub struct PartialPacket {
+    pub packet: Packet,
+    pub expected: usize,
+}
+
+impl Packet {
+    /// The namespace the packet is for.
+    pub fn nsp(&self) -> &str {
+        match self {
+            Packet::Connect { nsp, .. }
+            | Packet::Disconnect { nsp }
+            | Packet::Event { nsp, .. }
+            | Packet::Ack { nsp, .. }
+            | Packet::ConnectError { nsp, .. } => nsp,
+        }
+    }
+
+    /// Encodes the packet into Engine.IO frames: one text frame, then one binary frame per attachment.
+    pub fn to_frames(&self) -> Vec<Frame> {
+        let mut text = String::with_capacity(64);
+        let payload = self.write_header(&mut text);
+        let attachments = payload.map(|p| &p.attachments[..]).unwrap_or_default();
+        let mut frames = Vec::with_capacity(1 + attachments.len());
+        frames.push(Frame::text_message(&text));
+        frames.extend(attachments.iter().cloned().map(Frame::binary_message));
+        frames
+    }
+
+    /// Writes the text part of the packet; returns the payload whose attachments follow it.
+    fn write_header(&self, out: &mut String) -> Option<&Payload> {
+        let (kind, nsp, id, payload) = match self {
+            Packet::Connect { nsp, .. } => ('0', nsp, None, None),
+            Packet::Disconnect { nsp } => ('1', nsp, None, None),
+            Packet::Event {
+                nsp, id, payload, ..
+            } => {
+                let kind = if payload.attachments.is_empty() {
+                    '2'
+                } else {
+                    '5'
+                };
+                (kind, nsp, *id, Some(payload))
+            }
+            Packet::Ack { nsp, id, payload } => {
+                let kind = if payload.attachments.is_empty() {
+                    '3'
+                } else {
+                    '6'
+                };
+                (kind, nsp, Some(*id), Some(payload))
+            }
+            Packet::ConnectError { nsp, .. } => ('4', nsp, None, None),
+        };
+        out.push(kind);
+        if let Some(payload) = payload.filter(|p| !p.attachments.is_empty()) {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "{}-", payload.attachments.len());
+        }
+        if nsp != MAIN_NAMESPACE {
+            out.push_str(nsp);
+            out.push(',');
+        }
+        if let Some(id) = id {
+            let _ = write!(out, "{id}");
+        }
+        match self {
+            Packet::Connect {
+                data: Some(data), ..
+            }
+            | Packet::ConnectError { data, .. } => {
+                out.push_str(&data.to_string());
+            }
+            Packet::Event { event, payload, .. } => {
+                out.push('[');
+                out.push_str(&Value::from(event.as_str()).to_string());
+                for arg in &payload.args {
+                    out.push(',');
+                    out.push_str(&arg.to_string());
+                }
+                out.push(']');
+            }
+            Packet::Ack { payload, .. } => {
+                out.push_str(&Value::from(payload.args.clone()).to_string());
+            }
+            _ => {}
+        }
+        payload
+    }
+
+    /// Decodes the text part of a packet. Binary packets come back partial, waiting for attachments.
+    pub fn decode(text: &str, max_attachments: usize) -> Result<PartialPacket, ProtocolError> {
+        let mut rest = text;
+        let kind = take_char(&mut rest).ok_or(ProtocolError::Empty)?;
+        let binary = matches!(kind, '5' | '6');
+        if !('0'..='6').contains(&kind) {
+            return Err(ProtocolError::UnknownType(kind));
+        }
+        let expected = if binary {
+            let digits = take_digits(&mut rest);
+            let count: usize = digits
+                .parse()
+                .map_err(|_| ProtocolError::InvalidAttachments)?;
+            if take_char(&mut rest) != Some('-') {
+                return Err(ProtocolError::InvalidAttachments);
+            }
+            if count > max_attachments {
+                return Err(ProtocolError::TooManyAttachments(count));
+            }
+            count
+        } else {
+            0
+        };
+        let nsp = if rest.starts_with('/') {
+            let end = rest.find(',').unwrap_or(rest.len());
+            let nsp = rest[..end].to_string();
+            rest = rest.get(end + 1..).unwrap_or("");
+            nsp
+        } else {
+            MAIN_NAMESPACE.to_string()
+        };
+        let digits = take_digits(&mut rest);
+        let id = if digits.is_empty() {
+            None
+        } else {
+            Some(
+                digits
+                    .parse::<u64>()
+                    .map_err(|_| ProtocolError::InvalidAckId)?,
+            )
+        };
+        let data = if rest.is_empty() {
+            None
+        } else {
+            Some(serde_json::from_str::<Value>(rest).map_err(|_| ProtocolError::InvalidJson)?)
+        };
+        let packet = match kind {
+            '0' => match data {
+                None | Some(Value::Object(_)) if id.is_none() => Packet::Connect { nsp, data },
+                _ => return Err(ProtocolError::InvalidPayload),
+            },
+            '1' => match (data, id) {
+                (None, None) => Packet::Disconnect { nsp },
+                _ => return Err(ProtocolError::InvalidPayload),
+            },
+            '2' | '5' => {
+                let Some(Value::Array(mut items)) = data else {
+                    return Err(ProtocolError::InvalidPayload);
+                };
+                if items.is_empty() {
+                    return Err(ProtocolError::InvalidPayload);
+                }
+                let event = match items.remove(0) {
+                    Value::String(name) => name,
+                    Value::Number(number) => number.to_string(),
+                    _ => return Err(ProtocolError::InvalidPayload),
+                };
+                if RESERVED_EVENTS.contains(&event.as_str()) {
+                    return Err(ProtocolError::ReservedEvent(event));
+                }
+                Packet::Event {
+                    nsp,
+                    event,
+                    payload: Payload::new(items),
+                    id,
+                }
+            }
+            '3' | '6' => {
+                let (Some(id), Some(Value::Array(items))) = (id, data) else {
+                    return Err(ProtocolError::InvalidPayload);
+                };
+                Packet::Ack {
+                    nsp,
+                    id,
+                    payload: Payload::new(items),
+                }
+            }
+            _ => match data {
+                Some(data @ (Value::Object(_) | Value::String(_))) if id.is_none() => {
+                    Packet::ConnectError { nsp, data }
+                }
+                _ => return Err(ProtocolError::InvalidPayload),
+            },
+        };
+        Ok(PartialPacket { packet, expected })
+    }
+
+    /// The payload that binary attachments are added to.
+    pub fn payload_mut(&mut self) -> Option<&mut Payload> {
+        match self {
+            Packet::Event { payload, .. } | Packet::Ack { payload, .. } => Some(payload),
+            _ => None,
+        }
+    }
+}
+
+fn take_char(rest: &mut &str) -> Option<char> {
+    let mut chars = rest.chars();
+    let c = chars.next()?;
+    *rest = chars.as_str();
+    Some(c)
+}
+
+fn take_digits<'a>(rest: &mut &'a str) -> &'a str {
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let (digits, tail) = rest.split_at(end);
+    *rest = tail;
+    digits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use serde_json::json;
+
+    fn decode(text: &str) -> Result<PartialPacket, ProtocolError> {
+        Packet::decode(text, 10)
+    }
+
+    fn text_of(packet: &Packet) -> String {
+        match &packet.to_frames()[0] {
+            Frame::Text(text) => text[1..].to_string(),
+            Frame::Binary(_) => unreachable!("the first frame is always text"),
+        }
+    }
+
+    #[test]
+    fn encodes_as_the_spec_shows() {
+        let connect = Packet::Connect {
+            nsp: "/admin".into(),
+            data: Some(json!({"sid": "abc"})),
+        };
+        assert_eq!(text_of(&connect), r#"0/admin,{"sid":"abc"}"#);
+        let event = Packet::Event {
+            nsp: "/".into(),
+            event: "hello".into(),
+            payload: Payload::new(vec![json!(1)]),
+            id: Some(12),
+        };
+        assert_eq!(text_of(&event), r#"212["hello",1]"#);
+        let mut payload = Payload::empty();
+        let placeholder = payload.attach(Bytes::from_static(&[1, 2]));
+        payload.args.push(placeholder);
+        let ack = Packet::Ack {
+            nsp: "/admin".into(),
+            id: 3,
+            payload,
+        };
+        let frames = ack.to_frames();
+        assert_eq!(
+            frames[0],
+            Frame::Text(r#"461-/admin,3[{"_placeholder":true,"num":0}]"#.into())
+        );
+        assert_eq!(frames[1], Frame::Binary(Bytes::from_static(&[1, 2])));
+    }
+
+    #[test]
+    fn decodes_every_type() {
+        assert_eq!(
+            decode("0").unwrap().packet,
+            Packet::Connect {
+                nsp: "/".into(),
+                data: None
+            }
+        );
+        assert_eq!(
+            decode(r#"0/admin,{"token":"t"}"#).unwrap().packet,
+            Packet::Connect {
+                nsp: "/admin".into(),
+                data: Some(json!({"token": "t"}))
+            }
+        );
+        assert_eq!(
+            decode("1/admin,").unwrap().packet,
+            Packet::Disconnect {
+                nsp: "/admin".into()
+            }
+        );
+        let event = decode(r#"2/admin,7["a",{"b":1}]"#).unwrap().packet;
+        assert_eq!(
+            event,
+            Packet::Event {
+                nsp: "/admin".into(),
+                event: "a".into(),
+                payload: Payload::new(vec![json!({"b": 1})]),
+                id: Some(7)
+            }
+        );
+        let partial = decode(r#"52-["up",{"_placeholder":true,"num":0}]"#).unwrap();
+        assert_eq!(partial.expected, 2);
+        assert!(matches!(
+            decode("33[1]").unwrap().packet,
+            Packet::Ack { id: 3, .. }
+        ));
+    }
+
+    #[test]
+    fn refuses_bad_packets() {
+        let cases = [
+            ("", ProtocolError::Empty),
+            ("9", ProtocolError::UnknownType('9')),
+            ("a", ProtocolError::UnknownType('a')),
+            (r#"2["a""#, ProtocolError::InvalidJson),
+            (r#"2{"a":1}"#, ProtocolError::InvalidPayload),
+            ("2[]", ProtocolError::InvalidPayload),
+            ("2[{}]", ProtocolError::InvalidPayload),
+            (
+                r#"2["disconnect"]"#,
+                ProtocolError::ReservedEvent("disconnect".into()),
+            ),
+            ("0[1]", ProtocolError::InvalidPayload),
+            ("0\"x\"", ProtocolError::InvalidPayload),
+            ("1{}", ProtocolError::InvalidPayload),
+            ("3[1]", ProtocolError::InvalidPayload),
+            ("3{}", ProtocolError::InvalidPayload),
+            ("5[\"a\"]", ProtocolError::InvalidAttachments),
+            ("5x-[\"a\"]", ProtocolError::InvalidAttachments),
+            ("511-[\"a\"]", ProtocolError::TooManyAttachments(11)),
+            (
+                "299999999999999999999999[\"a\"]",
+                ProtocolError::InvalidAckId,
+            ),
+        ];
+        for (text, error) in cases {
+            assert_eq!(decode(text).err(), Some(error), "{text:?}");
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! [`Socket`]: one client's connection to one namespace, the handle every event handler gets.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use super::adapter::Room;
+use super::broadcast::BroadcastOperator;
+use super::error::{AckError, EmitError};
+use super::namespace::Namespace;
+use super::packet::{Packet, RESERVED_EVENTS};
+use super::payload::Payload;
+use super::SocketId;
+use crate::engineio::{CloseReason, EngineSocket, Frames, Handshake, SendError};
+
+/// Why a socket left its namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisconnectReason {
+    /// The client disconnected from the namespace (`socket.disconnect()` on the client).
+    ClientNamespaceDisconnect,
+    /// The server disconnected the socket.
+    ServerNamespaceDisconnect,
+    /// The connection under the socket ended.
+    Transport(CloseReason),
+    /// The client broke the protocol.
+    ParseError,
+}
+
+impl DisconnectReason {
+    /// The reason as Socket.IO names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
+            DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
+            DisconnectReason::ParseError => "parse error",
+            DisconnectReason::Transport(reason) => reason.as_str(),
+        }
+    }
+}
+
+const CONNECTING: u8 = 0;
+const CONNECTED: u8 = 1;
+const DISCONNECTED: u8 = 2;
+
+/// A cheap, cloneable, thread-safe handle to one socket.
+#[derive(Clone)]
+pub struct Socket {
+    inner: Arc<SocketInner>,
+}
+
+struct SocketInner {
+    id: SocketId,
+    ns: Arc<Namespace>,
+    engine: EngineSocket,
+    handshake: Arc<Handshake>,
+    auth: Value,
+    state: AtomicU8,
+    acks: Mutex<Acks>,
+    extensions: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+}
+
+/// Acks the server waits for from this client.
+#[derive(Default)]
+struct Acks {
+    next_id: u64,
+    pending: HashMap<u64, oneshot::Sender<Payload>>,
+}
+
+impl Socket {
+    pub(crate) fn new(
+        ns: Arc<Namespace>,
+        engine: EngineSocket,
+        handshake: Arc<Handshake>,
+        auth: Value,
+    ) -> Socket {
+        Socket {
+            inner: Arc::new(SocketInner {
+                id: SocketId::random(),
+                ns,
+                engine,
+                handshake,
+                auth,
+                state: AtomicU8::new(CONNECTING),
+                acks: Mutex::new(Acks::default()),
+                extensions: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The socket id (distinct from the Engine.IO session id).
+    pub fn id(&self) -> &SocketId {
+        &self.inner.id
+    }
+
+    /// The namespace name.
+    pub fn nsp(&self) -> &Arc<str> {
+        self.inner.ns.name()
+    }
+
+    /// The `auth` object the client sent with its CONNECT packet (`{}` if none).
+    pub fn auth(&self) -> &Value {
+        &self.inner.auth
+    }
+
+    /// The HTTP request that opened the connection.
+    pub fn handshake(&self) -> &Handshake {
+        &self.inner.handshake
+    }
+
+    /// The Engine.IO connection under this socket.
+    pub fn engine(&self) -> &EngineSocket {
+        &self.inner.engine
+    }
+
+    /// True between a successful connect and the disconnect.
+    pub fn connected(&self) -> bool {
+        self.inner.state.load(Ordering::Acquire) == CONNECTED
+    }
+
+    /// Stores a value of type `T` on the socket (say, the user it belongs to).
+    pub fn insert_extension<T: Any + Send + Sync>(&self, value: T) {
+        lock(&self.inner.extensions).insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    /// A copy of the stored value of type `T`.
+    pub fn extension<T: Any + Send + Sync + Clone>(&self) -> Option<T> {
+        lock(&self.inner.extensions)
+            .get(&TypeId::of::<T>())
+            .and_then(|value| value.downcast_ref::<T>())
+            .cloned()
+    }
+
+    /// Emits an event to this client.
+    pub fn emit(&self, event: &str, payload: Payload) -> Result<(), EmitError> {
+        if RESERVED_EVENTS.contains(&event) {
+            return Err(EmitError::ReservedEvent);
+        }
+        self.send_packet(&Packet::Event {
+            nsp: self.nsp().to_string(),
+            event: event.to_string(),
+            payload,
+            id: None,
+        })
+    }
+
+    /// Emits an event and waits up to `timeout` for the client's ack.
+    pub fn emit_with_ack(
+        &self,
+        event: &str,
+        payload: Payload,
+        timeout: Duration,
+    ) -> impl std::future::Future<Output = Result<Payload, AckError>> + 'static {
+        let (sender, receiver) = oneshot::channel();
+        let id = {
+            let mut acks = lock(&self.inner.acks);
+            acks.next_id += 1;
+            let id = acks.next_id;
+            acks.pending.insert(id, sender);
+            id
+        };
+        let sent = if RESERVED_EVENTS.contains(&event) {
+            Err(EmitError::ReservedEvent)
+        } else {
+            self.send_packet(&Packet::Event {
+                nsp: self.nsp().to_string(),
+                event: event.to_string(),
+                payload,
+                id: Some(id),
+            })
+        };
+        let socket = self.clone();
+        async move {
+            if sent.is_err() {
+                lock(&socket.inner.acks).pending.remove(&id);
+                return Err(AckError::Disconnected);
+            }
+            match tokio::time::timeout(timeout, receiver).await {
+                Ok(Ok(payload)) => Ok(payload),
+                Ok(Err(_)) => Err(AckError::Disconnected),
+                Err(_) => {
+                    lock(&socket.inner.acks).pending.remove(&id);
+                    tracing::debug!(socket = %socket.id(), id, "ack timed out");
+                    Err(AckError::Timeout)
+                }
+            }
+        }
+    }
+
+    /// Joins rooms of this namespace.
+    pub fn join(&self, room: impl Into<Room>) {
+        self.adapter()
+            .join(self.nsp(), self.id(), vec![room.into()]);
+    }
+
+    /// Leaves a room.
+    pub fn leave(&self, room: impl Into<Room>) {
+        self.adapter()
+            .leave(self.nsp(), self.id(), vec![room.into()]);
+    }
+
+    /// Emits to the sockets in `room`, this one left out.
+    pub fn to(&self, room: impl Into<Room>) -> BroadcastOperator {
+        self.broadcast().to(room)
+    }
+
+    /// Emits to every other socket of the namespace.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(
+            Arc::clone(self.nsp()),
+            Arc::clone(self.adapter()),
+            Some(self.id().clone()),
+        )
+    }
+
+    /// Disconnects the socket from its namespace; the client is told and does not reconnect.
+    pub fn disconnect(&self) {
+        if self.transition(CONNECTED, DISCONNECTED) {
+            let _ = self.send_packet(&Packet::Disconnect {
+                nsp: self.nsp().to_string(),
+            });
+            self.cleanup(DisconnectReason::ServerNamespaceDisconnect);
+        }
+    }
+
+    /// Closes the whole connection under the socket (every namespace of that client).
+    pub fn close_connection(&self) {
+        self.inner.engine.close(CloseReason::ServerClose);
+    }
+
+    fn adapter(&self) -> &Arc<dyn super::Adapter> {
+        self.inner.ns.adapter()
+    }
+
+    pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
+        let frames = packet.to_frames();
+        let frames = if frames.len() == 1 {
+            frames.into_iter().next().map(Frames::One)
+        } else {
+            Some(Frames::Shared(frames.into()))
+        };
+        let Some(frames) = frames else {
+            return Ok(());
+        };
+        self.inner.engine.send(frames).map_err(|error| match error {
+            SendError::Closed => EmitError::Disconnected,
+            SendError::SlowConsumer => EmitError::SlowConsumer,
+        })
+    }
+
+    fn transition(&self, from: u8, to: u8) -> bool {
+        self.inner
+            .state
+            .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// The namespace accepted the socket.
+    pub(crate) fn mark_connected(&self) -> bool {
+        self.transition(CONNECTING, CONNECTED)
+    }
+
+    /// A middleware refused the socket.
+    pub(crate) fn mark_refused(&self) -> bool {
+        self.transition(CONNECTING, DISCONNECTED)
+    }
+
+    /// The client left, or its connection ended.
+    pub(crate) fn on_disconnected(&self, reason: DisconnectReason) {
+        if self.transition(CONNECTED, DISCONNECTED) {
+            self.cleanup(reason);
+        } else {
+            self.transition(CONNECTING, DISCONNECTED);
+        }
+    }
+
+    /// An ack from the client arrived.
+    pub(crate) fn on_ack(&self, id: u64, payload: Payload) {
+        let waiting = lock(&self.inner.acks).pending.remove(&id);
+        match waiting {
+            Some(sender) => {
+                let _ = sender.send(payload);
+            }
+            None => tracing::debug!(socket = %self.id(), id, "ack with an unknown id ignored"),
+        }
+    }
+
+    fn cleanup(&self, reason: DisconnectReason) {
+        lock(&self.inner.acks).pending.clear();
+        self.adapter().remove_socket(self.nsp(), self.id());
+        self.inner.ns.on_disconnected(self, reason);
+    }
+}
+
+/// Locks a mutex whose data stays consistent even if a holder panicked (each critical section here
+/// is a single map operation).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", self.id())
+            .field("nsp", self.nsp())
+            .finish()
+    }
+}
