@@ -1,0 +1,74 @@
+//! [`LocalAdapter`]: the Socket.IO adapter that keeps rooms in the `ChatServer` actor of this process.
+
+use std::sync::Arc;
+
+use actix::Addr;
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+
+use super::messages::{Broadcast, Connect, Disconnect, FetchSockets, Join, Leave};
+use super::server::ChatServer;
+use crate::engineio::{EngineSocket, Frame};
+use crate::socketio::{Adapter, BroadcastOptions, Room, SocketId};
+
+/// Rooms in this process only, kept by the [`ChatServer`].
+#[derive(Clone)]
+pub struct LocalAdapter {
+    hub: Addr<ChatServer>,
+}
+
+impl LocalAdapter {
+    /// An adapter over a running hub.
+    pub fn new(hub: Addr<ChatServer>) -> LocalAdapter {
+        LocalAdapter { hub }
+    }
+}
+
+impl Adapter for LocalAdapter {
+    fn add_socket(&self, nsp: &Arc<str>, id: &SocketId, engine: EngineSocket) {
+        self.hub.do_send(Connect {
+            nsp: Arc::clone(nsp),
+            id: id.clone(),
+            engine,
+        });
+    }
+
+    fn remove_socket(&self, nsp: &Arc<str>, id: &SocketId) {
+        self.hub.do_send(Disconnect {
+            nsp: Arc::clone(nsp),
+            id: id.clone(),
+        });
+    }
+
+    fn join(&self, nsp: &Arc<str>, id: &SocketId, rooms: Vec<Room>) {
+        self.hub.do_send(Join {
+            nsp: Arc::clone(nsp),
+            id: id.clone(),
+            rooms,
+        });
+    }
+
+    fn leave(&self, nsp: &Arc<str>, id: &SocketId, rooms: Vec<Room>) {
+        self.hub.do_send(Leave {
+            nsp: Arc::clone(nsp),
+            id: id.clone(),
+            rooms,
+        });
+    }
+
+    fn broadcast(&self, nsp: &Arc<str>, frames: Arc<[Frame]>, options: BroadcastOptions) {
+        self.hub.do_send(Broadcast {
+            nsp: Arc::clone(nsp),
+            frames,
+            options,
+        });
+    }
+
+    fn sockets(&self, nsp: &Arc<str>, rooms: Vec<Room>) -> BoxFuture<'static, Vec<SocketId>> {
+        let request = self.hub.send(FetchSockets {
+            nsp: Arc::clone(nsp),
+            rooms,
+        });
+        async move { request.await.unwrap_or_default() }.boxed()
+    }
+}

@@ -1,0 +1,109 @@
+//! The messages the `ChatServer` accepts, each with a thin handler over its plain methods.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use super::server::ChatServer;
+use crate::engineio::{EngineSocket, Frame};
+use crate::socketio::{BroadcastOptions, Room, SocketId};
+
+/// A socket connected to a namespace.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Connect {
+    pub nsp: Arc<str>,
+    pub id: SocketId,
+    pub engine: EngineSocket,
+}
+
+impl Handler<Connect> for ChatServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: Connect, _: &mut Self::Context) {
+        self.connect(msg.nsp, msg.id, msg.engine);
+    }
+}
+
+/// A socket left its namespace; it leaves all its rooms.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Disconnect {
+    pub nsp: Arc<str>,
+    pub id: SocketId,
+}
+
+impl Handler<Disconnect> for ChatServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: Disconnect, _: &mut Self::Context) {
+        self.disconnect(&msg.nsp, &msg.id);
+    }
+}
+
+/// A socket joins rooms.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Join {
+    pub nsp: Arc<str>,
+    pub id: SocketId,
+    pub rooms: Vec<Room>,
+}
+
+impl Handler<Join> for ChatServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: Join, _: &mut Self::Context) {
+        self.join(&msg.nsp, &msg.id, msg.rooms);
+    }
+}
+
+/// A socket leaves rooms.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Leave {
+    pub nsp: Arc<str>,
+    pub id: SocketId,
+    pub rooms: Vec<Room>,
+}
+
+impl Handler<Leave> for ChatServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: Leave, _: &mut Self::Context) {
+        self.leave(&msg.nsp, &msg.id, msg.rooms);
+    }
+}
+
+/// Deliver encoded frames to the sockets the options select; answers how many were reached.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct Broadcast {
+    pub nsp: Arc<str>,
+    pub frames: Arc<[Frame]>,
+    pub options: BroadcastOptions,
+}
+
+impl Handler<Broadcast> for ChatServer {
+    type Result = usize;
+
+    fn handle(&mut self, msg: Broadcast, _: &mut Self::Context) -> usize {
+        self.broadcast(&msg.nsp, &msg.frames, &msg.options)
+    }
+}
+
+/// Which sockets are in these rooms (all of the namespace when `rooms` is empty)?
+#[derive(Message)]
+#[rtype(result = "Vec<SocketId>")]
+pub struct FetchSockets {
+    pub nsp: Arc<str>,
+    pub rooms: Vec<Room>,
+}
+
+impl Handler<FetchSockets> for ChatServer {
+    type Result = MessageResult<FetchSockets>;
+
+    fn handle(&mut self, msg: FetchSockets, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.sockets(&msg.nsp, &msg.rooms))
+    }
+}

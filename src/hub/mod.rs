@@ -1,0 +1,9 @@
+//! The hub: the one `ChatServer` actor that every session reports to. It owns the rooms and fans
+//! broadcasts out; [`LocalAdapter`] plugs it into the Socket.IO layer.
+
+mod adapter;
+pub mod messages;
+mod server;
+
+pub use adapter::LocalAdapter;
+pub use server::ChatServer;

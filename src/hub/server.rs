@@ -1,0 +1,156 @@
+//! The `ChatServer` actor's state: which sockets are connected, and which rooms they are in.
+//!
+//! Plain methods here; the messages that call them are in `messages.rs`, one thin handler each.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use crate::engineio::{EngineSocket, Frame, Frames};
+use crate::socketio::{BroadcastOptions, Room, SocketId};
+
+/// The central hub every session reports to. It owns the rooms and delivers broadcasts.
+#[derive(Default)]
+pub struct ChatServer {
+    namespaces: HashMap<Arc<str>, Rooms>,
+}
+
+/// The rooms of one namespace.
+#[derive(Default)]
+struct Rooms {
+    members: HashMap<SocketId, Member>,
+    rooms: HashMap<Room, HashSet<SocketId>>,
+}
+
+/// A connected socket: where to write, and the rooms it joined.
+struct Member {
+    engine: EngineSocket,
+    rooms: HashSet<Room>,
+}
+
+impl ChatServer {
+    /// Registers a connected socket.
+    pub fn connect(&mut self, nsp: Arc<str>, id: SocketId, engine: EngineSocket) {
+        self.namespaces.entry(nsp).or_default().members.insert(
+            id,
+            Member {
+                engine,
+                rooms: HashSet::new(),
+            },
+        );
+    }
+
+    /// Forgets a socket and takes it out of every room.
+    pub fn disconnect(&mut self, nsp: &str, id: &SocketId) {
+        let Some(ns) = self.namespaces.get_mut(nsp) else {
+            return;
+        };
+        if let Some(member) = ns.members.remove(id) {
+            for room in member.rooms {
+                remove_from_room(&mut ns.rooms, &room, id);
+            }
+        }
+    }
+
+    /// Adds a connected socket to rooms; unknown sockets are ignored.
+    pub fn join(&mut self, nsp: &str, id: &SocketId, rooms: Vec<Room>) {
+        let Some(ns) = self.namespaces.get_mut(nsp) else {
+            return;
+        };
+        let Some(member) = ns.members.get_mut(id) else {
+            return;
+        };
+        for room in rooms {
+            ns.rooms.entry(room.clone()).or_default().insert(id.clone());
+            member.rooms.insert(room);
+        }
+    }
+
+    /// Takes a socket out of rooms.
+    pub fn leave(&mut self, nsp: &str, id: &SocketId, rooms: Vec<Room>) {
+        let Some(ns) = self.namespaces.get_mut(nsp) else {
+            return;
+        };
+        if let Some(member) = ns.members.get_mut(id) {
+            for room in rooms {
+                member.rooms.remove(&room);
+                remove_from_room(&mut ns.rooms, &room, id);
+            }
+        }
+    }
+
+    /// Sends the frames to every matching socket; returns how many sockets were reached.
+    pub fn broadcast(&self, nsp: &str, frames: &Arc<[Frame]>, options: &BroadcastOptions) -> usize {
+        let Some(ns) = self.namespaces.get(nsp) else {
+            return 0;
+        };
+        let excluded = |id: &SocketId| {
+            options.except.as_ref() == Some(id)
+                || options
+                    .except_rooms
+                    .iter()
+                    .any(|room| ns.rooms.get(room).is_some_and(|m| m.contains(id)))
+        };
+        let mut delivered = 0;
+        let mut deliver = |id: &SocketId, member: &Member| {
+            if !excluded(id) {
+                // A full queue closes that session; the others are not held up by it.
+                let _ = member.engine.send(Frames::Shared(Arc::clone(frames)));
+                delivered += 1;
+            }
+        };
+        match options.rooms.as_slice() {
+            [] => ns.members.iter().for_each(|(id, m)| deliver(id, m)),
+            [room] => {
+                for id in ns.rooms.get(room).into_iter().flatten() {
+                    if let Some(member) = ns.members.get(id) {
+                        deliver(id, member);
+                    }
+                }
+            }
+            rooms => {
+                let targets: HashSet<&SocketId> = rooms
+                    .iter()
+                    .filter_map(|room| ns.rooms.get(room))
+                    .flatten()
+                    .collect();
+                for id in targets {
+                    if let Some(member) = ns.members.get(id) {
+                        deliver(id, member);
+                    }
+                }
+            }
+        }
+        delivered
+    }
+
+    /// The sockets in any of `rooms`, or every socket of the namespace when `rooms` is empty.
+    pub fn sockets(&self, nsp: &str, rooms: &[Room]) -> Vec<SocketId> {
+        let Some(ns) = self.namespaces.get(nsp) else {
+            return Vec::new();
+        };
+        if rooms.is_empty() {
+            return ns.members.keys().cloned().collect();
+        }
+        let ids: HashSet<&SocketId> = rooms
+            .iter()
+            .filter_map(|room| ns.rooms.get(room))
+            .flatten()
+            .collect();
+        ids.into_iter().cloned().collect()
+    }
+}
+
+fn remove_from_room(rooms: &mut HashMap<Room, HashSet<SocketId>>, room: &Room, id: &SocketId) {
+    if let Some(members) = rooms.get_mut(room) {
+        members.remove(id);
+        if members.is_empty() {
+            rooms.remove(room);
+        }
+    }
+}
+
+impl Actor for ChatServer {
+    type Context = Context<Self>;
+}
