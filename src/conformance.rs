@@ -1,0 +1,152 @@
+//! The reference behaviour that the official Socket.IO and Engine.IO protocol test suites expect,
+//! plus the few events the interop tests add. `cargo run --example conformance` serves it.
+//!
+//! - Socket.IO at `/socket.io/`: on `/`, emits `auth` with the CONNECT payload, answers `message`
+//!   with `message-back`, acks `message-with-ack` with the same arguments; `join`, `broadcast`,
+//!   `ask`, `drop-me` and `kick-me` for the interop tests; on `/custom`, only emits `auth`.
+//! - Engine.IO alone at `/engine.io/`: every message echoed back.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::Actor;
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer};
+
+use crate::engineio::{
+    CloseReason, Engine, EngineConfig, EngineConnection, EngineHandler, EngineSocket, Frame,
+    Handshake, Message,
+};
+use crate::hub::{ChatServer, LocalAdapter};
+use crate::socketio::{
+    Adapter, Namespace, NamespaceBuilder, Payload, Socket, SocketIo, SocketIoConfig,
+};
+
+/// How long the server waits for the client's answer to `ask`.
+pub const ASK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The settings the protocol test suites expect.
+pub fn engine_config() -> EngineConfig {
+    EngineConfig {
+        ping_interval: Duration::from_millis(300),
+        ping_timeout: Duration::from_millis(200),
+        max_payload: 1_000_000,
+        ..EngineConfig::default()
+    }
+}
+
+/// The Socket.IO settings the protocol test suites expect.
+pub fn socket_io_config() -> SocketIoConfig {
+    SocketIoConfig {
+        connect_timeout: Duration::from_millis(1_000),
+        ..SocketIoConfig::default()
+    }
+}
+
+/// Starts the conformance server on `listener`: Socket.IO at `/socket.io/`, Engine.IO echo at
+/// `/engine.io/`, CORS open to any origin.
+pub fn run(
+    listener: TcpListener,
+    engine_config: EngineConfig,
+    socket_io_config: SocketIoConfig,
+) -> std::io::Result<Server> {
+    let hub = ChatServer::default().start();
+    let io = socket_io(Arc::new(LocalAdapter::new(hub)), socket_io_config);
+    let socket_io_engine = Engine::new(engine_config.clone(), Arc::new(io));
+    let echo_engine = Engine::new(engine_config, Arc::new(EchoHandler));
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(actix_cors::Cors::permissive())
+            .service(socket_io_engine.resource("/socket.io/"))
+            .service(echo_engine.resource("/engine.io/"))
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// The Socket.IO server with the reference namespaces.
+pub fn socket_io(adapter: Arc<dyn Adapter>, config: SocketIoConfig) -> SocketIo {
+    SocketIo::builder(adapter)
+        .config(config)
+        .namespace(main_namespace())
+        .namespace(Namespace::builder("/custom").on_connect(emit_auth))
+        .build()
+}
+
+fn emit_auth(socket: &Socket) {
+    let _ = socket.emit("auth", Payload::new(vec![socket.auth().clone()]));
+}
+
+fn main_namespace() -> NamespaceBuilder {
+    Namespace::builder("/")
+        .on_connect(emit_auth)
+        .on("message", |socket, payload, _| {
+            let _ = socket.emit("message-back", payload);
+        })
+        .on("message-with-ack", |_, payload, ack| {
+            if let Some(ack) = ack {
+                let _ = ack.send(payload);
+            }
+        })
+        .on("join", |socket, payload, ack| {
+            if let Some(room) = payload.args.first().and_then(|r| r.as_str()) {
+                socket.join(room);
+            }
+            if let Some(ack) = ack {
+                let _ = ack.send(Payload::empty());
+            }
+        })
+        .on("broadcast", |socket, mut payload, _| {
+            let Some(room) = payload
+                .args
+                .first()
+                .and_then(|r| r.as_str())
+                .map(str::to_owned)
+            else {
+                return;
+            };
+            payload.args.remove(0);
+            let _ = socket.to(room).emit("msg", payload);
+        })
+        .on("ask", |socket, _, _| {
+            let socket = socket.clone();
+            let answer = socket.emit_with_ack("question", Payload::json("ping?"), ASK_TIMEOUT);
+            actix_rt::spawn(async move {
+                let reply = match answer.await {
+                    Ok(payload) => payload.args.into_iter().next().unwrap_or_default(),
+                    Err(_) => "timeout".into(),
+                };
+                let _ = socket.emit("answer", Payload::new(vec![reply]));
+            });
+        })
+        .on("drop-me", |socket, _, _| socket.close_connection())
+        .on("kick-me", |socket, _, _| {
+            socket.disconnect();
+            socket.close_connection();
+        })
+}
+
+/// An Engine.IO handler that echoes every message back: Engine.IO standing alone.
+pub struct EchoHandler;
+
+struct EchoConnection(EngineSocket);
+
+impl EngineHandler for EchoHandler {
+    fn on_open(&self, socket: EngineSocket, _: Handshake) -> Box<dyn EngineConnection> {
+        Box::new(EchoConnection(socket))
+    }
+}
+
+impl EngineConnection for EchoConnection {
+    fn on_message(&mut self, message: Message) {
+        let frame = match message {
+            Message::Text(text) => Frame::text_message(&text),
+            Message::Binary(bytes) => Frame::binary_message(bytes),
+        };
+        let _ = self.0.send_frame(frame);
+    }
+
+    fn on_close(&mut self, _: CloseReason) {}
+}

@@ -1,0 +1,9 @@
+//! Agora: a Socket.IO-compatible realtime hub on actix.
+//!
+//! Layers, bottom up: [`engineio`] (transports and sessions), [`socketio`] (namespaces, events, acks,
+//! rooms), [`hub`] (the `ChatServer` actor that owns rooms), and the application on top.
+
+pub mod conformance;
+pub mod engineio;
+pub mod hub;
+pub mod socketio;
