@@ -26,5 +26,6 @@ async fn main() -> std::io::Result<()> {
         conformance::engine_config(),
         conformance::socket_io_config(),
     )?
+    .server
     .await
 }

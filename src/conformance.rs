@@ -44,26 +44,42 @@ pub fn socket_io_config() -> SocketIoConfig {
     }
 }
 
+/// A running conformance server and its two Engine.IO servers (for tests that look at sessions).
+pub struct Conformance {
+    /// The HTTP server; await it to serve until stopped.
+    pub server: Server,
+    /// Engine.IO under Socket.IO, at `/socket.io/`.
+    pub socket_io: Engine,
+    /// The echo server, at `/engine.io/`.
+    pub echo: Engine,
+}
+
 /// Starts the conformance server on `listener`: Socket.IO at `/socket.io/`, Engine.IO echo at
 /// `/engine.io/`, CORS open to any origin.
 pub fn run(
     listener: TcpListener,
     engine_config: EngineConfig,
     socket_io_config: SocketIoConfig,
-) -> std::io::Result<Server> {
+) -> std::io::Result<Conformance> {
     let hub = ChatServer::default().start();
     let io = socket_io(Arc::new(LocalAdapter::new(hub)), socket_io_config);
     let socket_io_engine = Engine::new(engine_config.clone(), Arc::new(io));
     let echo_engine = Engine::new(engine_config, Arc::new(EchoHandler));
+    let (socket_io, echo) = (socket_io_engine.clone(), echo_engine.clone());
     let server = HttpServer::new(move || {
         App::new()
             .wrap(actix_cors::Cors::permissive())
             .service(socket_io_engine.resource("/socket.io/"))
             .service(echo_engine.resource("/engine.io/"))
     })
+    .workers(2)
     .listen(listener)?
     .run();
-    Ok(server)
+    Ok(Conformance {
+        server,
+        socket_io,
+        echo,
+    })
 }
 
 /// The Socket.IO server with the reference namespaces.

@@ -118,7 +118,13 @@ impl Engine {
             }
             (Some(sid), TransportKind::Polling) => match method {
                 Method::GET => polling::poll(self, &sid).await,
-                Method::POST => polling::post(self, &sid, body).await,
+                Method::POST => {
+                    let declared_length = req
+                        .headers()
+                        .get(actix_web::http::header::CONTENT_LENGTH)
+                        .and_then(|value| value.to_str().ok()?.parse().ok());
+                    polling::post(self, &sid, declared_length, body).await
+                }
                 _ => Err(EngineError::BadRequest),
             },
             (Some(sid), TransportKind::WebSocket) => {

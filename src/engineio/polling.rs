@@ -38,9 +38,20 @@ pub async fn poll_session(session: &Addr<EngineSession>) -> Result<HttpResponse,
 }
 
 /// Reads a POST body (at most `maxPayload` bytes) and hands its packets to the session.
-pub async fn post(engine: &Engine, sid: &str, body: Payload) -> Result<HttpResponse, EngineError> {
+pub async fn post(
+    engine: &Engine,
+    sid: &str,
+    declared_length: Option<usize>,
+    body: Payload,
+) -> Result<HttpResponse, EngineError> {
     let session = engine.registry.get(sid).ok_or(EngineError::UnknownSid)?;
-    let body = match read_body(body, engine.config.max_payload).await {
+    let limit = engine.config.max_payload;
+    let body = if declared_length.is_some_and(|length| length > limit) {
+        Err(EngineError::PayloadTooLarge)
+    } else {
+        read_body(body, limit).await
+    };
+    let body = match body {
         Ok(body) => body,
         Err(error) => {
             tracing::warn!(sid, %error, "refused a polling POST");
