@@ -54,10 +54,8 @@ pub async fn post(
     let body = match body {
         Ok(body) => body,
         Err(error) => {
+            // As the reference server does, the session survives: its client may retry smaller.
             tracing::warn!(sid, %error, "refused a polling POST");
-            if error == EngineError::PayloadTooLarge {
-                session.do_send(CloseSession(CloseReason::PayloadTooLarge));
-            }
             return Err(error);
         }
     };

@@ -10,7 +10,7 @@ use super::decoder::Decoder;
 use super::packet::Packet;
 use super::server::ServerInner;
 use super::socket::{DisconnectReason, Socket};
-use crate::engineio::{CloseReason, EngineConnection, EngineSocket, Handshake, Message};
+use crate::engineio::{CloseReason, EngineConnection, EngineSocket, Frames, Handshake, Message};
 
 /// The Socket.IO state of one Engine.IO session.
 pub(crate) struct Connection {
@@ -47,13 +47,16 @@ impl Connection {
     }
 
     fn on_packet(&mut self, packet: Packet) {
+        // Packets for a namespace the client has not joined are a protocol violation, as they are
+        // for the reference server.
         match packet {
             Packet::Connect { nsp, data } => self.on_connect(nsp, data),
-            Packet::Disconnect { nsp } => {
-                if let Some(socket) = self.sockets.remove(&nsp) {
+            Packet::Disconnect { nsp } => match self.sockets.remove(&nsp) {
+                Some(socket) if socket.connected() => {
                     socket.on_disconnected(DisconnectReason::ClientNamespaceDisconnect);
                 }
-            }
+                _ => self.protocol_violation("DISCONNECT from a namespace not joined"),
+            },
             Packet::Event {
                 nsp,
                 event,
@@ -64,15 +67,11 @@ impl Connection {
                     let ns = Arc::clone(&self.server.namespaces[&nsp]);
                     ns.dispatch(socket, &event, payload, id);
                 }
-                _ => {
-                    tracing::debug!(sid = %self.engine.sid(), nsp, "event for a namespace not joined")
-                }
+                _ => self.protocol_violation("EVENT for a namespace not joined"),
             },
             Packet::Ack { nsp, id, payload } => match self.sockets.get(&nsp) {
-                Some(socket) => socket.on_ack(id, payload),
-                None => {
-                    tracing::debug!(sid = %self.engine.sid(), nsp, "ack for a namespace not joined")
-                }
+                Some(socket) if socket.connected() => socket.on_ack(id, payload),
+                _ => self.protocol_violation("ACK for a namespace not joined"),
             },
             Packet::ConnectError { .. } => {
                 self.protocol_violation("CONNECT_ERROR sent by a client");
@@ -87,14 +86,12 @@ impl Connection {
                 nsp,
                 data: json!({ "message": "Invalid namespace" }),
             };
-            let _ = self
-                .engine
-                .send(crate::engineio::Frames::Shared(refusal.to_frames().into()));
+            let _ = self.engine.send(Frames::Shared(refusal.to_frames().into()));
             return;
         };
         if let Some(existing) = self.sockets.get(&nsp) {
             if existing.connected() {
-                tracing::debug!(sid = %self.engine.sid(), nsp, "second CONNECT to a joined namespace ignored");
+                self.protocol_violation("second CONNECT to a joined namespace");
                 return;
             }
         }
