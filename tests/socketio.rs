@@ -368,3 +368,82 @@ fn masked_text_frame(text: &str) -> Vec<u8> {
     frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
     frame
 }
+
+/// A server of our own, built with the handler API: a middleware that refuses bad tokens with data,
+/// and an event broadcast to everyone but the sender.
+async fn spawn_guarded() -> (u16, actix_web::dev::ServerHandle) {
+    use actix::Actor;
+    use agora::engineio::Engine;
+    use agora::hub::{ChatServer, LocalAdapter};
+    use agora::socketio::{ConnectError, Namespace, Payload, SocketIo};
+    use std::sync::Arc;
+
+    let hub = ChatServer::default().start();
+    let io = SocketIo::builder(Arc::new(LocalAdapter::new(hub)))
+        .namespace(
+            Namespace::builder("/")
+                .middleware(|socket| async move {
+                    if socket.auth()["token"] == "secret" {
+                        socket.insert_extension(String::from("alice"));
+                        Ok(())
+                    } else {
+                        Err(ConnectError::new("not authorized")
+                            .with_data(serde_json::json!({"code": "bad_token"})))
+                    }
+                })
+                .on("shout", |socket, payload, _| {
+                    let name = socket.extension::<String>().unwrap_or_default();
+                    let mut payload: Payload = payload;
+                    payload.args.insert(0, name.into());
+                    let _ = socket.broadcast().emit("shouted", payload);
+                }),
+        )
+        .build();
+    let engine = Engine::new(quiet_engine(), Arc::new(io));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new().service(engine.resource("/socket.io/"))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    (port, handle)
+}
+
+async fn open_on(port: u16) -> Sio {
+    let mut ws = Ws::connect(&format!(
+        "ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket"
+    ))
+    .await;
+    ws.recv().await;
+    Sio { ws }
+}
+
+#[actix_web::test]
+async fn a_middleware_can_refuse_with_connect_error_data_and_tag_accepted_sockets() {
+    let (port, handle) = spawn_guarded().await;
+    let mut refused = open_on(port).await;
+    refused.send(r#"40{"token":"wrong"}"#).await;
+    assert_eq!(
+        refused.recv_text().await,
+        r#"44{"message":"not authorized","data":{"code":"bad_token"}}"#
+    );
+    // A refused socket may try again on the same connection.
+    refused
+        .join_namespace("/", Some(r#"{"token":"secret"}"#))
+        .await;
+
+    let mut a = open_on(port).await;
+    a.join_namespace("/", Some(r#"{"token":"secret"}"#)).await;
+    let mut b = open_on(port).await;
+    b.join_namespace("/", Some(r#"{"token":"secret"}"#)).await;
+    a.send(r#"42["shout","hi"]"#).await;
+    assert_eq!(b.recv_text().await, r#"42["shouted","alice","hi"]"#);
+    assert_eq!(refused.recv_text().await, r#"42["shouted","alice","hi"]"#);
+    assert!(a.silent_for(SILENCE).await, "everyone but the sender");
+    handle.stop(false).await;
+}

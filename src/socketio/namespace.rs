@@ -99,6 +99,9 @@ impl Namespace {
         if !socket.mark_connected() {
             return;
         }
+        // Registered before the client hears it is connected, so anything it does next finds it.
+        self.adapter
+            .add_socket(&self.name, socket.id(), socket.engine().clone());
         let reply = Packet::Connect {
             nsp: self.name.to_string(),
             data: Some(json!({ "sid": socket.id().as_str() })),
@@ -106,8 +109,6 @@ impl Namespace {
         if socket.send_packet(&reply).is_err() {
             return;
         }
-        self.adapter
-            .add_socket(&self.name, socket.id(), socket.engine().clone());
         tracing::debug!(socket = %socket.id(), nsp = %self.name, "socket connected");
         if let Some(handler) = &self.on_connect {
             handler(socket);

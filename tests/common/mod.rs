@@ -260,7 +260,8 @@ impl Sio {
         } else {
             format!("{nsp},")
         };
-        self.send(&format!("40{prefix}{}", auth.unwrap_or(""))).await;
+        self.send(&format!("40{prefix}{}", auth.unwrap_or("")))
+            .await;
         let reply = self.recv_text().await;
         let expected = format!("40{prefix}");
         assert!(reply.starts_with(&expected), "unexpected reply {reply}");
