@@ -1,0 +1,51 @@
+//! Login session tokens: random, given to the client once, stored only as a hash.
+
+use base64::Engine as _;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// Random bytes in a token.
+const TOKEN_BYTES: usize = 32;
+
+/// A login session token, as sent in the session cookie, an `Authorization: Bearer` header or the
+/// Socket.IO `auth: {token}` payload.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(String);
+
+impl SessionToken {
+    /// A new random token.
+    pub fn generate() -> SessionToken {
+        let mut bytes = [0u8; TOKEN_BYTES];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        SessionToken(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// A token presented by a client (not yet known to be valid).
+    pub fn from_client(raw: &str) -> Option<SessionToken> {
+        let plausible = !raw.is_empty()
+            && raw.len() <= 64
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        plausible.then(|| SessionToken(raw.to_string()))
+    }
+
+    /// The token's text, for the client.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What the store keeps: the SHA-256 of the token, hex.
+    pub fn hash(&self) -> String {
+        Sha256::digest(self.0.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(…)")
+    }
+}

@@ -1,0 +1,101 @@
+//! Users and login sessions.
+
+use sqlx::Row;
+
+use super::{now, Store, StoreError};
+
+/// A user's row id.
+pub type UserId = i64;
+
+/// A user as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUser {
+    pub id: UserId,
+    pub name: String,
+    pub password_hash: String,
+}
+
+impl Store {
+    /// Creates a user; names are unique regardless of case.
+    pub async fn create_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+    ) -> Result<StoredUser, StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO users (name, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(name)
+        .bind(password_hash)
+        .bind(now())
+        .fetch_one(&self.pool)
+        .await;
+        match result {
+            Ok(row) => Ok(StoredUser {
+                id: row.get(0),
+                name: name.to_string(),
+                password_hash: password_hash.to_string(),
+            }),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::NameTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Finds a user by name, ignoring case.
+    pub async fn find_user(&self, name: &str) -> Result<Option<StoredUser>, StoreError> {
+        let row = sqlx::query("SELECT id, name, password_hash FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| StoredUser {
+            id: row.get(0),
+            name: row.get(1),
+            password_hash: row.get(2),
+        }))
+    }
+
+    /// Records a login session by the hash of its token.
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(user)
+        .bind(now())
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The user of an unexpired session.
+    pub async fn session_user(&self, token_hash: &str) -> Result<Option<StoredUser>, StoreError> {
+        let row = sqlx::query(
+            "SELECT u.id, u.name, u.password_hash FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| StoredUser {
+            id: row.get(0),
+            name: row.get(1),
+            password_hash: row.get(2),
+        }))
+    }
+
+    /// Ends a session.
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
