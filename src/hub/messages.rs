@@ -107,3 +107,47 @@ impl Handler<FetchSockets> for ChatServer {
         MessageResult(self.sockets(&msg.nsp, &msg.rooms))
     }
 }
+
+/// A signed-in or guest user's socket came online; answers the online names when they changed.
+#[derive(Message)]
+#[rtype(result = "Option<Vec<String>>")]
+pub struct GoOnline {
+    pub id: SocketId,
+    pub name: String,
+}
+
+impl Handler<GoOnline> for ChatServer {
+    type Result = Option<Vec<String>>;
+
+    fn handle(&mut self, msg: GoOnline, _: &mut Self::Context) -> Self::Result {
+        self.go_online(msg.id, msg.name)
+    }
+}
+
+/// A socket went offline; answers the online names when they changed.
+#[derive(Message)]
+#[rtype(result = "Option<Vec<String>>")]
+pub struct GoOffline {
+    pub id: SocketId,
+}
+
+impl Handler<GoOffline> for ChatServer {
+    type Result = Option<Vec<String>>;
+
+    fn handle(&mut self, msg: GoOffline, _: &mut Self::Context) -> Self::Result {
+        self.go_offline(&msg.id)
+    }
+}
+
+/// Who is online?
+#[derive(Message)]
+#[rtype(result = "Vec<String>")]
+pub struct ListOnline;
+
+impl Handler<ListOnline> for ChatServer {
+    type Result = MessageResult<ListOnline>;
+
+    fn handle(&mut self, _: ListOnline, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.online())
+    }
+}

@@ -3,6 +3,7 @@
 
 mod adapter;
 pub mod messages;
+mod presence;
 mod server;
 
 pub use adapter::LocalAdapter;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
+use super::presence::Presence;
 use crate::engineio::{EngineSocket, Frame, Frames};
 use crate::socketio::{BroadcastOptions, Room, SocketId};
 
@@ -14,6 +15,7 @@ use crate::socketio::{BroadcastOptions, Room, SocketId};
 #[derive(Default)]
 pub struct ChatServer {
     namespaces: HashMap<Arc<str>, Rooms>,
+    presence: Presence,
 }
 
 /// The rooms of one namespace.
@@ -139,6 +141,25 @@ impl ChatServer {
             .flatten()
             .collect();
         ids.into_iter().cloned().collect()
+    }
+}
+
+impl ChatServer {
+    /// A user's socket came online; answers the online names if the list changed.
+    pub fn go_online(&mut self, id: SocketId, name: String) -> Option<Vec<String>> {
+        self.presence
+            .arrive(id, name)
+            .then(|| self.presence.names())
+    }
+
+    /// A socket went offline; answers the online names if the list changed.
+    pub fn go_offline(&mut self, id: &SocketId) -> Option<Vec<String>> {
+        self.presence.depart(id).then(|| self.presence.names())
+    }
+
+    /// The names of the users online now.
+    pub fn online(&self) -> Vec<String> {
+        self.presence.names()
     }
 }
 

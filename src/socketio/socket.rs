@@ -208,6 +208,11 @@ impl Socket {
         self.broadcast().to(room)
     }
 
+    /// Emits to every socket of the namespace, this one included.
+    pub fn namespace(&self) -> BroadcastOperator {
+        BroadcastOperator::new(Arc::clone(self.nsp()), Arc::clone(self.adapter()), None)
+    }
+
     /// Emits to every other socket of the namespace.
     pub fn broadcast(&self) -> BroadcastOperator {
         BroadcastOperator::new(
