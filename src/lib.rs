@@ -3,7 +3,15 @@
 //! Layers, bottom up: [`engineio`] (transports and sessions), [`socketio`] (namespaces, events, acks,
 //! rooms), [`hub`] (the `ChatServer` actor that owns rooms), and the application on top.
 
+pub mod accounts;
+pub mod apps;
+pub mod config;
 pub mod conformance;
 pub mod engineio;
 pub mod hub;
+pub mod limits;
 pub mod socketio;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,78 @@
+//! The accounts JSON API: `POST /api/register`, `POST /api/login`, `POST /api/logout`, `GET /api/me`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::ApiError;
+use super::session;
+use super::AppState;
+use crate::accounts::{SessionToken, User};
+
+/// Credentials, as sent by clients.
+#[derive(Deserialize)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+fn signed_in(
+    status: actix_web::http::StatusCode,
+    user: &User,
+    token: &SessionToken,
+) -> HttpResponse {
+    HttpResponse::build(status)
+        .cookie(session::session_cookie(token))
+        .json(json!({ "user": { "name": user.name.as_str() }, "token": token.as_str() }))
+}
+
+/// `POST /api/register`: 201 with the user and a session token (also set as the session cookie).
+pub async fn register(
+    state: web::Data<AppState>,
+    body: web::Json<Credentials>,
+) -> Result<HttpResponse, ApiError> {
+    let (user, token) = state
+        .accounts
+        .register(&body.username, &body.password)
+        .await?;
+    Ok(signed_in(
+        actix_web::http::StatusCode::CREATED,
+        &user,
+        &token,
+    ))
+}
+
+/// `POST /api/login`: 200 with the user and a session token; failures are rate-limited.
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<Credentials>,
+) -> Result<HttpResponse, ApiError> {
+    let peer = req.peer_addr().map(|addr| addr.ip());
+    let (user, token) = state
+        .accounts
+        .login(&body.username, &body.password, peer)
+        .await?;
+    Ok(signed_in(actix_web::http::StatusCode::OK, &user, &token))
+}
+
+/// `POST /api/logout`: ends the session the request carries and clears the cookie.
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(token) = session::token_from_headers(req.headers()) {
+        state.accounts.logout(&token).await?;
+    }
+    Ok(HttpResponse::Ok()
+        .cookie(session::expired_session_cookie())
+        .json(json!({ "ok": true })))
+}
+
+/// `GET /api/me`: the signed-in user, or 401.
+pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let user = session::current_user(&req, &state.accounts)
+        .await
+        .ok_or(ApiError::Unauthenticated)?;
+    Ok(HttpResponse::Ok().json(json!({ "user": { "name": user.name.as_str() } })))
+}

@@ -1,0 +1,52 @@
+//! The HTTP side: Tera pages, the JSON API, static files, Agora's browser client, and the origin
+//! policy in front of all of them.
+
+mod api_accounts;
+pub mod csrf;
+pub mod error;
+pub mod origin;
+pub mod pages;
+pub mod session;
+pub mod templates;
+
+use std::path::PathBuf;
+
+use actix_web::web;
+
+use crate::accounts::Accounts;
+use crate::socketio::SocketIo;
+use crate::store::Store;
+use templates::Templates;
+
+/// State shared by every HTTP handler.
+pub struct AppState {
+    pub accounts: Accounts,
+    pub store: Store,
+    pub templates: Templates,
+    pub io: SocketIo,
+}
+
+/// Registers the pages, the API and the static files (not the Socket.IO endpoint).
+pub fn configure(cfg: &mut web::ServiceConfig, static_dir: PathBuf) {
+    let client = static_dir.join("socket.io.js");
+    cfg.app_data(error::json_config())
+        .app_data(error::form_config())
+        .route("/", web::get().to(pages::home))
+        .route("/login", web::get().to(pages::login_form))
+        .route("/login", web::post().to(pages::login))
+        .route("/register", web::get().to(pages::register_form))
+        .route("/register", web::post().to(pages::register))
+        .route("/logout", web::post().to(pages::logout))
+        .route("/api/register", web::post().to(api_accounts::register))
+        .route("/api/login", web::post().to(api_accounts::login))
+        .route("/api/logout", web::post().to(api_accounts::logout))
+        .route("/api/me", web::get().to(api_accounts::me))
+        .route(
+            "/socket.io/socket.io.js",
+            web::get().to(move || {
+                let client = client.clone();
+                async move { actix_files::NamedFile::open_async(client).await }
+            }),
+        )
+        .service(actix_files::Files::new("/static", static_dir));
+}

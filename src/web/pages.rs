@@ -1,0 +1,222 @@
+//! HTML pages: home, and the login/registration forms (CSRF-protected) that share the API's accounts.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::session;
+use super::templates::Templates;
+use super::{csrf, AppState};
+use crate::accounts::{AccountError, User};
+
+/// A login or registration form.
+#[derive(Deserialize)]
+pub struct CredentialsForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// A form with only a CSRF token (logout).
+#[derive(Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// Renders `template` with the shared context plus `extra`, setting the CSRF cookie if needed.
+pub async fn page(
+    req: &HttpRequest,
+    state: &AppState,
+    status: StatusCode,
+    template: &str,
+    title: &str,
+    extra: impl FnOnce(&mut tera::Context, Option<&User>),
+) -> HttpResponse {
+    let user = session::current_user(req, &state.accounts).await;
+    let (token, cookie) = csrf::token(req);
+    let mut context = Templates::context(title, user.as_ref(), &token);
+    extra(&mut context, user.as_ref());
+    let mut response = state.templates.render(status, template, &context);
+    if let Some(cookie) = cookie {
+        let _ = response.add_cookie(&cookie);
+    }
+    response
+}
+
+/// `GET /`.
+pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    page(
+        &req,
+        &state,
+        StatusCode::OK,
+        "home.html.tera",
+        "Agora",
+        |_, _| {},
+    )
+    .await
+}
+
+/// `GET /login`.
+pub async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    page(
+        &req,
+        &state,
+        StatusCode::OK,
+        "login.html.tera",
+        "Log in",
+        |_, _| {},
+    )
+    .await
+}
+
+/// `GET /register`.
+pub async fn register_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    page(
+        &req,
+        &state,
+        StatusCode::OK,
+        "register.html.tera",
+        "Register",
+        |_, _| {},
+    )
+    .await
+}
+
+/// `POST /login`: signs in and redirects home, or shows the form again with the error.
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<CredentialsForm>,
+) -> HttpResponse {
+    if !csrf::verify(&req, &form.csrf_token) {
+        return csrf_refused(&req, &state).await;
+    }
+    let peer = req.peer_addr().map(|addr| addr.ip());
+    let result = state
+        .accounts
+        .login(&form.username, &form.password, peer)
+        .await;
+    finish_form(&req, &state, result, "login.html.tera", "Log in", &form).await
+}
+
+/// `POST /register`: creates the account, signs in and redirects home.
+pub async fn register(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<CredentialsForm>,
+) -> HttpResponse {
+    if !csrf::verify(&req, &form.csrf_token) {
+        return csrf_refused(&req, &state).await;
+    }
+    let result = state
+        .accounts
+        .register(&form.username, &form.password)
+        .await;
+    finish_form(
+        &req,
+        &state,
+        result,
+        "register.html.tera",
+        "Register",
+        &form,
+    )
+    .await
+}
+
+/// `POST /logout`: ends the session and redirects home.
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<TokenForm>,
+) -> HttpResponse {
+    if !csrf::verify(&req, &form.csrf_token) {
+        return csrf_refused(&req, &state).await;
+    }
+    if let Some(token) = session::token_from_headers(req.headers()) {
+        if let Err(error) = state.accounts.logout(&token).await {
+            tracing::error!(%error, "logout failed");
+        }
+    }
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/"))
+        .cookie(session::expired_session_cookie())
+        .finish()
+}
+
+async fn finish_form(
+    req: &HttpRequest,
+    state: &AppState,
+    result: Result<(User, crate::accounts::SessionToken), AccountError>,
+    template: &str,
+    title: &str,
+    form: &CredentialsForm,
+) -> HttpResponse {
+    match result {
+        Ok((_, token)) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/"))
+            .cookie(session::session_cookie(&token))
+            .finish(),
+        Err(error) => {
+            let status = super::error::ApiError::from(error);
+            let message = status.to_string();
+            let code = actix_web::ResponseError::status_code(&status);
+            page(req, state, code, template, title, |context, _| {
+                context.insert("error", &message);
+                context.insert("form", &serde_json::json!({ "username": form.username }));
+            })
+            .await
+        }
+    }
+}
+
+async fn csrf_refused(req: &HttpRequest, state: &AppState) -> HttpResponse {
+    tracing::warn!(path = req.path(), "form without a valid CSRF token refused");
+    error_page(
+        req,
+        state,
+        StatusCode::FORBIDDEN,
+        "The form expired or came from another site. Reload the page and try again.",
+    )
+    .await
+}
+
+/// A generic error page.
+pub async fn error_page(
+    req: &HttpRequest,
+    state: &AppState,
+    status: StatusCode,
+    message: &str,
+) -> HttpResponse {
+    page(
+        req,
+        state,
+        status,
+        "error.html.tera",
+        "Error",
+        |context, _| {
+            context.insert("status", &status.as_u16());
+            context.insert("message", message);
+        },
+    )
+    .await
+}
+
+/// Any route that does not exist.
+pub async fn not_found(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if req.path().starts_with("/api/") {
+        return actix_web::ResponseError::error_response(&super::error::ApiError::NotFound(
+            "no such endpoint",
+        ));
+    }
+    error_page(
+        &req,
+        &state,
+        StatusCode::NOT_FOUND,
+        "There is no such page.",
+    )
+    .await
+}
