@@ -2,6 +2,8 @@
 //! speak the wire protocol directly, so tests can assert on exact packets.
 #![allow(dead_code)] // each test crate uses a different subset of these helpers
 
+pub mod app;
+
 use std::net::TcpListener;
 use std::time::Duration;
 
@@ -159,12 +161,16 @@ impl Ws {
 
     /// Connects; returns the HTTP status if the handshake is refused.
     pub async fn try_connect(url: &str) -> Result<Ws, StatusCode> {
-        match http_client()
-            .ws(url)
-            .max_frame_size(64 << 20)
-            .connect()
-            .await
-        {
+        Ws::try_connect_with(url, &[]).await
+    }
+
+    /// Connects with extra request headers (Origin, Cookie).
+    pub async fn try_connect_with(url: &str, headers: &[(&str, &str)]) -> Result<Ws, StatusCode> {
+        let mut request = http_client().ws(url).max_frame_size(64 << 20);
+        for (name, value) in headers {
+            request = request.set_header(*name, *value);
+        }
+        match request.connect().await {
             Ok((_, framed)) => Ok(Ws { framed }),
             Err(awc::error::WsClientError::InvalidResponseStatus(status)) => Err(status),
             Err(error) => panic!("WebSocket connect failed: {error}"),

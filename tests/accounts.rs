@@ -1,0 +1,350 @@
+//! Accounts (JSON API and forms), socket identity, origin checks, CSRF and persistence.
+
+mod common;
+
+use common::app::{next_event, spawn_app, spawn_app_with};
+use common::{http_client, Ws, WsFrame};
+use serde_json::{json, Value};
+
+#[actix_web::test]
+async fn register_login_me_logout() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post_json(
+            "/api/register",
+            json!({"username": "alice", "password": "wonderland"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(body["user"], json!({"name": "alice"}));
+
+    let mut response = http_client()
+        .post(app.url("/api/login"))
+        .send_json(&json!({"username": "alice", "password": "wonderland"}))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = response
+        .cookie("agora_session")
+        .expect("the session cookie is set");
+    assert!(cookie.http_only().unwrap_or(false));
+    assert_eq!(cookie.same_site(), Some(actix_web::cookie::SameSite::Lax));
+    let token = response.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let mut me = http_client()
+        .get(app.url("/api/me"))
+        .cookie(cookie.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(me.json::<Value>().await.unwrap()["user"]["name"], "alice");
+    let bearer = http_client()
+        .get(app.url("/api/me"))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bearer.status(), 200);
+
+    let logout = http_client()
+        .post(app.url("/api/logout"))
+        .cookie(cookie.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 200);
+    let after = http_client()
+        .get(app.url("/api/me"))
+        .cookie(cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 401, "the session ended server-side");
+}
+
+#[actix_web::test]
+async fn bad_input_gets_json_errors_with_codes() {
+    let app = spawn_app().await;
+    app.register("taken_name").await;
+    let cases = [
+        (
+            "/api/register",
+            json!({"username": "ab", "password": "long enough"}),
+            400,
+            "bad_request",
+        ),
+        (
+            "/api/register",
+            json!({"username": "<b>x</b>", "password": "long enough"}),
+            400,
+            "bad_request",
+        ),
+        (
+            "/api/register",
+            json!({"username": "guest-abc", "password": "long enough"}),
+            400,
+            "bad_request",
+        ),
+        (
+            "/api/register",
+            json!({"username": "bob", "password": "short"}),
+            400,
+            "bad_request",
+        ),
+        (
+            "/api/register",
+            json!({"username": "bob"}),
+            400,
+            "bad_request",
+        ),
+        (
+            "/api/register",
+            json!({"username": "TAKEN_NAME", "password": "long enough"}),
+            409,
+            "name_taken",
+        ),
+        (
+            "/api/login",
+            json!({"username": "taken_name", "password": "wrong password"}),
+            401,
+            "wrong_credentials",
+        ),
+        (
+            "/api/login",
+            json!({"username": "nobody", "password": "whatever1"}),
+            401,
+            "wrong_credentials",
+        ),
+    ];
+    for (path, body, status, code) in cases {
+        let (got, answer) = app.post_json(path, body.clone()).await;
+        assert_eq!(got, status, "{path} {body}: {answer}");
+        assert_eq!(answer["error"]["code"], code, "{path} {body}");
+        assert!(answer["error"]["message"].is_string());
+    }
+    let malformed = http_client()
+        .post(app.url("/api/login"))
+        .insert_header(("content-type", "application/json"))
+        .send_body("{\"username\":")
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+}
+
+#[actix_web::test]
+async fn failed_logins_are_rate_limited_per_user_name() {
+    let app = spawn_app_with(|s| s.login_failures_per_user = 3).await;
+    app.register("carol").await;
+    for _ in 0..3 {
+        let (status, _) = app
+            .post_json(
+                "/api/login",
+                json!({"username": "carol", "password": "not it at all"}),
+            )
+            .await;
+        assert_eq!(status, 401);
+    }
+    let (status, body) = app
+        .post_json(
+            "/api/login",
+            json!({"username": "carol", "password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(status, 429, "even the right password waits: {body}");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    let (status, _) = app
+        .post_json(
+            "/api/login",
+            json!({"username": "dave", "password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(status, 401, "another name is not limited");
+}
+
+#[actix_web::test]
+async fn failed_logins_are_rate_limited_per_address() {
+    let app = spawn_app_with(|s| s.login_failures_per_ip = 2).await;
+    for name in ["u1x", "u2x"] {
+        app.post_json(
+            "/api/login",
+            json!({"username": name, "password": "whatever1"}),
+        )
+        .await;
+    }
+    let (status, _) = app
+        .post_json(
+            "/api/login",
+            json!({"username": "u3x", "password": "whatever1"}),
+        )
+        .await;
+    assert_eq!(status, 429);
+}
+
+#[actix_web::test]
+async fn sockets_take_their_identity_from_the_cookie_or_the_auth_token() {
+    let app = spawn_app().await;
+    let token = app.register("erin").await;
+
+    let cookie = format!("agora_session={token}");
+    let (_, welcome) = app.connect(&[("Cookie", cookie.as_str())], None).await;
+    assert_eq!(
+        welcome,
+        json!({"text": "thanks for joining", "user": "erin"})
+    );
+
+    let (_, welcome) = app.connect(&[], Some(json!({ "token": token }))).await;
+    assert_eq!(welcome["user"], "erin");
+
+    let (_, guest) = app.connect(&[], None).await;
+    let name = guest["user"].as_str().unwrap();
+    assert!(name.starts_with("guest-") && name.len() == 12, "{name}");
+
+    // A stale cookie makes a guest; an explicit bad token is refused.
+    let (_, stale) = app
+        .connect(&[("Cookie", "agora_session=stale")], None)
+        .await;
+    assert!(stale["user"].as_str().unwrap().starts_with("guest-"));
+    let mut ws = app.socket(&[]).await;
+    ws.send_text(r#"40{"token":"forged"}"#).await;
+    let WsFrame::Text(refusal) = ws.recv_data().await else {
+        panic!("expected CONNECT_ERROR");
+    };
+    assert_eq!(
+        refusal,
+        r#"44{"message":"invalid or expired token","data":{"code":"unauthenticated"}}"#
+    );
+}
+
+#[actix_web::test]
+async fn the_online_list_follows_connections() {
+    let app = spawn_app().await;
+    let token = app.register("frank").await;
+    let (mut observer, _) = app.connect(&[], None).await;
+    next_event(&mut observer, "online").await;
+    let cookie = format!("agora_session={token}");
+    let (frank, _) = app.connect(&[("Cookie", cookie.as_str())], None).await;
+    let online = next_event(&mut observer, "online").await;
+    assert!(online["users"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("frank")));
+    drop(frank);
+    let online = next_event(&mut observer, "online").await;
+    assert!(!online["users"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("frank")));
+}
+
+#[actix_web::test]
+async fn handshakes_from_other_origins_are_refused() {
+    let app = spawn_app_with(|s| s.allowed_origins = vec!["https://friend.example".into()]).await;
+    let polling = app.url("/socket.io/?EIO=4&transport=polling");
+    for (origin, status) in [
+        ("https://evil.example", 403),
+        (&format!("http://127.0.0.1:{}", app.port)[..], 200),
+        ("https://friend.example", 200),
+    ] {
+        let response = http_client()
+            .get(&polling)
+            .insert_header(("Origin", origin))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "polling from {origin}");
+    }
+    let allowed = http_client()
+        .get(&polling)
+        .insert_header(("Origin", "https://friend.example"))
+        .send()
+        .await
+        .unwrap();
+    let headers = allowed.headers();
+    assert_eq!(
+        headers.get("access-control-allow-origin").unwrap(),
+        "https://friend.example"
+    );
+    assert_eq!(
+        headers.get("access-control-allow-credentials").unwrap(),
+        "true"
+    );
+
+    let ws_url = format!(
+        "ws://127.0.0.1:{}/socket.io/?EIO=4&transport=websocket",
+        app.port
+    );
+    let refused = Ws::try_connect_with(&ws_url, &[("Origin", "https://evil.example")]).await;
+    assert_eq!(refused.err().map(|s| s.as_u16()), Some(403));
+    assert!(
+        Ws::try_connect_with(&ws_url, &[("Origin", "https://friend.example")])
+            .await
+            .is_ok()
+    );
+
+    let api = http_client()
+        .post(app.url("/api/login"))
+        .insert_header(("Origin", "https://evil.example"))
+        .send_json(&json!({"username": "x", "password": "y"}))
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 403);
+}
+
+#[actix_web::test]
+async fn forms_need_the_csrf_token_of_their_cookie() {
+    let app = spawn_app().await;
+    let no_cookies = awc::Client::builder().disable_redirects().finish();
+    let form = [
+        ("username", "grace"),
+        ("password", "long enough"),
+        ("csrf_token", "guess"),
+    ];
+    let forged = no_cookies
+        .post(app.url("/register"))
+        .send_form(&form)
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+
+    let page = no_cookies.get(app.url("/register")).send().await.unwrap();
+    let csrf = page.cookie("agora_csrf").expect("the CSRF cookie is set");
+    let wrong = no_cookies
+        .post(app.url("/register"))
+        .cookie(csrf.clone())
+        .send_form(&form)
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 403);
+
+    let good_form = [
+        ("username", "grace"),
+        ("password", "long enough"),
+        ("csrf_token", csrf.value()),
+    ];
+    let registered = no_cookies
+        .post(app.url("/register"))
+        .cookie(csrf.clone())
+        .send_form(&good_form)
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 303);
+    assert!(registered.cookie("agora_session").is_some());
+}
+
+#[actix_web::test]
+async fn accounts_survive_a_restart() {
+    let app = spawn_app().await;
+    app.register("heidi").await;
+    let app = app.restart().await;
+    let (status, body) = app
+        .post_json(
+            "/api/login",
+            json!({"username": "heidi", "password": "correct horse"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}

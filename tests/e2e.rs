@@ -1,0 +1,54 @@
+//! End-to-end tests in headless Chromium (Debian's `chromium`, driven by playwright-core from
+//! tests/e2e): pages load, the welcome arrives over the socket, forms register and log in.
+//! Screenshots land in target/e2e-screenshots for a person to look at.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::app::spawn_app;
+
+/// Ceiling for one scenario run, browser start included.
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Runs a browser scenario against a fresh application.
+pub async fn run_browser_scenario(scenario: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert!(
+        root.join("tests/e2e/node_modules/playwright-core").exists(),
+        "playwright-core is not installed: run `npm ci --prefix tests/e2e`"
+    );
+    let app = spawn_app().await;
+    let screenshots = root.join("target/e2e-screenshots");
+    let output = tokio::time::timeout(
+        SCENARIO_TIMEOUT,
+        tokio::process::Command::new("node")
+            .arg("tests/e2e/run.mjs")
+            .arg(scenario)
+            .arg(app.url(""))
+            .arg(&screenshots)
+            .current_dir(root)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the browser scenario finished in time")
+    .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.lines().last() == Some(&format!("ok {scenario}")),
+        "browser scenario {scenario} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+}
+
+#[actix_web::test]
+async fn home_page_shows_the_welcome_and_who_is_online() {
+    run_browser_scenario("home").await;
+}
+
+#[actix_web::test]
+async fn a_user_registers_logs_out_and_logs_in_through_the_forms() {
+    run_browser_scenario("register-login").await;
+}
