@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting and lints, every cargo test (unit, protocol, interop with the
+# official socket.io-client, headless Chromium end to end), the fuzz smoke run, the benchmark smoke
+# run and the static checks of the Docker files. Expects the tools .ci/run installs.
+# Ends with one line: "suites: N passed, M failed".
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+passed=0
+failed=0
+failures=()
+
+suite() {
+    local name=$1
+    shift
+    echo "=== $name: $*"
+    local started=$SECONDS
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "=== $name: ok ($((SECONDS - started)) s)"
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+        echo "=== $name: FAILED ($((SECONDS - started)) s)"
+    fi
+}
+
+suite fmt cargo fmt --all -- --check
+suite clippy cargo clippy --workspace --all-targets -- -D warnings
+suite cargo-test cargo test --workspace
+suite docker-files bash tests/docker_files.sh
+suite fuzz-smoke bash tests/fuzz_smoke.sh
+suite bench-smoke bash tests/bench_smoke.sh
+
+if ((failed > 0)); then
+    echo "failed suites: ${failures[*]}"
+fi
+echo "suites: $passed passed, $failed failed"
+((failed == 0))
