@@ -2,9 +2,11 @@
 //! broadcasts out; [`LocalAdapter`] plugs it into the Socket.IO layer.
 
 mod adapter;
+mod chat_rooms;
 pub mod messages;
 mod presence;
 mod server;
 
 pub use adapter::LocalAdapter;
+pub use chat_rooms::PresenceChange;
 pub use server::ChatServer;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
+use super::chat_rooms::{ChatRooms, PresenceChange};
 use super::presence::Presence;
 use crate::engineio::{EngineSocket, Frame, Frames};
 use crate::socketio::{BroadcastOptions, Room, SocketId};
@@ -16,6 +17,7 @@ use crate::socketio::{BroadcastOptions, Room, SocketId};
 pub struct ChatServer {
     namespaces: HashMap<Arc<str>, Rooms>,
     presence: Presence,
+    chat: ChatRooms,
 }
 
 /// The rooms of one namespace.
@@ -160,6 +162,16 @@ impl ChatServer {
     /// The names of the users online now.
     pub fn online(&self) -> Vec<String> {
         self.presence.names()
+    }
+
+    /// Chat room membership (presence by user name).
+    pub fn chat(&mut self) -> &mut ChatRooms {
+        &mut self.chat
+    }
+
+    /// Takes a socket out of every chat room.
+    pub fn leave_chats(&mut self, id: &SocketId) -> Vec<PresenceChange> {
+        self.chat.leave_all(id)
     }
 }
 

@@ -3,6 +3,7 @@
 //! without touching them.
 
 mod accounts;
+mod apps;
 mod error;
 
 use std::path::Path;
@@ -13,6 +14,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 pub use accounts::{StoredUser, UserId};
+pub use apps::{BoardMessage, ChatMessage, Tweet, TweetPage};
 pub use error::StoreError;
 
 /// How long a write waits for SQLite's lock before failing.
@@ -61,6 +63,14 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Milliseconds since the Unix epoch (timestamps the apps show).
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
 }
 
 /// Seconds since the Unix epoch.

@@ -1,0 +1,220 @@
+//! The apps' records: chat rooms and messages, board messages, tweets.
+
+use serde::Serialize;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::{now_ms, Store, StoreError};
+
+/// A stored chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChatMessage {
+    pub id: i64,
+    pub room: String,
+    pub user: String,
+    pub text: String,
+    pub at: i64,
+}
+
+/// A stored board message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BoardMessage {
+    pub id: i64,
+    pub name: String,
+    pub message: String,
+    pub at: i64,
+}
+
+/// A stored tweet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tweet {
+    pub id: i64,
+    pub author: String,
+    pub text: String,
+    pub at: i64,
+}
+
+/// Which tweets to list, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TweetPage {
+    /// The newest ones.
+    Latest,
+    /// Those newer than this id.
+    After(i64),
+    /// Those older than this id.
+    Before(i64),
+}
+
+fn chat_message(row: SqliteRow) -> ChatMessage {
+    ChatMessage {
+        id: row.get("id"),
+        room: row.get("room"),
+        user: row.get("author"),
+        text: row.get("text"),
+        at: row.get("at"),
+    }
+}
+
+fn tweet(row: SqliteRow) -> Tweet {
+    Tweet {
+        id: row.get("id"),
+        author: row.get("author"),
+        text: row.get("text"),
+        at: row.get("at"),
+    }
+}
+
+impl Store {
+    /// Creates a chat room if it does not exist yet.
+    pub async fn ensure_room(&self, name: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT OR IGNORE INTO chat_rooms (name, created_at) VALUES ($1, $2)")
+            .bind(name)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Every chat room's name, oldest first.
+    pub async fn rooms(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT name FROM chat_rooms ORDER BY created_at, name")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|row| row.get(0)).collect())
+    }
+
+    /// Stores a chat message.
+    pub async fn add_chat_message(
+        &self,
+        room: &str,
+        user: &str,
+        text: &str,
+    ) -> Result<ChatMessage, StoreError> {
+        let at = now_ms();
+        let row = sqlx::query(
+            "INSERT INTO chat_messages (room, author, text, at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(room)
+        .bind(user)
+        .bind(text)
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(ChatMessage {
+            id: row.get(0),
+            room: room.to_string(),
+            user: user.to_string(),
+            text: text.to_string(),
+            at,
+        })
+    }
+
+    /// A room's last `limit` messages after `after` (0 for all), oldest first.
+    pub async fn chat_history(
+        &self,
+        room: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM (SELECT id, room, author, text, at FROM chat_messages \
+             WHERE room = $1 AND id > $2 ORDER BY id DESC LIMIT $3) ORDER BY id",
+        )
+        .bind(room)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(chat_message).collect())
+    }
+
+    /// Stores a board message.
+    pub async fn add_board_message(
+        &self,
+        name: &str,
+        message: &str,
+    ) -> Result<BoardMessage, StoreError> {
+        let at = now_ms();
+        let row = sqlx::query(
+            "INSERT INTO board_messages (name, message, at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(name)
+        .bind(message)
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(BoardMessage {
+            id: row.get(0),
+            name: name.to_string(),
+            message: message.to_string(),
+            at,
+        })
+    }
+
+    /// The last `limit` board messages before `before` (all when `None`), oldest first.
+    pub async fn board_messages(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<BoardMessage>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM (SELECT id, name, message, at FROM board_messages \
+             WHERE id < $1 ORDER BY id DESC LIMIT $2) ORDER BY id",
+        )
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| BoardMessage {
+                id: row.get("id"),
+                name: row.get("name"),
+                message: row.get("message"),
+                at: row.get("at"),
+            })
+            .collect())
+    }
+
+    /// Stores a tweet.
+    pub async fn add_tweet(&self, author: &str, text: &str) -> Result<Tweet, StoreError> {
+        let at = now_ms();
+        let row =
+            sqlx::query("INSERT INTO tweets (author, text, at) VALUES ($1, $2, $3) RETURNING id")
+                .bind(author)
+                .bind(text)
+                .bind(at)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(Tweet {
+            id: row.get(0),
+            author: author.to_string(),
+            text: text.to_string(),
+            at,
+        })
+    }
+
+    /// A page of tweets, newest first.
+    pub async fn tweets(&self, page: TweetPage, limit: u32) -> Result<Vec<Tweet>, StoreError> {
+        let (low, high) = match page {
+            TweetPage::Latest => (0, i64::MAX),
+            TweetPage::After(id) => (id, i64::MAX),
+            TweetPage::Before(id) => (0, id),
+        };
+        // Tweets newer than an id are the oldest of them first when limited, so none are skipped.
+        let sql = if matches!(page, TweetPage::After(_)) {
+            "SELECT * FROM (SELECT id, author, text, at FROM tweets WHERE id > $1 AND id < $2 \
+             ORDER BY id LIMIT $3) ORDER BY id DESC"
+        } else {
+            "SELECT id, author, text, at FROM tweets WHERE id > $1 AND id < $2 \
+             ORDER BY id DESC LIMIT $3"
+        };
+        let rows = sqlx::query(sql)
+            .bind(low)
+            .bind(high)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(tweet).collect())
+    }
+}
