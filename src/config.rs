@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::apps::RateLimits;
 use crate::engineio::EngineConfig;
 use crate::socketio::SocketIoConfig;
 
@@ -75,6 +76,18 @@ pub struct Settings {
     #[arg(long, env = "AGORA_LOGIN_FAILURES_PER_IP", default_value_t = 20)]
     pub login_failures_per_ip: u32,
 
+    /// Chat messages a socket may send per minute.
+    #[arg(long, env = "AGORA_CHAT_MESSAGES_PER_MINUTE", default_value_t = 60)]
+    pub chat_messages_per_minute: u32,
+
+    /// Tweets a user may post per minute.
+    #[arg(long, env = "AGORA_TWEETS_PER_MINUTE", default_value_t = 10)]
+    pub tweets_per_minute: u32,
+
+    /// Board messages a client address may post per minute.
+    #[arg(long, env = "AGORA_BOARD_POSTS_PER_MINUTE", default_value_t = 20)]
+    pub board_posts_per_minute: u32,
+
     /// Log format (level from RUST_LOG, default info).
     #[arg(long, env = "AGORA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -106,6 +119,15 @@ impl Settings {
             max_payload: self.max_payload as usize,
             max_queue: self.max_queue as usize,
             ..EngineConfig::default()
+        }
+    }
+
+    /// The apps' rate limits.
+    pub fn rate_limits(&self) -> RateLimits {
+        RateLimits {
+            chat_messages: self.chat_messages_per_minute,
+            tweets: self.tweets_per_minute,
+            board_posts: self.board_posts_per_minute,
         }
     }
 

@@ -9,7 +9,7 @@ use actix_web::middleware::{from_fn, Logger};
 use actix_web::{web, App, HttpServer};
 
 use crate::accounts::{Accounts, LoginLimits};
-use crate::apps::{self, AppContext};
+use crate::apps::{self, AppContext, Limiters};
 use crate::config::Settings;
 use crate::engineio::Engine;
 use crate::hub::{ChatServer, LocalAdapter};
@@ -54,17 +54,19 @@ impl Application {
             },
         );
         let hub = ChatServer::default().start();
-        let io = SocketIo::builder(Arc::new(LocalAdapter::new(hub.clone())))
+        let apps = AppContext {
+            accounts,
+            store: store.clone(),
+            hub: hub.clone(),
+            limits: Arc::new(Limiters::new(settings.rate_limits())),
+        };
+        let io = SocketIo::builder(Arc::new(LocalAdapter::new(hub)))
             .config(settings.socket_io())
-            .namespace(apps::main_namespace(AppContext {
-                accounts: accounts.clone(),
-                hub,
-            }))
+            .namespace(apps::main_namespace(apps.clone()))
             .build();
         let engine = Engine::new(settings.engine(), Arc::new(io.clone()));
         let state = web::Data::new(AppState {
-            accounts,
-            store: store.clone(),
+            apps,
             templates,
             io,
         });

@@ -1,32 +1,94 @@
 //! The applications on top of the hub: each is a set of Socket.IO events (and pages and HTTP
 //! endpoints in `web`). [`main_namespace`] wires them onto the main namespace.
 
+pub mod board;
+pub mod chat;
+pub mod error;
+pub mod feed;
 pub mod identity;
+pub mod text;
 pub mod welcome;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix::Addr;
 
 use crate::accounts::Accounts;
 use crate::hub::ChatServer;
-use crate::socketio::{Namespace, NamespaceBuilder};
+use crate::limits::RateLimiter;
+use crate::socketio::{AckSender, Namespace, NamespaceBuilder, Payload, Socket, SocketId};
+use crate::store::Store;
+
+/// The window of the apps' rate limits.
+pub const RATE_WINDOW: Duration = Duration::from_secs(60);
+
+/// How much each client may post per [`RATE_WINDOW`].
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    /// `chat:send` per socket.
+    pub chat_messages: u32,
+    /// Tweets per user.
+    pub tweets: u32,
+    /// `POST /messages` per client address.
+    pub board_posts: u32,
+}
+
+/// The apps' rate limiters.
+pub struct Limiters {
+    pub chat: RateLimiter<SocketId>,
+    pub tweets: RateLimiter<String>,
+    pub board: RateLimiter<IpAddr>,
+}
+
+impl Limiters {
+    pub fn new(limits: RateLimits) -> Limiters {
+        Limiters {
+            chat: RateLimiter::new(limits.chat_messages, RATE_WINDOW),
+            tweets: RateLimiter::new(limits.tweets, RATE_WINDOW),
+            board: RateLimiter::new(limits.board_posts, RATE_WINDOW),
+        }
+    }
+}
 
 /// What the app handlers need.
 #[derive(Clone)]
 pub struct AppContext {
     pub accounts: Accounts,
+    pub store: Store,
     pub hub: Addr<ChatServer>,
+    pub limits: Arc<Limiters>,
 }
 
+type AppHandler = fn(&AppContext, &Socket, Payload, Option<AckSender>);
+
 /// The main namespace: identity on connect, then every app's events.
-pub fn main_namespace(context: AppContext) -> NamespaceBuilder {
-    let for_identity = context.clone();
-    let for_connect = context.clone();
-    let for_disconnect = context;
-    Namespace::builder("/")
+pub fn main_namespace(ctx: AppContext) -> NamespaceBuilder {
+    let events: [(&str, AppHandler); 6] = [
+        ("chat:rooms", chat::on_rooms),
+        ("chat:join", chat::on_join),
+        ("chat:leave", chat::on_leave),
+        ("chat:send", chat::on_send),
+        ("chat:typing", chat::on_typing),
+        ("tweet:post", feed::on_post),
+    ];
+    let (for_identity, for_connect, for_disconnect) = (ctx.clone(), ctx.clone(), ctx.clone());
+    let mut namespace = Namespace::builder("/")
         .middleware(move |socket| {
             let accounts = for_identity.accounts.clone();
             async move { identity::identify(&accounts, &socket).await }
         })
         .on_connect(move |socket| welcome::on_connect(&for_connect.hub, socket))
-        .on_disconnect(move |socket, _| welcome::on_disconnect(&for_disconnect.hub, socket))
+        .on_disconnect(move |socket, _| {
+            welcome::on_disconnect(&for_disconnect.hub, socket);
+            chat::on_disconnect(&for_disconnect, socket);
+        });
+    for (event, handler) in events {
+        let ctx = ctx.clone();
+        namespace = namespace.on(event, move |socket, payload, ack| {
+            handler(&ctx, socket, payload, ack)
+        });
+    }
+    namespace
 }

@@ -32,6 +32,7 @@ pub async fn register(
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
     let (user, token) = state
+        .apps
         .accounts
         .register(&body.username, &body.password)
         .await?;
@@ -50,6 +51,7 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let peer = req.peer_addr().map(|addr| addr.ip());
     let (user, token) = state
+        .apps
         .accounts
         .login(&body.username, &body.password, peer)
         .await?;
@@ -62,7 +64,7 @@ pub async fn logout(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(token) = session::token_from_headers(req.headers()) {
-        state.accounts.logout(&token).await?;
+        state.apps.accounts.logout(&token).await?;
     }
     Ok(HttpResponse::Ok()
         .cookie(session::expired_session_cookie())
@@ -71,7 +73,7 @@ pub async fn logout(
 
 /// `GET /api/me`: the signed-in user, or 401.
 pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let user = session::current_user(&req, &state.accounts)
+    let user = session::current_user(&req, &state.apps.accounts)
         .await
         .ok_or(ApiError::Unauthenticated)?;
     Ok(HttpResponse::Ok().json(json!({ "user": { "name": user.name.as_str() } })))

@@ -2,6 +2,8 @@
 //! policy in front of all of them.
 
 mod api_accounts;
+mod api_board;
+mod api_feed;
 pub mod csrf;
 pub mod error;
 pub mod origin;
@@ -13,15 +15,14 @@ use std::path::PathBuf;
 
 use actix_web::web;
 
-use crate::accounts::Accounts;
+use crate::apps::AppContext;
 use crate::socketio::SocketIo;
-use crate::store::Store;
 use templates::Templates;
 
 /// State shared by every HTTP handler.
 pub struct AppState {
-    pub accounts: Accounts,
-    pub store: Store,
+    /// What the apps share with their socket handlers (store, accounts, hub, limits).
+    pub apps: AppContext,
     pub templates: Templates,
     pub io: SocketIo,
 }
@@ -34,6 +35,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, static_dir: PathBuf) {
         .route("/", web::get().to(pages::home))
         .route("/login", web::get().to(pages::login_form))
         .route("/login", web::post().to(pages::login))
+        .route("/chat", web::get().to(pages::chat))
+        .route("/board", web::get().to(pages::board))
+        .route("/feed", web::get().to(pages::feed))
+        .route("/messages", web::get().to(api_board::list))
+        .route("/messages", web::post().to(api_board::post))
+        .route("/api/tweets", web::get().to(api_feed::list))
+        .route("/api/tweets", web::post().to(api_feed::post))
         .route("/register", web::get().to(pages::register_form))
         .route("/register", web::post().to(pages::register))
         .route("/logout", web::post().to(pages::logout))

@@ -36,7 +36,7 @@ pub async fn page(
     title: &str,
     extra: impl FnOnce(&mut tera::Context, Option<&User>),
 ) -> HttpResponse {
-    let user = session::current_user(req, &state.accounts).await;
+    let user = session::current_user(req, &state.apps.accounts).await;
     let (token, cookie) = csrf::token(req);
     let mut context = Templates::context(title, user.as_ref(), &token);
     extra(&mut context, user.as_ref());
@@ -55,6 +55,45 @@ pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
         StatusCode::OK,
         "home.html.tera",
         "Agora",
+        |_, _| {},
+    )
+    .await
+}
+
+/// `GET /chat`.
+pub async fn chat(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    page(
+        &req,
+        &state,
+        StatusCode::OK,
+        "chat.html.tera",
+        "Chat",
+        |_, _| {},
+    )
+    .await
+}
+
+/// `GET /board`.
+pub async fn board(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    page(
+        &req,
+        &state,
+        StatusCode::OK,
+        "board.html.tera",
+        "Board",
+        |_, _| {},
+    )
+    .await
+}
+
+/// `GET /feed`.
+pub async fn feed(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    page(
+        &req,
+        &state,
+        StatusCode::OK,
+        "feed.html.tera",
+        "Feed",
         |_, _| {},
     )
     .await
@@ -97,6 +136,7 @@ pub async fn login(
     }
     let peer = req.peer_addr().map(|addr| addr.ip());
     let result = state
+        .apps
         .accounts
         .login(&form.username, &form.password, peer)
         .await;
@@ -113,6 +153,7 @@ pub async fn register(
         return csrf_refused(&req, &state).await;
     }
     let result = state
+        .apps
         .accounts
         .register(&form.username, &form.password)
         .await;
@@ -137,7 +178,7 @@ pub async fn logout(
         return csrf_refused(&req, &state).await;
     }
     if let Some(token) = session::token_from_headers(req.headers()) {
-        if let Err(error) = state.accounts.logout(&token).await {
+        if let Err(error) = state.apps.accounts.logout(&token).await {
             tracing::error!(%error, "logout failed");
         }
     }

@@ -1,0 +1,239 @@
+//! Group chat: rooms by name (`lobby` always exists), history, presence, typing, messages.
+//! Events: `chat:rooms`, `chat:join`, `chat:leave`, `chat:send`, `chat:typing` (docs/EVENTS.md).
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::error::{parse, reply, AppError};
+use super::identity::identity_of;
+use super::text::{RoomName, Text};
+use super::AppContext;
+use crate::hub::messages::{CheckChatMember, CountChatMembers, JoinChat, LeaveAllChats, LeaveChat};
+use crate::hub::PresenceChange;
+use crate::socketio::{AckSender, Payload, Socket};
+use crate::store::ChatMessage;
+
+/// Messages a join sends back as history.
+pub const HISTORY_LENGTH: u32 = 50;
+/// Longest chat message, in characters.
+pub const MAX_MESSAGE: usize = 2000;
+
+#[derive(Deserialize)]
+struct RoomRequest {
+    room: String,
+}
+
+#[derive(Deserialize)]
+struct SendRequest {
+    room: String,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct RoomInfo {
+    name: String,
+    members: usize,
+}
+
+#[derive(Serialize)]
+struct Joined {
+    room: String,
+    members: Vec<String>,
+    history: Vec<ChatMessage>,
+}
+
+/// `chat:rooms`: every room with its member count.
+pub fn on_rooms(ctx: &AppContext, _: &Socket, _: Payload, ack: Option<AckSender>) {
+    let ctx = ctx.clone();
+    actix_rt::spawn(async move {
+        reply(
+            ack,
+            room_list(&ctx).await.map(|rooms| json!({ "rooms": rooms })),
+        );
+    });
+}
+
+/// `chat:join` `{room}`: joins, answers members and history, tells the room.
+pub fn on_join(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option<AckSender>) {
+    let (ctx, socket) = (ctx.clone(), socket.clone());
+    actix_rt::spawn(async move {
+        let result = join(&ctx, &socket, &payload).await;
+        reply(ack, result);
+    });
+}
+
+async fn join(ctx: &AppContext, socket: &Socket, payload: &Payload) -> Result<Joined, AppError> {
+    let request: RoomRequest = parse(payload)?;
+    let room = RoomName::parse(&request.room)?;
+    let user = identity_of(socket).name().to_string();
+    ctx.store.ensure_room(room.as_str()).await?;
+    let history = ctx
+        .store
+        .chat_history(room.as_str(), 0, HISTORY_LENGTH)
+        .await?;
+    socket.join(room.socket_room());
+    let (change, members) = ctx
+        .hub
+        .send(JoinChat {
+            room: room.as_str().to_string(),
+            id: socket.id().clone(),
+            user,
+        })
+        .await
+        .map_err(|_| AppError::Internal)?;
+    announce(ctx, socket, &change, true).await;
+    Ok(Joined {
+        room: room.as_str().to_string(),
+        members,
+        history,
+    })
+}
+
+/// `chat:leave` `{room}`.
+pub fn on_leave(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option<AckSender>) {
+    let (ctx, socket) = (ctx.clone(), socket.clone());
+    actix_rt::spawn(async move {
+        let result = async {
+            let request: RoomRequest = parse(&payload)?;
+            let room = RoomName::parse(&request.room)?;
+            let left = ctx
+                .hub
+                .send(LeaveChat {
+                    room: room.as_str().to_string(),
+                    id: socket.id().clone(),
+                })
+                .await
+                .map_err(|_| AppError::Internal)?
+                .ok_or(AppError::NotInRoom)?;
+            socket.leave(room.socket_room());
+            announce(&ctx, &socket, &left, false).await;
+            Ok(json!({ "room": room.as_str() }))
+        }
+        .await;
+        reply(ack, result);
+    });
+}
+
+/// `chat:send` `{room, text}`: stores the message, acks it, sends it to the room's other members.
+pub fn on_send(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option<AckSender>) {
+    let (ctx, socket) = (ctx.clone(), socket.clone());
+    actix_rt::spawn(async move {
+        let result = send(&ctx, &socket, &payload).await;
+        reply(ack, result.map(|message| json!({ "message": message })));
+    });
+}
+
+async fn send(
+    ctx: &AppContext,
+    socket: &Socket,
+    payload: &Payload,
+) -> Result<ChatMessage, AppError> {
+    let request: SendRequest = parse(payload)?;
+    let room = RoomName::parse(&request.room)?;
+    let text = Text::parse(&request.text, "a message", MAX_MESSAGE)?;
+    ctx.limits
+        .chat
+        .hit(socket.id())
+        .map_err(|_| AppError::RateLimited)?;
+    let member = ctx
+        .hub
+        .send(CheckChatMember {
+            room: room.as_str().to_string(),
+            id: socket.id().clone(),
+        })
+        .await
+        .map_err(|_| AppError::Internal)?;
+    if !member {
+        return Err(AppError::NotInRoom);
+    }
+    let user = identity_of(socket);
+    let message = ctx
+        .store
+        .add_chat_message(room.as_str(), user.name(), text.as_str())
+        .await?;
+    let _ = socket
+        .to(room.socket_room())
+        .emit("chat:message", Payload::json(&message));
+    Ok(message)
+}
+
+/// `chat:typing` `{room}`: relayed to the room's other members, never stored.
+pub fn on_typing(_: &AppContext, socket: &Socket, payload: Payload, _: Option<AckSender>) {
+    let Ok(request) = parse::<RoomRequest>(&payload) else {
+        return;
+    };
+    let Ok(room) = RoomName::parse(&request.room) else {
+        return;
+    };
+    let user = identity_of(socket);
+    let _ = socket.to(room.socket_room()).emit(
+        "chat:typing",
+        Payload::json(json!({ "room": room.as_str(), "user": user.name() })),
+    );
+}
+
+/// A socket went away: it leaves its rooms, and the rooms hear of users who left.
+pub fn on_disconnect(ctx: &AppContext, socket: &Socket) {
+    let (ctx, socket) = (ctx.clone(), socket.clone());
+    actix_rt::spawn(async move {
+        let Ok(changes) = ctx
+            .hub
+            .send(LeaveAllChats {
+                id: socket.id().clone(),
+            })
+            .await
+        else {
+            return;
+        };
+        for change in &changes {
+            // The socket is gone from its rooms already, so a room-wide emit skips it.
+            if change.changed {
+                let _ = socket.namespace().to(format!("chat:{}", change.room)).emit(
+                    "chat:presence",
+                    Payload::json(
+                        json!({ "room": change.room, "user": change.user, "online": false }),
+                    ),
+                );
+            }
+        }
+        if changes.iter().any(|c| c.changed) {
+            push_room_list(&ctx, &socket).await;
+        }
+    });
+}
+
+async fn announce(ctx: &AppContext, socket: &Socket, change: &PresenceChange, online: bool) {
+    if !change.changed {
+        return;
+    }
+    let _ = socket.to(format!("chat:{}", change.room)).emit(
+        "chat:presence",
+        Payload::json(json!({ "room": change.room, "user": change.user, "online": online })),
+    );
+    push_room_list(ctx, socket).await;
+}
+
+/// Tells every socket the rooms and their member counts.
+async fn push_room_list(ctx: &AppContext, socket: &Socket) {
+    if let Ok(rooms) = room_list(ctx).await {
+        let _ = socket
+            .namespace()
+            .emit("chat:rooms", Payload::json(json!({ "rooms": rooms })));
+    }
+}
+
+async fn room_list(ctx: &AppContext) -> Result<Vec<RoomInfo>, AppError> {
+    let names = ctx.store.rooms().await?;
+    let counts = ctx
+        .hub
+        .send(CountChatMembers)
+        .await
+        .map_err(|_| AppError::Internal)?;
+    Ok(names
+        .into_iter()
+        .map(|name| RoomInfo {
+            members: counts.get(&name).copied().unwrap_or(0),
+            name,
+        })
+        .collect())
+}

@@ -1,0 +1,85 @@
+//! [`AppError`]: why an app refused an event, sent as the ack `{"ok":false,"error":{"code","message"}}`.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::socketio::{AckSender, Payload};
+use crate::store::StoreError;
+use crate::web::error::ApiError;
+
+/// An app-level refusal.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("sign in first")]
+    Unauthenticated,
+    #[error("join the room first")]
+    NotInRoom,
+    #[error("too many messages; slow down")]
+    RateLimited,
+    #[error("internal error")]
+    Internal,
+}
+
+impl AppError {
+    /// The machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::NotInRoom => "not_in_room",
+            AppError::RateLimited => "rate_limited",
+            AppError::Internal => "internal",
+        }
+    }
+
+    /// The error as an ack body.
+    pub fn to_json(&self) -> Value {
+        json!({ "ok": false, "error": { "code": self.code(), "message": self.to_string() } })
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(%error, "storage failed");
+        AppError::Internal
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::BadRequest(message) => ApiError::BadRequest(message),
+            AppError::Unauthenticated => ApiError::Unauthenticated,
+            AppError::NotInRoom => ApiError::Forbidden("join the room first"),
+            AppError::RateLimited => ApiError::RateLimited,
+            AppError::Internal => ApiError::Internal,
+        }
+    }
+}
+
+/// Parses an event's first argument, or refuses it as a bad request.
+pub fn parse<T: serde::de::DeserializeOwned>(payload: &Payload) -> Result<T, AppError> {
+    payload
+        .first()
+        .map_err(|e| AppError::BadRequest(format!("invalid payload: {e}")))
+}
+
+/// Acks `{"ok":true, ...fields}` or the error, if the client asked for an ack.
+pub fn reply<T: Serialize>(ack: Option<AckSender>, result: Result<T, AppError>) {
+    let Some(ack) = ack else {
+        return;
+    };
+    let body = match result {
+        Ok(fields) => {
+            let mut body = serde_json::to_value(fields).unwrap_or_else(|_| json!({}));
+            if let Some(object) = body.as_object_mut() {
+                object.insert("ok".into(), Value::Bool(true));
+            }
+            body
+        }
+        Err(error) => error.to_json(),
+    };
+    let _ = ack.send(Payload::new(vec![body]));
+}

@@ -1,0 +1,65 @@
+//! The tweet feed: posting (socket `tweet:post` or `POST /api/tweets`), and the `newTweet`
+//! notification every other socket gets, from which pages show their "N new tweets" banner.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::{parse, reply, AppError};
+use super::identity::identity_of;
+use super::text::Text;
+use super::AppContext;
+use crate::accounts::Identity;
+use crate::socketio::{AckSender, BroadcastOperator, Payload, Socket};
+use crate::store::Tweet;
+
+/// Longest tweet, in characters.
+pub const MAX_TWEET: usize = 280;
+
+/// A tweet to post.
+#[derive(Deserialize)]
+pub struct TweetRequest {
+    pub text: String,
+}
+
+/// Stores a tweet by a signed-in user (rate-limited per user) and notifies `audience`.
+pub async fn post_tweet(
+    ctx: &AppContext,
+    author: &Identity,
+    text: &str,
+    audience: BroadcastOperator,
+) -> Result<Tweet, AppError> {
+    let user = author.user().ok_or(AppError::Unauthenticated)?;
+    let text = Text::parse(text, "a tweet", MAX_TWEET)?;
+    ctx.limits
+        .tweets
+        .hit(&user.name.as_str().to_ascii_lowercase())
+        .map_err(|_| AppError::RateLimited)?;
+    let tweet = ctx
+        .store
+        .add_tweet(user.name.as_str(), text.as_str())
+        .await?;
+    let _ = audience.emit(
+        "newTweet",
+        Payload::json(json!({ "id": tweet.id, "author": tweet.author })),
+    );
+    Ok(tweet)
+}
+
+/// `tweet:post` `{text}`: acks `{ok, tweet}`; every other socket gets `newTweet`.
+pub fn on_post(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option<AckSender>) {
+    let (ctx, socket) = (ctx.clone(), socket.clone());
+    actix_rt::spawn(async move {
+        let result = async {
+            let request: TweetRequest = parse(&payload)?;
+            post_tweet(
+                &ctx,
+                &identity_of(&socket),
+                &request.text,
+                socket.broadcast(),
+            )
+            .await
+        }
+        .await;
+        reply(ack, result.map(|tweet| json!({ "tweet": tweet })));
+    });
+}
