@@ -132,3 +132,98 @@ pub async fn next_event(ws: &mut Ws, name: &str) -> Value {
         }
     }
 }
+
+/// A Socket.IO client on the main namespace that keeps events arriving while it waits for acks.
+pub struct Client {
+    pub ws: Ws,
+    next_ack: u64,
+    events: std::collections::VecDeque<(String, Value)>,
+    pub name: String,
+}
+
+impl TestApp {
+    /// A connected client: a guest, or the user of `token`.
+    pub async fn client(&self, token: Option<&str>) -> Client {
+        let auth = token.map(|t| json!({ "token": t }));
+        let (ws, welcome) = self.connect(&[], auth).await;
+        Client {
+            ws,
+            next_ack: 0,
+            events: Default::default(),
+            name: welcome["user"].as_str().unwrap_or_default().to_string(),
+        }
+    }
+}
+
+impl Client {
+    /// Emits an event.
+    pub async fn emit(&mut self, event: &str, arg: Value) {
+        self.ws
+            .send_text(&format!("42{}", json!([event, arg])))
+            .await;
+    }
+
+    /// Emits an event asking for an ack; returns the ack's first argument.
+    pub async fn ack(&mut self, event: &str, arg: Value) -> Value {
+        self.next_ack += 1;
+        let id = self.next_ack;
+        self.ws
+            .send_text(&format!("42{id}{}", json!([event, arg])))
+            .await;
+        let prefix = format!("43{id}");
+        loop {
+            let text = self.next_text().await;
+            if let Some(rest) = text.strip_prefix(&prefix) {
+                let args: Value = serde_json::from_str(rest).expect("ack JSON");
+                return args[0].clone();
+            }
+            self.keep(&text);
+        }
+    }
+
+    /// The next event called `name` (earlier ones of other names are kept).
+    pub async fn event(&mut self, name: &str) -> Value {
+        if let Some(index) = self.events.iter().position(|(n, _)| n == name) {
+            return self
+                .events
+                .remove(index)
+                .map(|(_, v)| v)
+                .unwrap_or_default();
+        }
+        loop {
+            let text = self.next_text().await;
+            if let Some((event, arg)) = parse_event(&text) {
+                if event == name {
+                    return arg;
+                }
+                self.events.push_back((event, arg));
+            }
+        }
+    }
+
+    /// True if no event called `name` arrives within `wait`.
+    pub async fn quiet(&mut self, name: &str, wait: std::time::Duration) -> bool {
+        if self.events.iter().any(|(n, _)| n == name) {
+            return false;
+        }
+        tokio::time::timeout(wait, self.event(name)).await.is_err()
+    }
+
+    fn keep(&mut self, text: &str) {
+        if let Some(event) = parse_event(text) {
+            self.events.push_back(event);
+        }
+    }
+
+    async fn next_text(&mut self) -> String {
+        match self.ws.recv_data().await {
+            WsFrame::Text(text) => text,
+            other => panic!("{}: expected a packet, got {other:?}", self.name),
+        }
+    }
+}
+
+fn parse_event(text: &str) -> Option<(String, Value)> {
+    let packet: Value = serde_json::from_str(text.strip_prefix("42")?).ok()?;
+    Some((packet[0].as_str()?.to_string(), packet[1].clone()))
+}
