@@ -52,3 +52,18 @@ async fn home_page_shows_the_welcome_and_who_is_online() {
 async fn a_user_registers_logs_out_and_logs_in_through_the_forms() {
     run_browser_scenario("register-login").await;
 }
+
+#[actix_web::test]
+async fn a_chat_message_typed_in_one_browser_appears_in_the_other() {
+    run_browser_scenario("chat").await;
+}
+
+#[actix_web::test]
+async fn a_board_message_posted_in_one_browser_appears_in_the_other() {
+    run_browser_scenario("board").await;
+}
+
+#[actix_web::test]
+async fn a_tweet_raises_the_banner_in_the_other_browser_and_a_click_shows_it() {
+    run_browser_scenario("feed").await;
+}

@@ -53,24 +53,32 @@ pub fn on_rooms(ctx: &AppContext, _: &Socket, _: Payload, ack: Option<AckSender>
     });
 }
 
-/// `chat:join` `{room}`: joins, answers members and history, tells the room.
+/// `chat:join` `{room}`: joins, answers members and history, then tells the room (after the ack,
+/// so the joiner hears of later arrivals only once it knows the members).
 pub fn on_join(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option<AckSender>) {
     let (ctx, socket) = (ctx.clone(), socket.clone());
     actix_rt::spawn(async move {
-        let result = join(&ctx, &socket, &payload).await;
-        reply(ack, result);
+        match join(&ctx, &socket, &payload).await {
+            Ok((joined, change)) => {
+                reply(ack, Ok(joined));
+                announce(&ctx, &socket, &change, true).await;
+            }
+            Err(error) => reply::<Joined>(ack, Err(error)),
+        }
     });
 }
 
-async fn join(ctx: &AppContext, socket: &Socket, payload: &Payload) -> Result<Joined, AppError> {
+async fn join(
+    ctx: &AppContext,
+    socket: &Socket,
+    payload: &Payload,
+) -> Result<(Joined, PresenceChange), AppError> {
     let request: RoomRequest = parse(payload)?;
     let room = RoomName::parse(&request.room)?;
     let user = identity_of(socket).name().to_string();
     ctx.store.ensure_room(room.as_str()).await?;
-    let history = ctx
-        .store
-        .chat_history(room.as_str(), 0, HISTORY_LENGTH)
-        .await?;
+    // Join before reading the history: a message sent in between arrives live (and may also be in
+    // the history; clients drop duplicates by id) instead of being missed.
     socket.join(room.socket_room());
     let (change, members) = ctx
         .hub
@@ -81,12 +89,16 @@ async fn join(ctx: &AppContext, socket: &Socket, payload: &Payload) -> Result<Jo
         })
         .await
         .map_err(|_| AppError::Internal)?;
-    announce(ctx, socket, &change, true).await;
-    Ok(Joined {
+    let history = ctx
+        .store
+        .chat_history(room.as_str(), 0, HISTORY_LENGTH)
+        .await?;
+    let joined = Joined {
         room: room.as_str().to_string(),
         members,
         history,
-    })
+    };
+    Ok((joined, change))
 }
 
 /// `chat:leave` `{room}`.

@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::socketio::{AckSender, Payload};
-use crate::store::StoreError;
+use crate::store::{StoreError, TradeError};
 use crate::web::error::ApiError;
 
 /// An app-level refusal.
@@ -16,8 +16,12 @@ pub enum AppError {
     Unauthenticated,
     #[error("join the room first")]
     NotInRoom,
-    #[error("too many messages; slow down")]
+    #[error("too many requests; slow down")]
     RateLimited,
+    #[error("offer at least one item, or ask for one")]
+    EmptyOffer,
+    #[error(transparent)]
+    Trade(#[from] TradeError),
     #[error("internal error")]
     Internal,
 }
@@ -30,13 +34,29 @@ impl AppError {
             AppError::Unauthenticated => "unauthenticated",
             AppError::NotInRoom => "not_in_room",
             AppError::RateLimited => "rate_limited",
+            AppError::EmptyOffer => "empty_offer",
+            AppError::Trade(error) => match error {
+                TradeError::UnknownUser => "unknown_user",
+                TradeError::SelfTrade => "self_trade",
+                TradeError::NotOwner => "not_owner",
+                TradeError::NotTheirs => "not_theirs",
+                TradeError::NotFound => "not_found",
+                TradeError::Forbidden => "forbidden",
+                TradeError::NotActive { .. } => "not_active",
+                TradeError::Store(_) => "internal",
+            },
             AppError::Internal => "internal",
         }
     }
 
-    /// The error as an ack body.
+    /// The error as an ack body; a trade that is no longer active comes with its current state.
     pub fn to_json(&self) -> Value {
-        json!({ "ok": false, "error": { "code": self.code(), "message": self.to_string() } })
+        let mut body =
+            json!({ "ok": false, "error": { "code": self.code(), "message": self.to_string() } });
+        if let AppError::Trade(TradeError::NotActive { trade, .. }) = self {
+            body["trade"] = json!(trade);
+        }
+        body
     }
 }
 
@@ -44,6 +64,16 @@ impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         tracing::error!(%error, "storage failed");
         AppError::Internal
+    }
+}
+
+impl AppError {
+    /// Logs storage failures hidden inside trade errors.
+    pub fn logged(self) -> AppError {
+        if let AppError::Trade(TradeError::Store(error)) = &self {
+            tracing::error!(%error, "storage failed");
+        }
+        self
     }
 }
 
@@ -55,6 +85,7 @@ impl From<AppError> for ApiError {
             AppError::NotInRoom => ApiError::Forbidden("join the room first"),
             AppError::RateLimited => ApiError::RateLimited,
             AppError::Internal => ApiError::Internal,
+            other => ApiError::App(Box::new(other)),
         }
     }
 }

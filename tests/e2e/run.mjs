@@ -3,11 +3,11 @@
 //
 //   node tests/e2e/run.mjs <scenario> <baseUrl> [screenshotDir]
 //
-// Scenarios: home, register-login, all (both, in order). Prints progress lines starting with
-// "# ", then "ok <scenario>" (exit 0) or "FAIL <scenario>: <reason>" followed by the browser
-// log (exit 1). Every wait has a timeout, each scenario has a hard limit, and a watchdog ends
-// the process in any case, so the script never hangs. Never downloads a browser: it uses
-// $CHROMIUM or /usr/bin/chromium.
+// Scenarios: home, register-login, chat, board, feed, all (every one, in that order). Prints
+// progress lines starting with "# ", then "ok <scenario>" (exit 0) or "FAIL <scenario>: <reason>"
+// followed by the browser log (exit 1). Every wait has a timeout, each scenario has a hard limit,
+// and a watchdog ends the process in any case, so the script never hangs. Never downloads a
+// browser: it uses $CHROMIUM or /usr/bin/chromium.
 
 import { chromium } from "playwright-core";
 import fs from "node:fs";
@@ -15,7 +15,8 @@ import path from "node:path";
 import crypto from "node:crypto";
 import { fileURLToPath } from "node:url";
 
-const SCENARIO_TIMEOUT_MS = 30_000; // hard limit per scenario
+const SCENARIO_TIMEOUT_MS = 30_000; // hard limit per scenario (unless SCENARIO_LIMITS_MS says otherwise)
+const SCENARIO_LIMITS_MS = { chat: 45_000, board: 45_000, feed: 45_000 }; // two browsers each
 const STEP_TIMEOUT_MS = 10_000; // default wait for one thing on a page
 const SERVER_WAIT_MS = 15_000; // how long to wait for the server to answer at all
 const LAUNCH_TIMEOUT_MS = 20_000;
@@ -374,18 +375,401 @@ async function scenarioRegisterLogin(ctx) {
   ctx.check();
 }
 
+// helpers for the app pages -----------------------------------------------------
+
+/** The trimmed texts of the elements matching `selector`. */
+function textsOf(page, selector) {
+  return page.evaluate(
+    (sel) => Array.from(document.querySelectorAll(sel)).map((n) => (n.textContent || "").trim()),
+    selector,
+  );
+}
+
+/** Wait until some element matching `selector` reads exactly `text` (trimmed). */
+async function waitForText(page, selector, text, what, timeout = STEP_TIMEOUT_MS) {
+  await page
+    .waitForFunction(
+      ([sel, t]) => Array.from(document.querySelectorAll(sel)).some((n) => (n.textContent || "").trim() === t),
+      [selector, text],
+      { timeout },
+    )
+    .catch(async () => {
+      const shown = (await textsOf(page, selector).catch(() => [])).slice(-6);
+      throw new Error(`${what}: ${selector} never read ${JSON.stringify(text)} within ${timeout} ms (shows ${JSON.stringify(shown)})`);
+    });
+}
+
+/** The user name the server greeted this page with (in #welcome). */
+async function welcomeName(page) {
+  await waitForWelcome(page);
+  const name = ((await page.locator("#welcome .welcome-name").textContent().catch(() => "")) || "").trim();
+  assert(name, "#welcome names no user");
+  return name;
+}
+
+/** Names in a user list (each item's data-name, or its text). */
+function listNames(page, selector) {
+  return page.evaluate(
+    (sel) => Array.from(document.querySelectorAll(`${sel} li`)).map((li) => (li.dataset.name || li.textContent).trim()),
+    selector,
+  );
+}
+
+async function waitForName(page, selector, name, present, what) {
+  await page
+    .waitForFunction(
+      ([sel, n, want]) =>
+        Array.from(document.querySelectorAll(`${sel} li`)).some((li) => (li.dataset.name || li.textContent).trim() === n) === want,
+      [selector, name, present],
+    )
+    .catch(async () => {
+      throw new Error(
+        `${what}: ${selector} ${present ? "never listed" : "still lists"} ${JSON.stringify(name)} (it lists ${JSON.stringify(await listNames(page, selector))})`,
+      );
+    });
+}
+
+/** Put a marker on the page; `expectSameDocument` later proves the page was not reloaded. */
+async function markDocument(page) {
+  await page.evaluate(() => {
+    window.__e2eMarker = "still-here";
+  });
+}
+
+async function expectSameDocument(page, what) {
+  const marker = await page.evaluate(() => window.__e2eMarker).catch(() => null);
+  assert(marker === "still-here", `${what}: the page was reloaded or left`);
+}
+
+async function expectNoProbe(page, id, what) {
+  assert((await page.locator(`#${id}`).count()) === 0, `${what}: markup from a user was rendered as HTML (#${id} exists)`);
+}
+
+async function waitForLoaded(page, listSelector, what) {
+  await page.waitForSelector(`${listSelector}[data-state="loaded"]`, { state: "attached" }).catch(async () => {
+    const state = await page.locator(listSelector).getAttribute("data-state").catch(() => null);
+    const status = await page.locator(".board-status, .feed-status").first().textContent().catch(() => null);
+    throw new Error(`${what}: ${listSelector} never loaded (state ${JSON.stringify(state)}, status ${JSON.stringify(status)})`);
+  });
+}
+
+/** The chat page has joined `room`: its name shows and the message box is enabled. */
+async function waitForChatJoined(page, room, what) {
+  await page
+    .waitForFunction(
+      (r) =>
+        (document.getElementById("room-name")?.textContent || "").trim() === r &&
+        !document.querySelector('#message-form input[name="text"]')?.disabled,
+      room,
+    )
+    .catch(async () => {
+      const shown = await page.evaluate(() => ({
+        room: document.getElementById("room-name")?.textContent,
+        state: document.getElementById("room-state")?.textContent,
+        error: document.getElementById("chat-error")?.textContent,
+        disabled: document.querySelector('#message-form input[name="text"]')?.disabled,
+      }));
+      throw new Error(`${what}: never joined #${room} (page shows ${JSON.stringify(shown)})`);
+    });
+}
+
+/** The member count that #room-list shows for `room`, or null. */
+function roomCount(page, room) {
+  return page.evaluate((r) => {
+    const li = Array.from(document.querySelectorAll("#room-list li[data-room]")).find((n) => n.dataset.room === r);
+    const c = li && li.querySelector(".count");
+    return c ? Number(c.textContent.trim()) : null;
+  }, room);
+}
+
+/** Wait until #room-list shows `room` with a count of at least `want.min` or exactly `want.exact`. */
+async function waitForRoomCount(page, room, want, what) {
+  await page
+    .waitForFunction(
+      ([r, w]) => {
+        const li = Array.from(document.querySelectorAll("#room-list li[data-room]")).find((n) => n.dataset.room === r);
+        const c = li && li.querySelector(".count");
+        if (!c) return false;
+        const n = Number(c.textContent.trim());
+        return w.exact !== undefined ? n === w.exact : n >= w.min;
+      },
+      [room, want],
+    )
+    .catch(async () => {
+      throw new Error(`${what}: #room-list never showed ${room} with ${JSON.stringify(want)} members (count ${await roomCount(page, room)})`);
+    });
+}
+
+/** Register through the form in this page's browser context (signed in afterwards). */
+async function registerAs(ctx, page, username, password, label) {
+  await goto(ctx, page, "/register");
+  await fillAuth(page, "register-form", username, password);
+  await submit(page, "#register-form");
+  assert(pathname(page) === "/", `${label}: after registering landed on ${page.url()}, expected /`);
+  await expectSignedIn(page, username, label);
+}
+
+// scenarios of the apps ---------------------------------------------------------
+
+async function scenarioChat(ctx) {
+  const tag = crypto.randomBytes(4).toString("hex");
+  const a = await ctx.page("A");
+  const b = await ctx.page("B");
+  ctx.step("A and B (two browsers, separate cookies) open /chat");
+  await Promise.all([goto(ctx, a, "/chat"), goto(ctx, b, "/chat")]);
+  await checkLayout(a, "chat");
+  const [nameA, nameB] = await Promise.all([welcomeName(a), welcomeName(b)]);
+  await Promise.all([waitForConnected(a), waitForConnected(b)]);
+  ctx.step(`A is ${nameA}, B is ${nameB}: both auto-join lobby`);
+  await waitForChatJoined(a, "lobby", "A");
+  await waitForChatJoined(b, "lobby", "B");
+  await waitForName(b, "#members", nameA, true, "B's members");
+  await waitForName(a, "#members", nameB, true, "A's members");
+  await waitForRoomCount(b, "lobby", { min: 2 }, "B's room list");
+  await markDocument(b);
+
+  const text = `Hello from A ${tag} <b id="xss-chat">not bold</b> & "quoted"`;
+  ctx.step("A types: B sees the typing indicator");
+  await a.fill('#message-form input[name="text"]', text);
+  await b
+    .waitForFunction((n) => (document.getElementById("typing")?.textContent || "").includes(n), nameA, { timeout: 5000 })
+    .catch(async () => {
+      throw new Error(`B's #typing never mentioned ${nameA} (it shows ${JSON.stringify(await b.locator("#typing").textContent())})`);
+    });
+
+  ctx.step("A sends: the message shows for B and A");
+  await a.press('#message-form input[name="text"]', "Enter");
+  await waitForText(b, "#messages li.message .text", text, "B's messages");
+  const seenByB = await b.evaluate((t) => {
+    const li = Array.from(document.querySelectorAll("#messages li.message")).find((n) => n.querySelector(".text")?.textContent === t);
+    return { user: li?.querySelector(".user")?.textContent.trim(), time: li?.querySelector(".time")?.textContent.trim() };
+  }, text);
+  assert(seenByB.user === nameA, `B shows the message by ${JSON.stringify(seenByB.user)}, expected ${nameA}`);
+  assert(seenByB.time, "B shows the message without a .time");
+  await waitForText(a, "#messages li.message .text", text, "A's own messages");
+  const copies = (await textsOf(a, "#messages li.message .text")).filter((t) => t === text).length;
+  assert(copies === 1, `A shows its own message ${copies} times`);
+  assert((await a.inputValue('#message-form input[name="text"]')) === "", "A's message box was not cleared after sending");
+  await b
+    .waitForFunction(() => (document.getElementById("typing")?.textContent || "") === "", null, { timeout: 5000 })
+    .catch(() => {
+      throw new Error("B's typing indicator did not go away after A's message");
+    });
+  await expectNoProbe(a, "xss-chat", "A's chat");
+  await expectNoProbe(b, "xss-chat", "B's chat");
+  await expectSameDocument(b, "B's chat");
+  ctx.check();
+  await ctx.screenshot(a, "chat-a.png");
+  await ctx.screenshot(b, "chat-b.png");
+
+  ctx.step("B answers: A sees it");
+  const reply = `Hi A, B here ${tag}`;
+  await b.fill('#message-form input[name="text"]', reply);
+  await b.click('#message-form [type="submit"]');
+  await waitForText(a, "#messages li.message .text", reply, "A's messages");
+
+  const room = `e2e-${tag}`;
+  ctx.step(`B moves to the new room #${room}: A sees B leave lobby and the new room in the list`);
+  await b.fill('#join-form input[name="room"]', room);
+  await b.press('#join-form input[name="room"]', "Enter");
+  await waitForChatJoined(b, room, "B");
+  await waitForName(a, "#members", nameB, false, "A's members after B left");
+  await waitForRoomCount(a, room, { exact: 1 }, "A's room list");
+  const inNewRoom = await textsOf(b, "#messages li.message .text");
+  assert(!inNewRoom.includes(text), "B still shows lobby's messages in the new room");
+
+  ctx.step("back to lobby by clicking it in the room list: the history is there");
+  await b.click('#room-list li[data-room="lobby"] button, #room-list li[data-room="lobby"]');
+  await waitForChatJoined(b, "lobby", "B");
+  await waitForText(b, "#messages li.message .text", text, "B's lobby history");
+  await waitForName(a, "#members", nameB, true, "A's members after B came back");
+
+  await b.setViewportSize(PHONE);
+  await checkLayout(b, "chat, phone-sized");
+  ctx.check();
+}
+
+async function scenarioBoard(ctx) {
+  const tag = crypto.randomBytes(4).toString("hex");
+  const a = await ctx.page("A");
+  const b = await ctx.page("B");
+  ctx.step("A and B open /board");
+  await Promise.all([goto(ctx, a, "/board"), goto(ctx, b, "/board")]);
+  await checkLayout(a, "board");
+  await Promise.all([waitForConnected(a), waitForConnected(b)]);
+  await Promise.all([waitForLoaded(a, "#board-messages", "A"), waitForLoaded(b, "#board-messages", "B")]);
+  await markDocument(b);
+
+  ctx.step("A posts without a name: the page says why, nothing is sent");
+  await a.fill('#board-form input[name="name"]', "");
+  await a.fill('#board-form textarea[name="message"]', "no name");
+  await a.click('#board-form [type="submit"]');
+  await a.waitForSelector("#board-error", { state: "visible", timeout: 2000 }).catch(() => {
+    throw new Error("posting without a name: no visible #board-error");
+  });
+
+  ctx.step("the API refuses an empty name with 400 bad_request");
+  const refused = await a.evaluate(async () => {
+    const res = await fetch("/messages", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "", message: "x" }),
+    });
+    return { status: res.status, body: await res.json().catch(() => null) };
+  });
+  assert(
+    refused.status === 400 && refused.body?.error?.code === "bad_request",
+    `POST /messages with an empty name: HTTP ${refused.status} ${JSON.stringify(refused.body)}, expected 400 bad_request`,
+  );
+
+  const name = `Ann <i id="xss-bname">${tag}</i>`;
+  const message = `Notice ${tag}: <b id="xss-board">meeting</b> at 5 & bring "snacks"\nsecond line`;
+  ctx.step("A posts a note: it shows for B without a reload");
+  await a.fill('#board-form input[name="name"]', name);
+  await a.fill('#board-form textarea[name="message"]', message);
+  const posted = a.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === "/messages");
+  await a.click('#board-form [type="submit"]');
+  const res = await posted;
+  assert(res.status() === 201, `POST /messages answered HTTP ${res.status()}, expected 201`);
+  const stored = await res.json();
+  assert(stored && stored.id !== undefined && stored.name === name && stored.message === message, `POST /messages returned ${JSON.stringify(stored)}`);
+  const item = `#board-messages li[data-id="${stored.id}"]`;
+  await b.waitForSelector(item, { state: "visible" }).catch(() => {
+    throw new Error(`B never showed note ${stored.id} (no ${item})`);
+  });
+  assert(((await b.locator(`${item} .name`).textContent()) || "").trim() === name, "B shows the note with another .name");
+  assert((await b.locator(`${item} .message`).textContent()) === message, "B shows the note with another .message");
+  assert(((await b.locator(`${item} .time`).textContent()) || "").trim(), "B shows the note without a .time");
+  await expectSameDocument(b, "B's board");
+
+  ctx.step("A shows its note once (from the answer and the broadcast)");
+  await a.waitForSelector(item, { state: "visible" });
+  await a.waitForTimeout(300); // let the broadcast copy arrive too
+  assert((await a.locator(item).count()) === 1, `A shows note ${stored.id} ${await a.locator(item).count()} times`);
+  assert(await a.locator("#board-error").isHidden(), "A still shows #board-error after a good post");
+  assert((await a.inputValue('#board-form textarea[name="message"]')) === "", "A's message box was not cleared");
+  for (const [p, who] of [[a, "A"], [b, "B"]]) {
+    await expectNoProbe(p, "xss-board", `${who}'s board`);
+    await expectNoProbe(p, "xss-bname", `${who}'s board`);
+  }
+
+  ctx.check();
+  await ctx.screenshot(a, "board-a.png");
+  await ctx.screenshot(b, "board-b.png");
+  ctx.step("after a reload B still has the note (it is stored)");
+  await goto(ctx, b, "/board");
+  await waitForLoaded(b, "#board-messages", "B after a reload");
+  assert((await b.locator(item).count()) === 1, "B lost the note after a reload");
+  await b.setViewportSize(PHONE);
+  await checkLayout(b, "board, phone-sized");
+  ctx.check();
+}
+
+async function scenarioFeed(ctx) {
+  const tag = crypto.randomBytes(4).toString("hex");
+  const password = "pw-" + crypto.randomBytes(9).toString("base64url");
+  const nameA = `feed_a_${tag}`;
+  const nameB = `feed_b_${tag}`;
+  const a = await ctx.page("A");
+  const b = await ctx.page("B");
+
+  ctx.step("a guest sees the feed but no compose form, and cannot post over the socket");
+  await goto(ctx, b, "/feed");
+  await checkLayout(b, "feed as a guest");
+  assert((await b.locator("#tweet-form").count()) === 0, "guest: #tweet-form is shown");
+  assert((await b.locator('#main a[href="/login"]').count()) > 0, "guest: no prompt to log in");
+  const guestPost = await b.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const s = io({ forceNew: true });
+        s.timeout(5000).emit("tweet:post", { text: "guest tweet" }, (err, res) => {
+          s.disconnect();
+          resolve(err ? { timeout: String(err.message || err) } : res);
+        });
+      }),
+  );
+  assert(
+    guestPost && guestPost.ok === false && guestPost.error?.code === "unauthenticated",
+    `tweet:post as a guest answered ${JSON.stringify(guestPost)}, expected an unauthenticated error`,
+  );
+
+  ctx.step(`register ${nameA} and ${nameB}, both open /feed`);
+  await Promise.all([registerAs(ctx, a, nameA, password, "A"), registerAs(ctx, b, nameB, password, "B")]);
+  await Promise.all([goto(ctx, a, "/feed"), goto(ctx, b, "/feed")]);
+  await checkLayout(a, "feed");
+  await Promise.all([waitForConnected(a), waitForConnected(b)]);
+  await Promise.all([waitForLoaded(a, "#tweets", "A"), waitForLoaded(b, "#tweets", "B")]);
+  assert((await a.locator("#tweet-form").count()) === 1, "A (signed in) has no #tweet-form");
+  await markDocument(b);
+
+  const first = `First post ${tag} <b id="xss-feed">not bold</b> & "quoted"`;
+  ctx.step("A posts: it shows for A at once");
+  await a.fill('#tweet-form textarea[name="text"]', first);
+  const counter = ((await a.locator("#tweet-counter").textContent()) || "").trim();
+  assert(counter === String(280 - [...first].length), `A's counter shows ${JSON.stringify(counter)}, expected ${280 - [...first].length}`);
+  await a.click('#tweet-form [type="submit"]');
+  await waitForText(a, "#tweets li.tweet .text", first, "A's own post", 3000);
+  const own = await a.evaluate((t) => {
+    const li = Array.from(document.querySelectorAll("#tweets li.tweet")).find((n) => n.querySelector(".text")?.textContent === t);
+    return { id: li?.dataset.id, author: li?.querySelector(".author")?.textContent.trim(), time: li?.querySelector(".time")?.textContent.trim() };
+  }, first);
+  assert(own.id && own.author === nameA && own.time, `A's post shows as ${JSON.stringify(own)}`);
+  assert((await a.inputValue('#tweet-form textarea[name="text"]')) === "", "A's compose box was not cleared");
+
+  ctx.step('B gets a banner "1 new tweet", and the post is not in B\'s list yet');
+  await waitForText(b, "#new-tweets-banner", "1 new tweet", "B's banner");
+  assert(await b.locator("#new-tweets-banner").isVisible(), "B's #new-tweets-banner is not visible");
+  assert(!(await textsOf(b, "#tweets li.tweet .text")).includes(first), "B's list shows the post before the banner was clicked");
+  ctx.check();
+  await ctx.screenshot(b, "feed-banner.png");
+
+  const second = `Second post ${tag}`;
+  ctx.step('A posts again: B\'s banner counts up to "2 new tweets"');
+  await a.fill('#tweet-form textarea[name="text"]', second);
+  await a.click('#tweet-form [type="submit"]');
+  await waitForText(a, "#tweets li.tweet .text", second, "A's second post", 3000);
+  await waitForText(b, "#new-tweets-banner", "2 new tweets", "B's banner");
+
+  ctx.step("B clicks the banner: both posts show, newest first, and the banner goes");
+  await b.click("#new-tweets-banner");
+  await waitForText(b, "#tweets li.tweet .text", first, "B's list after the click");
+  await waitForText(b, "#tweets li.tweet .text", second, "B's list after the click");
+  await b.waitForSelector("#new-tweets-banner", { state: "hidden", timeout: 3000 }).catch(() => {
+    throw new Error("B's #new-tweets-banner is still shown after the click");
+  });
+  const order = (await textsOf(b, "#tweets li.tweet .text")).filter((t) => t === first || t === second);
+  assert(order.length === 2 && order[0] === second, `B shows the posts as ${JSON.stringify(order)}, expected the newest first once each`);
+  const authorOnB = (await b.locator(`#tweets li.tweet[data-id="${own.id}"] .author`).textContent().catch(() => "")).trim();
+  assert(authorOnB === nameA, `B shows the post's author as ${JSON.stringify(authorOnB)}`);
+  for (const [p, who] of [[a, "A"], [b, "B"]]) await expectNoProbe(p, "xss-feed", `${who}'s feed`);
+  await expectSameDocument(b, "B's feed");
+  ctx.check();
+  await ctx.screenshot(b, "feed-after-click.png");
+  await ctx.screenshot(a, "feed-a.png");
+  await a.setViewportSize(PHONE);
+  await checkLayout(a, "feed, phone-sized");
+  ctx.check();
+}
+
 const SCENARIOS = {
   home: scenarioHome,
   "register-login": scenarioRegisterLogin,
+  chat: scenarioChat,
+  board: scenarioBoard,
+  feed: scenarioFeed,
 };
 
 // ---------------------------------------------------------------------------
 // main
 
+function limitOf(name) {
+  return SCENARIO_LIMITS_MS[name] || SCENARIO_TIMEOUT_MS;
+}
+
 async function runScenario(name, browser, baseUrl, shotDir) {
   const ctx = new Ctx(name, browser, baseUrl, shotDir);
   try {
-    await withTimeout(SCENARIOS[name](ctx), SCENARIO_TIMEOUT_MS, `scenario ${name}`);
+    await withTimeout(SCENARIOS[name](ctx), limitOf(name), `scenario ${name}`);
     ctx.check();
     console.log(`ok ${name}`);
   } catch (e) {
@@ -409,7 +793,7 @@ async function main() {
   }
 
   // Whatever happens, never outlive the scenarios' budget (plus launch and server wait).
-  const budget = names.length * SCENARIO_TIMEOUT_MS + SERVER_WAIT_MS + LAUNCH_TIMEOUT_MS + 10_000;
+  const budget = names.reduce((sum, n) => sum + limitOf(n), 0) + SERVER_WAIT_MS + LAUNCH_TIMEOUT_MS + 10_000;
   setTimeout(() => {
     console.log(`FAIL ${scenario}: watchdog: the run took longer than ${budget} ms`);
     process.exit(1);

@@ -1,0 +1,397 @@
+/*
+ * Chat page: rooms with member counts, one active room at a time (joining another leaves the previous
+ * one), its messages, who is in it and who is typing. Everything from users goes in as text.
+ *   emit  chat:rooms                     ack {ok, rooms: [{name, members}]}
+ *   emit  chat:join  {room}              ack {ok, room, members: [names], history: [message]}
+ *   emit  chat:leave {room}              ack {ok, room}
+ *   emit  chat:send  {room, text}        ack {ok, message: {id, room, user, text, at}}
+ *   emit  chat:typing {room}             (no ack)
+ *   on    chat:rooms {rooms}, chat:presence {room, user, online}, chat:message {message...},
+ *         chat:typing {room, user}, welcome {text, user}
+ */
+(function () {
+  'use strict';
+
+  var ACK_TIMEOUT_MS = 10000;
+  var TYPING_THROTTLE_MS = 2000; // send chat:typing at most this often
+  var TYPING_SHOW_MS = 3000; // show "x is typing…" this long after the last signal
+  var DEFAULT_ROOM = 'lobby';
+
+  var socket = io();
+  Agora.trackConnection(socket);
+
+  var $ = function (id) { return document.getElementById(id); };
+  var welcome = $('welcome');
+  var roomList = $('room-list');
+  var joinForm = $('join-form');
+  var roomName = $('room-name');
+  var roomState = $('room-state');
+  var messages = $('messages');
+  var messagesEmpty = $('messages-empty');
+  var typing = $('typing');
+  var chatError = $('chat-error');
+  var messageForm = $('message-form');
+  var messageInput = messageForm.elements.text;
+  var sendButton = messageForm.querySelector('button[type="submit"]');
+  var members = $('members');
+  var memberCount = $('member-count');
+
+  var me = Agora.currentUser();
+  var wanted = DEFAULT_ROOM; // the room the page shows (re-joined after a reconnect)
+  var active = null; // the room we are in right now, as confirmed by the server
+  var joinSeq = 0; // ignore answers to joins that a later join has overtaken
+  // Events for the room being joined can arrive before the join's answer: keep them, replay them
+  // onto the answer's members and history (in order, so an arrival then a departure both count).
+  var early = [];
+  var memberNames = [];
+  var rooms = [];
+  var seenIds = Object.create(null);
+  var typers = Object.create(null); // user -> timer
+  var lastTypingSent = 0;
+
+  // ---- small helpers -------------------------------------------------------
+
+  function errorText(res, fallback) {
+    if (res && res.error && typeof res.error.message === 'string' && res.error.message) return res.error.message;
+    if (res && res.error && res.error.code === 'rate_limited') return 'You are sending too fast — wait a moment.';
+    return fallback;
+  }
+
+  function showError(text) {
+    chatError.textContent = text || '';
+    chatError.hidden = !text;
+  }
+
+  /** Emit with an ack and a timeout; cb(err, res) where err is a string for the user. */
+  function request(event, data, cb) {
+    var args = [event];
+    if (data !== undefined) args.push(data);
+    args.push(function (err, res) {
+      if (err) return cb('The hub did not answer in time.', null);
+      if (!res || res.ok !== true) return cb(errorText(res, 'That did not work.'), res || null);
+      cb(null, res);
+    });
+    var t = socket.timeout(ACK_TIMEOUT_MS);
+    t.emit.apply(t, args);
+  }
+
+  function nearBottom() {
+    return messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
+  }
+
+  function scrollToBottom() {
+    messages.scrollTop = messages.scrollHeight;
+  }
+
+  function setComposer(enabled) {
+    messageInput.disabled = !enabled;
+    sendButton.disabled = !enabled;
+  }
+
+  function renderWelcome(msg) {
+    msg = msg || {};
+    var text = typeof msg.text === 'string' ? msg.text : '';
+    Agora.clear(welcome);
+    if (typeof msg.user === 'string' && msg.user) {
+      welcome.appendChild(Agora.el('span', { 'class': 'welcome-text' }, [
+        Agora.el('strong', { 'class': 'welcome-name', text: msg.user }),
+        ' — ' + text
+      ]));
+    } else {
+      welcome.appendChild(Agora.el('span', { 'class': 'welcome-text', text: text }));
+    }
+    welcome.dataset.state = 'ready';
+  }
+
+  // ---- rooms ---------------------------------------------------------------
+
+  function renderRooms() {
+    Agora.clear(roomList);
+    var list = rooms.filter(function (r) { return r && typeof r.name === 'string'; });
+    // The room we show is always listed, even before the server's list knows about it.
+    if (wanted && !list.some(function (r) { return r.name === wanted; })) list.push({ name: wanted, members: active === wanted ? memberNames.length : 0 });
+    // lobby first, then rooms with people in them (busiest first), then the quiet ones.
+    list.sort(function (a, b) {
+      if (a.name === DEFAULT_ROOM) return -1;
+      if (b.name === DEFAULT_ROOM) return 1;
+      var d = (Number(b.members) || 0) - (Number(a.members) || 0);
+      return d || a.name.localeCompare(b.name);
+    });
+    list.forEach(function (r) {
+      var current = r.name === wanted;
+      var n = Number(r.members) || 0;
+      roomList.appendChild(Agora.el('li', {
+        'class': 'room' + (current ? ' is-active' : ''),
+        dataset: { room: r.name }
+      }, [
+        Agora.el('button', {
+          'class': 'room-button',
+          attrs: { type: 'button', 'aria-current': current ? 'true' : null, title: r.name }
+        }, [
+          Agora.el('span', { 'class': 'room-hash', text: '#', attrs: { 'aria-hidden': 'true' } }),
+          Agora.el('span', { 'class': 'room-name', text: r.name }),
+          Agora.el('span', {
+            'class': 'count',
+            text: String(n),
+            attrs: { 'aria-label': n === 1 ? '1 member' : n + ' members' }
+          })
+        ])
+      ]));
+    });
+  }
+
+  function setRooms(list) {
+    rooms = Array.isArray(list) ? list : [];
+    renderRooms();
+  }
+
+  roomList.addEventListener('click', function (e) {
+    var li = e.target.closest && e.target.closest('li[data-room]');
+    if (li && li.dataset.room !== wanted) join(li.dataset.room);
+  });
+
+  joinForm.addEventListener('submit', function (e) {
+    e.preventDefault();
+    var name = joinForm.elements.room.value.trim();
+    if (!name) return;
+    joinForm.elements.room.value = '';
+    if (name !== active) join(name);
+  });
+
+  // ---- members & typing ------------------------------------------------------
+
+  function renderMembers() {
+    var n = Agora.renderUserList(members, memberNames, { me: me, empty: active ? 'Nobody else is here.' : 'Not in a room yet.' });
+    memberCount.textContent = active ? String(n) : '';
+    members.classList.toggle('is-stale', !active);
+  }
+
+  function renderTyping() {
+    var names = Object.keys(typers);
+    if (!names.length) typing.textContent = '';
+    else if (names.length === 1) typing.textContent = names[0] + ' is typing…';
+    else if (names.length === 2) typing.textContent = names[0] + ' and ' + names[1] + ' are typing…';
+    else typing.textContent = 'Several people are typing…';
+  }
+
+  function stopTyping(user) {
+    if (!(user in typers)) return;
+    clearTimeout(typers[user]);
+    delete typers[user];
+    renderTyping();
+  }
+
+  function clearTyping() {
+    Object.keys(typers).forEach(function (u) { clearTimeout(typers[u]); });
+    typers = Object.create(null);
+    renderTyping();
+  }
+
+  // ---- messages ------------------------------------------------------------
+
+  function messageItem(m) {
+    var mine = me && m.user === me;
+    var time = Agora.el('time', { 'class': 'time', text: Agora.formatTime(m.at) });
+    var d = new Date(m.at);
+    if (!isNaN(d.getTime())) {
+      time.dateTime = d.toISOString();
+      time.title = d.toLocaleString();
+    }
+    return Agora.el('li', {
+      'class': 'message' + (mine ? ' is-mine' : ''),
+      dataset: { id: m.id, user: m.user }
+    }, [
+      Agora.avatar(m.user, true),
+      Agora.el('div', { 'class': 'message-body' }, [
+        Agora.el('div', { 'class': 'message-meta' }, [
+          Agora.el('span', { 'class': 'user', text: m.user }),
+          Agora.isGuest(m.user) ? Agora.el('span', { 'class': 'badge badge-guest', text: 'guest' }) : null,
+          time
+        ]),
+        Agora.el('p', { 'class': 'text', text: m.text })
+      ])
+    ]);
+  }
+
+  function validMessage(m) {
+    return m && typeof m === 'object' && typeof m.user === 'string' && typeof m.text === 'string';
+  }
+
+  function addMessage(m, forceScroll) {
+    if (!validMessage(m)) return;
+    if (m.id !== undefined && m.id !== null) {
+      if (seenIds[m.id]) return;
+      seenIds[m.id] = true;
+    }
+    var stick = forceScroll || nearBottom();
+    messages.appendChild(messageItem(m));
+    messagesEmpty.hidden = true;
+    if (stick) scrollToBottom();
+  }
+
+  function addNotice(text) {
+    var stick = nearBottom();
+    messages.appendChild(Agora.el('li', { 'class': 'notice muted small', text: text }));
+    if (stick) scrollToBottom();
+  }
+
+  function resetMessages(history) {
+    Agora.clear(messages);
+    seenIds = Object.create(null);
+    (Array.isArray(history) ? history : []).forEach(function (m) { addMessage(m, true); });
+    messagesEmpty.hidden = messages.querySelector('li.message') !== null;
+    scrollToBottom();
+  }
+
+  // ---- joining & leaving -------------------------------------------------------
+
+  function showRoom(name, state) {
+    roomName.textContent = name;
+    roomState.textContent = state;
+    document.title = '#' + name + ' · Chat · Agora';
+  }
+
+  function join(room) {
+    if (!room) return;
+    var previous = active;
+    var seq = ++joinSeq;
+    wanted = room;
+    active = null;
+    early = [];
+    setComposer(false);
+    clearTyping();
+    showError('');
+    showRoom(room, socket.connected ? 'joining…' : 'waiting for the connection…');
+    renderRooms();
+    if (!socket.connected) return; // the connect handler joins `wanted`
+    if (previous && previous !== room) request('chat:leave', { room: previous }, function () {});
+    request('chat:join', { room: room }, function (err, res) {
+      if (seq !== joinSeq) return; // another join was asked for since
+      if (err) {
+        showRoom(room, 'not joined');
+        showError('Could not join #' + room + ': ' + err);
+        // Go back to where we were, if anywhere.
+        if (previous && previous !== room) join(previous);
+        return;
+      }
+      active = typeof res.room === 'string' ? res.room : room;
+      wanted = active;
+      memberNames = Array.isArray(res.members) ? res.members.slice() : [];
+      if (me && memberNames.indexOf(me) === -1) memberNames.push(me);
+      showRoom(active, '');
+      resetMessages(res.history);
+      var replay = early;
+      early = [];
+      replay.forEach(function (e) {
+        if (e.kind === 'presence') applyPresence(e.msg, false);
+        else addMessage(e.msg, true);
+      });
+      renderMembers();
+      renderRooms();
+      setComposer(true);
+      messageInput.focus({ preventScroll: true });
+    });
+  }
+
+  // ---- sending ---------------------------------------------------------------
+
+  messageForm.addEventListener('submit', function (e) {
+    e.preventDefault();
+    var text = messageInput.value;
+    if (!active || !text.trim()) return;
+    var room = active;
+    messageInput.value = '';
+    lastTypingSent = 0;
+    request('chat:send', { room: room, text: text }, function (err, res) {
+      if (err) {
+        showError(err);
+        if (!messageInput.value) messageInput.value = text; // give the text back
+        return;
+      }
+      showError('');
+      if (res.message && (res.message.room === undefined || res.message.room === active)) addMessage(res.message, true);
+    });
+  });
+
+  messageInput.addEventListener('input', function () {
+    if (!active || !messageInput.value) return;
+    var now = Date.now();
+    if (now - lastTypingSent < TYPING_THROTTLE_MS) return;
+    lastTypingSent = now;
+    socket.emit('chat:typing', { room: active });
+  });
+
+  // ---- server events -----------------------------------------------------------
+
+  socket.on('welcome', function (msg) {
+    renderWelcome(msg);
+    if (msg && typeof msg.user === 'string' && msg.user && msg.user !== me) {
+      me = msg.user;
+      if (active) renderMembers();
+    }
+  });
+
+  socket.on('chat:rooms', function (msg) {
+    setRooms(msg && msg.rooms);
+  });
+
+  /** True (and the event kept for later) while `room` is being joined. */
+  function keepIfJoining(room, kind, msg) {
+    if (active !== null || room !== wanted) return false;
+    early.push({ kind: kind, msg: msg });
+    return true;
+  }
+
+  function applyPresence(msg, render) {
+    var i = memberNames.indexOf(msg.user);
+    if (msg.online) {
+      if (i !== -1) return;
+      memberNames.push(msg.user);
+      addNotice(msg.user + ' joined');
+    } else {
+      if (i === -1) return;
+      memberNames.splice(i, 1);
+      stopTyping(msg.user);
+      addNotice(msg.user + ' left');
+    }
+    if (render) renderMembers();
+  }
+
+  socket.on('chat:presence', function (msg) {
+    if (!msg || typeof msg.user !== 'string') return;
+    if (keepIfJoining(msg.room, 'presence', msg)) return;
+    if (msg.room === active) applyPresence(msg, true);
+  });
+
+  socket.on('chat:message', function (m) {
+    if (!validMessage(m)) return;
+    if (keepIfJoining(m.room, 'message', m)) return;
+    if (m.room !== active) return;
+    stopTyping(m.user);
+    addMessage(m, false);
+  });
+
+  socket.on('chat:typing', function (msg) {
+    if (!msg || msg.room !== active || typeof msg.user !== 'string' || msg.user === me) return;
+    clearTimeout(typers[msg.user]);
+    typers[msg.user] = setTimeout(function () { stopTyping(msg.user); }, TYPING_SHOW_MS);
+    renderTyping();
+  });
+
+  socket.on('connect', function () {
+    request('chat:rooms', undefined, function (err, res) {
+      if (!err) setRooms(res.rooms);
+    });
+    // First connection, or back after a reconnect: the server forgot our rooms, join again.
+    active = null;
+    join(wanted || DEFAULT_ROOM);
+  });
+
+  socket.on('disconnect', function () {
+    active = null;
+    setComposer(false);
+    clearTyping();
+    roomState.textContent = 'reconnecting…';
+    members.classList.add('is-stale');
+  });
+})();
