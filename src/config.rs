@@ -88,6 +88,10 @@ pub struct Settings {
     #[arg(long, env = "AGORA_BOARD_POSTS_PER_MINUTE", default_value_t = 20)]
     pub board_posts_per_minute: u32,
 
+    /// Seconds a trade offer stays active before it expires.
+    #[arg(long, env = "AGORA_TRADE_LIFETIME_SECS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..))]
+    pub trade_lifetime_secs: u64,
+
     /// Log format (level from RUST_LOG, default info).
     #[arg(long, env = "AGORA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,

@@ -59,11 +59,13 @@ impl Application {
             store: store.clone(),
             hub: hub.clone(),
             limits: Arc::new(Limiters::new(settings.rate_limits())),
+            trade_lifetime: std::time::Duration::from_secs(settings.trade_lifetime_secs),
         };
         let io = SocketIo::builder(Arc::new(LocalAdapter::new(hub)))
             .config(settings.socket_io())
             .namespace(apps::main_namespace(apps.clone()))
             .build();
+        actix_rt::spawn(apps::trades::sweep_expired(apps.clone(), io.main()));
         let engine = Engine::new(settings.engine(), Arc::new(io.clone()));
         let state = web::Data::new(AppState {
             apps,

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use rand::seq::SliceRandom;
 
 pub use identity::{Identity, User};
 pub use names::{Password, Username};
@@ -18,6 +19,9 @@ pub use token::SessionToken;
 
 use crate::limits::RateLimiter;
 use crate::store::{Store, StoreError, StoredUser};
+
+/// Items a new account starts with, of random kinds.
+pub const STARTER_ITEMS: usize = 6;
 
 /// How long a login session lasts.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -96,7 +100,14 @@ impl Accounts {
         let name = Username::parse(name).map_err(AccountError::InvalidName)?;
         let password = Password::parse(password).map_err(AccountError::InvalidPassword)?;
         let hash = hash_password(password).await?;
-        let stored = self.store.create_user(name.as_str(), &hash).await?;
+        let kinds = self.store.item_kinds().await?;
+        let starter: Vec<i64> = (0..STARTER_ITEMS)
+            .filter_map(|_| kinds.choose(&mut rand::thread_rng()).copied())
+            .collect();
+        let stored = self
+            .store
+            .create_user(name.as_str(), &hash, &starter)
+            .await?;
         tracing::info!(user = %stored.name, "account registered");
         let user = to_user(stored)?;
         let token = self.open_session(&user).await?;

@@ -7,6 +7,7 @@ pub mod error;
 pub mod feed;
 pub mod identity;
 pub mod text;
+pub mod trades;
 pub mod welcome;
 
 use std::net::IpAddr;
@@ -59,19 +60,25 @@ pub struct AppContext {
     pub store: Store,
     pub hub: Addr<ChatServer>,
     pub limits: Arc<Limiters>,
+    /// How long an offer stays active.
+    pub trade_lifetime: Duration,
 }
 
 type AppHandler = fn(&AppContext, &Socket, Payload, Option<AckSender>);
 
 /// The main namespace: identity on connect, then every app's events.
 pub fn main_namespace(ctx: AppContext) -> NamespaceBuilder {
-    let events: [(&str, AppHandler); 6] = [
+    let events: [(&str, AppHandler); 10] = [
         ("chat:rooms", chat::on_rooms),
         ("chat:join", chat::on_join),
         ("chat:leave", chat::on_leave),
         ("chat:send", chat::on_send),
         ("chat:typing", chat::on_typing),
         ("tweet:post", feed::on_post),
+        ("trade:offer", trades::on_offer),
+        ("trade:accept", trades::on_accept),
+        ("trade:decline", trades::on_decline),
+        ("trade:cancel", trades::on_cancel),
     ];
     let (for_identity, for_connect, for_disconnect) = (ctx.clone(), ctx.clone(), ctx.clone());
     let mut namespace = Namespace::builder("/")
@@ -79,7 +86,13 @@ pub fn main_namespace(ctx: AppContext) -> NamespaceBuilder {
             let accounts = for_identity.accounts.clone();
             async move { identity::identify(&accounts, &socket).await }
         })
-        .on_connect(move |socket| welcome::on_connect(&for_connect.hub, socket))
+        .on_connect(move |socket| {
+            // Every tab of a signed-in user shares a room, for trade notifications.
+            if let Some(user) = identity::identity_of(socket).user() {
+                socket.join(trades::user_room(user.name.as_str()));
+            }
+            welcome::on_connect(&for_connect.hub, socket);
+        })
         .on_disconnect(move |socket, _| {
             welcome::on_disconnect(&for_disconnect.hub, socket);
             chat::on_disconnect(&for_disconnect, socket);

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use super::chat_rooms::PresenceChange;
 use super::server::ChatServer;
+use crate::accounts::Identity;
 use crate::engineio::{EngineSocket, Frame};
 use crate::socketio::{BroadcastOptions, Room, SocketId};
 
@@ -229,5 +230,31 @@ impl Handler<CountChatMembers> for ChatServer {
 
     fn handle(&mut self, _: CountChatMembers, _: &mut Self::Context) -> Self::Result {
         MessageResult(self.chat().counts())
+    }
+}
+
+/// Why the hub refused a trade request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TradeRefusal {
+    /// Guests have no items to trade.
+    Unauthenticated,
+    /// The sender named themself as the recipient.
+    SelfTrade,
+}
+
+/// Checks who is asking before a trade request reaches the store: the sender is the socket's own
+/// signed-in user, never a name from the payload, and not the recipient. Answers the sender's id.
+#[derive(Message)]
+#[rtype(result = "Result<crate::store::UserId, TradeRefusal>")]
+pub struct VerifyTrade {
+    pub sender: Identity,
+    pub recipient: String,
+}
+
+impl Handler<VerifyTrade> for ChatServer {
+    type Result = Result<crate::store::UserId, TradeRefusal>;
+
+    fn handle(&mut self, msg: VerifyTrade, _: &mut Self::Context) -> Self::Result {
+        self.verify_trade(&msg.sender, &msg.recipient)
     }
 }

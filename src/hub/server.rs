@@ -8,7 +8,9 @@ use std::sync::Arc;
 use actix::prelude::*;
 
 use super::chat_rooms::{ChatRooms, PresenceChange};
+use super::messages::TradeRefusal;
 use super::presence::Presence;
+use crate::accounts::Identity;
 use crate::engineio::{EngineSocket, Frame, Frames};
 use crate::socketio::{BroadcastOptions, Room, SocketId};
 
@@ -167,6 +169,19 @@ impl ChatServer {
     /// Chat room membership (presence by user name).
     pub fn chat(&mut self) -> &mut ChatRooms {
         &mut self.chat
+    }
+
+    /// Checks a trade request's sender: signed in, and not trading with themself.
+    pub fn verify_trade(
+        &self,
+        sender: &Identity,
+        recipient: &str,
+    ) -> Result<crate::store::UserId, TradeRefusal> {
+        let user = sender.user().ok_or(TradeRefusal::Unauthenticated)?;
+        if user.name.as_str().eq_ignore_ascii_case(recipient) {
+            return Err(TradeRefusal::SelfTrade);
+        }
+        Ok(user.id)
     }
 
     /// Takes a socket out of every chat room.

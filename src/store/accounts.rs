@@ -16,29 +16,43 @@ pub struct StoredUser {
 }
 
 impl Store {
-    /// Creates a user; names are unique regardless of case.
+    /// Creates a user with a starter set of items of these kinds, in one transaction; names are
+    /// unique regardless of case.
     pub async fn create_user(
         &self,
         name: &str,
         password_hash: &str,
+        starter_kinds: &[i64],
     ) -> Result<StoredUser, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let result = sqlx::query(
             "INSERT INTO users (name, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
         )
         .bind(name)
         .bind(password_hash)
         .bind(now())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await;
-        match result {
-            Ok(row) => Ok(StoredUser {
-                id: row.get(0),
-                name: name.to_string(),
-                password_hash: password_hash.to_string(),
-            }),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::NameTaken),
-            Err(e) => Err(e.into()),
+        let id: UserId = match result {
+            Ok(row) => row.get(0),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(StoreError::NameTaken)
+            }
+            Err(e) => return Err(e.into()),
+        };
+        for kind in starter_kinds {
+            sqlx::query("INSERT INTO items (kind_id, owner_id) VALUES ($1, $2)")
+                .bind(kind)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
+        tx.commit().await?;
+        Ok(StoredUser {
+            id,
+            name: name.to_string(),
+            password_hash: password_hash.to_string(),
+        })
     }
 
     /// Finds a user by name, ignoring case.

@@ -13,4 +13,6 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("that name is taken")]
     NameTaken,
+    #[error("stored data is inconsistent: {0}")]
+    Inconsistent(&'static str),
 }

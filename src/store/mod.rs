@@ -5,6 +5,7 @@
 mod accounts;
 mod apps;
 mod error;
+mod trades;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -16,6 +17,7 @@ use sqlx::SqlitePool;
 pub use accounts::{StoredUser, UserId};
 pub use apps::{BoardMessage, ChatMessage, Tweet, TweetPage};
 pub use error::StoreError;
+pub use trades::{Decision, Item, NewTrade, Settled, Trade, TradeError, TradeStatus};
 
 /// How long a write waits for SQLite's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -66,7 +68,7 @@ impl Store {
 }
 
 /// Milliseconds since the Unix epoch (timestamps the apps show).
-pub(crate) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 use crate::accounts::AccountError;
+use crate::apps::error::AppError;
 
 /// An error answer of the HTTP API.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +26,9 @@ pub enum ApiError {
     RateLimited,
     #[error("internal error")]
     Internal,
+    /// An app's own refusal (trades), with its code and HTTP status.
+    #[error("{0}")]
+    App(Box<AppError>),
 }
 
 impl ApiError {
@@ -39,6 +43,7 @@ impl ApiError {
             ApiError::NameTaken => "name_taken",
             ApiError::RateLimited => "rate_limited",
             ApiError::Internal => "internal",
+            ApiError::App(error) => error.code(),
         }
     }
 }
@@ -53,12 +58,24 @@ impl ResponseError for ApiError {
             ApiError::NameTaken => StatusCode::CONFLICT,
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::App(error) => match error.code() {
+                "unknown_user" | "not_found" => StatusCode::NOT_FOUND,
+                "forbidden" => StatusCode::FORBIDDEN,
+                "not_active" | "not_owner" | "not_theirs" => StatusCode::CONFLICT,
+                "internal" => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_REQUEST,
+            },
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code())
-            .json(json!({ "error": { "code": self.code(), "message": self.to_string() } }))
+        let mut body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        if let ApiError::App(error) = self {
+            if let Some(trade) = error.to_json().get("trade") {
+                body["trade"] = trade.clone();
+            }
+        }
+        HttpResponse::build(self.status_code()).json(body)
     }
 }
 

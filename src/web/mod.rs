@@ -4,6 +4,7 @@
 mod api_accounts;
 mod api_board;
 mod api_feed;
+mod api_trades;
 pub mod csrf;
 pub mod error;
 pub mod origin;
@@ -42,6 +43,18 @@ pub fn configure(cfg: &mut web::ServiceConfig, static_dir: PathBuf) {
         .route("/messages", web::post().to(api_board::post))
         .route("/api/tweets", web::get().to(api_feed::list))
         .route("/api/tweets", web::post().to(api_feed::post))
+        .route("/trades", web::get().to(pages::trades))
+        .route("/api/inventory", web::get().to(api_trades::own_inventory))
+        .route(
+            "/api/users/{name}/inventory",
+            web::get().to(api_trades::user_inventory),
+        )
+        .route("/api/trades", web::get().to(api_trades::list))
+        .route("/api/trades", web::post().to(api_trades::offer))
+        .route(
+            "/api/trades/{id}/{action}",
+            web::post().to(api_trades::decide),
+        )
         .route("/register", web::get().to(pages::register_form))
         .route("/register", web::post().to(pages::register))
         .route("/logout", web::post().to(pages::logout))

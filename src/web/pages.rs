@@ -99,6 +99,19 @@ pub async fn feed(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
     .await
 }
 
+/// `GET /trades`.
+pub async fn trades(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    page(
+        &req,
+        &state,
+        StatusCode::OK,
+        "trades.html.tera",
+        "Trades",
+        |_, _| {},
+    )
+    .await
+}
+
 /// `GET /login`.
 pub async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     page(

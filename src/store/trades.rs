@@ -1,0 +1,474 @@
+//! Items and trades. Every change runs in one `BEGIN IMMEDIATE` transaction that re-checks
+//! ownership against stored state, so concurrent offers and accepts can neither create, lose nor
+//! duplicate an item: an item changes hands only by an owner update inside an accepted trade.
+
+use serde::Serialize;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+use super::{now_ms, Store, StoreError, UserId};
+
+/// An item instance with its kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Item {
+    pub id: i64,
+    pub name: String,
+    pub rarity: String,
+    pub color: String,
+}
+
+/// Where a trade stands. Only `Active` trades change; the others are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TradeStatus {
+    Active,
+    Accepted,
+    Declined,
+    Canceled,
+    Expired,
+    Invalid,
+}
+
+impl TradeStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TradeStatus::Active => "active",
+            TradeStatus::Accepted => "accepted",
+            TradeStatus::Declined => "declined",
+            TradeStatus::Canceled => "canceled",
+            TradeStatus::Expired => "expired",
+            TradeStatus::Invalid => "invalid",
+        }
+    }
+
+    /// Parses a stored or requested name.
+    pub fn parse(name: &str) -> Option<TradeStatus> {
+        [
+            TradeStatus::Active,
+            TradeStatus::Accepted,
+            TradeStatus::Declined,
+            TradeStatus::Canceled,
+            TradeStatus::Expired,
+            TradeStatus::Invalid,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == name)
+    }
+}
+
+/// A trade as clients see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Trade {
+    pub id: i64,
+    pub from: String,
+    pub to: String,
+    pub give: Vec<Item>,
+    pub want: Vec<Item>,
+    pub note: String,
+    pub status: TradeStatus,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub updated_at: i64,
+}
+
+/// A checked offer, ready to be stored.
+#[derive(Debug, Clone)]
+pub struct NewTrade {
+    pub sender: UserId,
+    pub recipient: String,
+    pub give: Vec<i64>,
+    pub want: Vec<i64>,
+    pub note: String,
+    pub idempotency_key: Option<String>,
+    pub expires_at: i64,
+}
+
+/// What a participant does to an active trade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Accept,
+    Decline,
+    Cancel,
+}
+
+/// The result of a decision: the trade, and the other trades it made invalid.
+#[derive(Debug, Clone)]
+pub struct Settled {
+    pub trade: Trade,
+    pub invalidated: Vec<Trade>,
+}
+
+/// Why a trade operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TradeError {
+    #[error("no such user")]
+    UnknownUser,
+    #[error("you cannot trade with yourself")]
+    SelfTrade,
+    #[error("you do not own every item you offer")]
+    NotOwner,
+    #[error("they do not own every item you ask for")]
+    NotTheirs,
+    #[error("no such trade")]
+    NotFound,
+    #[error("only the other side of this trade can do that")]
+    Forbidden,
+    /// The trade is final; `changed_now` when this very call made it so (expired, or invalid
+    /// because an item was gone), so both sides are to be told.
+    #[error("this trade is {} and can no longer change", .trade.status.as_str())]
+    NotActive {
+        trade: Box<Trade>,
+        changed_now: bool,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for TradeError {
+    fn from(error: sqlx::Error) -> Self {
+        TradeError::Store(StoreError::Database(error))
+    }
+}
+
+fn ids_json(ids: &[i64]) -> String {
+    serde_json::Value::from(ids.to_vec()).to_string()
+}
+
+fn item(row: &SqliteRow) -> Item {
+    Item {
+        id: row.get("id"),
+        name: row.get("name"),
+        rarity: row.get("rarity"),
+        color: row.get("color"),
+    }
+}
+
+/// How many of `ids` `owner` owns.
+async fn count_owned(
+    conn: &mut SqliteConnection,
+    owner: UserId,
+    ids: &[i64],
+) -> Result<usize, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let row = sqlx::query(
+        "SELECT COUNT(*) FROM items WHERE owner_id = $1 AND id IN (SELECT value FROM json_each($2))",
+    )
+    .bind(owner)
+    .bind(ids_json(ids))
+    .fetch_one(conn)
+    .await?;
+    Ok(row.get::<i64, _>(0) as usize)
+}
+
+async fn load_trade(conn: &mut SqliteConnection, id: i64) -> Result<Trade, TradeError> {
+    let row = sqlx::query(
+        "SELECT t.id, s.name AS sender, r.name AS recipient, t.note, t.status, t.created_at, \
+         t.expires_at, t.updated_at FROM trades t JOIN users s ON s.id = t.sender_id \
+         JOIN users r ON r.id = t.recipient_id WHERE t.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(TradeError::NotFound)?;
+    let items = sqlx::query(
+        "SELECT i.id, k.name, k.rarity, k.color, ti.side FROM trade_items ti \
+         JOIN items i ON i.id = ti.item_id JOIN item_kinds k ON k.id = i.kind_id \
+         WHERE ti.trade_id = $1 ORDER BY i.id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let side = |wanted: &str| {
+        items
+            .iter()
+            .filter(|row| row.get::<String, _>("side") == wanted)
+            .map(item)
+            .collect()
+    };
+    Ok(Trade {
+        id: row.get("id"),
+        from: row.get("sender"),
+        to: row.get("recipient"),
+        give: side("give"),
+        want: side("want"),
+        note: row.get("note"),
+        status: TradeStatus::parse(&row.get::<String, _>("status")).unwrap_or(TradeStatus::Invalid),
+        created_at: row.get("created_at"),
+        expires_at: row.get("expires_at"),
+        updated_at: row.get("updated_at"),
+    })
+}
+
+async fn set_status(
+    conn: &mut SqliteConnection,
+    id: i64,
+    status: TradeStatus,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE trades SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(status.as_str())
+        .bind(now_ms())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn side_ids(
+    conn: &mut SqliteConnection,
+    trade: i64,
+    side: &str,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let rows = sqlx::query("SELECT item_id FROM trade_items WHERE trade_id = $1 AND side = $2")
+        .bind(trade)
+        .bind(side)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|row| row.get(0)).collect())
+}
+
+/// Moves `ids` from `from` to `to`; fails unless every one moved.
+async fn transfer(
+    conn: &mut SqliteConnection,
+    ids: &[i64],
+    from: UserId,
+    to: UserId,
+) -> Result<bool, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(true);
+    }
+    let moved = sqlx::query(
+        "UPDATE items SET owner_id = $1 WHERE owner_id = $2 AND id IN (SELECT value FROM json_each($3))",
+    )
+    .bind(to)
+    .bind(from)
+    .bind(ids_json(ids))
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(moved as usize == ids.len())
+}
+
+impl Store {
+    /// The ids of every item kind.
+    pub async fn item_kinds(&self) -> Result<Vec<i64>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM item_kinds ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|row| row.get(0)).collect())
+    }
+
+    /// The items a user owns, by user name; `None` for an unknown user.
+    pub async fn inventory(&self, name: &str) -> Result<Option<Vec<Item>>, StoreError> {
+        let Some(user) = self.find_user(name).await? else {
+            return Ok(None);
+        };
+        let rows = sqlx::query(
+            "SELECT i.id, k.name, k.rarity, k.color FROM items i \
+             JOIN item_kinds k ON k.id = i.kind_id WHERE i.owner_id = $1 ORDER BY i.id",
+        )
+        .bind(user.id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(rows.iter().map(item).collect()))
+    }
+
+    /// Stores an offer after checking, in the same transaction, that both sides own their items.
+    /// With an idempotency key already used by this sender, answers the first trade instead
+    /// (`false` as the second value).
+    pub async fn create_trade(&self, new: &NewTrade) -> Result<(Trade, bool), TradeError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if let Some(key) = &new.idempotency_key {
+            let existing =
+                sqlx::query("SELECT id FROM trades WHERE sender_id = $1 AND idempotency_key = $2")
+                    .bind(new.sender)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(row) = existing {
+                let trade = load_trade(&mut tx, row.get(0)).await?;
+                tx.commit().await?;
+                return Ok((trade, false));
+            }
+        }
+        let recipient: UserId = sqlx::query("SELECT id FROM users WHERE name = $1")
+            .bind(&new.recipient)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(TradeError::UnknownUser)?
+            .get(0);
+        if recipient == new.sender {
+            return Err(TradeError::SelfTrade);
+        }
+        if count_owned(&mut tx, new.sender, &new.give).await? != new.give.len() {
+            return Err(TradeError::NotOwner);
+        }
+        if count_owned(&mut tx, recipient, &new.want).await? != new.want.len() {
+            return Err(TradeError::NotTheirs);
+        }
+        let now = now_ms();
+        let id: i64 = sqlx::query(
+            "INSERT INTO trades (sender_id, recipient_id, status, note, idempotency_key, \
+             created_at, expires_at, updated_at) VALUES ($1, $2, 'active', $3, $4, $5, $6, $5) \
+             RETURNING id",
+        )
+        .bind(new.sender)
+        .bind(recipient)
+        .bind(&new.note)
+        .bind(&new.idempotency_key)
+        .bind(now)
+        .bind(new.expires_at)
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
+        for (side, ids) in [("give", &new.give), ("want", &new.want)] {
+            for item in ids {
+                sqlx::query(
+                    "INSERT INTO trade_items (trade_id, item_id, side) VALUES ($1, $2, $3)",
+                )
+                .bind(id)
+                .bind(item)
+                .bind(side)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let trade = load_trade(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok((trade, true))
+    }
+
+    /// Accepts, declines or cancels an active trade on behalf of `user`. Accepting re-checks
+    /// ownership and swaps every item or none; other active trades that involved a moved item
+    /// become invalid. An accept that finds an item gone makes the trade invalid.
+    pub async fn decide(
+        &self,
+        id: i64,
+        user: UserId,
+        decision: Decision,
+    ) -> Result<Settled, TradeError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let row = sqlx::query(
+            "SELECT sender_id, recipient_id, status, expires_at FROM trades WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(TradeError::NotFound)?;
+        let (sender, recipient): (UserId, UserId) = (row.get(0), row.get(1));
+        let allowed = match decision {
+            Decision::Accept | Decision::Decline => user == recipient,
+            Decision::Cancel => user == sender,
+        };
+        if !allowed {
+            return Err(TradeError::Forbidden);
+        }
+        if row.get::<String, _>(2) != TradeStatus::Active.as_str() {
+            let trade = Box::new(load_trade(&mut tx, id).await?);
+            return Err(TradeError::NotActive {
+                trade,
+                changed_now: false,
+            });
+        }
+        if now_ms() >= row.get::<i64, _>(3) {
+            set_status(&mut tx, id, TradeStatus::Expired).await?;
+            let trade = Box::new(load_trade(&mut tx, id).await?);
+            tx.commit().await?;
+            return Err(TradeError::NotActive {
+                trade,
+                changed_now: true,
+            });
+        }
+        let mut invalidated = Vec::new();
+        let status = match decision {
+            Decision::Decline => TradeStatus::Declined,
+            Decision::Cancel => TradeStatus::Canceled,
+            Decision::Accept => {
+                let give = side_ids(&mut tx, id, "give").await?;
+                let want = side_ids(&mut tx, id, "want").await?;
+                let still_owned = count_owned(&mut tx, sender, &give).await? == give.len()
+                    && count_owned(&mut tx, recipient, &want).await? == want.len();
+                if !still_owned {
+                    set_status(&mut tx, id, TradeStatus::Invalid).await?;
+                    let trade = Box::new(load_trade(&mut tx, id).await?);
+                    tx.commit().await?;
+                    return Err(TradeError::NotActive {
+                        trade,
+                        changed_now: true,
+                    });
+                }
+                // The write lock is held since BEGIN IMMEDIATE, so the checked owners cannot change
+                // before these updates; a short move still aborts the whole transaction.
+                if !transfer(&mut tx, &give, sender, recipient).await?
+                    || !transfer(&mut tx, &want, recipient, sender).await?
+                {
+                    return Err(TradeError::Store(StoreError::Inconsistent(
+                        "an item moved during an exclusive transaction",
+                    )));
+                }
+                let moved: Vec<i64> = give.iter().chain(&want).copied().collect();
+                let others = sqlx::query(
+                    "SELECT DISTINCT t.id FROM trades t JOIN trade_items ti ON ti.trade_id = t.id \
+                     WHERE t.status = 'active' AND t.id != $1 \
+                     AND ti.item_id IN (SELECT value FROM json_each($2))",
+                )
+                .bind(id)
+                .bind(ids_json(&moved))
+                .fetch_all(&mut *tx)
+                .await?;
+                for other in others {
+                    let other: i64 = other.get(0);
+                    set_status(&mut tx, other, TradeStatus::Invalid).await?;
+                    invalidated.push(load_trade(&mut tx, other).await?);
+                }
+                TradeStatus::Accepted
+            }
+        };
+        set_status(&mut tx, id, status).await?;
+        let trade = load_trade(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(Settled { trade, invalidated })
+    }
+
+    /// A user's trades, incoming and outgoing, newest first, optionally of one status.
+    pub async fn trades_of(
+        &self,
+        user: UserId,
+        status: Option<TradeStatus>,
+    ) -> Result<Vec<Trade>, TradeError> {
+        let mut conn = self.pool.acquire().await?;
+        let rows = sqlx::query(
+            "SELECT id FROM trades WHERE (sender_id = $1 OR recipient_id = $1) \
+             AND ($2 IS NULL OR status = $2) ORDER BY id DESC LIMIT 200",
+        )
+        .bind(user)
+        .bind(status.map(TradeStatus::as_str))
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut trades = Vec::with_capacity(rows.len());
+        for row in rows {
+            trades.push(load_trade(&mut conn, row.get(0)).await?);
+        }
+        Ok(trades)
+    }
+
+    /// Marks every active trade past its expiry as expired; answers them.
+    pub async fn expire_trades(&self) -> Result<Vec<Trade>, TradeError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let rows =
+            sqlx::query("SELECT id FROM trades WHERE status = 'active' AND expires_at <= $1")
+                .bind(now_ms())
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut expired = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: i64 = row.get(0);
+            set_status(&mut tx, id, TradeStatus::Expired).await?;
+            expired.push(load_trade(&mut tx, id).await?);
+        }
+        tx.commit().await?;
+        Ok(expired)
+    }
+}
