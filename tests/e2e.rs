@@ -67,3 +67,8 @@ async fn a_board_message_posted_in_one_browser_appears_in_the_other() {
 async fn a_tweet_raises_the_banner_in_the_other_browser_and_a_click_shows_it() {
     run_browser_scenario("feed").await;
 }
+
+#[actix_web::test]
+async fn a_trade_offered_in_one_browser_is_accepted_in_the_other_and_both_inventories_update() {
+    run_browser_scenario("trades").await;
+}

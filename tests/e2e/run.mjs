@@ -14,9 +14,10 @@ import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { run as scenarioTrades } from "./scenarios/trades.mjs";
 
 const SCENARIO_TIMEOUT_MS = 30_000; // hard limit per scenario (unless SCENARIO_LIMITS_MS says otherwise)
-const SCENARIO_LIMITS_MS = { chat: 45_000, board: 45_000, feed: 45_000 }; // two browsers each
+const SCENARIO_LIMITS_MS = { chat: 45_000, board: 45_000, feed: 45_000, trades: 60_000 }; // two browsers each
 const STEP_TIMEOUT_MS = 10_000; // default wait for one thing on a page
 const SERVER_WAIT_MS = 15_000; // how long to wait for the server to answer at all
 const LAUNCH_TIMEOUT_MS = 20_000;
@@ -757,6 +758,8 @@ const SCENARIOS = {
   chat: scenarioChat,
   board: scenarioBoard,
   feed: scenarioFeed,
+  trades: (ctx) =>
+    scenarioTrades({ browser: ctx.browser, baseUrl: ctx.baseUrl, shotDir: ctx.shotDir, helpers: ctx }),
 };
 
 // ---------------------------------------------------------------------------
