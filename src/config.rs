@@ -4,14 +4,16 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, Parser, ValueEnum};
+use serde::Serialize;
 
 use crate::apps::RateLimits;
 use crate::engineio::EngineConfig;
 use crate::socketio::SocketIoConfig;
 
 /// How log lines look.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable lines.
     Human,
@@ -19,10 +21,21 @@ pub enum LogFormat {
     Json,
 }
 
-/// Agora's settings.
-#[derive(Debug, Clone, Parser)]
+/// Agora's settings. Precedence: command-line flag, then `AGORA_*` environment variable, then the
+/// `--config` TOML file (keys are the flag names, `-` or `_`), then the default.
+#[derive(Debug, Clone, Parser, Serialize)]
 #[command(name = "agora", version, about = "A Socket.IO-compatible realtime hub")]
 pub struct Settings {
+    /// A TOML file of settings (keys as the flag names).
+    #[arg(long, env = "AGORA_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+
+    /// Print the effective settings as TOML and exit.
+    #[arg(long)]
+    #[serde(skip)]
+    pub print_config: bool,
+
     /// Address to listen on.
     #[arg(long, env = "AGORA_BIND", default_value = "127.0.0.1")]
     pub bind: IpAddr,
@@ -88,9 +101,17 @@ pub struct Settings {
     #[arg(long, env = "AGORA_BOARD_POSTS_PER_MINUTE", default_value_t = 20)]
     pub board_posts_per_minute: u32,
 
+    /// Trade offers a user may make per minute.
+    #[arg(long, env = "AGORA_TRADE_OFFERS_PER_MINUTE", default_value_t = 30)]
+    pub trade_offers_per_minute: u32,
+
     /// Seconds a trade offer stays active before it expires.
     #[arg(long, env = "AGORA_TRADE_LIFETIME_SECS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..))]
     pub trade_lifetime_secs: u64,
+
+    /// Seconds a shutdown (SIGTERM/SIGINT) may take before remaining connections are dropped.
+    #[arg(long, env = "AGORA_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
 
     /// Log format (level from RUST_LOG, default info).
     #[arg(long, env = "AGORA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
@@ -109,10 +130,59 @@ pub struct Settings {
     pub static_dir: PathBuf,
 }
 
+/// A configuration file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the configuration file {path} is not valid TOML: {source}")]
+    Parse {
+        path: String,
+        #[source]
+        source: toml::de::Error,
+    },
+    #[error("unknown setting `{key}` in the configuration file {path}")]
+    UnknownKey { path: String, key: String },
+    #[error("setting `{key}` in the configuration file {path} must be a string, number or boolean (or a list of them)")]
+    BadValue { path: String, key: String },
+    #[error(transparent)]
+    Invalid(#[from] clap::Error),
+}
+
 impl Settings {
+    /// Parses the process's arguments, environment and configuration file.
+    pub fn load() -> Result<Settings, ConfigError> {
+        Settings::load_from(std::env::args())
+    }
+
+    /// Parses these arguments (the first is the program name), the environment and the
+    /// configuration file they or `AGORA_CONFIG` name.
+    pub fn load_from(args: impl IntoIterator<Item = String>) -> Result<Settings, ConfigError> {
+        let args: Vec<String> = args.into_iter().collect();
+        let first = Settings::try_parse_from(&args)?;
+        let Some(path) = first.config.clone() else {
+            return Ok(first);
+        };
+        let file_args = file_arguments(&path, &args)?;
+        let mut merged = Vec::with_capacity(args.len() + file_args.len());
+        merged.extend(args.first().cloned());
+        merged.extend(file_args);
+        merged.extend(args.into_iter().skip(1));
+        Ok(Settings::try_parse_from(merged)?)
+    }
+
     /// The defaults, as if started with no flags and no environment (for tests).
     pub fn defaults() -> Settings {
         Settings::parse_from(["agora"])
+    }
+
+    /// The effective settings as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
     }
 
     /// The Engine.IO settings.
@@ -132,6 +202,7 @@ impl Settings {
             chat_messages: self.chat_messages_per_minute,
             tweets: self.tweets_per_minute,
             board_posts: self.board_posts_per_minute,
+            trade_offers: self.trade_offers_per_minute,
         }
     }
 
@@ -141,5 +212,140 @@ impl Settings {
             connect_timeout: Duration::from_millis(self.connect_timeout_ms),
             ..SocketIoConfig::default()
         }
+    }
+}
+
+/// The settings of a TOML file as `--flag=value` arguments, leaving out those that the command
+/// line or the environment already set.
+fn file_arguments(path: &std::path::Path, args: &[String]) -> Result<Vec<String>, ConfigError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let table: toml::Table = text.parse().map_err(|source| ConfigError::Parse {
+        path: shown.clone(),
+        source,
+    })?;
+    let command = Settings::command();
+    let mut file_args = Vec::new();
+    for (key, value) in table {
+        let flag = key.replace('_', "-");
+        let Some(arg) = command.get_arguments().find(|a| {
+            a.get_long() == Some(flag.as_str())
+                && !matches!(flag.as_str(), "config" | "print-config")
+        }) else {
+            return Err(ConfigError::UnknownKey { path: shown, key });
+        };
+        let on_command_line = args
+            .iter()
+            .any(|a| *a == format!("--{flag}") || a.starts_with(&format!("--{flag}=")));
+        let in_environment = arg
+            .get_env()
+            .is_some_and(|name| std::env::var_os(name).is_some());
+        if on_command_line || in_environment {
+            continue;
+        }
+        let values = match value {
+            toml::Value::Array(items) => items,
+            single => vec![single],
+        };
+        for value in values {
+            let text = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(n) => n.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                _ => return Err(ConfigError::BadValue { path: shown, key }),
+            };
+            file_args.push(format!("--{flag}={text}"));
+        }
+    }
+    Ok(file_args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        std::iter::once("agora")
+            .chain(list.iter().copied())
+            .map(String::from)
+            .collect()
+    }
+
+    fn file(contents: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(contents.as_bytes()).unwrap();
+        file
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        let settings = Settings::load_from(args(&[])).unwrap();
+        assert_eq!(settings.port, 3000);
+        assert_eq!(settings.ping_interval_ms, 25_000);
+        let settings = Settings::load_from(args(&[
+            "--port",
+            "4000",
+            "--allowed-origin",
+            "https://a.example",
+            "--allowed-origin",
+            "https://b.example",
+        ]))
+        .unwrap();
+        assert_eq!(settings.port, 4000);
+        assert_eq!(settings.allowed_origins.len(), 2);
+    }
+
+    #[test]
+    fn a_file_sets_what_flags_do_not() {
+        let config = file("port = 5000\nping_timeout_ms = 9000\nallowed-origin = [\"https://x.example\"]\nlog_format = \"json\"\n");
+        let path = config.path().display().to_string();
+        let settings = Settings::load_from(args(&["--config", &path, "--port", "6000"])).unwrap();
+        assert_eq!(settings.port, 6000, "a flag beats the file");
+        assert_eq!(settings.ping_timeout_ms, 9000);
+        assert_eq!(
+            settings.allowed_origins,
+            vec!["https://x.example".to_string()]
+        );
+        assert_eq!(settings.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let error = Settings::load_from(args(&["--port", "seventy"])).unwrap_err();
+        assert!(error.to_string().contains("--port"), "{error}");
+        let error = Settings::load_from(args(&["--ping-interval-ms", "5"])).unwrap_err();
+        assert!(error.to_string().contains("--ping-interval-ms"), "{error}");
+        let unknown = file("colour = \"blue\"\n");
+        let path = unknown.path().display().to_string();
+        let error = Settings::load_from(args(&["--config", &path])).unwrap_err();
+        assert!(error.to_string().contains("`colour`"), "{error}");
+        let bad = file("port = \"many\"\n");
+        let path = bad.path().display().to_string();
+        let error = Settings::load_from(args(&["--config", &path])).unwrap_err();
+        assert!(error.to_string().contains("--port"), "{error}");
+        let broken = file("port = \n");
+        let path = broken.path().display().to_string();
+        assert!(matches!(
+            Settings::load_from(args(&["--config", &path])),
+            Err(ConfigError::Parse { .. })
+        ));
+        assert!(matches!(
+            Settings::load_from(args(&["--config", "/nonexistent/agora.toml"])),
+            Err(ConfigError::Read { .. })
+        ));
+    }
+
+    #[test]
+    fn prints_the_effective_settings() {
+        let settings = Settings::load_from(args(&["--port", "4100"])).unwrap();
+        let text = settings.to_toml();
+        assert!(text.contains("port = 4100"), "{text}");
+        let reparsed: toml::Table = text.parse().unwrap();
+        assert!(reparsed.contains_key("database_url"));
     }
 }

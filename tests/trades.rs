@@ -641,3 +641,23 @@ async fn randomized_concurrent_trading_conserves_every_item() {
     assert_eq!(owned, before);
     assert!(accepted > 0, "the run exercised real swaps");
 }
+
+#[actix_web::test]
+async fn a_flood_of_offers_is_rate_limited() {
+    let app = spawn_app_with(|s| s.trade_offers_per_minute = 2).await;
+    let mut ann = trader(&app, "ann").await;
+    let _bob = trader(&app, "bob").await;
+    let items = inventory(&app, "ann").await;
+    for item in &items[..2] {
+        let ok = ann
+            .client
+            .ack("trade:offer", json!({"to": "bob", "give": [item]}))
+            .await;
+        assert_eq!(ok["ok"], true);
+    }
+    let limited = ann
+        .client
+        .ack("trade:offer", json!({"to": "bob", "give": [items[2]]}))
+        .await;
+    assert_eq!(limited["error"]["code"], "rate_limited");
+}

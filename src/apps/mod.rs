@@ -34,6 +34,8 @@ pub struct RateLimits {
     pub tweets: u32,
     /// `POST /messages` per client address.
     pub board_posts: u32,
+    /// Trade offers per user.
+    pub trade_offers: u32,
 }
 
 /// The apps' rate limiters.
@@ -41,6 +43,7 @@ pub struct Limiters {
     pub chat: RateLimiter<SocketId>,
     pub tweets: RateLimiter<String>,
     pub board: RateLimiter<IpAddr>,
+    pub trade_offers: RateLimiter<String>,
 }
 
 impl Limiters {
@@ -49,6 +52,7 @@ impl Limiters {
             chat: RateLimiter::new(limits.chat_messages, RATE_WINDOW),
             tweets: RateLimiter::new(limits.tweets, RATE_WINDOW),
             board: RateLimiter::new(limits.board_posts, RATE_WINDOW),
+            trade_offers: RateLimiter::new(limits.trade_offers, RATE_WINDOW),
         }
     }
 }

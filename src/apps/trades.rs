@@ -103,6 +103,13 @@ pub fn user_room(name: &str) -> String {
     format!("user:{}", name.to_ascii_lowercase())
 }
 
+fn count(outcome: &str) {
+    crate::metrics::get()
+        .trades
+        .with_label_values(&[outcome])
+        .inc();
+}
+
 /// Sends `event` with the trade to both of its sides.
 pub fn notify(audience: &BroadcastOperator, event: &str, trade: &Trade) {
     let _ = audience
@@ -131,6 +138,12 @@ pub async fn offer(
             TradeRefusal::Unauthenticated => AppError::Unauthenticated,
             TradeRefusal::SelfTrade => AppError::Trade(TradeError::SelfTrade),
         })?;
+    if let Some(user) = sender.user() {
+        ctx.limits
+            .trade_offers
+            .hit(&user.name.as_str().to_ascii_lowercase())
+            .map_err(|_| AppError::RateLimited)?;
+    }
     let expires_at = crate::store::now_ms() + ctx.trade_lifetime.as_millis() as i64;
     let (trade, created) = ctx
         .store
@@ -144,8 +157,12 @@ pub async fn offer(
             expires_at,
         })
         .await
-        .map_err(|e| AppError::from(e).logged())?;
+        .map_err(|e| {
+            count("refused");
+            AppError::from(e).logged()
+        })?;
     if created {
+        count("offered");
         tracing::info!(trade = trade.id, from = %trade.from, to = %trade.to, "trade offered");
         let _ = audience
             .clone()
@@ -171,8 +188,10 @@ pub async fn decide(
     match ctx.store.decide(id, user.id, decision).await {
         Ok(settled) => {
             tracing::info!(trade = id, status = settled.trade.status.as_str(), by = %user.name, "trade settled");
+            count(settled.trade.status.as_str());
             notify(audience, "trade:update", &settled.trade);
             for other in &settled.invalidated {
+                count("invalid");
                 tracing::info!(trade = other.id, "trade invalidated by another");
                 notify(audience, "trade:update", other);
             }
@@ -181,6 +200,7 @@ pub async fn decide(
         Err(TradeError::NotActive { trade, changed_now }) => {
             // This call expired the trade or found an item gone: both sides are told.
             if changed_now {
+                count(trade.status.as_str());
                 notify(audience, "trade:update", &trade);
             }
             Err(AppError::Trade(TradeError::NotActive {
@@ -253,6 +273,7 @@ pub async fn sweep_expired(ctx: AppContext, audience: BroadcastOperator) {
         match ctx.store.expire_trades().await {
             Ok(expired) => {
                 for trade in &expired {
+                    count("expired");
                     tracing::info!(trade = trade.id, "trade expired");
                     notify(&audience, "trade:update", trade);
                 }

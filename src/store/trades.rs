@@ -260,8 +260,8 @@ impl Store {
         Ok(rows.into_iter().map(|row| row.get(0)).collect())
     }
 
-    /// The items a user owns, by user name; `None` for an unknown user.
-    pub async fn inventory(&self, name: &str) -> Result<Option<Vec<Item>>, StoreError> {
+    /// A user's stored name and the items they own; `None` for an unknown user.
+    pub async fn inventory(&self, name: &str) -> Result<Option<(String, Vec<Item>)>, StoreError> {
         let Some(user) = self.find_user(name).await? else {
             return Ok(None);
         };
@@ -272,7 +272,7 @@ impl Store {
         .bind(user.id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(Some(rows.iter().map(item).collect()))
+        Ok(Some((user.name, rows.iter().map(item).collect())))
     }
 
     /// Stores an offer after checking, in the same transaction, that both sides own their items.

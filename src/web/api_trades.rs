@@ -35,14 +35,14 @@ pub async fn user_inventory(
 }
 
 async fn inventory_of(state: &AppState, name: &str) -> Result<HttpResponse, ApiError> {
-    let items = state
+    let (user, items) = state
         .apps
         .store
         .inventory(name)
         .await
         .map_err(AppError::from)?
         .ok_or(AppError::Trade(TradeError::UnknownUser))?;
-    Ok(HttpResponse::Ok().json(json!({ "user": name, "items": items })))
+    Ok(HttpResponse::Ok().json(json!({ "user": user, "items": items })))
 }
 
 /// `POST /api/trades` with an offer: 201 and the trade (200 and the first trade when an
