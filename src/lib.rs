@@ -10,6 +10,7 @@ pub mod conformance;
 pub mod engineio;
 pub mod hub;
 pub mod limits;
+pub mod metrics;
 pub mod socketio;
 pub mod startup;
 pub mod store;

@@ -34,6 +34,7 @@ pub async fn identify(accounts: &Accounts, socket: &Socket) -> Result<(), Connec
             None => Identity::new_guest(),
         },
     };
+    socket.engine().set_label(identity.name());
     socket.insert_extension(identity);
     Ok(())
 }

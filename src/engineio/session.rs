@@ -5,7 +5,7 @@
 //! An upgrade swaps the transport under the same actor, so the layer above never notices.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -124,6 +124,8 @@ pub struct EngineSession {
     ping_timeout: Option<SpawnHandle>,
     state: State,
     opened_at: Instant,
+    /// Who is behind the session, for the log line at close (set by the layer above).
+    label: Arc<OnceLock<String>>,
 }
 
 impl EngineSession {
@@ -180,6 +182,7 @@ impl EngineSession {
             ping_timeout: None,
             state: State::Open,
             opened_at: Instant::now(),
+            label: Arc::new(OnceLock::new()),
         }
     }
 
@@ -235,6 +238,16 @@ impl EngineSession {
 
     /// Queues frames for the client on whichever transport is active.
     fn push(&mut self, frames: Frames, ctx: &mut Context<Self>) {
+        let slice = frames.as_slice();
+        let metrics = crate::metrics::get();
+        metrics
+            .packets
+            .with_label_values(&["out"])
+            .inc_by(slice.len() as u64);
+        metrics
+            .bytes
+            .with_label_values(&["out"])
+            .inc_by(slice.iter().map(Frame::len).sum::<usize>() as u64);
         match &mut self.transport {
             Transport::WebSocket { sink, .. } => {
                 if sink.send(frames).is_err() {
@@ -302,6 +315,12 @@ impl EngineSession {
         }
         match packet {
             Packet::Message(message) => {
+                let metrics = crate::metrics::get();
+                metrics.packets.with_label_values(&["in"]).inc();
+                metrics
+                    .bytes
+                    .with_label_values(&["in"])
+                    .inc_by(message.len() as u64);
                 if let Some(connection) = self.connection.as_mut() {
                     connection.on_message(message);
                 }
@@ -350,6 +369,10 @@ impl EngineSession {
             id: probe.id,
             sink: probe.sink,
         };
+        let metrics = crate::metrics::get();
+        metrics.upgrades.inc();
+        metrics.connections.with_label_values(&["polling"]).dec();
+        metrics.connections.with_label_values(&["websocket"]).inc();
         tracing::debug!(sid = %self.sid, "upgraded to websocket");
         let queued: Vec<Frame> = self.queue.drain(..).collect();
         if !queued.is_empty() {
@@ -362,6 +385,26 @@ impl EngineSession {
             ctx.cancel_future(probe.timeout);
             probe.sink.close(CloseReason::TransportError);
         }
+    }
+
+    /// One log line and the metrics for a closing session.
+    fn record_close(&self, reason: CloseReason) {
+        let metrics = crate::metrics::get();
+        metrics
+            .disconnects
+            .with_label_values(&[reason.as_str()])
+            .inc();
+        if reason == CloseReason::SlowConsumer {
+            metrics.slow_consumer_drops.inc();
+        }
+        tracing::info!(
+            sid = %self.sid,
+            transport = self.transport_kind().as_str(),
+            user = self.label.get().map(String::as_str).unwrap_or("-"),
+            reason = reason.as_str(),
+            duration_ms = self.opened_at.elapsed().as_millis() as u64,
+            "connection closed"
+        );
     }
 
     /// Forgets the session at once (later requests get "Session ID unknown") and stops the actor.
@@ -380,13 +423,7 @@ impl EngineSession {
             ctx.cancel_future(timeout);
         }
         self.abandon_probe(ctx);
-        tracing::info!(
-            sid = %self.sid,
-            transport = self.transport_kind().as_str(),
-            reason = reason.as_str(),
-            duration_ms = self.opened_at.elapsed().as_millis() as u64,
-            "engine.io session closed"
-        );
+        self.record_close(reason);
         if let Some(mut connection) = self.connection.take() {
             connection.on_close(reason);
         }
@@ -432,6 +469,10 @@ impl Actor for EngineSession {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(self.config.max_queue);
+        crate::metrics::get()
+            .connections
+            .with_label_values(&[self.transport_kind().as_str()])
+            .inc();
         self.registry.insert(self.sid.clone(), ctx.address());
         let upgrades =
             self.config.allow_upgrades && self.transport_kind() == TransportKind::Polling;
@@ -442,9 +483,10 @@ impl Actor for EngineSession {
                 sid = %self.sid,
                 transport = handshake.transport.as_str(),
                 peer = ?handshake.peer,
-                "engine.io session opened"
+                "connection opened"
             );
-            let socket = EngineSocket::new(self.sid.clone(), ctx.address());
+            let socket =
+                EngineSocket::new(self.sid.clone(), ctx.address(), Arc::clone(&self.label));
             self.connection = Some(handler.on_open(socket, handshake));
         }
         self.schedule_ping(ctx);
@@ -452,9 +494,16 @@ impl Actor for EngineSession {
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.registry.remove(&self.sid);
+        if self.state == State::Open {
+            self.record_close(CloseReason::ServerShutdown);
+        }
         if let Some(mut connection) = self.connection.take() {
             connection.on_close(CloseReason::ServerShutdown);
         }
+        crate::metrics::get()
+            .connections
+            .with_label_values(&[self.transport_kind().as_str()])
+            .dec();
     }
 }
 

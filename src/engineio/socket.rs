@@ -1,7 +1,7 @@
 //! [`EngineSocket`]: the handle the upper layer (and the hub) uses to write to one session.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix::prelude::*;
 
@@ -44,16 +44,22 @@ pub struct EngineSocket {
 struct Inner {
     sid: Sid,
     addr: Addr<EngineSession>,
+    label: Arc<OnceLock<String>>,
     /// Set once the session was told to close for falling behind, so it is told only once.
     overflowed: AtomicBool,
 }
 
 impl EngineSocket {
-    pub(super) fn new(sid: Sid, addr: Addr<EngineSession>) -> EngineSocket {
+    pub(super) fn new(
+        sid: Sid,
+        addr: Addr<EngineSession>,
+        label: Arc<OnceLock<String>>,
+    ) -> EngineSocket {
         EngineSocket {
             inner: Arc::new(Inner {
                 sid,
                 addr,
+                label,
                 overflowed: AtomicBool::new(false),
             }),
         }
@@ -62,6 +68,11 @@ impl EngineSocket {
     /// The session id.
     pub fn sid(&self) -> &Sid {
         &self.inner.sid
+    }
+
+    /// Names who is behind the session in its closing log line (the first label set wins).
+    pub fn set_label(&self, label: &str) {
+        let _ = self.inner.label.set(label.to_string());
     }
 
     /// Queues frames for the client, in order. A full queue closes the session as a slow consumer.

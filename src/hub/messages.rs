@@ -42,6 +42,7 @@ impl Handler<Disconnect> for ChatServer {
 
     fn handle(&mut self, msg: Disconnect, _: &mut Self::Context) {
         self.disconnect(&msg.nsp, &msg.id);
+        crate::metrics::get().rooms.set(self.room_count() as i64);
     }
 }
 
@@ -59,6 +60,7 @@ impl Handler<Join> for ChatServer {
 
     fn handle(&mut self, msg: Join, _: &mut Self::Context) {
         self.join(&msg.nsp, &msg.id, msg.rooms);
+        crate::metrics::get().rooms.set(self.room_count() as i64);
     }
 }
 
@@ -76,6 +78,7 @@ impl Handler<Leave> for ChatServer {
 
     fn handle(&mut self, msg: Leave, _: &mut Self::Context) {
         self.leave(&msg.nsp, &msg.id, msg.rooms);
+        crate::metrics::get().rooms.set(self.room_count() as i64);
     }
 }
 
@@ -92,7 +95,11 @@ impl Handler<Broadcast> for ChatServer {
     type Result = usize;
 
     fn handle(&mut self, msg: Broadcast, _: &mut Self::Context) -> usize {
-        self.broadcast(&msg.nsp, &msg.frames, &msg.options)
+        let reached = self.broadcast(&msg.nsp, &msg.frames, &msg.options);
+        crate::metrics::get()
+            .broadcast_fanout
+            .observe(reached as f64);
+        reached
     }
 }
 

@@ -131,6 +131,11 @@ impl ChatServer {
         delivered
     }
 
+    /// Rooms with at least one member, over every namespace.
+    pub fn room_count(&self) -> usize {
+        self.namespaces.values().map(|ns| ns.rooms.len()).sum()
+    }
+
     /// The sockets in any of `rooms`, or every socket of the namespace when `rooms` is empty.
     pub fn sockets(&self, nsp: &str, rooms: &[Room]) -> Vec<SocketId> {
         let Some(ns) = self.namespaces.get(nsp) else {

@@ -109,6 +109,10 @@ impl Namespace {
         if socket.send_packet(&reply).is_err() {
             return;
         }
+        crate::metrics::get()
+            .sockets
+            .with_label_values(&[&self.name])
+            .inc();
         tracing::debug!(socket = %socket.id(), nsp = %self.name, "socket connected");
         if let Some(handler) = &self.on_connect {
             handler(socket);
@@ -142,6 +146,10 @@ impl Namespace {
     }
 
     pub(crate) fn on_disconnected(&self, socket: &Socket, reason: DisconnectReason) {
+        crate::metrics::get()
+            .sockets
+            .with_label_values(&[&self.name])
+            .dec();
         tracing::debug!(socket = %socket.id(), nsp = %self.name, reason = reason.as_str(), "socket disconnected");
         if let Some(handler) = &self.on_disconnect {
             handler(socket, reason);

@@ -184,6 +184,7 @@ impl Socket {
                 Ok(Err(_)) => Err(AckError::Disconnected),
                 Err(_) => {
                     lock(&socket.inner.acks).pending.remove(&id);
+                    crate::metrics::get().acks_timed_out.inc();
                     tracing::debug!(socket = %socket.id(), id, "ack timed out");
                     Err(AckError::Timeout)
                 }

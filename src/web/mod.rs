@@ -7,6 +7,7 @@ mod api_feed;
 mod api_trades;
 pub mod csrf;
 pub mod error;
+pub mod ops;
 pub mod origin;
 pub mod pages;
 pub mod session;
@@ -34,6 +35,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, static_dir: PathBuf) {
     cfg.app_data(error::json_config())
         .app_data(error::form_config())
         .route("/", web::get().to(pages::home))
+        .route("/healthz", web::get().to(ops::healthz))
+        .route("/readyz", web::get().to(ops::readyz))
+        .route("/metrics", web::get().to(ops::metrics))
         .route("/login", web::get().to(pages::login_form))
         .route("/login", web::post().to(pages::login))
         .route("/chat", web::get().to(pages::chat))

@@ -1,0 +1,117 @@
+//! Prometheus metrics, served as text at `/metrics`. One process-wide set, reached with [`get`],
+//! so every layer can count what it sees without threading a handle through.
+
+use std::sync::OnceLock;
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+/// Every metric Agora exports.
+pub struct Metrics {
+    registry: Registry,
+    /// Open Engine.IO sessions by transport.
+    pub connections: IntGaugeVec,
+    /// Connected Socket.IO sockets by namespace.
+    pub sockets: IntGaugeVec,
+    /// Polling sessions upgraded to WebSocket.
+    pub upgrades: IntCounter,
+    /// Rooms with at least one member.
+    pub rooms: IntGauge,
+    /// Engine.IO packets by direction (`in`, `out`).
+    pub packets: IntCounterVec,
+    /// Engine.IO payload bytes by direction.
+    pub bytes: IntCounterVec,
+    /// Sockets reached per broadcast.
+    pub broadcast_fanout: Histogram,
+    /// Server-to-client acks that timed out.
+    pub acks_timed_out: IntCounter,
+    /// Closed Engine.IO sessions by reason.
+    pub disconnects: IntCounterVec,
+    /// Sessions dropped because their client could not keep up.
+    pub slow_consumer_drops: IntCounter,
+    /// HTTP requests by route pattern and status.
+    pub http_requests: IntCounterVec,
+    /// Trade operations by outcome.
+    pub trades: IntCounterVec,
+}
+
+fn build() -> Result<Metrics, prometheus::Error> {
+    let registry = Registry::new_custom(Some("agora".into()), None)?;
+    let gauge_vec =
+        |name: &str, help: &str, label: &str| IntGaugeVec::new(Opts::new(name, help), &[label]);
+    let counter_vec =
+        |name: &str, help: &str, labels: &[&str]| IntCounterVec::new(Opts::new(name, help), labels);
+    let metrics = Metrics {
+        connections: gauge_vec("connections_open", "Open Engine.IO sessions", "transport")?,
+        sockets: gauge_vec("sockets_open", "Connected Socket.IO sockets", "namespace")?,
+        upgrades: IntCounter::new("upgrades_total", "Polling sessions upgraded to WebSocket")?,
+        rooms: IntGauge::new("rooms", "Rooms with at least one member")?,
+        packets: counter_vec("packets_total", "Engine.IO packets", &["direction"])?,
+        bytes: counter_vec("bytes_total", "Engine.IO payload bytes", &["direction"])?,
+        broadcast_fanout: Histogram::with_opts(
+            HistogramOpts::new("broadcast_fanout", "Sockets reached per broadcast")
+                .buckets(vec![0.0, 1.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0]),
+        )?,
+        acks_timed_out: IntCounter::new("acks_timed_out_total", "Client acks that timed out")?,
+        disconnects: counter_vec("disconnects_total", "Closed sessions", &["reason"])?,
+        slow_consumer_drops: IntCounter::new(
+            "slow_consumer_drops_total",
+            "Sessions dropped for falling behind",
+        )?,
+        http_requests: counter_vec("http_requests_total", "HTTP requests", &["route", "status"])?,
+        trades: counter_vec("trades_total", "Trade operations", &["outcome"])?,
+        registry,
+    };
+    let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+        Box::new(metrics.connections.clone()),
+        Box::new(metrics.sockets.clone()),
+        Box::new(metrics.upgrades.clone()),
+        Box::new(metrics.rooms.clone()),
+        Box::new(metrics.packets.clone()),
+        Box::new(metrics.bytes.clone()),
+        Box::new(metrics.broadcast_fanout.clone()),
+        Box::new(metrics.acks_timed_out.clone()),
+        Box::new(metrics.disconnects.clone()),
+        Box::new(metrics.slow_consumer_drops.clone()),
+        Box::new(metrics.http_requests.clone()),
+        Box::new(metrics.trades.clone()),
+    ];
+    for collector in collectors {
+        metrics.registry.register(collector)?;
+    }
+    Ok(metrics)
+}
+
+/// The process's metrics.
+pub fn get() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    // The names and labels above are fixed and valid, and each is registered once: building
+    // cannot fail, so a failure is a programming error caught by the first test that runs.
+    METRICS.get_or_init(|| build().expect("metric definitions are valid"))
+}
+
+impl Metrics {
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
+            tracing::error!(%error, "encoding metrics failed");
+        }
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn renders_every_family() {
+        let metrics = super::get();
+        metrics.upgrades.inc();
+        metrics.trades.with_label_values(&["accepted"]).inc();
+        let text = metrics.render();
+        assert!(text.contains("agora_upgrades_total"));
+        assert!(text.contains("agora_trades_total{outcome=\"accepted\"}"));
+    }
+}
