@@ -11,10 +11,11 @@ use actix_web::{web, App, HttpServer};
 use crate::accounts::{Accounts, LoginLimits};
 use crate::apps::{self, AppContext, Limiters};
 use crate::config::Settings;
-use crate::engineio::Engine;
+use crate::engineio::{CloseReason, Engine};
 use crate::hub::{ChatServer, LocalAdapter};
 use crate::socketio::SocketIo;
 use crate::store::{Store, StoreError};
+use crate::web::ops;
 use crate::web::origin::{self, OriginPolicy};
 use crate::web::templates::{TemplateError, Templates};
 use crate::web::{self as pages, AppState};
@@ -39,6 +40,7 @@ pub struct Application {
     port: u16,
     server: Server,
     store: Store,
+    engine: Engine,
 }
 
 impl Application {
@@ -67,6 +69,7 @@ impl Application {
             .build();
         actix_rt::spawn(apps::trades::sweep_expired(apps.clone(), io.main()));
         let engine = Engine::new(settings.engine(), Arc::new(io.clone()));
+        let sessions = engine.clone();
         let state = web::Data::new(AppState {
             apps,
             templates,
@@ -86,6 +89,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(origin::enforce))
+                .wrap(from_fn(ops::count_requests))
                 .wrap(Logger::new("%r %s %Dms").log_target("agora::http"))
                 .app_data(state.clone())
                 .app_data(policy.clone())
@@ -101,10 +105,16 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
+        let server = server
+            // Signals are ours: clients are told to go before the listener stops.
+            .disable_signals()
+            .shutdown_timeout(settings.shutdown_grace_secs)
+            .run();
         Ok(Application {
             port,
-            server: server.run(),
+            server,
             store,
+            engine: sessions,
         })
     }
 
@@ -118,10 +128,48 @@ impl Application {
         self.port
     }
 
-    /// Serves until the server is stopped (SIGINT/SIGTERM), then closes the store.
+    /// Serves until SIGTERM or SIGINT (or [`Application::handle`] stops it). On a signal every
+    /// client is disconnected with a transport close, so Socket.IO clients reconnect elsewhere, the
+    /// listener stops, in-flight requests finish within the grace period, and the store closes.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let engine = self.engine;
+        let signals = actix_rt::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!(
+                sessions = engine.registry().len(),
+                "shutting down: disconnecting every client"
+            );
+            engine.close_all(CloseReason::ServerShutdown);
+            handle.stop(true).await;
+        });
         let result = self.server.await;
+        signals.abort();
         self.store.close().await;
+        tracing::info!("stopped");
         result
     }
+}
+
+/// Resolves on the first SIGTERM or SIGINT.
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::error!(%error, "cannot listen for SIGTERM");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
 }
