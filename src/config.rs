@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::apps::RateLimits;
 use crate::engineio::EngineConfig;
-use crate::socketio::SocketIoConfig;
+use crate::socketio::{RecoveryConfig, SocketIoConfig};
 
 /// How log lines look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
@@ -80,6 +80,15 @@ pub struct Settings {
     /// Milliseconds a new connection has to join a namespace.
     #[arg(long, env = "AGORA_CONNECT_TIMEOUT_MS", default_value_t = 45_000, value_parser = clap::value_parser!(u64).range(100..))]
     pub connect_timeout_ms: u64,
+
+    /// Seconds a dropped connection can be recovered (same socket id, rooms and missed packets);
+    /// 0 turns connection state recovery off.
+    #[arg(long, env = "AGORA_RECOVERY_WINDOW_SECS", default_value_t = 120)]
+    pub recovery_window_secs: u64,
+
+    /// Most dropped connections kept for recovery at once.
+    #[arg(long, env = "AGORA_RECOVERY_MAX_SESSIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub recovery_max_sessions: u64,
 
     /// Failed logins allowed per user name in 15 minutes.
     #[arg(long, env = "AGORA_LOGIN_FAILURES_PER_USER", default_value_t = 5)]
@@ -210,8 +219,17 @@ impl Settings {
     pub fn socket_io(&self) -> SocketIoConfig {
         SocketIoConfig {
             connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+            recovery: self.recovery(),
             ..SocketIoConfig::default()
         }
+    }
+
+    /// Connection state recovery, unless its window is 0.
+    pub fn recovery(&self) -> Option<RecoveryConfig> {
+        (self.recovery_window_secs > 0).then(|| RecoveryConfig {
+            max_disconnection: Duration::from_secs(self.recovery_window_secs),
+            max_sessions: self.recovery_max_sessions as usize,
+        })
     }
 }
 

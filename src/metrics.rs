@@ -35,6 +35,13 @@ pub struct Metrics {
     pub http_requests: IntCounterVec,
     /// Trade operations by outcome.
     pub trades: IntCounterVec,
+    /// Disconnected sockets kept for recovery.
+    pub recovery_sessions: IntGauge,
+    /// Packets and bytes kept in the recovery log.
+    pub recovery_log_packets: IntGauge,
+    pub recovery_log_bytes: IntGauge,
+    /// Reconnections that asked for recovery, by result (`recovered`, `expired`, `lost`).
+    pub recoveries: IntCounterVec,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -62,6 +69,13 @@ fn build() -> Result<Metrics, prometheus::Error> {
         )?,
         http_requests: counter_vec("http_requests_total", "HTTP requests", &["route", "status"])?,
         trades: counter_vec("trades_total", "Trade operations", &["outcome"])?,
+        recovery_sessions: IntGauge::new(
+            "recovery_sessions",
+            "Disconnected sockets kept for recovery",
+        )?,
+        recovery_log_packets: IntGauge::new("recovery_log_packets", "Packets kept for recovery")?,
+        recovery_log_bytes: IntGauge::new("recovery_log_bytes", "Bytes kept for recovery")?,
+        recoveries: counter_vec("recoveries_total", "Recovery attempts", &["result"])?,
         registry,
     };
     let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
@@ -77,6 +91,10 @@ fn build() -> Result<Metrics, prometheus::Error> {
         Box::new(metrics.slow_consumer_drops.clone()),
         Box::new(metrics.http_requests.clone()),
         Box::new(metrics.trades.clone()),
+        Box::new(metrics.recovery_sessions.clone()),
+        Box::new(metrics.recovery_log_packets.clone()),
+        Box::new(metrics.recovery_log_bytes.clone()),
+        Box::new(metrics.recoveries.clone()),
     ];
     for collector in collectors {
         metrics.registry.register(collector)?;

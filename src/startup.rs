@@ -55,7 +55,11 @@ impl Application {
                 per_ip: settings.login_failures_per_ip,
             },
         );
-        let hub = ChatServer::default().start();
+        let hub = match settings.recovery() {
+            Some(recovery) => ChatServer::with_recovery(recovery.max_disconnection),
+            None => ChatServer::default(),
+        }
+        .start();
         let apps = AppContext {
             accounts,
             store: store.clone(),

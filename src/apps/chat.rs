@@ -15,12 +15,22 @@ use crate::store::ChatMessage;
 
 /// Messages a join sends back as history.
 pub const HISTORY_LENGTH: u32 = 50;
+/// Most messages a join with `after` (a reconnecting client catching up) sends back.
+pub const CATCH_UP_LENGTH: u32 = 500;
 /// Longest chat message, in characters.
 pub const MAX_MESSAGE: usize = 2000;
 
 #[derive(Deserialize)]
 struct RoomRequest {
     room: String,
+}
+
+#[derive(Deserialize)]
+struct JoinRequest {
+    room: String,
+    /// The last message id the client has: the history then holds what came after it.
+    #[serde(default)]
+    after: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -73,7 +83,7 @@ async fn join(
     socket: &Socket,
     payload: &Payload,
 ) -> Result<(Joined, PresenceChange), AppError> {
-    let request: RoomRequest = parse(payload)?;
+    let request: JoinRequest = parse(payload)?;
     let room = RoomName::parse(&request.room)?;
     let user = identity_of(socket).name().to_string();
     ctx.store.ensure_room(room.as_str()).await?;
@@ -89,10 +99,18 @@ async fn join(
         })
         .await
         .map_err(|_| AppError::Internal)?;
-    let history = ctx
-        .store
-        .chat_history(room.as_str(), 0, HISTORY_LENGTH)
-        .await?;
+    let history = match request.after {
+        Some(after) => {
+            ctx.store
+                .chat_history(room.as_str(), after, CATCH_UP_LENGTH)
+                .await?
+        }
+        None => {
+            ctx.store
+                .chat_history(room.as_str(), 0, HISTORY_LENGTH)
+                .await?
+        }
+    };
     let joined = Joined {
         room: room.as_str().to_string(),
         members,

@@ -6,10 +6,12 @@ use actix::Addr;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
-use super::messages::{Broadcast, Connect, Disconnect, FetchSockets, Join, Leave};
+use super::messages::{
+    Broadcast, Connect, DetachSocket, Disconnect, FetchSockets, Join, Leave, RestoreSocket,
+};
 use super::server::ChatServer;
 use crate::engineio::{EngineSocket, Frame};
-use crate::socketio::{Adapter, BroadcastOptions, Room, SocketId};
+use crate::socketio::{Adapter, BroadcastOptions, RestoreRequest, Room, SocketId};
 
 /// Rooms in this process only, kept by the [`ChatServer`].
 #[derive(Clone)]
@@ -62,6 +64,22 @@ impl Adapter for LocalAdapter {
             frames,
             options,
         });
+    }
+
+    fn detach_socket(&self, nsp: &Arc<str>, id: &SocketId, keep: std::time::Duration) {
+        self.hub.do_send(DetachSocket {
+            nsp: Arc::clone(nsp),
+            id: id.clone(),
+            keep,
+        });
+    }
+
+    fn restore_socket(&self, nsp: &Arc<str>, request: RestoreRequest) -> BoxFuture<'static, bool> {
+        let restoring = self.hub.send(RestoreSocket {
+            nsp: Arc::clone(nsp),
+            request,
+        });
+        async move { restoring.await.unwrap_or(false) }.boxed()
     }
 
     fn sockets(&self, nsp: &Arc<str>, rooms: Vec<Room>) -> BoxFuture<'static, Vec<SocketId>> {

@@ -41,7 +41,7 @@ impl Handler<Disconnect> for ChatServer {
     type Result = ();
 
     fn handle(&mut self, msg: Disconnect, _: &mut Self::Context) {
-        self.disconnect(&msg.nsp, &msg.id);
+        let _ = self.disconnect(&msg.nsp, &msg.id);
         crate::metrics::get().rooms.set(self.room_count() as i64);
     }
 }
@@ -263,5 +263,39 @@ impl Handler<VerifyTrade> for ChatServer {
 
     fn handle(&mut self, msg: VerifyTrade, _: &mut Self::Context) -> Self::Result {
         self.verify_trade(&msg.sender, &msg.recipient)
+    }
+}
+
+/// A socket whose connection dropped may come back within `keep`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DetachSocket {
+    pub nsp: Arc<str>,
+    pub id: SocketId,
+    pub keep: std::time::Duration,
+}
+
+impl Handler<DetachSocket> for ChatServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: DetachSocket, _: &mut Self::Context) {
+        self.detach(&msg.nsp, &msg.id, msg.keep);
+        crate::metrics::get().rooms.set(self.room_count() as i64);
+    }
+}
+
+/// A dropped socket came back: answer, replay what it missed, resume. Answers whether it recovered.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct RestoreSocket {
+    pub nsp: Arc<str>,
+    pub request: crate::socketio::RestoreRequest,
+}
+
+impl Handler<RestoreSocket> for ChatServer {
+    type Result = bool;
+
+    fn handle(&mut self, msg: RestoreSocket, _: &mut Self::Context) -> bool {
+        self.restore(msg.nsp, msg.request)
     }
 }

@@ -5,6 +5,7 @@ mod adapter;
 mod chat_rooms;
 pub mod messages;
 mod presence;
+mod recovery_log;
 mod server;
 
 pub use adapter::LocalAdapter;

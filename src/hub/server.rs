@@ -4,15 +4,17 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
 
 use super::chat_rooms::{ChatRooms, PresenceChange};
 use super::messages::TradeRefusal;
 use super::presence::Presence;
+use super::recovery_log::RecoveryLog;
 use crate::accounts::Identity;
 use crate::engineio::{EngineSocket, Frame, Frames};
-use crate::socketio::{BroadcastOptions, Room, SocketId};
+use crate::socketio::{BroadcastOptions, RestoreRequest, Room, SocketId};
 
 /// The central hub every session reports to. It owns the rooms and delivers broadcasts.
 #[derive(Default)]
@@ -20,6 +22,8 @@ pub struct ChatServer {
     namespaces: HashMap<Arc<str>, Rooms>,
     presence: Presence,
     chat: ChatRooms,
+    /// How long packets are logged for connection state recovery; no log when `None`.
+    recovery_window: Option<Duration>,
 }
 
 /// The rooms of one namespace.
@@ -27,6 +31,7 @@ pub struct ChatServer {
 struct Rooms {
     members: HashMap<SocketId, Member>,
     rooms: HashMap<Room, HashSet<SocketId>>,
+    log: Option<RecoveryLog>,
 }
 
 /// A connected socket: where to write, and the rooms it joined.
@@ -36,9 +41,25 @@ struct Member {
 }
 
 impl ChatServer {
+    /// A hub that logs packets for `window` so dropped sockets can recover them.
+    pub fn with_recovery(window: Duration) -> ChatServer {
+        ChatServer {
+            recovery_window: Some(window),
+            ..ChatServer::default()
+        }
+    }
+
+    fn namespace(&mut self, nsp: Arc<str>) -> &mut Rooms {
+        let window = self.recovery_window;
+        self.namespaces.entry(nsp).or_insert_with(|| Rooms {
+            log: window.map(RecoveryLog::new),
+            ..Rooms::default()
+        })
+    }
+
     /// Registers a connected socket.
     pub fn connect(&mut self, nsp: Arc<str>, id: SocketId, engine: EngineSocket) {
-        self.namespaces.entry(nsp).or_default().members.insert(
+        self.namespace(nsp).members.insert(
             id,
             Member {
                 engine,
@@ -47,16 +68,55 @@ impl ChatServer {
         );
     }
 
-    /// Forgets a socket and takes it out of every room.
-    pub fn disconnect(&mut self, nsp: &str, id: &SocketId) {
+    /// Forgets a socket and takes it out of every room; answers the rooms it was in.
+    pub fn disconnect(&mut self, nsp: &str, id: &SocketId) -> HashSet<Room> {
         let Some(ns) = self.namespaces.get_mut(nsp) else {
-            return;
+            return HashSet::new();
         };
-        if let Some(member) = ns.members.remove(id) {
-            for room in member.rooms {
-                remove_from_room(&mut ns.rooms, &room, id);
-            }
+        let Some(member) = ns.members.remove(id) else {
+            return HashSet::new();
+        };
+        for room in &member.rooms {
+            remove_from_room(&mut ns.rooms, room, id);
         }
+        member.rooms
+    }
+
+    /// A socket whose connection dropped: it leaves its rooms, which are kept with the packet log
+    /// for `keep` in case it comes back.
+    pub fn detach(&mut self, nsp: &str, id: &SocketId, keep: Duration) {
+        let rooms = self.disconnect(nsp, id);
+        if let Some(log) = self.namespaces.get_mut(nsp).and_then(|ns| ns.log.as_mut()) {
+            log.detach(id.clone(), rooms, keep);
+        }
+    }
+
+    /// A dropped socket came back: sends it the right CONNECT answer and what it missed, then
+    /// registers it again with its rooms. Answers whether it recovered.
+    pub fn restore(&mut self, nsp: Arc<str>, request: RestoreRequest) -> bool {
+        let ns = self.namespace(Arc::clone(&nsp));
+        let restored = ns
+            .log
+            .as_mut()
+            .and_then(|log| log.restore(&request.id, request.offset.as_deref()));
+        let engine = request.engine;
+        let (rooms, recovered) = match restored {
+            Some((rooms, missed)) => {
+                let _ = engine.send(Frames::Shared(request.recovered_reply));
+                for frames in missed {
+                    let _ = engine.send(Frames::Shared(frames));
+                }
+                (rooms, true)
+            }
+            None => {
+                let _ = engine.send(Frames::Shared(request.fresh_reply));
+                (HashSet::new(), false)
+            }
+        };
+        let id = request.id;
+        self.connect(Arc::clone(&nsp), id.clone(), engine);
+        self.join(&nsp, &id, rooms.into_iter().collect());
+        recovered
     }
 
     /// Adds a connected socket to rooms; unknown sockets are ignored.
@@ -86,8 +146,25 @@ impl ChatServer {
         }
     }
 
-    /// Sends the frames to every matching socket; returns how many sockets were reached.
-    pub fn broadcast(&self, nsp: &str, frames: &Arc<[Frame]>, options: &BroadcastOptions) -> usize {
+    /// Sends the frames to every matching socket, and logs them when they carry a recovery
+    /// offset; returns how many sockets were reached.
+    pub fn broadcast(
+        &mut self,
+        nsp: &str,
+        frames: &Arc<[Frame]>,
+        options: &BroadcastOptions,
+    ) -> usize {
+        let reached = self.deliver(nsp, frames, options);
+        if let (Some(offset), Some(log)) = (
+            &options.offset,
+            self.namespaces.get_mut(nsp).and_then(|ns| ns.log.as_mut()),
+        ) {
+            log.push(Arc::clone(offset), Arc::clone(frames), options.clone());
+        }
+        reached
+    }
+
+    fn deliver(&self, nsp: &str, frames: &Arc<[Frame]>, options: &BroadcastOptions) -> usize {
         let Some(ns) = self.namespaces.get(nsp) else {
             return 0;
         };
@@ -108,13 +185,21 @@ impl ChatServer {
         };
         match options.rooms.as_slice() {
             [] => ns.members.iter().for_each(|(id, m)| deliver(id, m)),
-            [room] => {
-                for id in ns.rooms.get(room).into_iter().flatten() {
-                    if let Some(member) = ns.members.get(id) {
+            [room] => match ns.rooms.get(room) {
+                Some(ids) => {
+                    for id in ids {
+                        if let Some(member) = ns.members.get(id) {
+                            deliver(id, member);
+                        }
+                    }
+                }
+                // Every socket is in the room named by its own id.
+                None => {
+                    if let Some((id, member)) = ns.members.get_key_value(&**room) {
                         deliver(id, member);
                     }
                 }
-            }
+            },
             rooms => {
                 let targets: HashSet<&SocketId> = rooms
                     .iter()

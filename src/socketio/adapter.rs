@@ -21,6 +21,22 @@ pub struct BroadcastOptions {
     pub except_rooms: Vec<Room>,
     /// Minus this socket (the sender).
     pub except: Option<SocketId>,
+    /// The packet's recovery offset, when recovery is on: the adapter logs the packet under it.
+    pub offset: Option<Arc<str>>,
+}
+
+/// A returning socket, for [`Adapter::restore_socket`].
+pub struct RestoreRequest {
+    /// The socket's id, as before the disconnection.
+    pub id: SocketId,
+    /// Where to write.
+    pub engine: EngineSocket,
+    /// The offset of the last packet the client got.
+    pub offset: Option<String>,
+    /// The CONNECT answer to send if every missed packet is known (same `pid`).
+    pub recovered_reply: Arc<[Frame]>,
+    /// The CONNECT answer to send otherwise (a new `pid`: the client starts afresh).
+    pub fresh_reply: Arc<[Frame]>,
 }
 
 /// Tracks which sockets are in which rooms and delivers broadcasts to them.
@@ -37,4 +53,13 @@ pub trait Adapter: Send + Sync + 'static {
     fn broadcast(&self, nsp: &Arc<str>, frames: Arc<[Frame]>, options: BroadcastOptions);
     /// The ids of the sockets in any of `rooms` (every socket of the namespace when empty).
     fn sockets(&self, nsp: &Arc<str>, rooms: Vec<Room>) -> BoxFuture<'static, Vec<SocketId>>;
+
+    /// A socket whose connection dropped and that may come back within `keep`: it leaves its rooms
+    /// but they are remembered, and the packets it would have received are logged.
+    fn detach_socket(&self, nsp: &Arc<str>, id: &SocketId, keep: std::time::Duration);
+
+    /// A detached socket came back: sends one of the two CONNECT answers, then every packet it
+    /// missed after `offset` in order, then resumes live delivery, with its rooms back. Answers
+    /// whether the missed packets were all still known (the recovered answer was sent).
+    fn restore_socket(&self, nsp: &Arc<str>, request: RestoreRequest) -> BoxFuture<'static, bool>;
 }

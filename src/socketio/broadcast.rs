@@ -8,6 +8,7 @@ use super::adapter::{Adapter, BroadcastOptions, Room};
 use super::error::EmitError;
 use super::packet::{Packet, RESERVED_EVENTS};
 use super::payload::Payload;
+use super::recovery::next_offset;
 use super::SocketId;
 
 /// Selects sockets of one namespace by room, then emits to them. Build it with `to`/`except`.
@@ -16,6 +17,8 @@ pub struct BroadcastOperator {
     nsp: Arc<str>,
     adapter: Arc<dyn Adapter>,
     options: BroadcastOptions,
+    /// Append a recovery offset to each packet.
+    recovery: bool,
 }
 
 impl BroadcastOperator {
@@ -23,6 +26,7 @@ impl BroadcastOperator {
         nsp: Arc<str>,
         adapter: Arc<dyn Adapter>,
         except: Option<SocketId>,
+        recovery: bool,
     ) -> BroadcastOperator {
         BroadcastOperator {
             nsp,
@@ -31,6 +35,7 @@ impl BroadcastOperator {
                 except,
                 ..BroadcastOptions::default()
             },
+            recovery,
         }
     }
 
@@ -46,10 +51,16 @@ impl BroadcastOperator {
         self
     }
 
-    /// Emits an event to every selected socket. The packet is encoded once.
-    pub fn emit(self, event: &str, payload: Payload) -> Result<(), EmitError> {
+    /// Emits an event to every selected socket. The packet is encoded once. With recovery on,
+    /// its offset is appended as the last argument, as Socket.IO does.
+    pub fn emit(mut self, event: &str, mut payload: Payload) -> Result<(), EmitError> {
         if RESERVED_EVENTS.contains(&event) {
             return Err(EmitError::ReservedEvent);
+        }
+        if self.recovery {
+            let offset = next_offset();
+            payload.args.push(offset.as_str().into());
+            self.options.offset = Some(offset.into());
         }
         let packet = Packet::Event {
             nsp: self.nsp.to_string(),

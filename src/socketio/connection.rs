@@ -98,11 +98,48 @@ impl Connection {
         if let Some(timer) = self.connect_timer.take() {
             timer.abort();
         }
+        let mut auth = auth.unwrap_or_else(|| json!({}));
+        if let Some(kept) = ns.recovery() {
+            // A recovering client adds its pid and last offset to the auth payload.
+            let fields = auth.as_object_mut();
+            let pid = fields
+                .as_ref()
+                .and_then(|f| f.get("pid")?.as_str().map(str::to_owned));
+            let offset = fields
+                .as_ref()
+                .and_then(|f| f.get("offset")?.as_str().map(str::to_owned));
+            if let Some(fields) = fields {
+                fields.remove("pid");
+                fields.remove("offset");
+            }
+            if let Some(pid) = pid {
+                match kept.take(&pid).filter(|old| old.nsp() == ns.name()) {
+                    Some(old) => {
+                        let socket = Socket::restored(
+                            ns.clone(),
+                            self.engine.clone(),
+                            Arc::clone(&self.handshake),
+                            auth,
+                            &old,
+                        );
+                        self.sockets.insert(nsp, socket.clone());
+                        ns.restore(socket, pid, offset);
+                        return;
+                    }
+                    None => {
+                        crate::metrics::get()
+                            .recoveries
+                            .with_label_values(&["expired"])
+                            .inc();
+                    }
+                }
+            }
+        }
         let socket = Socket::new(
             ns.clone(),
             self.engine.clone(),
             Arc::clone(&self.handshake),
-            auth.unwrap_or_else(|| json!({})),
+            auth,
         );
         self.sockets.insert(nsp, socket.clone());
         ns.connect(socket);

@@ -14,16 +14,18 @@ mod error;
 mod namespace;
 pub mod packet;
 mod payload;
+mod recovery;
 mod server;
 mod socket;
 
 pub use ack::AckSender;
-pub use adapter::{Adapter, BroadcastOptions, Room};
+pub use adapter::{Adapter, BroadcastOptions, RestoreRequest, Room};
 pub use broadcast::BroadcastOperator;
 pub use decoder::Decoder;
 pub use error::{AckError, EmitError, ProtocolError};
 pub use namespace::{ConnectError, Namespace, NamespaceBuilder};
 pub use payload::Payload;
+pub use recovery::{next_offset, RecoveryConfig, DEFAULT_MAX_DISCONNECTION, DEFAULT_MAX_SESSIONS};
 pub use server::{
     SocketIo, SocketIoBuilder, SocketIoConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_ATTACHMENTS,
 };

@@ -9,9 +9,10 @@ use futures_util::FutureExt;
 use serde_json::{json, Value};
 
 use super::ack::AckSender;
-use super::adapter::Adapter;
+use super::adapter::{Adapter, RestoreRequest};
 use super::packet::Packet;
 use super::payload::Payload;
+use super::recovery::{new_pid, KeptSockets};
 use super::socket::{DisconnectReason, Socket};
 
 /// Why a middleware refused a connection; sent to the client as CONNECT_ERROR.
@@ -50,6 +51,7 @@ type DisconnectHandler = Arc<dyn Fn(&Socket, DisconnectReason) + Send + Sync>;
 pub struct Namespace {
     name: Arc<str>,
     adapter: Arc<dyn Adapter>,
+    recovery: Option<Arc<KeptSockets>>,
     middlewares: Vec<Middleware>,
     on_connect: Option<ConnectHandler>,
     events: HashMap<String, EventHandler>,
@@ -77,6 +79,11 @@ impl Namespace {
         &self.adapter
     }
 
+    /// The kept sockets, when connection state recovery is on.
+    pub(crate) fn recovery(&self) -> Option<&Arc<KeptSockets>> {
+        self.recovery.as_ref()
+    }
+
     /// Runs the middlewares, then accepts or refuses the socket.
     pub(crate) fn connect(self: &Arc<Self>, socket: Socket) {
         if self.middlewares.is_empty() {
@@ -102,13 +109,60 @@ impl Namespace {
         // Registered before the client hears it is connected, so anything it does next finds it.
         self.adapter
             .add_socket(&self.name, socket.id(), socket.engine().clone());
+        let mut data = json!({ "sid": socket.id().as_str() });
+        if self.recovery.is_some() {
+            let pid = new_pid();
+            data["pid"] = json!(pid);
+            socket.set_recovery(pid, false);
+        }
         let reply = Packet::Connect {
             nsp: self.name.to_string(),
-            data: Some(json!({ "sid": socket.id().as_str() })),
+            data: Some(data),
         };
         if socket.send_packet(&reply).is_err() {
             return;
         }
+        self.connected(socket);
+    }
+
+    /// Takes over a disconnected socket for a client that came back with its `pid`: the adapter
+    /// answers CONNECT, replays what was missed after `offset`, and resumes live delivery.
+    pub(crate) fn restore(self: &Arc<Self>, socket: Socket, pid: String, offset: Option<String>) {
+        if !socket.mark_connected() {
+            return;
+        }
+        let reply = |pid: &str| -> Arc<[crate::engineio::Frame]> {
+            Packet::Connect {
+                nsp: self.name.to_string(),
+                data: Some(json!({ "sid": socket.id().as_str(), "pid": pid })),
+            }
+            .to_frames()
+            .into()
+        };
+        let fresh_pid = new_pid();
+        let request = RestoreRequest {
+            id: socket.id().clone(),
+            engine: socket.engine().clone(),
+            offset,
+            recovered_reply: reply(&pid),
+            fresh_reply: reply(&fresh_pid),
+        };
+        let restoring = self.adapter.restore_socket(&self.name, request);
+        let ns = Arc::clone(self);
+        actix_rt::spawn(async move {
+            let recovered = restoring.await;
+            let result = if recovered { "recovered" } else { "lost" };
+            crate::metrics::get()
+                .recoveries
+                .with_label_values(&[result])
+                .inc();
+            tracing::info!(socket = %socket.id(), nsp = %ns.name, result, "socket came back");
+            socket.set_recovery(if recovered { pid } else { fresh_pid }, recovered);
+            ns.connected(&socket);
+        });
+    }
+
+    fn connected(&self, socket: &Socket) {
         crate::metrics::get()
             .sockets
             .with_label_values(&[&self.name])
@@ -204,10 +258,15 @@ impl NamespaceBuilder {
         self
     }
 
-    pub(crate) fn build(self, adapter: Arc<dyn Adapter>) -> Namespace {
+    pub(crate) fn build(
+        self,
+        adapter: Arc<dyn Adapter>,
+        recovery: Option<Arc<KeptSockets>>,
+    ) -> Namespace {
         Namespace {
             name: self.name,
             adapter,
+            recovery,
             middlewares: self.middlewares,
             on_connect: self.on_connect,
             events: self.events,

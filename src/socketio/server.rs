@@ -9,6 +9,7 @@ use super::broadcast::BroadcastOperator;
 use super::connection::Connection;
 use super::namespace::{Namespace, NamespaceBuilder};
 use super::packet::MAIN_NAMESPACE;
+use super::recovery::{KeptSockets, RecoveryConfig};
 use crate::engineio::{EngineConnection, EngineHandler, EngineSocket, Handshake};
 
 /// Default time a new connection has to join a namespace.
@@ -23,6 +24,8 @@ pub struct SocketIoConfig {
     pub connect_timeout: Duration,
     /// Packets announcing more attachments are refused and their connection closed.
     pub max_attachments: usize,
+    /// Connection state recovery; off when `None`.
+    pub recovery: Option<RecoveryConfig>,
 }
 
 impl Default for SocketIoConfig {
@@ -30,6 +33,7 @@ impl Default for SocketIoConfig {
         SocketIoConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_attachments: DEFAULT_MAX_ATTACHMENTS,
+            recovery: None,
         }
     }
 }
@@ -64,6 +68,7 @@ impl SocketIo {
             Arc::clone(ns.name()),
             Arc::clone(&self.inner.adapter),
             None,
+            ns.recovery().is_some(),
         ))
     }
 
@@ -74,7 +79,12 @@ impl SocketIo {
 
     /// Emits to every socket of the main namespace.
     pub fn main(&self) -> BroadcastOperator {
-        BroadcastOperator::new(MAIN_NAMESPACE.into(), Arc::clone(&self.inner.adapter), None)
+        BroadcastOperator::new(
+            MAIN_NAMESPACE.into(),
+            Arc::clone(&self.inner.adapter),
+            None,
+            self.inner.config.recovery.is_some(),
+        )
     }
 }
 
@@ -106,12 +116,19 @@ impl SocketIoBuilder {
 
     /// The server.
     pub fn build(self) -> SocketIo {
+        let kept = self
+            .config
+            .recovery
+            .map(|config| Arc::new(KeptSockets::new(config)));
         let namespaces = self
             .namespaces
             .into_iter()
             .map(|ns| {
                 let name = ns.name().to_string();
-                (name, Arc::new(ns.build(Arc::clone(&self.adapter))))
+                (
+                    name,
+                    Arc::new(ns.build(Arc::clone(&self.adapter), kept.clone())),
+                )
             })
             .collect();
         SocketIo {

@@ -2,7 +2,7 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -32,6 +32,19 @@ pub enum DisconnectReason {
 }
 
 impl DisconnectReason {
+    /// A connection that dropped can be recovered; a deliberate disconnect cannot.
+    pub fn recoverable(self) -> bool {
+        matches!(
+            self,
+            DisconnectReason::Transport(
+                CloseReason::TransportClose
+                    | CloseReason::TransportError
+                    | CloseReason::PingTimeout
+                    | CloseReason::ServerShutdown
+            )
+        )
+    }
+
     /// The reason as Socket.IO names it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -62,6 +75,10 @@ struct SocketInner {
     state: AtomicU8,
     acks: Mutex<Acks>,
     extensions: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+    /// The private id a reconnecting client presents to recover this socket (recovery on only).
+    pid: Mutex<Option<String>>,
+    /// True when this socket recovered an earlier one's state.
+    recovered: AtomicBool,
 }
 
 /// Acks the server waits for from this client.
@@ -78,18 +95,61 @@ impl Socket {
         handshake: Arc<Handshake>,
         auth: Value,
     ) -> Socket {
+        Socket::build(
+            ns,
+            engine,
+            handshake,
+            auth,
+            SocketId::random(),
+            HashMap::new(),
+        )
+    }
+
+    /// A socket taking over a disconnected one: same id, and its extensions (who it is).
+    pub(crate) fn restored(
+        ns: Arc<Namespace>,
+        engine: EngineSocket,
+        handshake: Arc<Handshake>,
+        auth: Value,
+        old: &Socket,
+    ) -> Socket {
+        let extensions = std::mem::take(&mut *lock(&old.inner.extensions));
+        Socket::build(ns, engine, handshake, auth, old.id().clone(), extensions)
+    }
+
+    fn build(
+        ns: Arc<Namespace>,
+        engine: EngineSocket,
+        handshake: Arc<Handshake>,
+        auth: Value,
+        id: SocketId,
+        extensions: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+    ) -> Socket {
         Socket {
             inner: Arc::new(SocketInner {
-                id: SocketId::random(),
+                id,
                 ns,
                 engine,
                 handshake,
                 auth,
                 state: AtomicU8::new(CONNECTING),
                 acks: Mutex::new(Acks::default()),
-                extensions: Mutex::new(HashMap::new()),
+                extensions: Mutex::new(extensions),
+                pid: Mutex::new(None),
+                recovered: AtomicBool::new(false),
             }),
         }
+    }
+
+    /// True when the client reconnected within the recovery window and got this socket's id, rooms
+    /// and missed packets back.
+    pub fn recovered(&self) -> bool {
+        self.inner.recovered.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_recovery(&self, pid: String, recovered: bool) {
+        *lock(&self.inner.pid) = Some(pid);
+        self.inner.recovered.store(recovered, Ordering::Release);
     }
 
     /// The socket id (distinct from the Engine.IO session id).
@@ -135,10 +195,17 @@ impl Socket {
             .cloned()
     }
 
-    /// Emits an event to this client.
+    /// Emits an event to this client. With recovery on it goes through the adapter like a
+    /// broadcast to this socket alone, so it carries an offset and can be replayed.
     pub fn emit(&self, event: &str, payload: Payload) -> Result<(), EmitError> {
         if RESERVED_EVENTS.contains(&event) {
             return Err(EmitError::ReservedEvent);
+        }
+        if self.inner.ns.recovery().is_some() {
+            if !self.connected() {
+                return Err(EmitError::Disconnected);
+            }
+            return self.namespace().to(self.id().as_str()).emit(event, payload);
         }
         self.send_packet(&Packet::Event {
             nsp: self.nsp().to_string(),
@@ -211,7 +278,12 @@ impl Socket {
 
     /// Emits to every socket of the namespace, this one included.
     pub fn namespace(&self) -> BroadcastOperator {
-        BroadcastOperator::new(Arc::clone(self.nsp()), Arc::clone(self.adapter()), None)
+        BroadcastOperator::new(
+            Arc::clone(self.nsp()),
+            Arc::clone(self.adapter()),
+            None,
+            self.inner.ns.recovery().is_some(),
+        )
     }
 
     /// Emits to every other socket of the namespace.
@@ -220,6 +292,7 @@ impl Socket {
             Arc::clone(self.nsp()),
             Arc::clone(self.adapter()),
             Some(self.id().clone()),
+            self.inner.ns.recovery().is_some(),
         )
     }
 
@@ -297,7 +370,18 @@ impl Socket {
 
     fn cleanup(&self, reason: DisconnectReason) {
         lock(&self.inner.acks).pending.clear();
-        self.adapter().remove_socket(self.nsp(), self.id());
+        let pid = lock(&self.inner.pid).clone();
+        match (self.inner.ns.recovery(), pid) {
+            (Some(kept), Some(pid)) if reason.recoverable() => {
+                self.adapter().detach_socket(
+                    self.nsp(),
+                    self.id(),
+                    kept.config().max_disconnection,
+                );
+                kept.keep(pid, self.clone());
+            }
+            _ => self.adapter().remove_socket(self.nsp(), self.id()),
+        }
         self.inner.ns.on_disconnected(self, reason);
     }
 }
