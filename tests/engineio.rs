@@ -409,3 +409,18 @@ async fn a_polling_client_that_stops_reading_is_dropped_and_its_queue_freed() {
     assert!(server.echo.registry().is_empty());
     server.stop().await;
 }
+
+#[actix_web::test]
+async fn a_packet_starting_with_a_multibyte_character_is_refused_without_a_panic() {
+    let server = spawn_quiet().await;
+    let session = Polling::open(&server.http("/engine.io/")).await;
+    assert_eq!(session.post("4ok\x1eé").await.0, StatusCode::BAD_REQUEST);
+    let mut ws = Ws::connect(&server.ws("/engine.io/?EIO=4&transport=websocket")).await;
+    ws.recv().await;
+    ws.send_text("é").await;
+    assert_eq!(ws.expect_close().await, Some(1002));
+    let fine = Polling::open(&server.http("/engine.io/")).await;
+    fine.post("4still serving").await;
+    assert_eq!(fine.get().await.1, "4still serving");
+    server.stop().await;
+}

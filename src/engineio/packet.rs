@@ -125,28 +125,32 @@ impl Frame {
 impl Packet {
     /// Decodes a text packet (a WebSocket text frame, or one packet of a polling payload).
     pub fn decode_text(text: ByteString) -> Result<Packet, PacketError> {
-        let Some(kind) = text.as_bytes().first().copied() else {
+        let Some(kind) = text.chars().next() else {
             return Err(PacketError::Empty);
         };
+        // The type is one ASCII character; anything else must not be sliced as if it were.
+        if !kind.is_ascii() {
+            return Err(PacketError::UnknownType(kind));
+        }
         let rest = &text[1..];
         match kind {
-            b'1' => Ok(Packet::Close),
-            b'2' => Ok(Packet::Ping {
+            '1' => Ok(Packet::Close),
+            '2' => Ok(Packet::Ping {
                 probe: rest == "probe",
             }),
-            b'3' => Ok(Packet::Pong {
+            '3' => Ok(Packet::Pong {
                 probe: rest == "probe",
             }),
-            b'4' => Ok(Packet::Message(Message::Text(text.slice_ref(rest)))),
-            b'5' => Ok(Packet::Upgrade),
-            b'6' => Ok(Packet::Noop),
-            b'b' => {
+            '4' => Ok(Packet::Message(Message::Text(text.slice_ref(rest)))),
+            '5' => Ok(Packet::Upgrade),
+            '6' => Ok(Packet::Noop),
+            'b' => {
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(rest)
                     .map_err(|_| PacketError::InvalidBase64)?;
                 Ok(Packet::Message(Message::Binary(Bytes::from(bytes))))
             }
-            other => Err(PacketError::UnknownType(other as char)),
+            other => Err(PacketError::UnknownType(other)),
         }
     }
 }
@@ -186,6 +190,12 @@ mod tests {
         assert_eq!(decode("7"), Err(PacketError::UnknownType('7')));
         assert_eq!(decode("0{}"), Err(PacketError::UnknownType('0')));
         assert_eq!(decode("b!!"), Err(PacketError::InvalidBase64));
+        // Found by the fuzzer: a multi-byte first character used to panic.
+        assert_eq!(decode("é"), Err(PacketError::UnknownType('é')));
+        assert_eq!(
+            decode("\u{34d}\u{1}"),
+            Err(PacketError::UnknownType('\u{34d}'))
+        );
     }
 
     #[test]
