@@ -21,7 +21,7 @@ use tokio::time::Instant;
 
 use super::mirror::{Mirror, Selected};
 use super::wire::{
-    room_list, ChannelKind, Channels, RequestType, WireBroadcast, WireObject, WirePacket,
+    room_list, unique, ChannelKind, Channels, RequestType, WireBroadcast, WireObject, WirePacket,
     DEFAULT_KEY,
 };
 use crate::engineio::{CloseReason, EngineSocket, Frame, Frames, Sid};
@@ -444,12 +444,14 @@ impl Inner {
         if let Some(offset) = &options.offset {
             packet.strip_last_arg(offset);
         }
-        let rooms: Vec<String> = options.rooms.iter().map(|r| r.to_string()).collect();
-        let mut except: Vec<String> = options.except_rooms.iter().map(|r| r.to_string()).collect();
-        if let Some(id) = &options.except {
-            except.push(id.to_string());
-        }
-        let except = room_list(Some(&Value::from(except)));
+        let rooms = unique(options.rooms.iter().map(|r| r.to_string()));
+        let except = unique(
+            options
+                .except_rooms
+                .iter()
+                .map(|r| r.to_string())
+                .chain(options.except.iter().map(|id| id.to_string())),
+        );
         let channel = self.channels.broadcast(nsp, &rooms);
         let message = WireBroadcast {
             uid: self.uid.clone(),
@@ -527,8 +529,8 @@ impl Inner {
         let options = BroadcastOptions {
             rooms: rooms.into_iter().map(Room::from).collect(),
             except_rooms: except.into_iter().map(Room::from).collect(),
-            except: None,
             offset,
+            ..BroadcastOptions::default()
         };
         self.local.broadcast(&nsp, frames, options);
         true

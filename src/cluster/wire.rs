@@ -383,20 +383,24 @@ impl WireBroadcast {
     }
 }
 
-/// Room names from a JSON array (numbers become their text, as Node's `Set` would not care).
+/// Room names from a JSON array (numbers become their text), without repeats.
 pub fn room_list(value: Option<&Value>) -> Vec<String> {
     let Some(Value::Array(items)) = value else {
         return Vec::new();
     };
+    unique(items.iter().filter_map(|item| match item {
+        Value::String(room) => Some(room.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }))
+}
+
+/// The names in their first order, without repeats (as Node's `Set`s of rooms).
+pub fn unique(names: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut seen = BTreeSet::new();
-    items
-        .iter()
-        .filter_map(|item| match item {
-            Value::String(room) => Some(room.clone()),
-            Value::Number(number) => Some(number.to_string()),
-            _ => None,
-        })
-        .filter(|room| seen.insert(room.clone()))
+    names
+        .into_iter()
+        .filter(|name| seen.insert(name.clone()))
         .collect()
 }
 

@@ -39,6 +39,9 @@ impl Entry {
     }
 }
 
+/// What a returning socket gets back: its rooms, and the packets it missed, in order.
+pub type Restored = (HashSet<Room>, Vec<Arc<[Frame]>>);
+
 /// A socket whose connection dropped, with the rooms it will get back.
 pub struct Detached {
     pub rooms: HashSet<Room>,
@@ -103,11 +106,7 @@ impl RecoveryLog {
 
     /// Takes back a dropped socket's rooms and the packets it missed after `offset`; `None` if
     /// the socket or the offset is no longer known (then nothing can be promised).
-    pub fn restore(
-        &mut self,
-        id: &SocketId,
-        offset: Option<&str>,
-    ) -> Option<(HashSet<Room>, Vec<Arc<[Frame]>>)> {
+    pub fn restore(&mut self, id: &SocketId, offset: Option<&str>) -> Option<Restored> {
         let detached = self.detached.remove(id)?;
         if detached.until <= Instant::now() {
             return None;
