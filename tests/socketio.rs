@@ -447,3 +447,34 @@ async fn a_middleware_can_refuse_with_connect_error_data_and_tag_accepted_socket
     assert!(a.silent_for(SILENCE).await, "everyone but the sender");
     handle.stop(false).await;
 }
+
+/// A server-side disconnect that lands mid-upgrade waits for the upgrade, so the client (which
+/// paused polling) still gets its DISCONNECT on the transport it ends up on.
+#[actix_web::test]
+async fn a_kick_during_an_upgrade_is_delivered_after_it() {
+    let server = spawn_quiet().await;
+    let session = Polling::open(&server.http("/socket.io/")).await;
+    session.post("40").await;
+    let (_, connected) = session.get().await;
+    assert!(connected.starts_with("40"), "{connected}");
+    let mut probe = Ws::connect(&server.ws(&format!(
+        "/socket.io/?EIO=4&transport=websocket&sid={}",
+        session.sid
+    )))
+    .await;
+    probe.send_text("2probe").await;
+    assert_eq!(probe.recv().await, WsFrame::Text("3probe".into()));
+    session.post(r#"42["kick-me"]"#).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    probe.send_text("5").await;
+    let mut texts = Vec::new();
+    loop {
+        match probe.recv().await {
+            WsFrame::Text(text) => texts.push(text),
+            WsFrame::Close(_) => break,
+            WsFrame::Binary(_) => {}
+        }
+    }
+    assert!(texts.iter().any(|t| t == "41"), "{texts:?}");
+    server.stop().await;
+}

@@ -126,6 +126,9 @@ pub struct EngineSession {
     opened_at: Instant,
     /// Who is behind the session, for the log line at close (set by the layer above).
     label: Arc<OnceLock<String>>,
+    /// A deliberate close asked for during an upgrade, carried out once the upgrade ends, so
+    /// the client (which paused polling) gets the last frames on the transport it ends up on.
+    pending_close: Option<CloseReason>,
 }
 
 impl EngineSession {
@@ -183,6 +186,7 @@ impl EngineSession {
             state: State::Open,
             opened_at: Instant::now(),
             label: Arc::new(OnceLock::new()),
+            pending_close: None,
         }
     }
 
@@ -337,7 +341,7 @@ impl EngineSession {
             Packet::Ping { probe: true } => {
                 if let Some(probe) = &self.probe {
                     if probe.sink.send(Frames::One(Frame::pong_probe())).is_err() {
-                        self.abandon_probe(ctx);
+                        self.probe_failed(ctx);
                         return;
                     }
                 }
@@ -348,7 +352,7 @@ impl EngineSession {
             Packet::Upgrade => self.finish_upgrade(ctx),
             _ => {
                 tracing::debug!(sid = %self.sid, ?packet, "unexpected packet during upgrade");
-                self.abandon_probe(ctx);
+                self.probe_failed(ctx);
             }
         }
     }
@@ -378,12 +382,23 @@ impl EngineSession {
         if !queued.is_empty() {
             self.push(Frames::Shared(queued.into()), ctx);
         }
+        if let Some(reason) = self.pending_close.take() {
+            self.close(reason, ctx);
+        }
     }
 
     fn abandon_probe(&mut self, ctx: &mut Context<Self>) {
         if let Some(probe) = self.probe.take() {
             ctx.cancel_future(probe.timeout);
             probe.sink.close(CloseReason::TransportError);
+        }
+    }
+
+    /// The upgrade failed: polling goes on, and a close deferred for the upgrade happens now.
+    fn probe_failed(&mut self, ctx: &mut Context<Self>) {
+        self.abandon_probe(ctx);
+        if let Some(reason) = self.pending_close.take() {
+            self.close(reason, ctx);
         }
     }
 
@@ -416,6 +431,15 @@ impl EngineSession {
     /// Ends the session for the layer above and closes the transport once the queued frames are out.
     fn close(&mut self, reason: CloseReason, ctx: &mut Context<Self>) {
         if self.state != State::Open {
+            return;
+        }
+        let deliberate = matches!(
+            reason,
+            CloseReason::ServerClose | CloseReason::ServerShutdown
+        );
+        if deliberate && self.probe.is_some() {
+            // Mid-upgrade the client has paused polling; close once it is on one transport.
+            self.pending_close = Some(reason);
             return;
         }
         self.state = State::Closing;
@@ -577,7 +601,7 @@ impl Handler<TransportClosed> for EngineSession {
             .as_ref()
             .is_some_and(|probe| probe.id == msg.from)
         {
-            self.abandon_probe(ctx);
+            self.probe_failed(ctx);
             return;
         }
         let active = match self.transport {
@@ -664,7 +688,7 @@ impl Handler<BeginProbe> for EngineSession {
         }
         let timeout = ctx.run_later(self.config.upgrade_timeout, |session, ctx| {
             tracing::debug!(sid = %session.sid, "upgrade timed out");
-            session.abandon_probe(ctx);
+            session.probe_failed(ctx);
         });
         self.probe = Some(Probe {
             id: msg.id,
