@@ -1,0 +1,705 @@
+//! Several nodes sharing one Redis (127.0.0.1:6379) through `RedisAdapter`: room and namespace
+//! broadcasts reach every node's sockets once, sockets queries span the nodes, a Redis outage
+//! leaves local delivery alone and heals, and a Node.js socket.io server with
+//! `@socket.io/redis-adapter` (tests/cluster/node_server.mjs, installed by
+//! `npm ci --prefix tests/cluster`) serves the same rooms.
+//!
+//! Each test uses its own random namespace, so its Redis channels are its own.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix::Actor;
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpServer};
+use agora::cluster::{ClusterError, ClusterOptions, RedisAdapter};
+use agora::engineio::Engine;
+use agora::hub::{ChatServer, LocalAdapter};
+use agora::socketio::{
+    Adapter, Namespace, NamespaceBuilder, Payload, RecoveryConfig, SocketIo, SocketIoConfig,
+};
+use bytes::Bytes;
+use common::{quiet_engine, Ws, WsFrame, WAIT};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::task::JoinHandle;
+
+const REDIS: &str = "redis://127.0.0.1:6379";
+/// How long "nothing else arrives" is watched for.
+const QUIET: Duration = Duration::from_millis(300);
+
+/// A namespace no other test uses.
+fn fresh_namespace() -> String {
+    format!("/t{:016x}", rand::random::<u64>())
+}
+
+/// The test namespace: `join` [room] + ack, `broadcast` [room, ...args] → `msg` ...args to the
+/// room except the sender, `shout` ...args → `msg` ...args to the whole namespace.
+fn test_namespace(nsp: &str) -> NamespaceBuilder {
+    Namespace::builder(nsp)
+        .on("join", |socket, payload, ack| {
+            if let Some(room) = payload.args.first().and_then(Value::as_str) {
+                socket.join(room);
+            }
+            if let Some(ack) = ack {
+                let _ = ack.send(Payload::empty());
+            }
+        })
+        .on("broadcast", |socket, mut payload, _| {
+            let Some(room) = payload
+                .args
+                .first()
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+            else {
+                return;
+            };
+            payload.args.remove(0);
+            let _ = socket.to(room).emit("msg", payload);
+        })
+        .on("shout", |socket, payload, _| {
+            let _ = socket.namespace().emit("msg", payload);
+        })
+}
+
+/// An Agora node: its own hub, a RedisAdapter, Socket.IO with the test namespace, HTTP on a free port.
+struct Node {
+    port: u16,
+    adapter: RedisAdapter,
+    handle: ServerHandle,
+}
+
+impl Node {
+    async fn start(nsp: &str, redis: &str) -> Node {
+        Node::start_with(nsp, redis, None).await
+    }
+
+    /// A node, with connection state recovery on when `recovery` is set.
+    async fn start_with(nsp: &str, redis: &str, recovery: Option<RecoveryConfig>) -> Node {
+        let hub = match recovery {
+            Some(recovery) => ChatServer::with_recovery(recovery.max_disconnection),
+            None => ChatServer::default(),
+        }
+        .start();
+        let options = ClusterOptions {
+            namespaces: vec![nsp.to_string()],
+            requests_timeout: Duration::from_secs(2),
+            recovery: recovery.is_some(),
+            ..ClusterOptions::default()
+        };
+        let adapter = RedisAdapter::connect_with(redis, LocalAdapter::new(hub), options)
+            .await
+            .expect("connect to Redis at 127.0.0.1:6379");
+        let io = SocketIo::builder(Arc::new(adapter.clone()))
+            .config(SocketIoConfig {
+                recovery,
+                ..SocketIoConfig::default()
+            })
+            .namespace(test_namespace(nsp))
+            .build();
+        let engine = Engine::new(quiet_engine(), Arc::new(io));
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let port = listener.local_addr().unwrap().port();
+        let server = HttpServer::new(move || App::new().service(engine.resource("/socket.io/")))
+            .workers(1)
+            .disable_signals()
+            .listen(listener)
+            .expect("listen")
+            .run();
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        Node {
+            port,
+            adapter,
+            handle,
+        }
+    }
+
+    async fn client(&self, nsp: &str) -> Client {
+        Client::connect(self.port, nsp).await
+    }
+
+    /// Every socket id in `rooms` across the cluster, as this node's adapter sees it.
+    async fn sockets(&self, nsp: &str, rooms: &[&str]) -> Vec<String> {
+        let rooms = rooms.iter().map(|r| Arc::from(*r)).collect();
+        let mut ids: Vec<String> = self
+            .adapter
+            .sockets(&Arc::from(nsp), rooms)
+            .await
+            .iter()
+            .map(|id| id.to_string())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    async fn stop(self) {
+        self.handle.stop(false).await;
+    }
+}
+
+/// A Socket.IO client over a raw WebSocket, connected to one namespace (of Agora or Node).
+struct Client {
+    ws: Ws,
+    nsp: String,
+    id: String,
+    next_ack: u64,
+}
+
+impl Client {
+    async fn connect(port: u16, nsp: &str) -> Client {
+        Client::connect_with(port, nsp, None).await.0
+    }
+
+    /// Connects with a CONNECT payload; also answers the CONNECT answer's data.
+    async fn connect_with(port: u16, nsp: &str, auth: Option<Value>) -> (Client, Value) {
+        let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
+        let mut ws = Ws::connect(&url).await;
+        match ws.recv().await {
+            WsFrame::Text(open) if open.starts_with('0') => {}
+            other => panic!("expected the open packet, got {other:?}"),
+        }
+        let auth = auth.map(|auth| auth.to_string()).unwrap_or_default();
+        ws.send_text(&format!("40{nsp},{auth}")).await;
+        let expected = format!("40{nsp},");
+        let reply = match ws.recv_data().await {
+            WsFrame::Text(text) => text,
+            other => panic!("expected the CONNECT answer, got {other:?}"),
+        };
+        let handshake = reply
+            .strip_prefix(&expected)
+            .unwrap_or_else(|| panic!("unexpected CONNECT answer {reply}"));
+        let handshake: Value = serde_json::from_str(handshake).expect("CONNECT answer JSON");
+        let id = handshake["sid"].as_str().expect("socket id").to_string();
+        let client = Client {
+            ws,
+            nsp: nsp.to_string(),
+            id,
+            next_ack: 0,
+        };
+        (client, handshake)
+    }
+
+    /// Sends an event: `args` is the JSON array `["event", ...]`.
+    async fn emit(&mut self, args: &str) {
+        let text = format!("42{},{args}", self.nsp);
+        self.ws.send_text(&text).await;
+    }
+
+    /// Sends an event asking for an ack; returns the ack's arguments (a JSON array).
+    async fn emit_with_ack(&mut self, args: &str) -> String {
+        self.next_ack += 1;
+        let id = self.next_ack;
+        self.ws
+            .send_text(&format!("42{},{id}{args}", self.nsp))
+            .await;
+        let prefix = format!("43{},{id}", self.nsp);
+        let answer = self.recv_text().await;
+        answer
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("expected ack {prefix}…, got {answer}"))
+            .to_string()
+    }
+
+    async fn join(&mut self, room: &str) {
+        let answer = self.emit_with_ack(&format!(r#"["join","{room}"]"#)).await;
+        assert_eq!(answer, "[]");
+    }
+
+    /// The next text packet, pings answered.
+    async fn recv_text(&mut self) -> String {
+        match self.ws.recv_data().await {
+            WsFrame::Text(text) => text,
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+
+    async fn recv_binary(&mut self) -> Bytes {
+        match self.ws.recv_data().await {
+            WsFrame::Binary(bytes) => bytes,
+            other => panic!("expected a binary frame, got {other:?}"),
+        }
+    }
+
+    /// Expects exactly this `msg` event (arguments as JSON after the event name), then nothing.
+    async fn expect_msg_once(&mut self, args: &str) {
+        let expected = format!(r#"42{},["msg",{args}]"#, self.nsp);
+        assert_eq!(self.recv_text().await, expected, "client {}", self.id);
+        assert!(
+            self.silent().await,
+            "client {} got the message twice",
+            self.id
+        );
+    }
+
+    /// True if nothing but pings arrives for a while.
+    async fn silent(&mut self) -> bool {
+        tokio::time::timeout(QUIET, self.ws.recv_data())
+            .await
+            .is_err()
+    }
+}
+
+/// Waits until `check` holds (polling), or panics after `limit`.
+async fn eventually(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[actix_web::test]
+async fn room_broadcast_reaches_members_on_every_node_once() {
+    let nsp = fresh_namespace();
+    let (a, b, c) = (
+        Node::start(&nsp, REDIS).await,
+        Node::start(&nsp, REDIS).await,
+        Node::start(&nsp, REDIS).await,
+    );
+    let mut sender = a.client(&nsp).await;
+    let mut members = vec![
+        a.client(&nsp).await,
+        b.client(&nsp).await,
+        b.client(&nsp).await,
+        c.client(&nsp).await,
+    ];
+    let mut outsiders = vec![
+        a.client(&nsp).await,
+        b.client(&nsp).await,
+        c.client(&nsp).await,
+    ];
+    sender.join("room").await;
+    for member in &mut members {
+        member.join("room").await;
+    }
+    for outsider in &mut outsiders {
+        outsider.join("elsewhere").await;
+    }
+
+    sender.emit(r#"["broadcast","room","hello",{"n":1}]"#).await;
+    for member in &mut members {
+        member.expect_msg_once(r#""hello",{"n":1}"#).await;
+    }
+    assert!(sender.silent().await, "the sender is left out");
+    for outsider in &mut outsiders {
+        assert!(
+            outsider.silent().await,
+            "an outsider got the room broadcast"
+        );
+    }
+
+    // From another node, to the same room: the first sender is a member too.
+    members[2].emit(r#"["broadcast","room","again"]"#).await;
+    sender.expect_msg_once(r#""again""#).await;
+    for (i, member) in members.iter_mut().enumerate() {
+        if i == 2 {
+            assert!(member.silent().await);
+        } else {
+            member.expect_msg_once(r#""again""#).await;
+        }
+    }
+    for node in [a, b, c] {
+        node.stop().await;
+    }
+}
+
+#[actix_web::test]
+async fn namespace_broadcast_and_socket_id_rooms_span_nodes() {
+    let nsp = fresh_namespace();
+    let (a, b) = (
+        Node::start(&nsp, REDIS).await,
+        Node::start(&nsp, REDIS).await,
+    );
+    let mut clients = vec![
+        a.client(&nsp).await,
+        a.client(&nsp).await,
+        b.client(&nsp).await,
+        b.client(&nsp).await,
+    ];
+
+    // To everyone, the sender included, each once.
+    clients[2].emit(r#"["shout","all"]"#).await;
+    for client in &mut clients {
+        client.expect_msg_once(r#""all""#).await;
+    }
+
+    // A socket id is a room on every node, as in Socket.IO.
+    let target = clients[3].id.clone();
+    clients[0]
+        .emit(&format!(r#"["broadcast","{target}","private"]"#))
+        .await;
+    clients[3].expect_msg_once(r#""private""#).await;
+    for client in &mut clients[..3] {
+        assert!(client.silent().await);
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
+#[actix_web::test]
+async fn binary_arguments_cross_nodes() {
+    let nsp = fresh_namespace();
+    let (a, b) = (
+        Node::start(&nsp, REDIS).await,
+        Node::start(&nsp, REDIS).await,
+    );
+    let mut sender = a.client(&nsp).await;
+    let mut receiver = b.client(&nsp).await;
+    receiver.join("files").await;
+
+    let text = format!(
+        r#"451-{},["broadcast","files","name",{{"_placeholder":true,"num":0}}]"#,
+        nsp
+    );
+    sender.ws.send_text(&text).await;
+    sender.ws.send_binary(&[0, 1, 2, 255]).await;
+    assert_eq!(
+        receiver.recv_text().await,
+        format!(r#"451-{nsp},["msg","name",{{"_placeholder":true,"num":0}}]"#)
+    );
+    assert_eq!(
+        receiver.recv_binary().await,
+        Bytes::from_static(&[0, 1, 2, 255])
+    );
+    assert!(receiver.silent().await);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[actix_web::test]
+async fn sockets_query_spans_nodes() {
+    let nsp = fresh_namespace();
+    let (a, b) = (
+        Node::start(&nsp, REDIS).await,
+        Node::start(&nsp, REDIS).await,
+    );
+    let mut a1 = a.client(&nsp).await;
+    let a2 = a.client(&nsp).await;
+    let mut b1 = b.client(&nsp).await;
+    let b2 = b.client(&nsp).await;
+    a1.join("r").await;
+    b1.join("r").await;
+
+    let mut in_room = vec![a1.id.clone(), b1.id.clone()];
+    in_room.sort();
+    let mut everyone = vec![a1.id.clone(), a2.id.clone(), b1.id.clone(), b2.id.clone()];
+    everyone.sort();
+    assert_eq!(a.sockets(&nsp, &["r"]).await, in_room);
+    assert_eq!(b.sockets(&nsp, &["r"]).await, in_room);
+    assert_eq!(a.sockets(&nsp, &[]).await, everyone);
+    assert_eq!(b.sockets(&nsp, &[&a2.id]).await, vec![a2.id.clone()]);
+    assert!(a.sockets(&nsp, &["nobody-here"]).await.is_empty());
+    a.stop().await;
+    b.stop().await;
+}
+
+#[actix_web::test]
+async fn recovery_replays_broadcasts_from_other_nodes() {
+    let nsp = fresh_namespace();
+    let recovery = RecoveryConfig {
+        max_disconnection: Duration::from_secs(30),
+        ..RecoveryConfig::default()
+    };
+    let a = Node::start_with(&nsp, REDIS, Some(recovery)).await;
+    let b = Node::start(&nsp, REDIS).await;
+    let (mut x, handshake) = Client::connect_with(a.port, &nsp, None).await;
+    let pid = handshake["pid"].as_str().expect("a pid").to_string();
+    let mut y = b.client(&nsp).await;
+    x.join("r").await;
+    y.join("r").await;
+
+    // A's offsets are A's own: the other node's client gets the arguments alone…
+    x.emit(r#"["broadcast","r","from a"]"#).await;
+    y.expect_msg_once(r#""from a""#).await;
+    // …and A gives the packets of other nodes an offset of its own.
+    y.emit(r#"["broadcast","r","seen"]"#).await;
+    let seen: Value = serde_json::from_str(
+        x.recv_text()
+            .await
+            .strip_prefix(&format!("42{nsp},"))
+            .expect("an event"),
+    )
+    .unwrap();
+    assert_eq!(seen.as_array().unwrap()[..2], [json!("msg"), json!("seen")]);
+    let offset = seen[2].as_str().expect("an offset").to_string();
+
+    // The connection is cut; what B sends meanwhile is replayed when x comes back to A.
+    let id = x.id.clone();
+    drop(x);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    y.emit(r#"["broadcast","r","missed"]"#).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (mut back, handshake) =
+        Client::connect_with(a.port, &nsp, Some(json!({"pid": pid, "offset": offset}))).await;
+    assert_eq!(handshake, json!({"sid": id, "pid": pid}), "recovered");
+    let missed: Value = serde_json::from_str(
+        back.recv_text()
+            .await
+            .strip_prefix(&format!("42{nsp},"))
+            .expect("an event"),
+    )
+    .unwrap();
+    assert_eq!(missed, json!(["msg", "missed", missed[2]]));
+    assert!(missed[2].is_string(), "an offset");
+    y.emit(r#"["broadcast","r","live"]"#).await;
+    let live = back.recv_text().await;
+    assert!(live.contains(r#"["msg","live","#), "{live}");
+    assert!(back.silent().await);
+    a.stop().await;
+    b.stop().await;
+}
+
+/// A TCP proxy to Redis that can be cut (connections dropped, port closed) and restored.
+struct Proxy {
+    port: u16,
+    accept: Option<JoinHandle<()>>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start() -> Proxy {
+        let mut proxy = Proxy {
+            port: 0,
+            accept: None,
+            connections: Arc::default(),
+        };
+        proxy.listen().await;
+        proxy
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    async fn listen(&mut self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .expect("bind the proxy");
+        self.port = listener.local_addr().unwrap().port();
+        let connections = Arc::clone(&self.connections);
+        self.accept = Some(tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let relay = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:6379").await
+                    {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                connections.lock().unwrap().push(relay);
+            }
+        }));
+    }
+
+    /// Redis becomes unreachable: open connections drop, new ones are refused.
+    async fn cut(&mut self) {
+        if let Some(accept) = self.accept.take() {
+            accept.abort();
+            let _ = accept.await;
+        }
+        for relay in self.connections.lock().unwrap().drain(..) {
+            relay.abort();
+        }
+    }
+
+    /// Redis is back, on the same port.
+    async fn restore(&mut self) {
+        self.listen().await;
+    }
+}
+
+#[actix_web::test]
+async fn unreachable_redis_is_an_error_at_start() {
+    let hub = ChatServer::default().start();
+    // Nothing listens on port 1.
+    let result = RedisAdapter::connect("redis://127.0.0.1:1", LocalAdapter::new(hub)).await;
+    assert!(
+        matches!(
+            result,
+            Err(ClusterError::Connect { .. } | ClusterError::Timeout { .. })
+        ),
+        "connecting to a closed port must fail"
+    );
+}
+
+#[actix_web::test]
+async fn redis_outage_keeps_local_delivery_and_heals() {
+    let nsp = fresh_namespace();
+    let mut proxy = Proxy::start().await;
+    let a = Node::start(&nsp, &proxy.url()).await;
+    let b = Node::start(&nsp, REDIS).await;
+    let mut a1 = a.client(&nsp).await;
+    let mut a2 = a.client(&nsp).await;
+    let mut b1 = b.client(&nsp).await;
+    for client in [&mut a1, &mut a2, &mut b1] {
+        client.join("room").await;
+    }
+    assert!(a.adapter.is_connected());
+    a1.emit(r#"["broadcast","room","before"]"#).await;
+    a2.expect_msg_once(r#""before""#).await;
+    b1.expect_msg_once(r#""before""#).await;
+
+    proxy.cut().await;
+    let status = a.adapter.status();
+    eventually("node A sees Redis gone", WAIT, || !status.is_connected()).await;
+    a1.emit(r#"["broadcast","room","during"]"#).await;
+    a2.expect_msg_once(r#""during""#).await;
+    assert!(b1.silent().await, "nothing crosses while Redis is away");
+    // Sockets queries answer with this node's sockets.
+    assert_eq!(a.sockets(&nsp, &["room"]).await.len(), 2);
+
+    proxy.restore().await;
+    eventually("node A reconnects", Duration::from_secs(15), || {
+        status.is_connected()
+    })
+    .await;
+    assert!(status.reconnects() >= 1);
+    a1.emit(r#"["broadcast","room","after"]"#).await;
+    a2.expect_msg_once(r#""after""#).await;
+    b1.expect_msg_once(r#""after""#).await;
+    b1.emit(r#"["broadcast","room","back"]"#).await;
+    a1.expect_msg_once(r#""back""#).await;
+    a2.expect_msg_once(r#""back""#).await;
+    assert_eq!(a.sockets(&nsp, &["room"]).await.len(), 3);
+    a.stop().await;
+    b.stop().await;
+}
+
+/// `from` sends a binary argument to `room`; `to` gets it as a binary event.
+async fn send_binary_to_room(from: &mut Client, to: &mut Client, room: &str) {
+    let placeholder = r#"{"_placeholder":true,"num":0}"#;
+    let sent = format!(r#"451-{},["broadcast","{room}",{placeholder}]"#, from.nsp);
+    let expected = format!(r#"451-{},["msg",{placeholder}]"#, to.nsp);
+    from.ws.send_text(&sent).await;
+    from.ws.send_binary(&[7, 0, 7]).await;
+    assert_eq!(to.recv_text().await, expected);
+    assert_eq!(to.recv_binary().await, Bytes::from_static(&[7, 0, 7]));
+    assert!(to.silent().await);
+}
+
+/// The Node.js server of tests/cluster/node_server.mjs, killed when dropped.
+struct NodeJs {
+    port: u16,
+    _child: tokio::process::Child,
+}
+
+impl NodeJs {
+    async fn start(nsp: &str) -> NodeJs {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        assert!(
+            root.join("tests/cluster/node_modules/@socket.io/redis-adapter")
+                .exists(),
+            "the Node cluster packages are not installed: run `npm ci --prefix tests/cluster`"
+        );
+        let mut child = tokio::process::Command::new("node")
+            .arg("tests/cluster/node_server.mjs")
+            .arg("0")
+            .arg(nsp)
+            .env("REDIS_URL", REDIS)
+            .current_dir(root)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node runs");
+        let stdout = child.stdout.take().expect("node's stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("the Node server started in time")
+            .expect("read node's stdout")
+            .expect("the Node server printed its port");
+        let port = ready
+            .strip_prefix("ready ")
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line from node: {ready}"));
+        NodeJs {
+            port,
+            _child: child,
+        }
+    }
+
+    async fn client(&self, nsp: &str) -> Client {
+        Client::connect(self.port, nsp).await
+    }
+}
+
+#[actix_web::test]
+async fn node_socket_io_server_shares_rooms_with_agora() {
+    let nsp = fresh_namespace();
+    let agora = Node::start(&nsp, REDIS).await;
+    let node = NodeJs::start(&nsp).await;
+    let mut x = agora.client(&nsp).await;
+    let mut w = agora.client(&nsp).await;
+    let mut y = node.client(&nsp).await;
+    let mut z = node.client(&nsp).await;
+    x.join("r").await;
+    y.join("r").await;
+
+    // Agora → Node, and Node → Agora, to the room only.
+    x.emit(r#"["broadcast","r","from agora",{"n":[1,2.5,null,true]}]"#)
+        .await;
+    y.expect_msg_once(r#""from agora",{"n":[1,2.5,null,true]}"#)
+        .await;
+    y.emit(r#"["broadcast","r","from node"]"#).await;
+    x.expect_msg_once(r#""from node""#).await;
+    for client in [&mut x, &mut w, &mut z] {
+        assert!(client.silent().await);
+    }
+    assert!(y.silent().await);
+
+    // Binary both ways.
+    send_binary_to_room(&mut x, &mut y, "r").await;
+    send_binary_to_room(&mut y, &mut x, "r").await;
+
+    // Agora's sockets query asks the Node server (SOCKETS); Node's fetchSockets asks Agora
+    // (REMOTE_FETCH).
+    let mut both = vec![x.id.clone(), y.id.clone()];
+    both.sort();
+    assert_eq!(agora.sockets(&nsp, &["r"]).await, both);
+    let fetched = y.emit_with_ack(r#"["fetch","r"]"#).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&fetched).unwrap(),
+        serde_json::json!([both])
+    );
+
+    // io.to(socket id) from Node reaches the Agora socket.
+    y.emit(&format!(r#"["broadcast","{}","private"]"#, x.id))
+        .await;
+    x.expect_msg_once(r#""private""#).await;
+    assert!(w.silent().await);
+
+    // socketsJoin from Node (REMOTE_JOIN) moves the Agora socket too, before the next emit
+    // from Node (the Node script acks once its own sockets moved).
+    assert_eq!(y.emit_with_ack(r#"["remote-join","r","r2"]"#).await, "[]");
+    z.emit(r#"["broadcast","r2","in r2"]"#).await;
+    x.expect_msg_once(r#""in r2""#).await;
+    y.expect_msg_once(r#""in r2""#).await;
+
+    // emitWithAck to the room from Node (BROADCAST): the Agora socket gets the event, Node gets
+    // its own client's answer and does not time out waiting for Agora.
+    y.next_ack += 1;
+    let ask = y.next_ack;
+    y.ws.send_text(&format!(r#"42{nsp},{ask}["ask-room","r"]"#))
+        .await;
+    let question = y.recv_text().await;
+    let question_id = question
+        .strip_prefix(&format!("42{nsp},"))
+        .and_then(|rest| rest.strip_suffix(r#"["question"]"#))
+        .unwrap_or_else(|| panic!("expected the question, got {question}"));
+    y.ws.send_text(&format!(r#"43{nsp},{question_id}["yes"]"#))
+        .await;
+    assert_eq!(x.recv_text().await, format!(r#"42{nsp},["question"]"#));
+    assert_eq!(
+        y.recv_text().await,
+        format!(r#"43{nsp},{ask}[{{"error":null,"responses":["yes"]}}]"#)
+    );
+    agora.stop().await;
+}
