@@ -52,6 +52,13 @@ pub struct Settings {
     )]
     pub database_url: String,
 
+    /// Redis URL shared by the nodes of a cluster (`redis://[:password@]host:port[/db]`):
+    /// broadcasts and socket queries then reach every node, Node.js servers using
+    /// @socket.io/redis-adapter included. Unset: this process alone.
+    #[arg(long, env = "AGORA_REDIS_URL")]
+    #[serde(skip)]
+    pub redis_url: Option<String>,
+
     /// Another origin allowed to open sockets and call the API (repeatable; comma-separated in
     /// the environment). The server's own origin is always allowed.
     #[arg(

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod apps;
+pub mod cluster;
 pub mod config;
 pub mod conformance;
 pub mod engineio;

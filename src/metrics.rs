@@ -42,6 +42,8 @@ pub struct Metrics {
     pub recovery_log_bytes: IntGauge,
     /// Reconnections that asked for recovery, by result (`recovered`, `expired`, `lost`).
     pub recoveries: IntCounterVec,
+    /// 1 while the Redis cluster link is up (or there is no cluster), 0 while it is down.
+    pub cluster_connected: IntGauge,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -76,6 +78,10 @@ fn build() -> Result<Metrics, prometheus::Error> {
         recovery_log_packets: IntGauge::new("recovery_log_packets", "Packets kept for recovery")?,
         recovery_log_bytes: IntGauge::new("recovery_log_bytes", "Bytes kept for recovery")?,
         recoveries: counter_vec("recoveries_total", "Recovery attempts", &["result"])?,
+        cluster_connected: IntGauge::new(
+            "cluster_connected",
+            "1 while the Redis cluster link is up",
+        )?,
         registry,
     };
     let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
@@ -95,6 +101,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
         Box::new(metrics.recovery_log_packets.clone()),
         Box::new(metrics.recovery_log_bytes.clone()),
         Box::new(metrics.recoveries.clone()),
+        Box::new(metrics.cluster_connected.clone()),
     ];
     for collector in collectors {
         metrics.registry.register(collector)?;

@@ -10,10 +10,11 @@ use actix_web::{web, App, HttpServer};
 
 use crate::accounts::{Accounts, LoginLimits};
 use crate::apps::{self, AppContext, Limiters};
+use crate::cluster::{ClusterError, ClusterOptions, RedisAdapter};
 use crate::config::Settings;
 use crate::engineio::{CloseReason, Engine};
 use crate::hub::{ChatServer, LocalAdapter};
-use crate::socketio::SocketIo;
+use crate::socketio::{Adapter, SocketIo};
 use crate::store::{Store, StoreError};
 use crate::web::ops;
 use crate::web::origin::{self, OriginPolicy};
@@ -27,6 +28,8 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Templates(#[from] TemplateError),
+    #[error("cannot join the Redis cluster: {0}")]
+    Cluster(#[from] ClusterError),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,
@@ -67,7 +70,21 @@ impl Application {
             limits: Arc::new(Limiters::new(settings.rate_limits())),
             trade_lifetime: std::time::Duration::from_secs(settings.trade_lifetime_secs),
         };
-        let io = SocketIo::builder(Arc::new(LocalAdapter::new(hub)))
+        let local = LocalAdapter::new(hub);
+        let (adapter, cluster): (Arc<dyn Adapter>, _) = match &settings.redis_url {
+            Some(url) => {
+                let options = ClusterOptions {
+                    recovery: settings.recovery().is_some(),
+                    ..ClusterOptions::default()
+                };
+                let redis = RedisAdapter::connect_with(url, local, options).await?;
+                let status = redis.status();
+                tracing::info!("joined the Redis cluster");
+                (Arc::new(redis), Some(status))
+            }
+            None => (Arc::new(local), None),
+        };
+        let io = SocketIo::builder(adapter)
             .config(settings.socket_io())
             .namespace(apps::main_namespace(apps.clone()))
             .build();
@@ -78,6 +95,7 @@ impl Application {
             apps,
             templates,
             io,
+            cluster,
         });
         let policy = web::Data::new(OriginPolicy::new(&settings.allowed_origins));
         let address = format!("{}:{}", settings.bind, settings.port);

@@ -27,6 +27,8 @@ pub struct AppState {
     pub apps: AppContext,
     pub templates: Templates,
     pub io: SocketIo,
+    /// The Redis cluster link, when this node is part of one.
+    pub cluster: Option<crate::cluster::ClusterStatus>,
 }
 
 /// Registers the pages, the API and the static files (not the Socket.IO endpoint).

@@ -14,18 +14,32 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: the database answers (503 otherwise).
+/// `GET /readyz`: the database answers and, in a cluster, Redis is reachable (503 otherwise).
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    if state.apps.store.ping().await {
-        HttpResponse::Ok().json(json!({ "status": "ready", "database": "ok" }))
+    let database = state.apps.store.ping().await;
+    let cluster = state.cluster.as_ref().map(|c| c.is_connected());
+    crate::metrics::get()
+        .cluster_connected
+        .set(i64::from(cluster.unwrap_or(true)));
+    let body = json!({
+        "status": if database && cluster != Some(false) { "ready" } else { "unavailable" },
+        "database": if database { "ok" } else { "unreachable" },
+        "cluster": match cluster { None => "off", Some(true) => "ok", Some(false) => "unreachable" },
+    });
+    if database && cluster != Some(false) {
+        HttpResponse::Ok().json(body)
     } else {
-        HttpResponse::ServiceUnavailable()
-            .json(json!({ "status": "unavailable", "database": "unreachable" }))
+        HttpResponse::ServiceUnavailable().json(body)
     }
 }
 
 /// `GET /metrics`: Prometheus text.
-pub async fn metrics() -> HttpResponse {
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    if let Some(cluster) = &state.cluster {
+        crate::metrics::get()
+            .cluster_connected
+            .set(i64::from(cluster.is_connected()));
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(crate::metrics::get().render())
