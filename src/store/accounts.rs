@@ -15,6 +15,14 @@ pub struct StoredUser {
     pub password_hash: String,
 }
 
+fn stored_user(row: sqlx::sqlite::SqliteRow) -> StoredUser {
+    StoredUser {
+        id: row.get(0),
+        name: row.get(1),
+        password_hash: row.get(2),
+    }
+}
+
 impl Store {
     /// Creates a user with a starter set of items of these kinds, in one transaction; names are
     /// unique regardless of case.
@@ -61,11 +69,7 @@ impl Store {
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|row| StoredUser {
-            id: row.get(0),
-            name: row.get(1),
-            password_hash: row.get(2),
-        }))
+        Ok(row.map(stored_user))
     }
 
     /// Records a login session by the hash of its token.
@@ -97,11 +101,7 @@ impl Store {
         .bind(now())
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|row| StoredUser {
-            id: row.get(0),
-            name: row.get(1),
-            password_hash: row.get(2),
-        }))
+        Ok(row.map(stored_user))
     }
 
     /// Ends a session.

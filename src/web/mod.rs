@@ -34,22 +34,19 @@ pub struct AppState {
 /// Registers the pages, the API and the static files (not the Socket.IO endpoint).
 pub fn configure(cfg: &mut web::ServiceConfig, static_dir: PathBuf) {
     let client = static_dir.join("socket.io.js");
+    for (path, template, title) in pages::PLAIN_PAGES {
+        cfg.route(path, web::get().to(pages::plain(template, title)));
+    }
     cfg.app_data(error::json_config())
         .app_data(error::form_config())
-        .route("/", web::get().to(pages::home))
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics))
-        .route("/login", web::get().to(pages::login_form))
         .route("/login", web::post().to(pages::login))
-        .route("/chat", web::get().to(pages::chat))
-        .route("/board", web::get().to(pages::board))
-        .route("/feed", web::get().to(pages::feed))
         .route("/messages", web::get().to(api_board::list))
         .route("/messages", web::post().to(api_board::post))
         .route("/api/tweets", web::get().to(api_feed::list))
         .route("/api/tweets", web::post().to(api_feed::post))
-        .route("/trades", web::get().to(pages::trades))
         .route("/api/inventory", web::get().to(api_trades::own_inventory))
         .route(
             "/api/users/{name}/inventory",
@@ -61,7 +58,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, static_dir: PathBuf) {
             "/api/trades/{id}/{action}",
             web::post().to(api_trades::decide),
         )
-        .route("/register", web::get().to(pages::register_form))
         .route("/register", web::post().to(pages::register))
         .route("/logout", web::post().to(pages::logout))
         .route("/api/register", web::post().to(api_accounts::register))

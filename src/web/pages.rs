@@ -2,6 +2,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 
 use super::session;
@@ -47,95 +48,27 @@ pub async fn page(
     response
 }
 
-/// `GET /`.
-pub async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    page(
-        &req,
-        &state,
-        StatusCode::OK,
-        "home.html.tera",
-        "Agora",
-        |_, _| {},
-    )
-    .await
-}
+/// The pages that need nothing but the shared context: path, template, title.
+pub const PLAIN_PAGES: [(&str, &str, &str); 7] = [
+    ("/", "home.html.tera", "Agora"),
+    ("/chat", "chat.html.tera", "Chat"),
+    ("/board", "board.html.tera", "Board"),
+    ("/feed", "feed.html.tera", "Feed"),
+    ("/trades", "trades.html.tera", "Trades"),
+    ("/login", "login.html.tera", "Log in"),
+    ("/register", "register.html.tera", "Register"),
+];
 
-/// `GET /chat`.
-pub async fn chat(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    page(
-        &req,
-        &state,
-        StatusCode::OK,
-        "chat.html.tera",
-        "Chat",
-        |_, _| {},
-    )
-    .await
-}
-
-/// `GET /board`.
-pub async fn board(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    page(
-        &req,
-        &state,
-        StatusCode::OK,
-        "board.html.tera",
-        "Board",
-        |_, _| {},
-    )
-    .await
-}
-
-/// `GET /feed`.
-pub async fn feed(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    page(
-        &req,
-        &state,
-        StatusCode::OK,
-        "feed.html.tera",
-        "Feed",
-        |_, _| {},
-    )
-    .await
-}
-
-/// `GET /trades`.
-pub async fn trades(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    page(
-        &req,
-        &state,
-        StatusCode::OK,
-        "trades.html.tera",
-        "Trades",
-        |_, _| {},
-    )
-    .await
-}
-
-/// `GET /login`.
-pub async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    page(
-        &req,
-        &state,
-        StatusCode::OK,
-        "login.html.tera",
-        "Log in",
-        |_, _| {},
-    )
-    .await
-}
-
-/// `GET /register`.
-pub async fn register_form(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    page(
-        &req,
-        &state,
-        StatusCode::OK,
-        "register.html.tera",
-        "Register",
-        |_, _| {},
-    )
-    .await
+/// A `GET` handler rendering one of [`PLAIN_PAGES`].
+pub fn plain(
+    template: &'static str,
+    title: &'static str,
+) -> impl Fn(HttpRequest, web::Data<AppState>) -> LocalBoxFuture<'static, HttpResponse> + Clone {
+    move |req, state| {
+        Box::pin(
+            async move { page(&req, &state, StatusCode::OK, template, title, |_, _| {}).await },
+        )
+    }
 }
 
 /// `POST /login`: signs in and redirects home, or shows the form again with the error.
