@@ -22,7 +22,11 @@ async fn board_messages_and_trade_offers_cross_nodes() {
         s.database_url = database.clone();
     })
     .await;
-    let mut ready = http_client().get(node_a.url("/readyz")).send().await.unwrap();
+    let mut ready = http_client()
+        .get(node_a.url("/readyz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.json::<Value>().await.unwrap()["cluster"], "ok");
 
     let ann_token = node_a.register("ann").await;
@@ -44,7 +48,9 @@ async fn board_messages_and_trade_offers_cross_nodes() {
         .unwrap();
     let items: Value = response.json().await.unwrap();
     let item = items["items"][0]["id"].clone();
-    let offered = ann.ack("trade:offer", json!({"to": "bob", "give": [item]})).await;
+    let offered = ann
+        .ack("trade:offer", json!({"to": "bob", "give": [item]}))
+        .await;
     assert_eq!(offered["ok"], true, "{offered}");
     assert_eq!(bob.event("trade:offer").await["id"], offered["trade"]["id"]);
     let accepted = bob
