@@ -841,7 +841,13 @@
       this.nsp = nsp;
       this.id = undefined;
       this.connected = false;
+      // Connection state recovery (Socket.IO 4.6+): the server's private session id from the CONNECT
+      // answer (only when the server has recovery on) and the offset of the last event received. A
+      // reconnecting socket sends both; the same pid in the answer means the server restored the
+      // session (same id, rooms) and replays what was missed, and `recovered` becomes true.
       this.recovered = false;
+      this._pid = undefined;
+      this._lastOffset = undefined;
       this.receiveBuffer = [];
       this.sendBuffer = [];
       this.ids = 0;
@@ -876,9 +882,12 @@
     }
     open() { return this.connect(); }
 
-    // Engine is open: send CONNECT with (fresh) auth.
+    // Engine is open: send CONNECT with (fresh) auth, plus pid and offset when the session may be recovered.
     onopen() {
-      const send = (data) => this.packet({ type: PT.CONNECT, data: data === null ? undefined : data });
+      const send = (data) => {
+        if (this._pid) data = Object.assign({ pid: this._pid, offset: this._lastOffset }, data);
+        this.packet({ type: PT.CONNECT, data: data === null ? undefined : data });
+      };
       if (typeof this.auth === 'function') this.auth(send);
       else send(this.auth);
     }
@@ -906,7 +915,7 @@
       if (packet.nsp !== this.nsp) return;
       switch (packet.type) {
         case PT.CONNECT:
-          if (packet.data && packet.data.sid) this.onconnect(packet.data.sid);
+          if (packet.data && packet.data.sid) this.onconnect(packet.data.sid, packet.data.pid);
           else emitLocal.call(this, 'connect_error', new Error('invalid CONNECT packet (is the server Socket.IO v3+?)'));
           break;
         case PT.EVENT: case PT.BINARY_EVENT: this.onevent(packet); break;
@@ -922,8 +931,10 @@
         }
       }
     }
-    onconnect(id) {
+    onconnect(id, pid) {
       this.id = id;
+      this.recovered = !!pid && this._pid === pid;
+      this._pid = pid; // undefined unless the server has connection state recovery on
       this.connected = true;
       this.receiveBuffer.splice(0).forEach((args) => this.emitEvent(args));
       this.sendBuffer.splice(0).forEach((p) => this.packet(p));
@@ -938,6 +949,9 @@
     emitEvent(args) {
       for (const fn of this._any.slice()) safeCall(fn, this, args);
       emitLocal.apply(this, args);
+      // With recovery on, the server appends each event's offset as its last argument (handlers see
+      // it too, as with the official client).
+      if (this._pid && args.length && typeof args[args.length - 1] === 'string') this._lastOffset = args[args.length - 1];
     }
     // Reply function for an incoming event with an ack id (usable once).
     ack(id) {

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use common::app::spawn_app;
@@ -14,33 +13,16 @@ const SCENARIO_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Runs a browser scenario against a fresh application.
 pub async fn run_browser_scenario(scenario: &str) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    assert!(
-        root.join("tests/e2e/node_modules/playwright-core").exists(),
-        "playwright-core is not installed: run `npm ci --prefix tests/e2e`"
-    );
     let app = spawn_app().await;
-    let screenshots = root.join("target/e2e-screenshots");
-    let output = tokio::time::timeout(
+    let screenshots = concat!(env!("CARGO_MANIFEST_DIR"), "/target/e2e-screenshots");
+    common::node::run_scenario(
+        "tests/e2e/run.mjs",
+        "tests/e2e/node_modules/playwright-core",
+        scenario,
+        &[app.url(""), screenshots.to_string()],
         SCENARIO_TIMEOUT,
-        tokio::process::Command::new("node")
-            .arg("tests/e2e/run.mjs")
-            .arg(scenario)
-            .arg(app.url(""))
-            .arg(&screenshots)
-            .current_dir(root)
-            .kill_on_drop(true)
-            .output(),
     )
-    .await
-    .expect("the browser scenario finished in time")
-    .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success() && stdout.lines().last() == Some(&format!("ok {scenario}")),
-        "browser scenario {scenario} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
-    );
+    .await;
 }
 
 #[actix_web::test]
@@ -71,4 +53,9 @@ async fn a_tweet_raises_the_banner_in_the_other_browser_and_a_click_shows_it() {
 #[actix_web::test]
 async fn a_trade_offered_in_one_browser_is_accepted_in_the_other_and_both_inventories_update() {
     run_browser_scenario("trades").await;
+}
+
+#[actix_web::test]
+async fn a_chat_page_that_goes_offline_shows_every_missed_message_once_after_it_comes_back() {
+    run_browser_scenario("offline").await;
 }

@@ -2,12 +2,19 @@
  * Chat page: rooms with member counts, one active room at a time (joining another leaves the previous
  * one), its messages, who is in it and who is typing. Everything from users goes in as text.
  *   emit  chat:rooms                     ack {ok, rooms: [{name, members}]}
- *   emit  chat:join  {room}              ack {ok, room, members: [names], history: [message]}
+ *   emit  chat:join  {room, after?}      ack {ok, room, members: [names], history: [message]}
+ *                                        (with `after`: the messages after that id instead of the last 50)
  *   emit  chat:leave {room}              ack {ok, room}
  *   emit  chat:send  {room, text}        ack {ok, message: {id, room, user, text, at}}
  *   emit  chat:typing {room}             (no ack)
  *   on    chat:rooms {rooms}, chat:presence {room, user, online}, chat:message {message...},
  *         chat:typing {room, user}, welcome {text, user}
+ * With connection state recovery on, every event has its offset as an extra last argument: the
+ * handlers here only read their first argument.
+ *
+ * After a reconnect: if the server recovered the session (socket.recovered), the events missed while
+ * offline arrive by themselves; otherwise the page re-joins its room with `after` = the last message
+ * id it shows and appends what it missed. Either way messages are deduplicated by id.
  */
 (function () {
   'use strict';
@@ -46,6 +53,8 @@
   var memberNames = [];
   var rooms = [];
   var seenIds = Object.create(null);
+  var lastId = null; // highest message id shown in the active room (for `after` on a re-join)
+  var joinedAtDrop = null; // the room we were in when the connection dropped
   var typers = Object.create(null); // user -> timer
   var lastTypingSent = 0;
 
@@ -222,6 +231,7 @@
     if (m.id !== undefined && m.id !== null) {
       if (seenIds[m.id]) return;
       seenIds[m.id] = true;
+      if (typeof m.id === 'number' && (lastId === null || m.id > lastId)) lastId = m.id;
     }
     var stick = forceScroll || nearBottom();
     messages.appendChild(messageItem(m));
@@ -238,6 +248,7 @@
   function resetMessages(history) {
     Agora.clear(messages);
     seenIds = Object.create(null);
+    lastId = null;
     (Array.isArray(history) ? history : []).forEach(function (m) { addMessage(m, true); });
     messagesEmpty.hidden = messages.querySelector('li.message') !== null;
     scrollToBottom();
@@ -293,6 +304,53 @@
     });
   }
 
+  /**
+   * Back in `room` after a reconnect, keeping what the page shows. Recovered: the server kept our
+   * rooms and replays what we missed, so the room is live again at once. Not recovered: the room is
+   * joined again and what was said meanwhile comes in the answer (`after` the last id shown); events
+   * arriving before the answer are kept and replayed onto it, as for a first join.
+   * The recovered case asks for the same join: the server forgets the socket's chat membership when
+   * its connection drops (sending would answer not_in_room and the others would not list us), and
+   * the answer also fills in anything the replay could not.
+   */
+  function rejoin(room, recovered) {
+    var seq = ++joinSeq;
+    wanted = room;
+    early = [];
+    active = recovered ? room : null;
+    showRoom(room, recovered ? '' : 'catching up…');
+    setComposer(recovered);
+    var ask = { room: room };
+    if (lastId !== null) ask.after = lastId;
+    request('chat:join', ask, function (err, res) {
+      if (seq !== joinSeq) return;
+      joinedAtDrop = null;
+      if (err) {
+        // Could not catch up: start over with a plain join (fresh history).
+        active = null;
+        join(room);
+        return;
+      }
+      active = typeof res.room === 'string' ? res.room : room;
+      wanted = active;
+      memberNames = Array.isArray(res.members) ? res.members.slice() : [];
+      if (me && memberNames.indexOf(me) === -1) memberNames.push(me);
+      showRoom(active, '');
+      var stick = nearBottom();
+      (Array.isArray(res.history) ? res.history : []).forEach(function (m) { addMessage(m, false); });
+      var replay = early;
+      early = [];
+      replay.forEach(function (e) {
+        if (e.kind === 'presence') applyPresence(e.msg, false);
+        else addMessage(e.msg, false);
+      });
+      if (stick) scrollToBottom();
+      renderMembers();
+      renderRooms();
+      setComposer(true);
+    });
+  }
+
   // ---- sending ---------------------------------------------------------------
 
   messageForm.addEventListener('submit', function (e) {
@@ -343,6 +401,8 @@
   }
 
   function applyPresence(msg, render) {
+    // This page is here: a departure of our own name (e.g. replayed after a dropped connection) is not news.
+    if (!msg.online && me && msg.user === me) return;
     var i = memberNames.indexOf(msg.user);
     if (msg.online) {
       if (i !== -1) return;
@@ -382,12 +442,22 @@
     request('chat:rooms', undefined, function (err, res) {
       if (!err) setRooms(res.rooms);
     });
-    // First connection, or back after a reconnect: the server forgot our rooms, join again.
+    var back = joinedAtDrop; // cleared once the re-join has answered (it may be cut off too)
+    if (back && back === wanted) {
+      // Back after a reconnect in the room we were in: catch up without losing what is shown.
+      rejoin(back, socket.recovered === true);
+      return;
+    }
+    // First connection, or another room was chosen while offline: a plain join (a recovered session
+    // still has the old room, leave it).
+    joinedAtDrop = null;
+    if (back && socket.recovered === true) request('chat:leave', { room: back }, function () {});
     active = null;
     join(wanted || DEFAULT_ROOM);
   });
 
   socket.on('disconnect', function () {
+    if (active) joinedAtDrop = active;
     active = null;
     setComposer(false);
     clearTyping();

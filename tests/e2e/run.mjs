@@ -3,11 +3,11 @@
 //
 //   node tests/e2e/run.mjs <scenario> <baseUrl> [screenshotDir]
 //
-// Scenarios: home, register-login, chat, board, feed, all (every one, in that order). Prints
-// progress lines starting with "# ", then "ok <scenario>" (exit 0) or "FAIL <scenario>: <reason>"
-// followed by the browser log (exit 1). Every wait has a timeout, each scenario has a hard limit,
-// and a watchdog ends the process in any case, so the script never hangs. Never downloads a
-// browser: it uses $CHROMIUM or /usr/bin/chromium.
+// Scenarios: home, register-login, chat, board, feed, trades, offline (the last two in scenarios/),
+// all (every one, in that order). Prints progress lines starting with "# ", then "ok <scenario>"
+// (exit 0) or "FAIL <scenario>: <reason>" followed by the browser log (exit 1). Every wait has a
+// timeout, each scenario has a hard limit, and a watchdog ends the process in any case, so the
+// script never hangs. Never downloads a browser: it uses $CHROMIUM or /usr/bin/chromium.
 
 import { chromium } from "playwright-core";
 import fs from "node:fs";
@@ -15,9 +15,10 @@ import path from "node:path";
 import crypto from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { run as scenarioTrades } from "./scenarios/trades.mjs";
+import { run as scenarioOffline } from "./scenarios/offline.mjs";
 
 const SCENARIO_TIMEOUT_MS = 30_000; // hard limit per scenario (unless SCENARIO_LIMITS_MS says otherwise)
-const SCENARIO_LIMITS_MS = { chat: 45_000, board: 45_000, feed: 45_000, trades: 60_000 }; // two browsers each
+const SCENARIO_LIMITS_MS = { chat: 45_000, board: 45_000, feed: 45_000, trades: 60_000, offline: 60_000 }; // two browsers each
 const STEP_TIMEOUT_MS = 10_000; // default wait for one thing on a page
 const SERVER_WAIT_MS = 15_000; // how long to wait for the server to answer at all
 const LAUNCH_TIMEOUT_MS = 20_000;
@@ -760,6 +761,8 @@ const SCENARIOS = {
   feed: scenarioFeed,
   trades: (ctx) =>
     scenarioTrades({ browser: ctx.browser, baseUrl: ctx.baseUrl, shotDir: ctx.shotDir, helpers: ctx }),
+  offline: (ctx) =>
+    scenarioOffline({ browser: ctx.browser, baseUrl: ctx.baseUrl, shotDir: ctx.shotDir, helpers: ctx }),
 };
 
 // ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 
 import { io, Manager } from "socket.io-client";
 import { isDeepStrictEqual, inspect } from "node:util";
+import { recoveryScenarios } from "./recovery.mjs";
 
 const SCENARIO_TIMEOUT_MS = 9500; // hard limit per scenario
 const STEP_TIMEOUT_MS = 5000; // default wait for one expected event
@@ -558,6 +559,8 @@ const SCENARIOS = {
 // extra scenarios, runnable by name but not part of "all"
 const EXTRA_SCENARIOS = {
   "reconnect-polling": reconnectPolling,
+  // connection state recovery: against the app (recovery on), not the conformance server
+  ...recoveryScenarios({ waitFor, waitConnect, emitAck, expectSilence, assert, assertEqual, show }),
 };
 
 // ---------------------------------------------------------------------------
