@@ -216,9 +216,10 @@ pub fn on_disconnect(ctx: &AppContext, socket: &Socket) {
             return;
         };
         for change in &changes {
-            // The socket is gone from its rooms already, so a room-wide emit skips it.
+            // Sent as from the departing socket, so a recovering client is not replayed its own
+            // departure.
             if change.changed {
-                let _ = socket.namespace().to(format!("chat:{}", change.room)).emit(
+                let _ = socket.to(format!("chat:{}", change.room)).emit(
                     "chat:presence",
                     Payload::json(
                         json!({ "room": change.room, "user": change.user, "online": false }),

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test crate uses a different subset of these helpers
 
 pub mod app;
+pub mod node;
 
 use std::net::TcpListener;
 use std::time::Duration;
