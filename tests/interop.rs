@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use common::*;
@@ -13,32 +12,15 @@ use common::*;
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 
 async fn run_scenario(scenario: &str) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    assert!(
-        root.join("tests/interop/node_modules/socket.io-client")
-            .exists(),
-        "socket.io-client is not installed: run `npm ci --prefix tests/interop`"
-    );
     let server = spawn_quiet().await;
-    let output = tokio::time::timeout(
+    common::node::run_scenario(
+        "tests/interop/run.mjs",
+        "tests/interop/node_modules/socket.io-client",
+        scenario,
+        &[server.http("")],
         SCENARIO_TIMEOUT,
-        tokio::process::Command::new("node")
-            .arg("tests/interop/run.mjs")
-            .arg(scenario)
-            .arg(server.http(""))
-            .current_dir(root)
-            .kill_on_drop(true)
-            .output(),
     )
-    .await
-    .expect("the interop script finished in time")
-    .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success() && stdout.lines().last() == Some(&format!("ok {scenario}")),
-        "scenario {scenario} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
-    );
+    .await;
     server.stop().await;
 }
 
