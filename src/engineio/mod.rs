@@ -19,6 +19,7 @@ mod websocket;
 use std::sync::Arc;
 
 use actix::Actor;
+use actix_web::http::header::HeaderMap;
 use actix_web::http::Method;
 use actix_web::web::{self, Payload};
 use actix_web::{HttpRequest, HttpResponse};
@@ -143,9 +144,15 @@ impl Engine {
     }
 
     fn handshake(&self, req: &HttpRequest, transport: TransportKind) -> Handshake {
+        // A clone would keep actix's request-sized table (kilobytes) for the session's whole
+        // life; a map sized to the headers actually sent is a fraction of it.
+        let mut headers = HeaderMap::with_capacity(req.headers().len());
+        for (name, value) in req.headers() {
+            headers.append(name.clone(), value.clone());
+        }
         Handshake {
             sid: Sid::random(),
-            headers: req.headers().clone(),
+            headers,
             query: req.query_string().to_string(),
             peer: req.peer_addr(),
             transport,
