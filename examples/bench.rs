@@ -1,0 +1,107 @@
+//! The benchmark server that `benches/loadgen` drives, with the same contract as the Node.js
+//! reference server in `benches/node/server.js`:
+//!
+//! ```text
+//! cargo run --release --example bench -- --port 3000 [--workers N] [--ping-interval MS]
+//! ```
+//!
+//! Main namespace:
+//! - `join` (room) with an ack: the socket joins the room, then acks with no arguments;
+//! - `broadcast` [room, ...args]: emits `msg` with the args to every socket in the room but the sender;
+//! - `echo` (...args) with an ack: acks with the same arguments.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::Actor;
+use actix_web::{App, HttpServer};
+use clap::Parser;
+
+use agora::engineio::{Engine, EngineConfig};
+use agora::hub::{ChatServer, LocalAdapter};
+use agora::socketio::{Namespace, Payload, SocketIo};
+
+#[derive(Parser, Debug)]
+#[command(about = "Agora benchmark server (join / broadcast / echo)")]
+struct Args {
+    /// Port to listen on.
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// actix-web worker threads (default: actix's choice, one per CPU the process may run on).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Engine.IO ping interval, in milliseconds.
+    #[arg(long, default_value_t = 25_000)]
+    ping_interval: u64,
+    /// Engine.IO ping timeout, in milliseconds.
+    #[arg(long, default_value_t = 20_000)]
+    ping_timeout: u64,
+    /// Frames a session may hold for a client that has not read them yet (fan-out bursts).
+    #[arg(long, default_value_t = 4_096)]
+    max_queue: usize,
+}
+
+fn socket_io(adapter: Arc<LocalAdapter>) -> SocketIo {
+    let main = Namespace::builder("/")
+        .on("join", |socket, payload, ack| {
+            if let Some(room) = payload.args.first().and_then(|r| r.as_str()) {
+                socket.join(room);
+            }
+            if let Some(ack) = ack {
+                let _ = ack.send(Payload::empty());
+            }
+        })
+        .on("broadcast", |socket, mut payload, _| {
+            let Some(room) = payload
+                .args
+                .first()
+                .and_then(|r| r.as_str())
+                .map(str::to_owned)
+            else {
+                return;
+            };
+            payload.args.remove(0);
+            let _ = socket.to(room).emit("msg", payload);
+        })
+        .on("echo", |_, payload, ack| {
+            if let Some(ack) = ack {
+                let _ = ack.send(payload);
+            }
+        });
+    SocketIo::builder(adapter).namespace(main).build()
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+
+    let config = EngineConfig {
+        ping_interval: Duration::from_millis(args.ping_interval),
+        ping_timeout: Duration::from_millis(args.ping_timeout),
+        max_queue: args.max_queue,
+        ..EngineConfig::default()
+    };
+    let hub = ChatServer::default().start();
+    let io = socket_io(Arc::new(LocalAdapter::new(hub)));
+    let engine = Engine::new(config, Arc::new(io));
+
+    let listener = TcpListener::bind((args.host.as_str(), args.port))?;
+    let mut server = HttpServer::new(move || App::new().service(engine.resource("/socket.io/")))
+        .backlog(4_096)
+        .shutdown_timeout(1);
+    if let Some(workers) = args.workers {
+        server = server.workers(workers);
+    }
+    println!("agora bench server on http://{}:{}", args.host, args.port);
+    server.listen(listener)?.run().await
+}
