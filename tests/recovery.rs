@@ -147,6 +147,16 @@ async fn a_websocket_client_cut_off_gets_every_missed_packet_once_and_in_order()
         "no duplicate before it"
     );
     assert_eq!(back.sid, sid);
+    // Present in the room again without joining it anew: it can send there.
+    let sent = back
+        .ack(
+            2,
+            "chat:send",
+            json!({"room": "lobby", "text": "I am back"}),
+        )
+        .await;
+    assert_eq!(sent["ok"], true, "{sent}");
+    assert_eq!(b.event("chat:message").await["text"], "I am back");
 }
 
 #[actix_web::test]

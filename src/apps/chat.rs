@@ -1,6 +1,9 @@
 //! Group chat: rooms by name (`lobby` always exists), history, presence, typing, messages.
 //! Events: `chat:rooms`, `chat:join`, `chat:leave`, `chat:send`, `chat:typing` (docs/EVENTS.md).
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -90,6 +93,7 @@ async fn join(
     // Join before reading the history: a message sent in between arrives live (and may also be in
     // the history; clients drop duplicates by id) instead of being missed.
     socket.join(room.socket_room());
+    joined_rooms(socket).insert(room.as_str().to_string());
     let (change, members) = ctx
         .hub
         .send(JoinChat {
@@ -136,6 +140,7 @@ pub fn on_leave(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option
                 .map_err(|_| AppError::Internal)?
                 .ok_or(AppError::NotInRoom)?;
             socket.leave(room.socket_room());
+            joined_rooms(&socket).remove(room.as_str());
             announce(&ctx, &socket, &left, false).await;
             Ok(json!({ "room": room.as_str() }))
         }
@@ -200,6 +205,78 @@ pub fn on_typing(_: &AppContext, socket: &Socket, payload: Payload, _: Option<Ac
         "chat:typing",
         Payload::json(json!({ "room": room.as_str(), "user": user.name() })),
     );
+}
+
+/// The chat rooms a socket joined, kept on the socket so that a socket recovered after a dropped
+/// connection (which keeps its extensions) can be present in them again.
+#[derive(Clone, Default)]
+struct JoinedRooms(Arc<Mutex<HashSet<String>>>);
+
+/// Gives a new socket its (empty) set of joined rooms, before any event can race to create it.
+pub fn prepare(socket: &Socket) {
+    if socket.extension::<JoinedRooms>().is_none() {
+        socket.insert_extension(JoinedRooms::default());
+    }
+}
+
+fn joined_rooms(socket: &Socket) -> JoinedGuard {
+    let rooms = socket.extension::<JoinedRooms>().unwrap_or_else(|| {
+        let rooms = JoinedRooms::default();
+        socket.insert_extension(rooms.clone());
+        rooms
+    });
+    JoinedGuard(rooms.0)
+}
+
+/// Access to a socket's joined chat rooms.
+struct JoinedGuard(Arc<Mutex<HashSet<String>>>);
+
+impl JoinedGuard {
+    fn insert(&self, room: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(room);
+    }
+
+    fn remove(&self, room: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(room);
+    }
+
+    fn all(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+}
+
+/// A socket that recovered its state after a dropped connection is present again in the chat
+/// rooms it had joined (its Socket.IO rooms came back with it; its presence left on disconnect).
+pub fn on_recovered(ctx: &AppContext, socket: &Socket) {
+    let rooms = joined_rooms(socket).all();
+    if rooms.is_empty() {
+        return;
+    }
+    let (ctx, socket) = (ctx.clone(), socket.clone());
+    actix_rt::spawn(async move {
+        let user = identity_of(&socket).name().to_string();
+        for room in rooms {
+            let rejoin = JoinChat {
+                room,
+                id: socket.id().clone(),
+                user: user.clone(),
+            };
+            if let Ok((change, _)) = ctx.hub.send(rejoin).await {
+                announce(&ctx, &socket, &change, true).await;
+            }
+        }
+    });
 }
 
 /// A socket went away: it leaves its rooms, and the rooms hear of users who left.

@@ -91,11 +91,15 @@ pub fn main_namespace(ctx: AppContext) -> NamespaceBuilder {
             async move { identity::identify(&accounts, &socket).await }
         })
         .on_connect(move |socket| {
+            chat::prepare(socket);
             // Every tab of a signed-in user shares a room, for trade notifications.
             if let Some(user) = identity::identity_of(socket).user() {
                 socket.join(trades::user_room(user.name.as_str()));
             }
             welcome::on_connect(&for_connect.hub, socket);
+            if socket.recovered() {
+                chat::on_recovered(&for_connect, socket);
+            }
         })
         .on_disconnect(move |socket, _| {
             welcome::on_disconnect(&for_disconnect.hub, socket);
