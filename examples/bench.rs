@@ -20,7 +20,7 @@ use clap::Parser;
 
 use agora::engineio::{Engine, EngineConfig};
 use agora::hub::{ChatServer, LocalAdapter};
-use agora::socketio::{Namespace, Payload, SocketIo};
+use agora::socketio::{Namespace, SocketIo};
 
 #[derive(Parser, Debug)]
 #[command(about = "Agora benchmark server (join / broadcast / echo)")]
@@ -47,26 +47,8 @@ struct Args {
 
 fn socket_io(adapter: Arc<LocalAdapter>) -> SocketIo {
     let main = Namespace::builder("/")
-        .on("join", |socket, payload, ack| {
-            if let Some(room) = payload.args.first().and_then(|r| r.as_str()) {
-                socket.join(room);
-            }
-            if let Some(ack) = ack {
-                let _ = ack.send(Payload::empty());
-            }
-        })
-        .on("broadcast", |socket, mut payload, _| {
-            let Some(room) = payload
-                .args
-                .first()
-                .and_then(|r| r.as_str())
-                .map(str::to_owned)
-            else {
-                return;
-            };
-            payload.args.remove(0);
-            let _ = socket.to(room).emit("msg", payload);
-        })
+        .on("join", agora::conformance::join)
+        .on("broadcast", agora::conformance::broadcast)
         .on("echo", |_, payload, ack| {
             if let Some(ack) = ack {
                 let _ = ack.send(payload);

@@ -20,7 +20,7 @@ use crate::engineio::{
 };
 use crate::hub::{ChatServer, LocalAdapter};
 use crate::socketio::{
-    Adapter, Namespace, NamespaceBuilder, Payload, Socket, SocketIo, SocketIoConfig,
+    AckSender, Adapter, Namespace, NamespaceBuilder, Payload, Socket, SocketIo, SocketIoConfig,
 };
 
 /// How long the server waits for the client's answer to `ask`.
@@ -91,6 +91,30 @@ pub fn socket_io(adapter: Arc<dyn Adapter>, config: SocketIoConfig) -> SocketIo 
         .build()
 }
 
+/// `join` (room) + ack: joins the room, then acks.
+pub fn join(socket: &Socket, payload: Payload, ack: Option<AckSender>) {
+    if let Some(room) = payload.args.first().and_then(|r| r.as_str()) {
+        socket.join(room);
+    }
+    if let Some(ack) = ack {
+        let _ = ack.send(Payload::empty());
+    }
+}
+
+/// `broadcast` [room, ...args]: emits `msg` with the args to the room, the sender left out.
+pub fn broadcast(socket: &Socket, mut payload: Payload, _: Option<AckSender>) {
+    let Some(room) = payload
+        .args
+        .first()
+        .and_then(|r| r.as_str())
+        .map(str::to_owned)
+    else {
+        return;
+    };
+    payload.args.remove(0);
+    let _ = socket.to(room).emit("msg", payload);
+}
+
 fn emit_auth(socket: &Socket) {
     let _ = socket.emit("auth", Payload::new(vec![socket.auth().clone()]));
 }
@@ -106,26 +130,8 @@ fn main_namespace() -> NamespaceBuilder {
                 let _ = ack.send(payload);
             }
         })
-        .on("join", |socket, payload, ack| {
-            if let Some(room) = payload.args.first().and_then(|r| r.as_str()) {
-                socket.join(room);
-            }
-            if let Some(ack) = ack {
-                let _ = ack.send(Payload::empty());
-            }
-        })
-        .on("broadcast", |socket, mut payload, _| {
-            let Some(room) = payload
-                .args
-                .first()
-                .and_then(|r| r.as_str())
-                .map(str::to_owned)
-            else {
-                return;
-            };
-            payload.args.remove(0);
-            let _ = socket.to(room).emit("msg", payload);
-        })
+        .on("join", join)
+        .on("broadcast", broadcast)
         .on("ask", |socket, _, _| {
             let socket = socket.clone();
             let answer = socket.emit_with_ack("question", Payload::json("ping?"), ASK_TIMEOUT);

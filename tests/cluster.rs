@@ -20,7 +20,7 @@ use agora::cluster::{ClusterError, ClusterOptions, RedisAdapter};
 use agora::engineio::Engine;
 use agora::hub::{ChatServer, LocalAdapter};
 use agora::socketio::{
-    Adapter, Namespace, NamespaceBuilder, Payload, RecoveryConfig, SocketIo, SocketIoConfig,
+    Adapter, Namespace, NamespaceBuilder, RecoveryConfig, SocketIo, SocketIoConfig,
 };
 use bytes::Bytes;
 use common::{quiet_engine, Ws, WsFrame, WAIT};
@@ -41,26 +41,8 @@ fn fresh_namespace() -> String {
 /// room except the sender, `shout` ...args → `msg` ...args to the whole namespace.
 fn test_namespace(nsp: &str) -> NamespaceBuilder {
     Namespace::builder(nsp)
-        .on("join", |socket, payload, ack| {
-            if let Some(room) = payload.args.first().and_then(Value::as_str) {
-                socket.join(room);
-            }
-            if let Some(ack) = ack {
-                let _ = ack.send(Payload::empty());
-            }
-        })
-        .on("broadcast", |socket, mut payload, _| {
-            let Some(room) = payload
-                .args
-                .first()
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-            else {
-                return;
-            };
-            payload.args.remove(0);
-            let _ = socket.to(room).emit("msg", payload);
-        })
+        .on("join", agora::conformance::join)
+        .on("broadcast", agora::conformance::broadcast)
         .on("shout", |socket, payload, _| {
             let _ = socket.namespace().emit("msg", payload);
         })
