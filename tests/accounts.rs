@@ -348,3 +348,39 @@ async fn accounts_survive_a_restart() {
         .await;
     assert_eq!(status, 200, "{body}");
 }
+
+#[actix_web::test]
+async fn preflights_answer_allowed_origins_only_and_never_with_a_wildcard() {
+    let app = spawn_app_with(|s| s.allowed_origins = vec!["https://friend.example".into()]).await;
+    let preflight = |origin: &'static str| {
+        http_client()
+            .request(actix_web::http::Method::OPTIONS, app.url("/api/login"))
+            .insert_header(("Origin", origin))
+            .insert_header(("Access-Control-Request-Method", "POST"))
+            .insert_header(("Access-Control-Request-Headers", "content-type"))
+            .send()
+    };
+    let allowed = preflight("https://friend.example").await.unwrap();
+    assert_eq!(allowed.status(), 204);
+    let headers = allowed.headers();
+    assert_eq!(
+        headers.get("access-control-allow-origin").unwrap(),
+        "https://friend.example"
+    );
+    assert_eq!(
+        headers.get("access-control-allow-credentials").unwrap(),
+        "true"
+    );
+    assert!(headers
+        .get("access-control-allow-methods")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("POST"));
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(refused
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+}
