@@ -6,65 +6,12 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::app::{spawn_app, spawn_app_with, Client, TestApp};
+use common::app::{spawn_app, spawn_app_with, TestApp};
 use common::http_client;
-use futures_util::future::join_all;
+use common::trading::{self, census, inventory, trader};
 use serde_json::{json, Value};
-use sqlx::Row;
 
 const QUIET: Duration = Duration::from_millis(300);
-
-async fn inventory(app: &TestApp, name: &str) -> Vec<i64> {
-    let mut response = http_client()
-        .get(app.url(&format!("/api/users/{name}/inventory")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "inventory of {name}");
-    let body: Value = response.json().await.unwrap();
-    body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|item| item["id"].as_i64().unwrap())
-        .collect()
-}
-
-/// Items in the database, and items whose owner is not a user (must be none).
-async fn census(app: &TestApp) -> (i64, i64) {
-    let pool = sqlx::SqlitePool::connect(&format!("{}?mode=ro", app.database_url))
-        .await
-        .unwrap();
-    let total: i64 = sqlx::query("SELECT COUNT(*) FROM items")
-        .fetch_one(&pool)
-        .await
-        .unwrap()
-        .get(0);
-    let orphans: i64 =
-        sqlx::query("SELECT COUNT(*) FROM items WHERE owner_id NOT IN (SELECT id FROM users)")
-            .fetch_one(&pool)
-            .await
-            .unwrap()
-            .get(0);
-    pool.close().await;
-    (total, orphans)
-}
-
-struct Trader {
-    name: String,
-    token: String,
-    client: Client,
-}
-
-async fn trader(app: &TestApp, name: &str) -> Trader {
-    let token = app.register(name).await;
-    let client = app.client(Some(&token)).await;
-    Trader {
-        name: name.to_string(),
-        token,
-        client,
-    }
-}
 
 #[actix_web::test]
 async fn accounts_start_with_six_items_and_inventories_are_public() {
@@ -337,78 +284,13 @@ async fn an_idempotency_key_returns_the_first_trade() {
 #[actix_web::test]
 async fn many_concurrent_accepts_of_one_trade_give_exactly_one_success() {
     let app = spawn_app().await;
-    let mut ann = trader(&app, "ann").await;
-    let bob = trader(&app, "bob").await;
-    let (a, b) = (inventory(&app, "ann").await, inventory(&app, "bob").await);
-    let offered = ann
-        .client
-        .ack(
-            "trade:offer",
-            json!({"to": "bob", "give": [a[0], a[1]], "want": [b[0]]}),
-        )
-        .await;
-    let id = offered["trade"]["id"].as_i64().unwrap();
-    let mut tabs = Vec::new();
-    for _ in 0..8 {
-        tabs.push(app.client(Some(&bob.token)).await);
-    }
-    let answers = join_all(
-        tabs.iter_mut()
-            .map(|tab| tab.ack("trade:accept", json!({"id": id}))),
-    )
-    .await;
-    let successes = answers.iter().filter(|a| a["ok"] == true).count();
-    assert_eq!(successes, 1, "{answers:?}");
-    assert!(answers
-        .iter()
-        .filter(|a| a["ok"] == false)
-        .all(|a| a["error"]["code"] == "not_active"));
-    assert_eq!(census(&app).await, (12, 0));
-    assert_eq!(inventory(&app, "ann").await.len(), 5);
-    assert_eq!(inventory(&app, "bob").await.len(), 7);
+    trading::concurrent_accepts_give_one_success(&[&app]).await;
 }
 
 #[actix_web::test]
 async fn two_trades_sharing_an_item_accepted_together_give_one_accepted_and_one_invalid() {
     let app = spawn_app().await;
-    let mut ann = trader(&app, "ann").await;
-    let mut bob = trader(&app, "bob").await;
-    let mut carol = trader(&app, "carol").await;
-    let shared = inventory(&app, "ann").await[0];
-    let to_bob = ann
-        .client
-        .ack("trade:offer", json!({"to": "bob", "give": [shared]}))
-        .await;
-    let to_carol = ann
-        .client
-        .ack("trade:offer", json!({"to": "carol", "give": [shared]}))
-        .await;
-    let (first, second) = tokio::join!(
-        bob.client
-            .ack("trade:accept", json!({"id": to_bob["trade"]["id"]})),
-        carol
-            .client
-            .ack("trade:accept", json!({"id": to_carol["trade"]["id"]})),
-    );
-    let oks: Vec<&Value> = [&first, &second]
-        .into_iter()
-        .filter(|a| a["ok"] == true)
-        .collect();
-    assert_eq!(oks.len(), 1, "{first} {second}");
-    let loser = if first["ok"] == true { &second } else { &first };
-    assert_eq!(loser["error"]["code"], "not_active");
-    assert_eq!(loser["trade"]["status"], "invalid");
-    let owners: Vec<bool> = futures_util::future::join_all(["ann", "bob", "carol"].map(|name| {
-        let app = &app;
-        async move { inventory(app, name).await.contains(&shared) }
-    }))
-    .await;
-    assert_eq!(
-        owners.iter().filter(|owns| **owns).count(),
-        1,
-        "exactly one owner"
-    );
-    assert_eq!(census(&app).await, (18, 0));
+    trading::shared_item_trades_give_one_accepted(&[&app]).await;
 }
 
 #[actix_web::test]
@@ -538,108 +420,10 @@ async fn trades_over_http_follow_the_same_rules() {
     assert_eq!(body["trade"]["status"], "accepted");
 }
 
-/// Many users make, accept, decline and cancel random offers at once over real sockets; at the
-/// end no item was created, lost or duplicated.
 #[actix_web::test]
 async fn randomized_concurrent_trading_conserves_every_item() {
-    use rand::seq::SliceRandom;
-    use rand::Rng;
-
-    const USERS: usize = 6;
-    const ROUNDS: usize = 12;
     let app = spawn_app().await;
-    let names: Vec<String> = (0..USERS).map(|i| format!("trader{i}")).collect();
-    let mut traders = Vec::new();
-    for name in &names {
-        traders.push(trader(&app, name).await);
-    }
-    let (before, _) = census(&app).await;
-    assert_eq!(before, (USERS * 6) as i64);
-    let mut accepted = 0;
-    for _ in 0..ROUNDS {
-        // Everyone offers something to someone, at once, from possibly stale inventories.
-        let mut inventories = Vec::new();
-        for name in &names {
-            inventories.push(inventory(&app, name).await);
-        }
-        let plans: Vec<Value> = (0..USERS)
-            .map(|i| {
-                let mut rng = rand::thread_rng();
-                let j = (i + rng.gen_range(1..USERS)) % USERS;
-                let (gives, wants) = (rng.gen_range(0..3), rng.gen_range(1..3));
-                let give: Vec<i64> = inventories[i]
-                    .choose_multiple(&mut rng, gives)
-                    .copied()
-                    .collect();
-                let want: Vec<i64> = inventories[j]
-                    .choose_multiple(&mut rng, wants)
-                    .copied()
-                    .collect();
-                json!({"to": names[j], "give": give, "want": want})
-            })
-            .collect();
-        let offers = join_all(
-            traders
-                .iter_mut()
-                .zip(plans)
-                .map(|(t, plan)| t.client.ack("trade:offer", plan)),
-        )
-        .await;
-        let mut trades: Vec<(i64, String)> = offers
-            .iter()
-            .filter(|o| o["ok"] == true)
-            .map(|o| {
-                (
-                    o["trade"]["id"].as_i64().unwrap(),
-                    o["trade"]["to"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
-        trades.shuffle(&mut rand::thread_rng());
-        // Recipients accept or decline, senders cancel, all at once.
-        let mut actions = Vec::new();
-        for (id, to) in trades {
-            let roll = rand::thread_rng().gen_range(0..10);
-            let event = match roll {
-                0 => "trade:decline",
-                1 => "trade:cancel",
-                _ => "trade:accept",
-            };
-            actions.push((id, to, event));
-        }
-        let results = {
-            let mut by_user: Vec<Vec<(i64, &str)>> = vec![Vec::new(); USERS];
-            for (id, to, event) in &actions {
-                let recipient = names.iter().position(|n| n == to).unwrap();
-                by_user[recipient].push((*id, event));
-            }
-            join_all(traders.iter_mut().zip(by_user).map(|(t, todo)| async move {
-                let mut answers = Vec::new();
-                for (id, event) in todo {
-                    answers.push(t.client.ack(event, json!({"id": id})).await);
-                }
-                answers
-            }))
-            .await
-        };
-        accepted += results
-            .iter()
-            .flatten()
-            .filter(|a| a["ok"] == true && a["trade"]["status"] == "accepted")
-            .count();
-    }
-    let (total, orphans) = census(&app).await;
-    assert_eq!((total, orphans), (before, 0), "items created or lost");
-    let mut seen = HashSet::new();
-    let mut owned = 0;
-    for name in &names {
-        for item in inventory(&app, name).await {
-            assert!(seen.insert(item), "item {item} owned twice");
-            owned += 1;
-        }
-    }
-    assert_eq!(owned, before);
-    assert!(accepted > 0, "the run exercised real swaps");
+    trading::randomized_trading_conserves_every_item(&[&app]).await;
 }
 
 #[actix_web::test]

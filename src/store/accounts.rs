@@ -1,5 +1,6 @@
 //! Users and login sessions.
 
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{now, Store, StoreError};
@@ -15,7 +16,7 @@ pub struct StoredUser {
     pub password_hash: String,
 }
 
-fn stored_user(row: sqlx::sqlite::SqliteRow) -> StoredUser {
+fn stored_user(row: AnyRow) -> StoredUser {
     StoredUser {
         id: row.get(0),
         name: row.get(1),
@@ -65,10 +66,11 @@ impl Store {
 
     /// Finds a user by name, ignoring case.
     pub async fn find_user(&self, name: &str) -> Result<Option<StoredUser>, StoreError> {
-        let row = sqlx::query("SELECT id, name, password_hash FROM users WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT id, name, password_hash FROM users WHERE lower(name) = lower($1)")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.map(stored_user))
     }
 

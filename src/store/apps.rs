@@ -1,7 +1,7 @@
 //! The apps' records: chat rooms and messages, board messages, tweets.
 
 use serde::Serialize;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{now_ms, Store, StoreError};
@@ -45,7 +45,7 @@ pub enum TweetPage {
     Before(i64),
 }
 
-fn chat_message(row: SqliteRow) -> ChatMessage {
+fn chat_message(row: AnyRow) -> ChatMessage {
     ChatMessage {
         id: row.get("id"),
         room: row.get("room"),
@@ -55,7 +55,7 @@ fn chat_message(row: SqliteRow) -> ChatMessage {
     }
 }
 
-fn tweet(row: SqliteRow) -> Tweet {
+fn tweet(row: AnyRow) -> Tweet {
     Tweet {
         id: row.get("id"),
         author: row.get("author"),
@@ -67,11 +67,13 @@ fn tweet(row: SqliteRow) -> Tweet {
 impl Store {
     /// Creates a chat room if it does not exist yet.
     pub async fn ensure_room(&self, name: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT OR IGNORE INTO chat_rooms (name, created_at) VALUES ($1, $2)")
-            .bind(name)
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO chat_rooms (name, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(name)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -118,11 +120,11 @@ impl Store {
     ) -> Result<Vec<ChatMessage>, StoreError> {
         let rows = sqlx::query(
             "SELECT * FROM (SELECT id, room, author, text, at FROM chat_messages \
-             WHERE room = $1 AND id > $2 ORDER BY id DESC LIMIT $3) ORDER BY id",
+             WHERE room = $1 AND id > $2 ORDER BY id DESC LIMIT $3) AS page ORDER BY id",
         )
         .bind(room)
         .bind(after)
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(chat_message).collect())
@@ -159,10 +161,10 @@ impl Store {
     ) -> Result<Vec<BoardMessage>, StoreError> {
         let rows = sqlx::query(
             "SELECT * FROM (SELECT id, name, message, at FROM board_messages \
-             WHERE id < $1 ORDER BY id DESC LIMIT $2) ORDER BY id",
+             WHERE id < $1 ORDER BY id DESC LIMIT $2) AS page ORDER BY id",
         )
         .bind(before.unwrap_or(i64::MAX))
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -204,7 +206,7 @@ impl Store {
         // Tweets newer than an id are the oldest of them first when limited, so none are skipped.
         let sql = if matches!(page, TweetPage::After(_)) {
             "SELECT * FROM (SELECT id, author, text, at FROM tweets WHERE id > $1 AND id < $2 \
-             ORDER BY id LIMIT $3) ORDER BY id DESC"
+             ORDER BY id LIMIT $3) AS page ORDER BY id DESC"
         } else {
             "SELECT id, author, text, at FROM tweets WHERE id > $1 AND id < $2 \
              ORDER BY id DESC LIMIT $3"
@@ -212,7 +214,7 @@ impl Store {
         let rows = sqlx::query(sql)
             .bind(low)
             .bind(high)
-            .bind(limit)
+            .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(tweet).collect())

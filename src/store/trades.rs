@@ -1,12 +1,21 @@
-//! Items and trades. Every change runs in one `BEGIN IMMEDIATE` transaction that re-checks
-//! ownership against stored state, so concurrent offers and accepts can neither create, lose nor
-//! duplicate an item: an item changes hands only by an owner update inside an accepted trade.
+//! Items and trades. Every change runs in one exclusive transaction (SQLite's `BEGIN IMMEDIATE`,
+//! PostgreSQL's `SERIALIZABLE`, retried when it loses a race) that re-checks ownership against
+//! stored state, so concurrent offers and accepts, on one node or many, can neither create, lose
+//! nor duplicate an item: an item changes hands only by an owner update inside an accepted trade.
+
+use std::future::Future;
+use std::time::Duration;
 
 use serde::Serialize;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
-use super::{now_ms, Store, StoreError, UserId};
+use super::{now_ms, Dialect, Store, StoreError, UserId};
+
+/// How many times a transaction that lost a serialization race is run again before giving up.
+const MAX_ATTEMPTS: u32 = 8;
+/// The pause before the first retry; it doubles each time (plus a little jitter).
+const RETRY_PAUSE: Duration = Duration::from_millis(5);
 
 /// An item instance with its kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -135,7 +144,7 @@ fn ids_json(ids: &[i64]) -> String {
     serde_json::Value::from(ids.to_vec()).to_string()
 }
 
-fn item(row: &SqliteRow) -> Item {
+fn item(row: &AnyRow) -> Item {
     Item {
         id: row.get("id"),
         name: row.get("name"),
@@ -146,24 +155,27 @@ fn item(row: &SqliteRow) -> Item {
 
 /// How many of `ids` `owner` owns.
 async fn count_owned(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
+    dialect: Dialect,
     owner: UserId,
     ids: &[i64],
 ) -> Result<usize, sqlx::Error> {
     if ids.is_empty() {
         return Ok(0);
     }
-    let row = sqlx::query(
-        "SELECT COUNT(*) FROM items WHERE owner_id = $1 AND id IN (SELECT value FROM json_each($2))",
-    )
-    .bind(owner)
-    .bind(ids_json(ids))
-    .fetch_one(conn)
-    .await?;
+    let sql = format!(
+        "SELECT COUNT(*) FROM items WHERE owner_id = $1 AND id IN ({})",
+        dialect.ids_in(2)
+    );
+    let row = sqlx::query(&sql)
+        .bind(owner)
+        .bind(ids_json(ids))
+        .fetch_one(conn)
+        .await?;
     Ok(row.get::<i64, _>(0) as usize)
 }
 
-async fn load_trade(conn: &mut SqliteConnection, id: i64) -> Result<Trade, TradeError> {
+async fn load_trade(conn: &mut AnyConnection, id: i64) -> Result<Trade, TradeError> {
     let row = sqlx::query(
         "SELECT t.id, s.name AS sender, r.name AS recipient, t.note, t.status, t.created_at, \
          t.expires_at, t.updated_at FROM trades t JOIN users s ON s.id = t.sender_id \
@@ -203,7 +215,7 @@ async fn load_trade(conn: &mut SqliteConnection, id: i64) -> Result<Trade, Trade
 }
 
 async fn set_status(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     status: TradeStatus,
 ) -> Result<(), sqlx::Error> {
@@ -217,7 +229,7 @@ async fn set_status(
 }
 
 async fn side_ids(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     trade: i64,
     side: &str,
 ) -> Result<Vec<i64>, sqlx::Error> {
@@ -231,7 +243,8 @@ async fn side_ids(
 
 /// Moves `ids` from `from` to `to`; fails unless every one moved.
 async fn transfer(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
+    dialect: Dialect,
     ids: &[i64],
     from: UserId,
     to: UserId,
@@ -239,15 +252,17 @@ async fn transfer(
     if ids.is_empty() {
         return Ok(true);
     }
-    let moved = sqlx::query(
-        "UPDATE items SET owner_id = $1 WHERE owner_id = $2 AND id IN (SELECT value FROM json_each($3))",
-    )
-    .bind(to)
-    .bind(from)
-    .bind(ids_json(ids))
-    .execute(conn)
-    .await?
-    .rows_affected();
+    let sql = format!(
+        "UPDATE items SET owner_id = $1 WHERE owner_id = $2 AND id IN ({})",
+        dialect.ids_in(3)
+    );
+    let moved = sqlx::query(&sql)
+        .bind(to)
+        .bind(from)
+        .bind(ids_json(ids))
+        .execute(conn)
+        .await?
+        .rows_affected();
     Ok(moved as usize == ids.len())
 }
 
@@ -279,7 +294,12 @@ impl Store {
     /// With an idempotency key already used by this sender, answers the first trade instead
     /// (`false` as the second value).
     pub async fn create_trade(&self, new: &NewTrade) -> Result<(Trade, bool), TradeError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        self.exclusively(|| self.create_trade_once(new)).await
+    }
+
+    async fn create_trade_once(&self, new: &NewTrade) -> Result<(Trade, bool), TradeError> {
+        let dialect = self.dialect;
+        let mut tx = self.pool.begin_with(dialect.begin_exclusive()).await?;
         if let Some(key) = &new.idempotency_key {
             let existing =
                 sqlx::query("SELECT id FROM trades WHERE sender_id = $1 AND idempotency_key = $2")
@@ -293,7 +313,7 @@ impl Store {
                 return Ok((trade, false));
             }
         }
-        let recipient: UserId = sqlx::query("SELECT id FROM users WHERE name = $1")
+        let recipient: UserId = sqlx::query("SELECT id FROM users WHERE lower(name) = lower($1)")
             .bind(&new.recipient)
             .fetch_optional(&mut *tx)
             .await?
@@ -302,10 +322,10 @@ impl Store {
         if recipient == new.sender {
             return Err(TradeError::SelfTrade);
         }
-        if count_owned(&mut tx, new.sender, &new.give).await? != new.give.len() {
+        if count_owned(&mut tx, dialect, new.sender, &new.give).await? != new.give.len() {
             return Err(TradeError::NotOwner);
         }
-        if count_owned(&mut tx, recipient, &new.want).await? != new.want.len() {
+        if count_owned(&mut tx, dialect, recipient, &new.want).await? != new.want.len() {
             return Err(TradeError::NotTheirs);
         }
         let now = now_ms();
@@ -349,7 +369,18 @@ impl Store {
         user: UserId,
         decision: Decision,
     ) -> Result<Settled, TradeError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        self.exclusively(|| self.decide_once(id, user, decision))
+            .await
+    }
+
+    async fn decide_once(
+        &self,
+        id: i64,
+        user: UserId,
+        decision: Decision,
+    ) -> Result<Settled, TradeError> {
+        let dialect = self.dialect;
+        let mut tx = self.pool.begin_with(dialect.begin_exclusive()).await?;
         let row = sqlx::query(
             "SELECT sender_id, recipient_id, status, expires_at FROM trades WHERE id = $1",
         )
@@ -388,8 +419,8 @@ impl Store {
             Decision::Accept => {
                 let give = side_ids(&mut tx, id, "give").await?;
                 let want = side_ids(&mut tx, id, "want").await?;
-                let still_owned = count_owned(&mut tx, sender, &give).await? == give.len()
-                    && count_owned(&mut tx, recipient, &want).await? == want.len();
+                let still_owned = count_owned(&mut tx, dialect, sender, &give).await? == give.len()
+                    && count_owned(&mut tx, dialect, recipient, &want).await? == want.len();
                 if !still_owned {
                     set_status(&mut tx, id, TradeStatus::Invalid).await?;
                     let trade = Box::new(load_trade(&mut tx, id).await?);
@@ -399,25 +430,26 @@ impl Store {
                         changed_now: true,
                     });
                 }
-                // The write lock is held since BEGIN IMMEDIATE, so the checked owners cannot change
-                // before these updates; a short move still aborts the whole transaction.
-                if !transfer(&mut tx, &give, sender, recipient).await?
-                    || !transfer(&mut tx, &want, recipient, sender).await?
+                // The transaction is exclusive, so the checked owners cannot change before these
+                // updates (PostgreSQL would fail the commit instead); a short move still aborts.
+                if !transfer(&mut tx, dialect, &give, sender, recipient).await?
+                    || !transfer(&mut tx, dialect, &want, recipient, sender).await?
                 {
                     return Err(TradeError::Store(StoreError::Inconsistent(
                         "an item moved during an exclusive transaction",
                     )));
                 }
                 let moved: Vec<i64> = give.iter().chain(&want).copied().collect();
-                let others = sqlx::query(
+                let sql = format!(
                     "SELECT DISTINCT t.id FROM trades t JOIN trade_items ti ON ti.trade_id = t.id \
-                     WHERE t.status = 'active' AND t.id != $1 \
-                     AND ti.item_id IN (SELECT value FROM json_each($2))",
-                )
-                .bind(id)
-                .bind(ids_json(&moved))
-                .fetch_all(&mut *tx)
-                .await?;
+                     WHERE t.status = 'active' AND t.id != $1 AND ti.item_id IN ({}) ORDER BY t.id",
+                    dialect.ids_in(2)
+                );
+                let others = sqlx::query(&sql)
+                    .bind(id)
+                    .bind(ids_json(&moved))
+                    .fetch_all(&mut *tx)
+                    .await?;
                 for other in others {
                     let other: i64 = other.get(0);
                     set_status(&mut tx, other, TradeStatus::Invalid).await?;
@@ -456,7 +488,11 @@ impl Store {
 
     /// Marks every active trade past its expiry as expired; answers them.
     pub async fn expire_trades(&self) -> Result<Vec<Trade>, TradeError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        self.exclusively(|| self.expire_trades_once()).await
+    }
+
+    async fn expire_trades_once(&self) -> Result<Vec<Trade>, TradeError> {
+        let mut tx = self.pool.begin_with(self.dialect.begin_exclusive()).await?;
         let rows =
             sqlx::query("SELECT id FROM trades WHERE status = 'active' AND expires_at <= $1")
                 .bind(now_ms())
@@ -470,5 +506,27 @@ impl Store {
         }
         tx.commit().await?;
         Ok(expired)
+    }
+
+    /// Runs `attempt` (one exclusive transaction) until it does not lose a serialization race,
+    /// pausing a little longer each time; the last failure is answered after [`MAX_ATTEMPTS`].
+    async fn exclusively<T, F, Fut>(&self, mut attempt: F) -> Result<T, TradeError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, TradeError>>,
+    {
+        let mut pause = RETRY_PAUSE;
+        for _ in 1..MAX_ATTEMPTS {
+            match attempt().await {
+                Err(TradeError::Store(StoreError::Database(e))) if Dialect::must_retry(&e) => {
+                    tracing::debug!(error = %e, "trade transaction lost a race, retrying");
+                    let jitter = Duration::from_micros(rand::random::<u64>() % 2_000);
+                    tokio::time::sleep(pause + jitter).await;
+                    pause *= 2;
+                }
+                result => return result,
+            }
+        }
+        attempt().await
     }
 }

@@ -27,6 +27,13 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     start(url, dir, adjust).await
 }
 
+/// Starts the application on an existing database (another node of a cluster, say), with settings
+/// adjusted by `adjust`.
+pub async fn spawn_app_on(database_url: &str, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
+    start(database_url.to_string(), dir, adjust).await
+}
+
 async fn start(
     database_url: String,
     dir: std::sync::Arc<tempfile::TempDir>,

@@ -4,6 +4,8 @@
 
 pub mod app;
 pub mod node;
+pub mod postgres;
+pub mod trading;
 
 use std::net::TcpListener;
 use std::time::Duration;
