@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting and lints, every cargo test (unit, protocol, interop with the
-# official socket.io-client, headless Chromium end to end), the fuzz smoke run, the benchmark smoke
+# official socket.io-client, headless Chromium end to end; the storage-backed ones again on
+# PostgreSQL), the fuzz smoke run, the benchmark smoke
 # run and the static checks of the Docker files. Expects the tools .ci/run installs.
 # Ends with one line: "suites: N passed, M failed".
 set -uo pipefail
@@ -28,6 +29,9 @@ suite() {
 suite fmt cargo fmt --all -- --check
 suite clippy cargo clippy --workspace --all-targets -- -D warnings
 suite cargo-test cargo test --workspace
+# The storage-backed suites again, each test on a fresh PostgreSQL database instead of SQLite.
+suite cargo-test-postgres env AGORA_TEST_DATABASE=postgres \
+    cargo test --test accounts --test apps --test trades
 suite docker-files bash tests/docker_files.sh
 suite fuzz-smoke bash tests/fuzz_smoke.sh
 suite bench-smoke bash tests/bench_smoke.sh

@@ -5,38 +5,58 @@ use agora::config::Settings;
 use agora::startup::Application;
 use serde_json::{json, Value};
 
+use std::sync::Arc;
+
+use super::postgres::TestDatabase;
 use super::{http_client, Ws, WsFrame};
 
-/// A running application and its database directory (removed when dropped).
+/// A running application and the database it owns (removed when the last holder is dropped).
 pub struct TestApp {
     pub port: u16,
     pub database_url: String,
     handle: ServerHandle,
-    _dir: std::sync::Arc<tempfile::TempDir>,
+    database: Arc<TestStorage>,
 }
 
-/// Starts the application with default settings and a fresh SQLite database.
+/// Where a test app keeps its data: a SQLite file in a temporary directory, a fresh PostgreSQL
+/// database. Nodes of one cluster share it.
+enum TestStorage {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres(#[allow(dead_code)] TestDatabase),
+}
+
+/// Starts the application with default settings and a fresh database.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// Starts the application with settings adjusted by `adjust`.
+/// Starts the application with settings adjusted by `adjust`, on a fresh database: SQLite, or
+/// PostgreSQL when `AGORA_TEST_DATABASE=postgres` (tests/run.sh runs the app suites both ways).
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
-    let url = format!("sqlite://{}/agora.db", dir.path().display());
-    start(url, dir, adjust).await
+    if std::env::var("AGORA_TEST_DATABASE").as_deref() == Ok("postgres") {
+        spawn_app_with_postgres(adjust).await
+    } else {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}/agora.db", dir.path().display());
+        start(url, Arc::new(TestStorage::Sqlite(dir)), adjust).await
+    }
 }
 
-/// Starts the application on an existing database (another node of a cluster, say), with settings
-/// adjusted by `adjust`.
-pub async fn spawn_app_on(database_url: &str, adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
-    start(database_url.to_string(), dir, adjust).await
+/// Starts the application on a fresh PostgreSQL database.
+pub async fn spawn_app_with_postgres(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let database = TestDatabase::create().await;
+    let url = database.url.clone();
+    start(url, Arc::new(TestStorage::Postgres(database)), adjust).await
+}
+
+/// Starts another node on `first`'s database, with settings adjusted by `adjust`.
+pub async fn spawn_node_beside(first: &TestApp, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    start(first.database_url.clone(), first.database.clone(), adjust).await
 }
 
 async fn start(
     database_url: String,
-    dir: std::sync::Arc<tempfile::TempDir>,
+    database: Arc<TestStorage>,
     adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
     let mut settings = Settings::defaults();
@@ -52,7 +72,7 @@ async fn start(
         port,
         database_url,
         handle,
-        _dir: dir,
+        database,
     }
 }
 
@@ -65,7 +85,7 @@ impl TestApp {
     /// Stops this instance and starts a new one on the same database.
     pub async fn restart(self) -> TestApp {
         self.handle.stop(true).await;
-        start(self.database_url.clone(), self._dir.clone(), |_| {}).await
+        start(self.database_url.clone(), self.database.clone(), |_| {}).await
     }
 
     /// POSTs JSON; returns status and JSON body.
