@@ -10,7 +10,7 @@ mod common;
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Actor;
@@ -23,10 +23,10 @@ use agora::socketio::{
     Adapter, Namespace, NamespaceBuilder, RecoveryConfig, SocketIo, SocketIoConfig,
 };
 use bytes::Bytes;
+use common::redis_proxy::Proxy;
 use common::{quiet_engine, Ws, WsFrame, WAIT};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::task::JoinHandle;
 
 const REDIS: &str = "redis://127.0.0.1:6379";
 /// How long "nothing else arrives" is watched for.
@@ -437,64 +437,6 @@ async fn recovery_replays_broadcasts_from_other_nodes() {
     assert!(back.silent().await);
     a.stop().await;
     b.stop().await;
-}
-
-/// A TCP proxy to Redis that can be cut (connections dropped, port closed) and restored.
-struct Proxy {
-    port: u16,
-    accept: Option<JoinHandle<()>>,
-    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
-}
-
-impl Proxy {
-    async fn start() -> Proxy {
-        let mut proxy = Proxy {
-            port: 0,
-            accept: None,
-            connections: Arc::default(),
-        };
-        proxy.listen().await;
-        proxy
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    async fn listen(&mut self) {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
-            .await
-            .expect("bind the proxy");
-        self.port = listener.local_addr().unwrap().port();
-        let connections = Arc::clone(&self.connections);
-        self.accept = Some(tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let relay = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:6379").await
-                    {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                connections.lock().unwrap().push(relay);
-            }
-        }));
-    }
-
-    /// Redis becomes unreachable: open connections drop, new ones are refused.
-    async fn cut(&mut self) {
-        if let Some(accept) = self.accept.take() {
-            accept.abort();
-            let _ = accept.await;
-        }
-        for relay in self.connections.lock().unwrap().drain(..) {
-            relay.abort();
-        }
-    }
-
-    /// Redis is back, on the same port.
-    async fn restore(&mut self) {
-        self.listen().await;
-    }
 }
 
 #[actix_web::test]

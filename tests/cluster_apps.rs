@@ -4,8 +4,11 @@
 
 mod common;
 
-use common::app::{spawn_app_with_postgres, spawn_node_beside, TestApp};
+use std::time::Duration;
+
+use common::app::{spawn_app_with_postgres, spawn_node_beside, spawn_process_beside, TestApp};
 use common::http_client;
+use common::redis_proxy::Proxy;
 use common::trading;
 use serde_json::{json, Value};
 
@@ -74,4 +77,130 @@ async fn one_item_offered_twice_and_accepted_on_two_nodes_moves_once() {
 async fn randomized_trading_across_two_nodes_conserves_every_item() {
     let (node_a, node_b) = two_nodes().await;
     trading::randomized_trading_conserves_every_item(&[&node_a, &node_b]).await;
+}
+
+/// A node dies (SIGKILL): its clients reconnect to the surviving node (as a load balancer would
+/// send them), re-join their room with the id of the last message they saw, get what they
+/// missed, and carry on with the users who were on the other node all along.
+#[actix_web::test]
+async fn clients_of_a_dead_node_carry_on_at_another() {
+    let survivor = spawn_app_with_postgres(|s| s.redis_url = Some(REDIS.into())).await;
+    let mut doomed = spawn_process_beside(&survivor, &["--redis-url", REDIS]).await;
+    let ann_token = survivor.register("ann").await;
+    let bob_token = survivor.register("bob").await;
+    let mut ann = doomed.client(Some(&ann_token)).await;
+    let mut bob = survivor.client(Some(&bob_token)).await;
+    for client in [&mut ann, &mut bob] {
+        let joined = client.ack("chat:join", json!({"room": "den"})).await;
+        assert_eq!(joined["ok"], true, "{joined}");
+    }
+    let sent = ann
+        .ack(
+            "chat:send",
+            json!({"room": "den", "text": "from the doomed node"}),
+        )
+        .await;
+    let last_seen = sent["message"]["id"].as_i64().unwrap();
+    assert_eq!(bob.event("chat:message").await["id"], last_seen);
+
+    doomed.kill();
+    // The dead node's client sees its connection end (after whatever was already in flight).
+    ann.ws.expect_close().await;
+    let missed = bob
+        .ack(
+            "chat:send",
+            json!({"room": "den", "text": "while you were away"}),
+        )
+        .await;
+    assert_eq!(missed["ok"], true, "{missed}");
+
+    let mut ann = survivor.client(Some(&ann_token)).await;
+    let rejoined = ann
+        .ack("chat:join", json!({"room": "den", "after": last_seen}))
+        .await;
+    let history: Vec<&str> = rejoined["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["while you were away"]);
+    // Ann joined before Bob, so this is the survivor announcing her arrival there.
+    let presence = bob.event("chat:presence").await;
+    assert_eq!(
+        (&presence["user"], &presence["online"]),
+        (&json!("ann"), &json!(true))
+    );
+    ann.ack("chat:send", json!({"room": "den", "text": "back"}))
+        .await;
+    assert_eq!(bob.event("chat:message").await["text"], "back");
+    bob.ack("chat:send", json!({"room": "den", "text": "welcome back"}))
+        .await;
+    assert_eq!(ann.event("chat:message").await["text"], "welcome back");
+}
+
+/// Redis goes away under a node: `/readyz` answers 503 naming the cluster link and `/metrics`
+/// shows it down, local clients are still served, and both recover when Redis is back.
+#[actix_web::test]
+async fn a_redis_outage_shows_in_readyz_and_metrics_and_heals() {
+    let mut proxy = Proxy::start().await;
+    let url = proxy.url();
+    let node = spawn_app_with_postgres(|s| s.redis_url = Some(url)).await;
+    let mut reader = node.client(None).await;
+    assert_eq!(readiness(&node).await, (200, "ok".to_string()));
+
+    proxy.cut().await;
+    let (status, cluster) = eventually_ready_as(&node, 503).await;
+    assert_eq!((status, cluster.as_str()), (503, "unreachable"));
+    assert!(metric_line(&node, "agora_cluster_connected")
+        .await
+        .ends_with(" 0"));
+    let (posted, _) = node
+        .post_json("/messages", json!({"name": "ann", "message": "still here"}))
+        .await;
+    assert_eq!(posted, 201);
+    assert_eq!(reader.event("message").await["message"], "still here");
+
+    proxy.restore().await;
+    let (status, cluster) = eventually_ready_as(&node, 200).await;
+    assert_eq!((status, cluster.as_str()), (200, "ok"));
+    assert!(metric_line(&node, "agora_cluster_connected")
+        .await
+        .ends_with(" 1"));
+}
+
+/// `/readyz`: its status and what it says of the cluster link.
+async fn readiness(node: &TestApp) -> (u16, String) {
+    let mut response = http_client().get(node.url("/readyz")).send().await.unwrap();
+    let body: Value = response.json().await.unwrap();
+    (
+        response.status().as_u16(),
+        body["cluster"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// Polls `/readyz` until it answers `status` (reconnecting takes a backoff step or two).
+async fn eventually_ready_as(node: &TestApp, status: u16) -> (u16, String) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer = readiness(node).await;
+        if answer.0 == status || std::time::Instant::now() > deadline {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The `/metrics` line of a metric without labels.
+async fn metric_line(node: &TestApp, name: &str) -> String {
+    let mut response = http_client()
+        .get(node.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    let body = String::from_utf8(response.body().await.unwrap().to_vec()).unwrap();
+    body.lines()
+        .find(|line| line.starts_with(&format!("{name} ")))
+        .unwrap_or_default()
+        .to_string()
 }

@@ -14,8 +14,23 @@ use super::{http_client, Ws, WsFrame};
 pub struct TestApp {
     pub port: u16,
     pub database_url: String,
-    handle: ServerHandle,
+    server: Server,
     database: Arc<TestStorage>,
+}
+
+/// How a test app runs: in this process, or as the real `agora` binary (which a test can kill).
+enum Server {
+    InProcess(ServerHandle),
+    Process(std::process::Child),
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Server::Process(child) = &mut self.server {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// Where a test app keeps its data: a SQLite file in a temporary directory, a fresh PostgreSQL
@@ -71,8 +86,48 @@ async fn start(
     TestApp {
         port,
         database_url,
-        handle,
+        server: Server::InProcess(handle),
         database,
+    }
+}
+
+/// Starts the `agora` binary as another node on `first`'s database, with these extra arguments;
+/// returns once it is ready.
+pub async fn spawn_process_beside(first: &TestApp, args: &[&str]) -> TestApp {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_agora"))
+        .args([
+            "--port",
+            &port.to_string(),
+            "--database-url",
+            &first.database_url,
+        ])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the agora binary");
+    let app = TestApp {
+        port,
+        database_url: first.database_url.clone(),
+        server: Server::Process(child),
+        database: first.database.clone(),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Ok(response) = http_client().get(app.url("/readyz")).send().await {
+            if response.status() == 200 {
+                return app;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the node never became ready"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 
@@ -82,9 +137,21 @@ impl TestApp {
         format!("http://127.0.0.1:{}{}", self.port, path)
     }
 
+    /// Kills a node started by [`spawn_process_beside`] at once (SIGKILL): a node that dies.
+    pub fn kill(&mut self) {
+        let Server::Process(child) = &mut self.server else {
+            panic!("only a node running as a process can be killed");
+        };
+        child.kill().expect("kill the node");
+        let _ = child.wait();
+    }
+
     /// Stops this instance and starts a new one on the same database.
     pub async fn restart(self) -> TestApp {
-        self.handle.stop(true).await;
+        let Server::InProcess(handle) = &self.server else {
+            panic!("only an in-process app restarts");
+        };
+        handle.stop(true).await;
         start(self.database_url.clone(), self.database.clone(), |_| {}).await
     }
 
