@@ -44,7 +44,8 @@ pub struct Settings {
     #[arg(long, env = "AGORA_PORT", default_value_t = 3000)]
     pub port: u16,
 
-    /// Database URL: an SQLite file (created with its directory if missing).
+    /// Database URL: `sqlite://file.db` (created with its directory if missing) or
+    /// `postgres://user:password@host:5432/database` for a cluster.
     #[arg(
         long,
         env = "AGORA_DATABASE_URL",
