@@ -60,6 +60,12 @@ pub struct Settings {
     #[serde(skip)]
     pub redis_url: Option<String>,
 
+    /// Prefix of the cluster's Redis channels, as the Node adapter's `key` option: nodes (and
+    /// Node.js servers) with the same prefix form one cluster; other prefixes share the Redis
+    /// without seeing each other's traffic.
+    #[arg(long, env = "AGORA_REDIS_KEY", default_value = "socket.io")]
+    pub redis_key: String,
+
     /// Another origin allowed to open sockets and call the API (repeatable; comma-separated in
     /// the environment). The server's own origin is always allowed.
     #[arg(

@@ -74,6 +74,7 @@ impl Application {
         let (adapter, cluster): (Arc<dyn Adapter>, _) = match &settings.redis_url {
             Some(url) => {
                 let options = ClusterOptions {
+                    key: settings.redis_key.clone(),
                     recovery: settings.recovery().is_some(),
                     ..ClusterOptions::default()
                 };

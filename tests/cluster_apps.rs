@@ -6,7 +6,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::app::{spawn_app_with_postgres, spawn_node_beside, spawn_process_beside, TestApp};
+use agora::config::Settings;
+
+use common::app::{
+    spawn_app_with_postgres, spawn_node_beside, spawn_process_beside, Client, TestApp,
+};
 use common::http_client;
 use common::redis_proxy::Proxy;
 use common::trading;
@@ -14,10 +18,24 @@ use serde_json::{json, Value};
 
 const REDIS: &str = "redis://127.0.0.1:6379";
 
-/// Two nodes on one fresh PostgreSQL database and the local Redis.
+/// A channel prefix of a test's own, so tests running at once on one Redis are separate clusters.
+fn fresh_key() -> String {
+    format!("agora-test-{:016x}", rand::random::<u64>())
+}
+
+/// Settings for a node of the cluster `key` on the local Redis.
+fn in_cluster(key: &str) -> impl FnOnce(&mut Settings) + '_ {
+    move |s| {
+        s.redis_url = Some(REDIS.into());
+        s.redis_key = key.to_string();
+    }
+}
+
+/// Two nodes of a cluster of their own, on one fresh PostgreSQL database.
 async fn two_nodes() -> (TestApp, TestApp) {
-    let node_a = spawn_app_with_postgres(|s| s.redis_url = Some(REDIS.into())).await;
-    let node_b = spawn_node_beside(&node_a, |s| s.redis_url = Some(REDIS.into())).await;
+    let key = fresh_key();
+    let node_a = spawn_app_with_postgres(in_cluster(&key)).await;
+    let node_b = spawn_node_beside(&node_a, in_cluster(&key)).await;
     (node_a, node_b)
 }
 
@@ -79,13 +97,81 @@ async fn randomized_trading_across_two_nodes_conserves_every_item() {
     trading::randomized_trading_conserves_every_item(&[&node_a, &node_b]).await;
 }
 
+/// Chat members, presence events, member counts and the online list span the nodes: a user with
+/// tabs on two nodes is present until the last of them leaves.
+#[actix_web::test]
+async fn presence_spans_nodes_and_follows_the_last_tab() {
+    let (node_a, node_b) = two_nodes().await;
+    let ann_token = node_a.register("ann").await;
+    let bob_token = node_a.register("bob").await;
+    let mut ann_a = node_a.client(Some(&ann_token)).await;
+    let mut bob = node_b.client(Some(&bob_token)).await;
+    // Online lists from both nodes' arrivals may cross; the last one is the whole truth.
+    online_list_becomes(&mut bob, json!(["ann", "bob"])).await;
+
+    let first = bob.ack("chat:join", json!({"room": "den"})).await;
+    assert_eq!(first["members"], json!(["bob"]), "{first}");
+    let joined = ann_a.ack("chat:join", json!({"room": "den"})).await;
+    assert_eq!(joined["members"], json!(["ann", "bob"]), "{joined}");
+    let arrival = bob.event("chat:presence").await;
+    assert_eq!(
+        (&arrival["user"], &arrival["online"]),
+        (&json!("ann"), &json!(true))
+    );
+    let rooms = bob.ack("chat:rooms", json!({})).await;
+    let den = rooms["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|room| room["name"] == "den")
+        .cloned()
+        .unwrap();
+    assert_eq!(den["members"], 2, "{rooms}");
+
+    // A second tab of Ann's, on the other node: she was there already, nobody is told.
+    let mut ann_b = node_b.client(Some(&ann_token)).await;
+    let second = ann_b.ack("chat:join", json!({"room": "den"})).await;
+    assert_eq!(second["members"], json!(["ann", "bob"]));
+    assert!(
+        bob.quiet("chat:presence", Duration::from_millis(300)).await,
+        "Ann was in the room already"
+    );
+    assert_eq!(
+        ann_a.ack("chat:leave", json!({"room": "den"})).await["ok"],
+        true
+    );
+    assert!(
+        bob.quiet("chat:presence", Duration::from_millis(300)).await,
+        "Ann is still in the room through her other tab"
+    );
+    drop(ann_b);
+    let departure = bob.event("chat:presence").await;
+    assert_eq!(
+        (&departure["user"], &departure["online"]),
+        (&json!("ann"), &json!(false))
+    );
+    drop(ann_a);
+    online_list_becomes(&mut bob, json!(["bob"])).await;
+}
+
+/// Reads `online` events until one lists exactly `users`.
+async fn online_list_becomes(client: &mut Client, users: Value) {
+    loop {
+        if client.event("online").await["users"] == users {
+            return;
+        }
+    }
+}
+
 /// A node dies (SIGKILL): its clients reconnect to the surviving node (as a load balancer would
 /// send them), re-join their room with the id of the last message they saw, get what they
 /// missed, and carry on with the users who were on the other node all along.
 #[actix_web::test]
 async fn clients_of_a_dead_node_carry_on_at_another() {
-    let survivor = spawn_app_with_postgres(|s| s.redis_url = Some(REDIS.into())).await;
-    let mut doomed = spawn_process_beside(&survivor, &["--redis-url", REDIS]).await;
+    let key = fresh_key();
+    let survivor = spawn_app_with_postgres(in_cluster(&key)).await;
+    let mut doomed =
+        spawn_process_beside(&survivor, &["--redis-url", REDIS, "--redis-key", &key]).await;
     let ann_token = survivor.register("ann").await;
     let bob_token = survivor.register("bob").await;
     let mut ann = doomed.client(Some(&ann_token)).await;
@@ -145,7 +231,12 @@ async fn clients_of_a_dead_node_carry_on_at_another() {
 async fn a_redis_outage_shows_in_readyz_and_metrics_and_heals() {
     let mut proxy = Proxy::start().await;
     let url = proxy.url();
-    let node = spawn_app_with_postgres(|s| s.redis_url = Some(url)).await;
+    let key = fresh_key();
+    let node = spawn_app_with_postgres(|s| {
+        s.redis_url = Some(url);
+        s.redis_key = key;
+    })
+    .await;
     let mut reader = node.client(None).await;
     assert_eq!(readiness(&node).await, (200, "ok".to_string()));
 

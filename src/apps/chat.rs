@@ -9,10 +9,9 @@ use serde_json::json;
 
 use super::error::{parse, reply, AppError};
 use super::identity::identity_of;
+use super::presence::{member_counts, member_room, members, others_in};
 use super::text::{RoomName, Text};
 use super::AppContext;
-use crate::hub::messages::{CheckChatMember, CountChatMembers, JoinChat, LeaveAllChats, LeaveChat};
-use crate::hub::PresenceChange;
 use crate::socketio::{AckSender, Payload, Socket};
 use crate::store::ChatMessage;
 
@@ -56,12 +55,14 @@ struct Joined {
 }
 
 /// `chat:rooms`: every room with its member count.
-pub fn on_rooms(ctx: &AppContext, _: &Socket, _: Payload, ack: Option<AckSender>) {
-    let ctx = ctx.clone();
+pub fn on_rooms(ctx: &AppContext, socket: &Socket, _: Payload, ack: Option<AckSender>) {
+    let (ctx, socket) = (ctx.clone(), socket.clone());
     actix_rt::spawn(async move {
         reply(
             ack,
-            room_list(&ctx).await.map(|rooms| json!({ "rooms": rooms })),
+            room_list(&ctx, &socket)
+                .await
+                .map(|rooms| json!({ "rooms": rooms })),
         );
     });
 }
@@ -72,37 +73,37 @@ pub fn on_join(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option<
     let (ctx, socket) = (ctx.clone(), socket.clone());
     actix_rt::spawn(async move {
         match join(&ctx, &socket, &payload).await {
-            Ok((joined, change)) => {
+            Ok((joined, arrived)) => {
+                let room = joined.room.clone();
                 reply(ack, Ok(joined));
-                announce(&ctx, &socket, &change, true).await;
+                if arrived {
+                    announce(&ctx, &socket, &room, true).await;
+                }
             }
             Err(error) => reply::<Joined>(ack, Err(error)),
         }
     });
 }
 
+/// Joins the socket to the room; answers what the joiner is sent, and whether its user just
+/// arrived there (no other socket of theirs was in the room, on any node).
 async fn join(
     ctx: &AppContext,
     socket: &Socket,
     payload: &Payload,
-) -> Result<(Joined, PresenceChange), AppError> {
+) -> Result<(Joined, bool), AppError> {
     let request: JoinRequest = parse(payload)?;
     let room = RoomName::parse(&request.room)?;
     let user = identity_of(socket).name().to_string();
     ctx.store.ensure_room(room.as_str()).await?;
     // Join before reading the history: a message sent in between arrives live (and may also be in
     // the history; clients drop duplicates by id) instead of being missed.
+    let presence = member_room(room.as_str(), &user);
     socket.join(room.socket_room());
-    joined_rooms(socket).insert(room.as_str().to_string());
-    let (change, members) = ctx
-        .hub
-        .send(JoinChat {
-            room: room.as_str().to_string(),
-            id: socket.id().clone(),
-            user,
-        })
-        .await
-        .map_err(|_| AppError::Internal)?;
+    socket.join(presence.clone());
+    let newly = joined_rooms(socket).insert(room.as_str().to_string());
+    let arrived = newly && others_in(socket, presence).await == 0;
+    let members = members(socket, room.as_str()).await;
     let history = match request.after {
         Some(after) => {
             ctx.store
@@ -120,7 +121,7 @@ async fn join(
         members,
         history,
     };
-    Ok((joined, change))
+    Ok((joined, arrived))
 }
 
 /// `chat:leave` `{room}`.
@@ -130,18 +131,16 @@ pub fn on_leave(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option
         let result = async {
             let request: RoomRequest = parse(&payload)?;
             let room = RoomName::parse(&request.room)?;
-            let left = ctx
-                .hub
-                .send(LeaveChat {
-                    room: room.as_str().to_string(),
-                    id: socket.id().clone(),
-                })
-                .await
-                .map_err(|_| AppError::Internal)?
-                .ok_or(AppError::NotInRoom)?;
+            if !joined_rooms(&socket).remove(room.as_str()) {
+                return Err(AppError::NotInRoom);
+            }
+            let user = identity_of(&socket).name().to_string();
+            let presence = member_room(room.as_str(), &user);
             socket.leave(room.socket_room());
-            joined_rooms(&socket).remove(room.as_str());
-            announce(&ctx, &socket, &left, false).await;
+            socket.leave(presence.clone());
+            if others_in(&socket, presence).await == 0 {
+                announce(&ctx, &socket, room.as_str(), false).await;
+            }
             Ok(json!({ "room": room.as_str() }))
         }
         .await;
@@ -170,15 +169,7 @@ async fn send(
         .chat
         .hit(socket.id())
         .map_err(|_| AppError::RateLimited)?;
-    let member = ctx
-        .hub
-        .send(CheckChatMember {
-            room: room.as_str().to_string(),
-            id: socket.id().clone(),
-        })
-        .await
-        .map_err(|_| AppError::Internal)?;
-    if !member {
+    if !joined_rooms(socket).contains(room.as_str()) {
         return Err(AppError::NotInRoom);
     }
     let user = identity_of(socket);
@@ -232,18 +223,27 @@ fn joined_rooms(socket: &Socket) -> JoinedGuard {
 struct JoinedGuard(Arc<Mutex<HashSet<String>>>);
 
 impl JoinedGuard {
-    fn insert(&self, room: String) {
+    /// Adds the room; false if the socket had joined it already.
+    fn insert(&self, room: String) -> bool {
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(room);
+            .insert(room)
     }
 
-    fn remove(&self, room: &str) {
+    /// Removes the room; false if the socket had not joined it.
+    fn remove(&self, room: &str) -> bool {
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(room);
+            .remove(room)
+    }
+
+    fn contains(&self, room: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(room)
     }
 
     fn all(&self) -> Vec<String> {
@@ -257,7 +257,8 @@ impl JoinedGuard {
 }
 
 /// A socket that recovered its state after a dropped connection is present again in the chat
-/// rooms it had joined (its Socket.IO rooms came back with it; its presence left on disconnect).
+/// rooms it had joined (its Socket.IO rooms, presence rooms included, came back with it; its
+/// departure was announced when the connection dropped).
 pub fn on_recovered(ctx: &AppContext, socket: &Socket) {
     let rooms = joined_rooms(socket).all();
     if rooms.is_empty() {
@@ -267,76 +268,63 @@ pub fn on_recovered(ctx: &AppContext, socket: &Socket) {
     actix_rt::spawn(async move {
         let user = identity_of(&socket).name().to_string();
         for room in rooms {
-            let rejoin = JoinChat {
-                room,
-                id: socket.id().clone(),
-                user: user.clone(),
-            };
-            if let Ok((change, _)) = ctx.hub.send(rejoin).await {
-                announce(&ctx, &socket, &change, true).await;
+            if others_in(&socket, member_room(&room, &user)).await == 0 {
+                announce(&ctx, &socket, &room, true).await;
             }
         }
     });
 }
 
-/// A socket went away: it leaves its rooms, and the rooms hear of users who left.
+/// A socket went away (it has left its Socket.IO rooms by now): the rooms it had joined hear of
+/// its user leaving if that was the user's last socket there, on any node.
 pub fn on_disconnect(ctx: &AppContext, socket: &Socket) {
+    let rooms = joined_rooms(socket).all();
+    if rooms.is_empty() {
+        return;
+    }
     let (ctx, socket) = (ctx.clone(), socket.clone());
     actix_rt::spawn(async move {
-        let Ok(changes) = ctx
-            .hub
-            .send(LeaveAllChats {
-                id: socket.id().clone(),
-            })
-            .await
-        else {
-            return;
-        };
-        for change in &changes {
-            // Sent as from the departing socket, so a recovering client is not replayed its own
-            // departure.
-            if change.changed {
-                let _ = socket.to(format!("chat:{}", change.room)).emit(
-                    "chat:presence",
-                    Payload::json(
-                        json!({ "room": change.room, "user": change.user, "online": false }),
-                    ),
-                );
+        let user = identity_of(&socket).name().to_string();
+        let mut departed = false;
+        for room in rooms {
+            if others_in(&socket, member_room(&room, &user)).await == 0 {
+                // Sent as from the departing socket, so a recovering client is not replayed its
+                // own departure.
+                tell_presence(&socket, &room, &user, false);
+                departed = true;
             }
         }
-        if changes.iter().any(|c| c.changed) {
+        if departed {
             push_room_list(&ctx, &socket).await;
         }
     });
 }
 
-async fn announce(ctx: &AppContext, socket: &Socket, change: &PresenceChange, online: bool) {
-    if !change.changed {
-        return;
-    }
-    let _ = socket.to(format!("chat:{}", change.room)).emit(
-        "chat:presence",
-        Payload::json(json!({ "room": change.room, "user": change.user, "online": online })),
-    );
+/// Tells a chat room that the socket's user arrived or left, and everyone the new member counts.
+async fn announce(ctx: &AppContext, socket: &Socket, room: &str, online: bool) {
+    tell_presence(socket, room, identity_of(socket).name(), online);
     push_room_list(ctx, socket).await;
+}
+
+fn tell_presence(socket: &Socket, room: &str, user: &str, online: bool) {
+    let _ = socket.to(format!("chat:{room}")).emit(
+        "chat:presence",
+        Payload::json(json!({ "room": room, "user": user, "online": online })),
+    );
 }
 
 /// Tells every socket the rooms and their member counts.
 async fn push_room_list(ctx: &AppContext, socket: &Socket) {
-    if let Ok(rooms) = room_list(ctx).await {
+    if let Ok(rooms) = room_list(ctx, socket).await {
         let _ = socket
             .namespace()
             .emit("chat:rooms", Payload::json(json!({ "rooms": rooms })));
     }
 }
 
-async fn room_list(ctx: &AppContext) -> Result<Vec<RoomInfo>, AppError> {
+async fn room_list(ctx: &AppContext, socket: &Socket) -> Result<Vec<RoomInfo>, AppError> {
     let names = ctx.store.rooms().await?;
-    let counts = ctx
-        .hub
-        .send(CountChatMembers)
-        .await
-        .map_err(|_| AppError::Internal)?;
+    let counts = member_counts(socket).await;
     Ok(names
         .into_iter()
         .map(|name| RoomInfo {

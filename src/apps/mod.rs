@@ -6,6 +6,7 @@ pub mod chat;
 pub mod error;
 pub mod feed;
 pub mod identity;
+pub mod presence;
 pub mod text;
 pub mod trades;
 pub mod welcome;
@@ -96,13 +97,13 @@ pub fn main_namespace(ctx: AppContext) -> NamespaceBuilder {
             if let Some(user) = identity::identity_of(socket).user() {
                 socket.join(trades::user_room(user.name.as_str()));
             }
-            welcome::on_connect(&for_connect.hub, socket);
+            welcome::on_connect(socket);
             if socket.recovered() {
                 chat::on_recovered(&for_connect, socket);
             }
         })
         .on_disconnect(move |socket, _| {
-            welcome::on_disconnect(&for_disconnect.hub, socket);
+            welcome::on_disconnect(socket);
             chat::on_disconnect(&for_disconnect, socket);
         });
     for (event, handler) in events {

@@ -340,6 +340,12 @@ impl Adapter for RedisAdapter {
             .boxed()
     }
 
+    fn rooms(&self, nsp: &Arc<str>, prefix: &str) -> BoxFuture<'static, Vec<Room>> {
+        Arc::clone(&self.inner)
+            .cluster_rooms(Arc::clone(nsp), prefix.to_string())
+            .boxed()
+    }
+
     fn detach_socket(&self, nsp: &Arc<str>, id: &SocketId, keep: Duration) {
         self.inner.local.detach_socket(nsp, id, keep);
         self.inner.mirror().detach(nsp, id, keep);
@@ -569,10 +575,13 @@ impl Inner {
                 self.respond(&nsp, json!({ "requestId": request_id, "sockets": ids }));
             }
             RequestType::AllRooms if !own => {
+                // `prefix` is Agora's own narrowing; Node.js requests have none and get them all.
+                let prefix = request.str("prefix").unwrap_or_default();
                 let rooms: Vec<String> = self
                     .mirror()
                     .rooms(&nsp)
                     .iter()
+                    .filter(|r| r.starts_with(prefix))
                     .map(|r| r.to_string())
                     .collect();
                 self.respond(&nsp, json!({ "requestId": request_id, "rooms": rooms }));
@@ -705,52 +714,76 @@ impl Inner {
     /// The ids of the sockets in any of `rooms` on every node.
     async fn cluster_sockets(self: Arc<Self>, nsp: Arc<str>, rooms: Vec<Room>) -> Vec<SocketId> {
         let room_names: Vec<String> = rooms.iter().map(|r| r.to_string()).collect();
-        let local: Vec<SocketId> = self
-            .mirror()
-            .select(&nsp, &room_names, &[])
-            .into_iter()
-            .map(|socket| socket.id)
-            .collect();
-        if !self.status.is_connected() || !self.ensure_subscribed(&nsp).await {
-            return local;
+        let local = self.mirror().select(&nsp, &room_names, &[]);
+        let mut ids: BTreeSet<SocketId> = local.into_iter().map(|socket| socket.id).collect();
+        let request = json!({ "type": RequestType::Sockets as u8, "rooms": room_names });
+        for answer in self.ask_other_nodes(&nsp, request).await {
+            if let Some(Value::Array(sockets)) = answer.body.get("sockets") {
+                ids.extend(sockets.iter().filter_map(Value::as_str).map(SocketId::from));
+            }
         }
-        let request_channel = self.channels.request(&nsp);
+        ids.into_iter().collect()
+    }
+
+    /// The rooms whose names start with `prefix` on every node. Other Agora nodes filter by the
+    /// request's `prefix`; Node.js nodes ignore it and send all their rooms, filtered here.
+    async fn cluster_rooms(self: Arc<Self>, nsp: Arc<str>, prefix: String) -> Vec<Room> {
+        let mut rooms: BTreeSet<Room> = self
+            .mirror()
+            .rooms(&nsp)
+            .into_iter()
+            .filter(|room| room.starts_with(&prefix))
+            .collect();
+        let request = json!({ "type": RequestType::AllRooms as u8, "prefix": prefix });
+        for answer in self.ask_other_nodes(&nsp, request).await {
+            if let Some(Value::Array(names)) = answer.body.get("rooms") {
+                rooms.extend(
+                    names
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .filter(|room| room.starts_with(&prefix))
+                        .map(Room::from),
+                );
+            }
+        }
+        rooms.into_iter().collect()
+    }
+
+    /// Publishes `request` (its `type` and fields; `uid` and `requestId` are added) to the other
+    /// nodes of the namespace and collects their answers until each has answered or the requests
+    /// timeout passes. None when Redis is away or this node is alone.
+    async fn ask_other_nodes(&self, nsp: &Arc<str>, mut request: Value) -> Vec<WireObject> {
+        if !self.status.is_connected() || !self.ensure_subscribed(nsp).await {
+            return Vec::new();
+        }
+        let request_channel = self.channels.request(nsp);
         let Some(nodes) = self.num_sub(request_channel.clone()).await else {
-            return local;
+            return Vec::new();
         };
         if nodes <= 1 {
-            return local;
+            return Vec::new();
         }
         let request_id = Sid::random().to_string();
         let (answers, mut answered) = mpsc::unbounded_channel();
         lock(&self.pending).insert(request_id.clone(), answers);
-        let request = json!({
-            "uid": self.uid,
-            "requestId": request_id,
-            "type": RequestType::Sockets as u8,
-            "rooms": room_names,
-        });
+        request["uid"] = json!(self.uid);
+        request["requestId"] = json!(request_id);
+        let kind = request["type"].clone();
         self.publish(request_channel, request.to_string().into_bytes());
-        let mut ids: BTreeSet<SocketId> = local.into_iter().collect();
         let expected = nodes - 1;
-        let mut received = 0;
+        let mut received = Vec::with_capacity(expected);
         let deadline = Instant::now() + self.options.requests_timeout;
-        while received < expected {
+        while received.len() < expected {
             match tokio::time::timeout_at(deadline, answered.recv()).await {
-                Ok(Some(answer)) => {
-                    received += 1;
-                    if let Some(Value::Array(sockets)) = answer.body.get("sockets") {
-                        ids.extend(sockets.iter().filter_map(Value::as_str).map(SocketId::from));
-                    }
-                }
+                Ok(Some(answer)) => received.push(answer),
                 _ => break,
             }
         }
         lock(&self.pending).remove(&request_id);
-        if received < expected {
-            tracing::warn!(%nsp, received, expected, "cluster sockets query timed out");
+        if received.len() < expected {
+            tracing::warn!(%nsp, %kind, received = received.len(), expected, "cluster query timed out");
         }
-        ids.into_iter().collect()
+        received
     }
 
     /// How many nodes listen on `channel`; `None` when Redis cannot tell now.

@@ -7,7 +7,8 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
 use super::messages::{
-    Broadcast, Connect, DetachSocket, Disconnect, FetchSockets, Join, Leave, RestoreSocket,
+    Broadcast, Connect, DetachSocket, Disconnect, FetchSockets, Join, Leave, ListRooms,
+    RestoreSocket,
 };
 use super::server::ChatServer;
 use crate::engineio::{EngineSocket, Frame};
@@ -86,6 +87,14 @@ impl Adapter for LocalAdapter {
         let request = self.hub.send(FetchSockets {
             nsp: Arc::clone(nsp),
             rooms,
+        });
+        async move { request.await.unwrap_or_default() }.boxed()
+    }
+
+    fn rooms(&self, nsp: &Arc<str>, prefix: &str) -> BoxFuture<'static, Vec<Room>> {
+        let request = self.hub.send(ListRooms {
+            nsp: Arc::clone(nsp),
+            prefix: prefix.to_string(),
         });
         async move { request.await.unwrap_or_default() }.boxed()
     }

@@ -4,9 +4,6 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use std::collections::BTreeMap;
-
-use super::chat_rooms::PresenceChange;
 use super::server::ChatServer;
 use crate::accounts::Identity;
 use crate::engineio::{EngineSocket, Frame};
@@ -119,124 +116,19 @@ impl Handler<FetchSockets> for ChatServer {
     }
 }
 
-/// A signed-in or guest user's socket came online; answers the online names when they changed.
+/// Which rooms of the namespace have names starting with `prefix`?
 #[derive(Message)]
-#[rtype(result = "Option<Vec<String>>")]
-pub struct GoOnline {
-    pub id: SocketId,
-    pub name: String,
+#[rtype(result = "Vec<Room>")]
+pub struct ListRooms {
+    pub nsp: Arc<str>,
+    pub prefix: String,
 }
 
-impl Handler<GoOnline> for ChatServer {
-    type Result = Option<Vec<String>>;
+impl Handler<ListRooms> for ChatServer {
+    type Result = MessageResult<ListRooms>;
 
-    fn handle(&mut self, msg: GoOnline, _: &mut Self::Context) -> Self::Result {
-        self.go_online(msg.id, msg.name)
-    }
-}
-
-/// A socket went offline; answers the online names when they changed.
-#[derive(Message)]
-#[rtype(result = "Option<Vec<String>>")]
-pub struct GoOffline {
-    pub id: SocketId,
-}
-
-impl Handler<GoOffline> for ChatServer {
-    type Result = Option<Vec<String>>;
-
-    fn handle(&mut self, msg: GoOffline, _: &mut Self::Context) -> Self::Result {
-        self.go_offline(&msg.id)
-    }
-}
-
-/// Who is online?
-#[derive(Message)]
-#[rtype(result = "Vec<String>")]
-pub struct ListOnline;
-
-impl Handler<ListOnline> for ChatServer {
-    type Result = MessageResult<ListOnline>;
-
-    fn handle(&mut self, _: ListOnline, _: &mut Self::Context) -> Self::Result {
-        MessageResult(self.online())
-    }
-}
-
-/// A socket's user enters a chat room; answers the presence change and the room's members.
-#[derive(Message)]
-#[rtype(result = "(PresenceChange, Vec<String>)")]
-pub struct JoinChat {
-    pub room: String,
-    pub id: SocketId,
-    pub user: String,
-}
-
-impl Handler<JoinChat> for ChatServer {
-    type Result = MessageResult<JoinChat>;
-
-    fn handle(&mut self, msg: JoinChat, _: &mut Self::Context) -> Self::Result {
-        MessageResult(self.chat().join(&msg.room, &msg.id, &msg.user))
-    }
-}
-
-/// A socket leaves a chat room; `None` if it was not in it.
-#[derive(Message)]
-#[rtype(result = "Option<PresenceChange>")]
-pub struct LeaveChat {
-    pub room: String,
-    pub id: SocketId,
-}
-
-impl Handler<LeaveChat> for ChatServer {
-    type Result = Option<PresenceChange>;
-
-    fn handle(&mut self, msg: LeaveChat, _: &mut Self::Context) -> Self::Result {
-        self.chat().leave(&msg.room, &msg.id)
-    }
-}
-
-/// A socket went away: it leaves every chat room.
-#[derive(Message)]
-#[rtype(result = "Vec<PresenceChange>")]
-pub struct LeaveAllChats {
-    pub id: SocketId,
-}
-
-impl Handler<LeaveAllChats> for ChatServer {
-    type Result = MessageResult<LeaveAllChats>;
-
-    fn handle(&mut self, msg: LeaveAllChats, _: &mut Self::Context) -> Self::Result {
-        MessageResult(self.leave_chats(&msg.id))
-    }
-}
-
-/// Is this socket in that chat room?
-#[derive(Message)]
-#[rtype(result = "bool")]
-pub struct CheckChatMember {
-    pub room: String,
-    pub id: SocketId,
-}
-
-impl Handler<CheckChatMember> for ChatServer {
-    type Result = bool;
-
-    fn handle(&mut self, msg: CheckChatMember, _: &mut Self::Context) -> bool {
-        self.chat().is_member(&msg.room, &msg.id)
-    }
-}
-
-/// How many users are present in each occupied chat room?
-#[derive(Message)]
-#[rtype(result = "BTreeMap<String, usize>")]
-pub struct CountChatMembers;
-
-impl Handler<CountChatMembers> for ChatServer {
-    type Result = MessageResult<CountChatMembers>;
-
-    fn handle(&mut self, _: CountChatMembers, _: &mut Self::Context) -> Self::Result {
-        MessageResult(self.chat().counts())
+    fn handle(&mut self, msg: ListRooms, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.rooms_named(&msg.nsp, &msg.prefix))
     }
 }
 

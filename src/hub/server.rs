@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::chat_rooms::{ChatRooms, PresenceChange};
 use super::messages::TradeRefusal;
-use super::presence::Presence;
 use super::recovery_log::RecoveryLog;
 use crate::accounts::Identity;
 use crate::engineio::{EngineSocket, Frame, Frames};
@@ -20,8 +18,6 @@ use crate::socketio::{BroadcastOptions, RestoreRequest, Room, SocketId};
 #[derive(Default)]
 pub struct ChatServer {
     namespaces: HashMap<Arc<str>, Rooms>,
-    presence: Presence,
-    chat: ChatRooms,
     /// How long packets are logged for connection state recovery; no log when `None`.
     recovery_window: Option<Duration>,
 }
@@ -236,31 +232,23 @@ impl ChatServer {
             .collect();
         ids.into_iter().cloned().collect()
     }
+
+    /// The rooms of a namespace whose names start with `prefix`.
+    pub fn rooms_named(&self, nsp: &str, prefix: &str) -> Vec<Room> {
+        self.namespaces
+            .get(nsp)
+            .map(|ns| {
+                ns.rooms
+                    .keys()
+                    .filter(|room| room.starts_with(prefix))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 impl ChatServer {
-    /// A user's socket came online; answers the online names if the list changed.
-    pub fn go_online(&mut self, id: SocketId, name: String) -> Option<Vec<String>> {
-        self.presence
-            .arrive(id, name)
-            .then(|| self.presence.names())
-    }
-
-    /// A socket went offline; answers the online names if the list changed.
-    pub fn go_offline(&mut self, id: &SocketId) -> Option<Vec<String>> {
-        self.presence.depart(id).then(|| self.presence.names())
-    }
-
-    /// The names of the users online now.
-    pub fn online(&self) -> Vec<String> {
-        self.presence.names()
-    }
-
-    /// Chat room membership (presence by user name).
-    pub fn chat(&mut self) -> &mut ChatRooms {
-        &mut self.chat
-    }
-
     /// Checks a trade request's sender: signed in, and not trading with themself.
     pub fn verify_trade(
         &self,
@@ -272,11 +260,6 @@ impl ChatServer {
             return Err(TradeRefusal::SelfTrade);
         }
         Ok(user.id)
-    }
-
-    /// Takes a socket out of every chat room.
-    pub fn leave_chats(&mut self, id: &SocketId) -> Vec<PresenceChange> {
-        self.chat.leave_all(id)
     }
 }
 

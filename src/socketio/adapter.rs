@@ -53,6 +53,8 @@ pub trait Adapter: Send + Sync + 'static {
     fn broadcast(&self, nsp: &Arc<str>, frames: Arc<[Frame]>, options: BroadcastOptions);
     /// The ids of the sockets in any of `rooms` (every socket of the namespace when empty).
     fn sockets(&self, nsp: &Arc<str>, rooms: Vec<Room>) -> BoxFuture<'static, Vec<SocketId>>;
+    /// The rooms of the namespace (with at least one socket) whose names start with `prefix`.
+    fn rooms(&self, nsp: &Arc<str>, prefix: &str) -> BoxFuture<'static, Vec<Room>>;
 
     /// A socket whose connection dropped and that may come back within `keep`: it leaves its rooms
     /// but they are remembered, and the packets it would have received are logged.

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
@@ -294,6 +295,11 @@ impl Socket {
             Some(self.id().clone()),
             self.inner.ns.recovery().is_some(),
         )
+    }
+
+    /// The rooms of this namespace whose names start with `prefix`, on every node of a cluster.
+    pub fn cluster_rooms(&self, prefix: &str) -> BoxFuture<'static, Vec<Room>> {
+        self.adapter().rooms(self.nsp(), prefix)
     }
 
     /// Disconnects the socket from its namespace; the client is told and does not reconnect.

@@ -126,6 +126,8 @@ export function recoveryScenarios({ waitFor, waitConnect, emitAck, expectSilence
     const welcomeA = waitFor(a, "welcome", "A: welcome");
     const messages = []; // [text, id, offset] as A's handler sees them
     a.on("chat:message", (m, ...rest) => messages.push({ text: m?.text, id: m?.id, rest }));
+    const roomLists = []; // every chat:rooms push A gets
+    a.on("chat:rooms", (list) => roomLists.push(list));
     const last = { args: null }; // the arguments of the last event A got, whatever its name
     a.onAny((...args) => {
       last.args = args;
@@ -140,6 +142,11 @@ export function recoveryScenarios({ waitFor, waitConnect, emitAck, expectSilence
     ctx.step(`A (${agora ? "Agora client" : "socket.io-client"}, ${transport} via the relay) is ${nameA}, id ${a.id}`);
     await ack(a, "chat:join", { room: "lobby" });
     await ack(b, "chat:join", { room: "lobby" });
+    // B's arrival reaches A as chat:presence then a chat:rooms push, both with offsets of their own:
+    // wait for them, so that the message below is the last thing A got.
+    const countsB = () =>
+      roomLists.some((list) => list?.rooms?.some((room) => room.name === "lobby" && room.members === 2));
+    await waitUntil(countsB, "A: the room list counting B", 5000);
     const before = await ack(b, "chat:send", { room: "lobby", text: "before the cut" });
     await waitUntil(() => messages.length === 1, "A: the first message", 5000);
     assertEqual(messages[0].text, "before the cut", "A's first message");

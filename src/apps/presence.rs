@@ -1,0 +1,82 @@
+//! Who is online and who is in which chat room, kept as Socket.IO rooms so that the answer spans
+//! every node of a cluster: each socket of a user joins `online\n<name>`, and `member\n<room>\n<name>`
+//! for each chat room it joined. Names and chat room names never contain a newline, so these rooms
+//! cannot be confused with each other or with the app's other rooms. A node that dies takes its
+//! sockets' rooms with it, so its users drop out of these lists by themselves.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::socketio::Socket;
+
+const ONLINE: &str = "online\n";
+const MEMBER: &str = "member\n";
+
+/// The room every socket of `user` is in while connected.
+pub fn online_room(user: &str) -> String {
+    format!("{ONLINE}{user}")
+}
+
+/// The room every socket of `user` that joined chat room `room` is in.
+pub fn member_room(room: &str, user: &str) -> String {
+    format!("{MEMBER}{room}\n{user}")
+}
+
+/// How many sockets other than this one are in `room`, on every node.
+pub async fn others_in(socket: &Socket, room: String) -> usize {
+    let ids = socket.to(room).sockets().await;
+    ids.iter().filter(|id| *id != socket.id()).count()
+}
+
+/// The names of the users online on every node, sorted.
+pub async fn online_users(socket: &Socket) -> Vec<String> {
+    let rooms = socket.cluster_rooms(ONLINE).await;
+    let names: BTreeSet<&str> = rooms
+        .iter()
+        .filter_map(|r| r.strip_prefix(ONLINE))
+        .collect();
+    names.into_iter().map(str::to_string).collect()
+}
+
+/// The names of the users in chat room `room` on every node, sorted.
+pub async fn members(socket: &Socket, room: &str) -> Vec<String> {
+    let prefix = format!("{MEMBER}{room}\n");
+    let rooms = socket.cluster_rooms(&prefix).await;
+    let names: BTreeSet<&str> = rooms
+        .iter()
+        .filter_map(|r| r.strip_prefix(&*prefix))
+        .collect();
+    names.into_iter().map(str::to_string).collect()
+}
+
+/// How many users are in each chat room that has any, on every node.
+pub async fn member_counts(socket: &Socket) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for room in socket.cluster_rooms(MEMBER).await {
+        if let Some((chat_room, _user)) = parse_member_room(&room) {
+            *counts.entry(chat_room.to_string()).or_default() += 1;
+        }
+    }
+    counts
+}
+
+/// The chat room and user of a [`member_room`].
+fn parse_member_room(room: &str) -> Option<(&str, &str)> {
+    room.strip_prefix(MEMBER)?.rsplit_once('\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_rooms_read_back_whatever_the_room_name() {
+        for room in ["lobby", "a:b", "member", "x y \u{e9}"] {
+            assert_eq!(
+                parse_member_room(&member_room(room, "ann")),
+                Some((room, "ann"))
+            );
+        }
+        assert_eq!(parse_member_room(&online_room("ann")), None);
+        assert_eq!(parse_member_room("chat:lobby"), None);
+    }
+}
