@@ -3,7 +3,8 @@
 //!
 //! - Socket.IO at `/socket.io/`: on `/`, emits `auth` with the CONNECT payload, answers `message`
 //!   with `message-back`, acks `message-with-ack` with the same arguments; `join`, `broadcast`,
-//!   `ask`, `drop-me` and `kick-me` for the interop tests; on `/custom`, only emits `auth`.
+//!   `ask`, `ask-room`, `drop-me` and `kick-me` for the interop tests; on `/custom`, only emits
+//!   `auth`.
 //! - Engine.IO alone at `/engine.io/`: every message echoed back.
 
 use std::net::TcpListener;
@@ -20,7 +21,8 @@ use crate::engineio::{
 };
 use crate::hub::{ChatServer, LocalAdapter};
 use crate::socketio::{
-    AckSender, Adapter, Namespace, NamespaceBuilder, Payload, Socket, SocketIo, SocketIoConfig,
+    AckSender, Adapter, BroadcastAckError, Namespace, NamespaceBuilder, Payload, Socket, SocketIo,
+    SocketIoConfig,
 };
 
 /// How long the server waits for the client's answer to `ask`.
@@ -115,6 +117,37 @@ pub fn broadcast(socket: &Socket, mut payload: Payload, _: Option<AckSender>) {
     let _ = socket.to(room).emit("msg", payload);
 }
 
+/// `ask-room` [room, timeout ms?] + ack: emits `question` to everyone in the room, the sender
+/// included, on every node, and acks `{error, responses}` with their answers (`error` is `null`,
+/// or `"timeout"` when some did not answer within the timeout, [`ASK_TIMEOUT`] by default).
+pub fn ask_room(socket: &Socket, payload: Payload, ack: Option<AckSender>) {
+    let (Some(room), Some(ack)) = (payload.args.first().and_then(|r| r.as_str()), ack) else {
+        return;
+    };
+    let timeout = payload
+        .args
+        .get(1)
+        .and_then(serde_json::Value::as_u64)
+        .map_or(ASK_TIMEOUT, Duration::from_millis);
+    let asking =
+        socket
+            .namespace()
+            .to(room.to_owned())
+            .emit_with_ack("question", Payload::empty(), timeout);
+    actix_rt::spawn(async move {
+        let (error, answers) = match asking.await {
+            Ok(answers) => (None, answers),
+            Err(BroadcastAckError::Timeout { answers, .. }) => (Some("timeout"), answers),
+            Err(BroadcastAckError::ReservedEvent) => (Some("reserved event"), Vec::new()),
+        };
+        let responses: Vec<serde_json::Value> = answers
+            .into_iter()
+            .flat_map(|answer| answer.args.into_iter().next())
+            .collect();
+        let _ = ack.send_json(serde_json::json!({ "error": error, "responses": responses }));
+    });
+}
+
 fn emit_auth(socket: &Socket) {
     let _ = socket.emit("auth", Payload::new(vec![socket.auth().clone()]));
 }
@@ -132,6 +165,7 @@ fn main_namespace() -> NamespaceBuilder {
         })
         .on("join", join)
         .on("broadcast", broadcast)
+        .on("ask-room", ask_room)
         .on("ask", |socket, _, _| {
             let socket = socket.clone();
             let answer = socket.emit_with_ack("question", Payload::json("ping?"), ASK_TIMEOUT);

@@ -38,11 +38,13 @@ fn fresh_namespace() -> String {
 }
 
 /// The test namespace: `join` [room] + ack, `broadcast` [room, ...args] → `msg` ...args to the
-/// room except the sender, `shout` ...args → `msg` ...args to the whole namespace.
+/// room except the sender, `shout` ...args → `msg` ...args to the whole namespace, `ask-room`
+/// [room, timeout ms?] + ack → `question` to the room with acks, acked `{error, responses}`.
 fn test_namespace(nsp: &str) -> NamespaceBuilder {
     Namespace::builder(nsp)
         .on("join", agora::conformance::join)
         .on("broadcast", agora::conformance::broadcast)
+        .on("ask-room", agora::conformance::ask_room)
         .on("shout", |socket, payload, _| {
             let _ = socket.namespace().emit("msg", payload);
         })
@@ -190,6 +192,54 @@ impl Client {
     async fn join(&mut self, room: &str) {
         let answer = self.emit_with_ack(&format!(r#"["join","{room}"]"#)).await;
         assert_eq!(answer, "[]");
+    }
+
+    /// Sends `ask-room` [room, timeout ms?] and returns the ack id it used (the Node server takes
+    /// no timeout: it always waits 2 s).
+    async fn ask_room(&mut self, room: &str, timeout_ms: Option<u64>) -> u64 {
+        self.next_ack += 1;
+        let id = self.next_ack;
+        let timeout = timeout_ms.map(|ms| format!(",{ms}")).unwrap_or_default();
+        let text = format!(r#"42{},{id}["ask-room","{room}"{timeout}]"#, self.nsp);
+        self.ws.send_text(&text).await;
+        id
+    }
+
+    /// Expects the `question` of a broadcast with acks; returns its ack id.
+    async fn expect_question(&mut self) -> String {
+        let packet = self.recv_text().await;
+        let prefix = format!("42{},", self.nsp);
+        let id = packet
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(r#"["question"]"#))
+            .unwrap_or_else(|| panic!("client {} expected the question, got {packet}", self.id));
+        assert!(
+            !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()),
+            "the question asks for an ack: {packet}"
+        );
+        id.to_string()
+    }
+
+    /// Acks `id` with these arguments (a JSON array).
+    async fn answer(&mut self, id: &str, args: &str) {
+        let text = format!("43{},{id}{args}", self.nsp);
+        self.ws.send_text(&text).await;
+    }
+
+    /// The `{error, responses}` ack of `ask-room` number `ack`, responses sorted.
+    async fn expect_asked(&mut self, ack: u64) -> (Value, Vec<Value>) {
+        let packet = self.recv_text().await;
+        let prefix = format!("43{},{ack}", self.nsp);
+        let body = packet
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("expected {prefix}[…], got {packet}"));
+        let answer: Value = serde_json::from_str(body).expect("ack JSON");
+        let mut responses = answer[0]["responses"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no responses in {packet}"))
+            .clone();
+        responses.sort_by_key(Value::to_string);
+        (answer[0]["error"].clone(), responses)
     }
 
     /// The next text packet, pings answered.
@@ -354,6 +404,58 @@ async fn binary_arguments_cross_nodes() {
     assert!(receiver.silent().await);
     a.stop().await;
     b.stop().await;
+}
+
+#[actix_web::test]
+async fn broadcast_with_acks_collects_answers_from_every_node() {
+    let nsp = fresh_namespace();
+    let a = Node::start(&nsp, REDIS).await;
+    let b = Node::start(&nsp, REDIS).await;
+    let mut x = a.client(&nsp).await;
+    let mut y1 = b.client(&nsp).await;
+    let mut y2 = b.client(&nsp).await;
+    let mut outsider = b.client(&nsp).await;
+    for client in [&mut x, &mut y1, &mut y2] {
+        client.join("r").await;
+    }
+
+    // Everyone answers: complete as soon as the last answer is in, well before the timeout.
+    let started = std::time::Instant::now();
+    let ask = x.ask_room("r", Some(5_000)).await;
+    for client in [&mut x, &mut y1, &mut y2] {
+        let id = client.expect_question().await;
+        let args = format!(r#"["{}",{{"n":1}}]"#, client.id);
+        client.answer(&id, &args).await;
+    }
+    let (error, responses) = x.expect_asked(ask).await;
+    assert_eq!(error, Value::Null);
+    let mut expected = vec![json!(x.id), json!(y1.id), json!(y2.id)];
+    expected.sort_by_key(Value::to_string);
+    assert_eq!(
+        responses, expected,
+        "each member's first ack argument, once"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "completed at the timeout rather than with the last answer"
+    );
+    assert!(outsider.silent().await);
+
+    // One member on the other node never answers: the call ends at the timeout with the others.
+    let ask = x.ask_room("r", Some(800)).await;
+    let started = std::time::Instant::now();
+    let id = x.expect_question().await;
+    x.answer(&id, r#"["x"]"#).await;
+    let id = y1.expect_question().await;
+    y1.answer(&id, r#"["y1"]"#).await;
+    y2.expect_question().await;
+    let (error, responses) = x.expect_asked(ask).await;
+    assert!(started.elapsed() >= Duration::from_millis(600));
+    assert_eq!(error, "timeout");
+    assert_eq!(responses, [json!("x"), json!("y1")]);
+    for node in [a, b] {
+        node.stop().await;
+    }
 }
 
 #[actix_web::test]
@@ -607,23 +709,26 @@ async fn node_socket_io_server_shares_rooms_with_agora() {
     x.expect_msg_once(r#""in r2""#).await;
     y.expect_msg_once(r#""in r2""#).await;
 
-    // emitWithAck to the room from Node (BROADCAST): the Agora socket gets the event, Node gets
-    // its own client's answer and does not time out waiting for Agora.
-    y.next_ack += 1;
-    let ask = y.next_ack;
-    y.ws.send_text(&format!(r#"42{nsp},{ask}["ask-room","r"]"#))
-        .await;
-    let question = y.recv_text().await;
-    let question_id = question
-        .strip_prefix(&format!("42{nsp},"))
-        .and_then(|rest| rest.strip_suffix(r#"["question"]"#))
-        .unwrap_or_else(|| panic!("expected the question, got {question}"));
-    y.ws.send_text(&format!(r#"43{nsp},{question_id}["yes"]"#))
-        .await;
-    assert_eq!(x.recv_text().await, format!(r#"42{nsp},["question"]"#));
-    assert_eq!(
-        y.recv_text().await,
-        format!(r#"43{nsp},{ask}[{{"error":null,"responses":["yes"]}}]"#)
-    );
+    // emitWithAck to the room from Node (BROADCAST): the Agora socket gets the event with an ack
+    // id, and Node gets its answer (BROADCAST_CLIENT_COUNT, BROADCAST_ACK) with its own client's.
+    let ask = y.ask_room("r", None).await;
+    let id = y.expect_question().await;
+    y.answer(&id, r#"["yes"]"#).await;
+    let id = x.expect_question().await;
+    x.answer(&id, r#"["agora yes",{"n":1}]"#).await;
+    let (error, responses) = y.expect_asked(ask).await;
+    assert_eq!(error, Value::Null);
+    assert_eq!(responses, [json!("agora yes"), json!("yes")]);
+    assert!(w.silent().await);
+
+    // And the reverse: Agora asks the room, the Node client's answer comes back.
+    let ask = x.ask_room("r", None).await;
+    let id = x.expect_question().await;
+    x.answer(&id, r#"["from x"]"#).await;
+    let id = y.expect_question().await;
+    y.answer(&id, r#"["from y"]"#).await;
+    let (error, responses) = x.expect_asked(ask).await;
+    assert_eq!(error, Value::Null);
+    assert_eq!(responses, [json!("from x"), json!("from y")]);
     agora.stop().await;
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use agora::engineio::EngineConfig;
 use agora::socketio::SocketIoConfig;
 use common::*;
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Long enough to be sure a packet that should not come does not.
@@ -162,6 +163,87 @@ async fn the_server_waits_for_client_acks_with_a_timeout() {
     let started = std::time::Instant::now();
     assert_eq!(sio.recv_text().await, r#"42["answer","timeout"]"#);
     assert!(started.elapsed() >= Duration::from_millis(1_500));
+    server.stop().await;
+}
+
+/// The ack id of an event packet `42<id>[...]` on the main namespace.
+fn ack_id_of(packet: &str, args: &str) -> String {
+    let id = packet
+        .strip_prefix("42")
+        .and_then(|rest| rest.strip_suffix(args))
+        .unwrap_or_else(|| panic!("expected 42<id>{args}, got {packet}"));
+    assert!(
+        !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()),
+        "{packet}"
+    );
+    id.to_string()
+}
+
+/// The `{error, responses}` a client got for `ask-room`, responses sorted.
+fn ask_room_answer(packet: &str, ack: u64) -> (Value, Vec<String>) {
+    let prefix = format!("43{ack}");
+    let body = packet
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("expected {prefix}[…], got {packet}"));
+    let answer: Value = serde_json::from_str(body).unwrap();
+    let mut responses: Vec<String> = answer[0]["responses"]
+        .as_array()
+        .expect("responses")
+        .iter()
+        .map(Value::to_string)
+        .collect();
+    responses.sort();
+    (answer[0]["error"].clone(), responses)
+}
+
+#[actix_web::test]
+async fn a_room_broadcast_with_acks_collects_every_answer_or_times_out() {
+    let server = spawn_quiet().await;
+    let (mut a, _) = Sio::connect(&server).await;
+    let (mut b, _) = Sio::connect(&server).await;
+    let (mut c, _) = Sio::connect(&server).await;
+    for (sio, room) in [(&mut a, "r"), (&mut b, "r"), (&mut c, "other")] {
+        sio.send(&format!(r#"421["join","{room}"]"#)).await;
+        assert_eq!(sio.recv_text().await, "431[]");
+    }
+
+    // b waits for its own question (Socket::emit_with_ack) while the room is asked: the two
+    // pending ids on b must differ.
+    b.send(r#"42["ask"]"#).await;
+    let own = ack_id_of(&b.recv_text().await, r#"["question","ping?"]"#);
+    let started = std::time::Instant::now();
+    a.send(r#"422["ask-room","r"]"#).await;
+    let to_a = ack_id_of(&a.recv_text().await, r#"["question"]"#);
+    let to_b = ack_id_of(&b.recv_text().await, r#"["question"]"#);
+    assert_eq!(to_a, to_b, "one ack id for the whole broadcast");
+    assert_ne!(
+        own, to_b,
+        "a broadcast ack id never collides with a socket's own"
+    );
+    assert!(c.silent_for(SILENCE).await, "outside the room");
+    a.send(&format!(r#"43{to_a}["from a"]"#)).await;
+    // Only the first ack argument is an answer, as in Socket.IO.
+    b.send(&format!(r#"43{to_b}["from b",2]"#)).await;
+    b.send(&format!(r#"43{own}["pong!"]"#)).await;
+    assert_eq!(b.recv_text().await, r#"42["answer","pong!"]"#);
+    let (error, responses) = ask_room_answer(&a.recv_text().await, 2);
+    assert_eq!(error, Value::Null);
+    assert_eq!(responses, [r#""from a""#, r#""from b""#]);
+    assert!(
+        started.elapsed() < Duration::from_millis(1_500),
+        "complete once everyone answered, not at the timeout"
+    );
+
+    // b does not answer this time: the call ends at the timeout with a's answer.
+    a.send(r#"423["ask-room","r",400]"#).await;
+    let to_a = ack_id_of(&a.recv_text().await, r#"["question"]"#);
+    ack_id_of(&b.recv_text().await, r#"["question"]"#);
+    let started = std::time::Instant::now();
+    a.send(&format!(r#"43{to_a}[]"#)).await;
+    let (error, responses) = ask_room_answer(&a.recv_text().await, 3);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(error, "timeout");
+    assert_eq!(responses, ["null"], "an ack without arguments answers null");
     server.stop().await;
 }
 

@@ -8,8 +8,10 @@
 //!
 //! From other nodes it also carries out REMOTE_JOIN/REMOTE_LEAVE/REMOTE_DISCONNECT
 //! (`io.in(room).socketsJoin(…)` and friends), answers SOCKETS, ALL_ROOMS and REMOTE_FETCH
-//! (`fetchSockets()`), and delivers BROADCAST requests (`emitWithAck`) without collecting this
-//! node's client acks (it answers a client count of 0). It ignores SERVER_SIDE_EMIT.
+//! (`fetchSockets()`), and carries out BROADCAST requests (`emitWithAck`): it delivers the event
+//! with an ack id of its own, answers BROADCAST_CLIENT_COUNT, then one BROADCAST_ACK per client
+//! answer. Its own broadcasts with acks go out the same way and collect those answers. It ignores
+//! SERVER_SIDE_EMIT.
 
 mod mirror;
 mod redis;

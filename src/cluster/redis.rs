@@ -27,7 +27,10 @@ use super::wire::{
 use crate::engineio::{CloseReason, EngineSocket, Frame, Frames, Sid};
 use crate::hub::LocalAdapter;
 use crate::socketio::packet::Packet;
-use crate::socketio::{Adapter, BroadcastOptions, RestoreRequest, Room, SocketId};
+use crate::socketio::{
+    next_ack_id, AckReport, AckRequest, Adapter, BroadcastOptions, Payload, PendingAcks,
+    RestoreRequest, Room, SocketId,
+};
 
 /// How often an idle connection is checked with a PING.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
@@ -172,7 +175,7 @@ struct Inner {
     mirror: Mutex<Mirror>,
     /// The namespaces listened to, and whether the current connection has subscribed them.
     namespaces: Mutex<HashMap<Arc<str>, bool>>,
-    /// Cluster queries waiting for answers, by request id.
+    /// Cluster queries (and broadcasts with acks) waiting for answers, by request id.
     pending: Mutex<HashMap<String, mpsc::UnboundedSender<WireObject>>>,
 }
 
@@ -302,9 +305,9 @@ impl RedisAdapter {
 }
 
 impl Adapter for RedisAdapter {
-    fn add_socket(&self, nsp: &Arc<str>, id: &SocketId, engine: EngineSocket) {
+    fn add_socket(&self, nsp: &Arc<str>, id: &SocketId, engine: EngineSocket, acks: PendingAcks) {
         let inner = &self.inner;
-        inner.local.add_socket(nsp, id, engine.clone());
+        inner.local.add_socket(nsp, id, engine.clone(), acks);
         // As in Socket.IO, every socket is in the room named by its id, so other nodes can
         // address it (`io.to(id)`) and leave it out (`socket.broadcast`).
         inner.local.join(nsp, id, vec![Room::from(id.as_str())]);
@@ -332,6 +335,38 @@ impl Adapter for RedisAdapter {
             self.inner.publish_broadcast(nsp, &frames, &options);
         }
         self.inner.local.broadcast(nsp, frames, options);
+    }
+
+    /// Delivered here at once; other nodes get a BROADCAST request (as the Node adapter's
+    /// `broadcastWithAck` sends it) and their BROADCAST_CLIENT_COUNT and BROADCAST_ACK answers are
+    /// relayed to `ack.reports` until the timeout. The nodes are counted with PUBSUB NUMSUB on the
+    /// request channel, as Node does.
+    fn broadcast_with_ack(
+        &self,
+        nsp: &Arc<str>,
+        frames: Arc<[Frame]>,
+        options: BroadcastOptions,
+        ack: AckRequest,
+    ) -> BoxFuture<'static, Option<usize>> {
+        let request = if self.inner.only_local_sockets(nsp, &options.rooms)
+            || !self.inner.status.is_connected()
+        {
+            None
+        } else {
+            self.inner
+                .broadcast_request(nsp, &frames, &options, ack.timeout)
+        };
+        self.inner
+            .local
+            .deliver_with_ack(nsp, frames, options, ack.id, ack.reports.clone());
+        let Some((request_id, request)) = request else {
+            return futures_util::future::ready(Some(1)).boxed();
+        };
+        let (nodes, counted) = oneshot::channel();
+        let relay =
+            Arc::clone(&self.inner).relay_acks(Arc::clone(nsp), request_id, request, ack, nodes);
+        actix_rt::spawn(relay);
+        async move { counted.await.ok().flatten() }.boxed()
     }
 
     fn sockets(&self, nsp: &Arc<str>, rooms: Vec<Room>) -> BoxFuture<'static, Vec<SocketId>> {
@@ -450,14 +485,7 @@ impl Inner {
         if let Some(offset) = &options.offset {
             packet.strip_last_arg(offset);
         }
-        let rooms = unique(options.rooms.iter().map(|r| r.to_string()));
-        let except = unique(
-            options
-                .except_rooms
-                .iter()
-                .map(|r| r.to_string())
-                .chain(options.except.iter().map(|id| id.to_string())),
-        );
+        let (rooms, except) = wire_rooms(options);
         let channel = self.channels.broadcast(nsp, &rooms);
         let message = WireBroadcast {
             uid: self.uid.clone(),
@@ -469,8 +497,166 @@ impl Inner {
         self.publish(channel, message.encode());
     }
 
+    /// The BROADCAST request for a local broadcast with acks, and its id, as the Node adapter's
+    /// `broadcastWithAck` publishes it: MessagePack `{uid, requestId, type, packet, opts}`. The
+    /// packet goes without this node's ack id (each node gives it one of its own), and `opts.flags`
+    /// carries the timeout, in milliseconds. `None` if the frames are not an event.
+    fn broadcast_request(
+        &self,
+        nsp: &Arc<str>,
+        frames: &[Frame],
+        options: &BroadcastOptions,
+        timeout: Duration,
+    ) -> Option<(String, Vec<u8>)> {
+        let Some(mut packet) = WirePacket::from_frames(frames) else {
+            tracing::debug!(%nsp, "not an event packet: broadcast with acks locally only");
+            return None;
+        };
+        packet.id = None;
+        let (rooms, except) = wire_rooms(options);
+        let request_id = Sid::random().to_string();
+        let body = json!({
+            "uid": self.uid,
+            "requestId": request_id,
+            "type": RequestType::Broadcast as u8,
+            "packet": packet.to_json(),
+            "opts": {
+                "rooms": rooms,
+                "except": except,
+                "flags": { "timeout": u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX) },
+            },
+        });
+        let request = WireObject {
+            body,
+            attachments: packet.attachments,
+        };
+        Some((request_id, request.encode()))
+    }
+
+    /// Publishes a BROADCAST request, counts the nodes (answered on `nodes`), then relays the
+    /// other nodes' client counts and answers to `ack.reports` until the timeout, or until the
+    /// collector stops listening.
+    async fn relay_acks(
+        self: Arc<Self>,
+        nsp: Arc<str>,
+        request_id: String,
+        request: Vec<u8>,
+        ack: AckRequest,
+        nodes: oneshot::Sender<Option<usize>>,
+    ) {
+        let deadline = Instant::now() + ack.timeout;
+        if !self.ensure_subscribed(&nsp).await {
+            // Nobody else can be asked: this node's own delivery is the whole broadcast.
+            let _ = nodes.send(Some(1));
+            return;
+        }
+        let (answers, mut answered) = mpsc::unbounded_channel();
+        lock(&self.pending).insert(request_id.clone(), answers);
+        let request_channel = self.channels.request(&nsp);
+        self.publish(request_channel.clone(), request);
+        let count = self.num_sub(request_channel).await.map(|n| n.max(1));
+        if count.is_none() {
+            tracing::warn!(%nsp, "cannot count the nodes: collecting acks until the timeout");
+        }
+        let _ = nodes.send(count);
+        loop {
+            tokio::select! {
+                _ = ack.reports.closed() => break,
+                answer = tokio::time::timeout_at(deadline, answered.recv()) => {
+                    let Ok(Some(answer)) = answer else { break };
+                    if let Some(report) = ack_report(answer) {
+                        let _ = ack.reports.send(report);
+                    }
+                }
+            }
+        }
+        lock(&self.pending).remove(&request_id);
+    }
+
+    /// Answers another node's BROADCAST request as Node does: delivers the event to the matching
+    /// sockets here with an ack id of this node, publishes BROADCAST_CLIENT_COUNT with how many
+    /// they were, then one BROADCAST_ACK per answer, until every one answered or left, or the
+    /// request's timeout passed.
+    fn broadcast_for(self: &Arc<Self>, nsp: Arc<str>, request: &WireObject) {
+        let Some(request_id) = request.request_id().map(str::to_owned) else {
+            return;
+        };
+        let Some(packet) = request.body.get("packet") else {
+            return;
+        };
+        let packet = match WirePacket::from_json(packet, request.attachments.clone()) {
+            Ok(packet) => packet,
+            Err(error) => {
+                tracing::debug!(%error, "ignoring a malformed cluster broadcast");
+                return;
+            }
+        };
+        let Some(Packet::Event { event, payload, .. }) = packet.into_event() else {
+            tracing::debug!(%nsp, "ignoring a cluster broadcast that is not an event");
+            return;
+        };
+        let id = next_ack_id();
+        let frames: Arc<[Frame]> = Packet::Event {
+            nsp: nsp.to_string(),
+            event,
+            payload,
+            id: Some(id),
+        }
+        .to_frames()
+        .into();
+        let (rooms, except) = request.opts().unwrap_or_default();
+        let options = BroadcastOptions {
+            rooms: rooms.into_iter().map(Room::from).collect(),
+            except_rooms: except.into_iter().map(Room::from).collect(),
+            ..BroadcastOptions::default()
+        };
+        let timeout = request
+            .body
+            .pointer("/opts/flags/timeout")
+            .and_then(Value::as_u64)
+            .map_or(self.options.requests_timeout, Duration::from_millis);
+        let (reports, received) = mpsc::unbounded_channel();
+        self.local
+            .deliver_with_ack(&nsp, frames, options, id, reports);
+        actix_rt::spawn(Arc::clone(self).answer_acks(nsp, request_id, received, timeout));
+    }
+
+    /// Publishes what this node's sockets report about another node's broadcast with acks.
+    async fn answer_acks(
+        self: Arc<Self>,
+        nsp: Arc<str>,
+        request_id: String,
+        mut reports: mpsc::UnboundedReceiver<AckReport>,
+        timeout: Duration,
+    ) {
+        let deadline = Instant::now() + timeout;
+        while let Ok(Some(report)) = tokio::time::timeout_at(deadline, reports.recv()).await {
+            match report {
+                AckReport::Delivered(clients) => self.respond(
+                    &nsp,
+                    json!({
+                        "type": RequestType::BroadcastClientCount as u8,
+                        "requestId": request_id,
+                        "clientCount": clients,
+                    }),
+                ),
+                AckReport::Answer(Payload { args, attachments }) => {
+                    let answer = WireObject {
+                        body: json!({
+                            "type": RequestType::BroadcastAck as u8,
+                            "requestId": request_id,
+                            "packet": args.into_iter().next().unwrap_or(Value::Null),
+                        }),
+                        attachments,
+                    };
+                    self.publish(self.channels.response(&nsp), answer.encode());
+                }
+            }
+        }
+    }
+
     /// A message from Redis.
-    fn on_message(&self, message: &redis::Msg) {
+    fn on_message(self: &Arc<Self>, message: &redis::Msg) {
         self.status.inner.received.fetch_add(1, Ordering::Relaxed);
         let payload = message.get_payload_bytes();
         match self.channels.classify(message.get_channel_name()) {
@@ -556,7 +742,7 @@ impl Inner {
     /// Answers another node's request (or carries it out: REMOTE_JOIN, BROADCAST, …). Done
     /// at once, from this node's mirror, so requests and broadcasts take effect in the order
     /// they were published (a `socketsJoin` then an emit to the new room, say).
-    fn answer(&self, nsp: Arc<str>, request: WireObject) {
+    fn answer(self: &Arc<Self>, nsp: Arc<str>, request: WireObject) {
         let Some(kind) = request.request_type() else {
             tracing::debug!(%nsp, "ignoring a cluster request of unknown type");
             return;
@@ -658,31 +844,7 @@ impl Inner {
                     .collect();
                 self.respond(&nsp, json!({ "requestId": request_id, "sockets": sockets }));
             }
-            RequestType::Broadcast if !own => {
-                // A broadcast expecting acks. Acks from this node's clients cannot be collected
-                // here, so the event goes out without an ack id and no client is counted: the
-                // sender's emitWithAck completes with the other nodes' answers.
-                let Some(packet) = request.body.get("packet") else {
-                    return;
-                };
-                let packet = match WirePacket::from_json(packet, request.attachments.clone()) {
-                    Ok(packet) => packet,
-                    Err(error) => {
-                        tracing::debug!(%error, "ignoring a malformed cluster broadcast");
-                        return;
-                    }
-                };
-                let (rooms, except) = request.opts().unwrap_or_default();
-                self.deliver(packet, rooms, except);
-                self.respond(
-                    &nsp,
-                    json!({
-                        "type": RequestType::BroadcastClientCount as u8,
-                        "requestId": request_id,
-                        "clientCount": 0,
-                    }),
-                );
-            }
+            RequestType::Broadcast if !own => self.broadcast_for(nsp, &request),
             RequestType::ServerSideEmit => {
                 tracing::debug!(%nsp, "serverSideEmit from another node: no handlers here");
             }
@@ -797,6 +959,43 @@ impl Inner {
             .ok()?
             .ok()?
     }
+}
+
+/// A BROADCAST_CLIENT_COUNT or BROADCAST_ACK answer as a report for the collector.
+fn ack_report(answer: WireObject) -> Option<AckReport> {
+    match answer.request_type()? {
+        RequestType::BroadcastClientCount => {
+            let clients = answer.body.get("clientCount")?.as_u64()?;
+            Some(AckReport::Delivered(usize::try_from(clients).ok()?))
+        }
+        RequestType::BroadcastAck => {
+            let WireObject {
+                mut body,
+                attachments,
+            } = answer;
+            // An answer without arguments comes without `packet` (undefined, in Node).
+            let first = body.get_mut("packet").map(Value::take).unwrap_or_default();
+            Some(AckReport::Answer(Payload {
+                args: vec![first],
+                attachments,
+            }))
+        }
+        _ => None,
+    }
+}
+
+/// The rooms and the left-out rooms of a broadcast as the Node adapter lists them (the left-out
+/// socket is the room of its id).
+fn wire_rooms(options: &BroadcastOptions) -> (Vec<String>, Vec<String>) {
+    let rooms = unique(options.rooms.iter().map(|r| r.to_string()));
+    let except = unique(
+        options
+            .except_rooms
+            .iter()
+            .map(|r| r.to_string())
+            .chain(options.except.iter().map(|id| id.to_string())),
+    );
+    (rooms, except)
 }
 
 /// What a REMOTE_FETCH answer says about a socket's handshake (the adapter does not keep it).

@@ -301,6 +301,19 @@ impl WirePacket {
         Msg::Map(map)
     }
 
+    /// The packet object in JSON form `{type, data, nsp[, id]}`, binary values still placeholders
+    /// over [`attachments`](WirePacket::attachments).
+    pub fn to_json(&self) -> Value {
+        let mut object = Map::new();
+        object.insert("type".into(), Value::from(self.kind));
+        object.insert("data".into(), self.data.clone().unwrap_or(Value::Null));
+        object.insert("nsp".into(), Value::from(self.nsp.as_str()));
+        if let Some(id) = self.id {
+            object.insert("id".into(), Value::from(id));
+        }
+        Value::Object(object)
+    }
+
     /// Reads the packet object (JSON form, placeholders already in place).
     pub fn from_json(value: &Value, attachments: Vec<Bytes>) -> Result<WirePacket, WireError> {
         let object = value.as_object().ok_or(WireError::Shape("packet"))?;
@@ -427,6 +440,12 @@ impl WireObject {
             return Err(WireError::Shape("not an object"));
         }
         Ok(WireObject { body, attachments })
+    }
+
+    /// MessagePack, placeholders turned back into the binary values they stand for (what the
+    /// Node adapter's `parser.encode` produces).
+    pub fn encode(&self) -> Vec<u8> {
+        write(&json_to_msgpack(&self.body, &self.attachments))
     }
 
     /// The `type` field.
@@ -694,6 +713,42 @@ mod tests {
         assert_eq!(request.opts(), Some((vec!["r".into()], vec![])));
         assert!(WireObject::decode(b"[1]").is_err());
         assert!(WireObject::decode(b"{oops").is_err());
+    }
+
+    #[test]
+    fn a_broadcast_request_with_binary_survives_the_round_trip() {
+        let mut payload = Payload::new(vec![json!("hi")]);
+        let placeholder = payload.attach(Bytes::from_static(&[1, 2]));
+        payload.args.push(placeholder);
+        let packet = WirePacket::from_packet(Packet::Event {
+            nsp: "/".into(),
+            event: "question".into(),
+            payload,
+            id: None,
+        })
+        .unwrap();
+        let request = WireObject {
+            body: json!({
+                "uid": "u",
+                "requestId": "q",
+                "type": RequestType::Broadcast as u8,
+                "packet": packet.to_json(),
+                "opts": {"rooms": ["r"], "except": [], "flags": {"timeout": 500}},
+            }),
+            attachments: packet.attachments.clone(),
+        };
+        let bytes = request.encode();
+        assert_ne!(
+            bytes.first(),
+            Some(&b'{'),
+            "MessagePack, as the Node adapter sends it"
+        );
+        let decoded = WireObject::decode(&bytes).unwrap();
+        assert_eq!(decoded.request_type(), Some(RequestType::Broadcast));
+        assert_eq!(decoded.opts(), Some((vec!["r".into()], vec![])));
+        assert_eq!(decoded.body["opts"]["flags"]["timeout"], json!(500));
+        let back = WirePacket::from_json(&decoded.body["packet"], decoded.attachments).unwrap();
+        assert_eq!(back, packet);
     }
 
     #[test]

@@ -5,14 +5,17 @@ use std::sync::Arc;
 use actix::Addr;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
+use tokio::sync::mpsc::UnboundedSender;
 
 use super::messages::{
-    Broadcast, Connect, DetachSocket, Disconnect, FetchSockets, Join, Leave, ListRooms,
-    RestoreSocket,
+    Broadcast, BroadcastWithAck, Connect, DetachSocket, Disconnect, FetchSockets, Join, Leave,
+    ListRooms, RestoreSocket,
 };
 use super::server::ChatServer;
 use crate::engineio::{EngineSocket, Frame};
-use crate::socketio::{Adapter, BroadcastOptions, RestoreRequest, Room, SocketId};
+use crate::socketio::{
+    AckReport, AckRequest, Adapter, BroadcastOptions, PendingAcks, RestoreRequest, Room, SocketId,
+};
 
 /// Rooms in this process only, kept by the [`ChatServer`].
 #[derive(Clone)]
@@ -25,14 +28,34 @@ impl LocalAdapter {
     pub fn new(hub: Addr<ChatServer>) -> LocalAdapter {
         LocalAdapter { hub }
     }
+
+    /// The local part of [`Adapter::broadcast_with_ack`]: the hub delivers, then reports how many
+    /// sockets it reached and their answers to `reports`.
+    pub fn deliver_with_ack(
+        &self,
+        nsp: &Arc<str>,
+        frames: Arc<[Frame]>,
+        options: BroadcastOptions,
+        ack_id: u64,
+        reports: UnboundedSender<AckReport>,
+    ) {
+        self.hub.do_send(BroadcastWithAck {
+            nsp: Arc::clone(nsp),
+            frames,
+            options,
+            ack_id,
+            reports,
+        });
+    }
 }
 
 impl Adapter for LocalAdapter {
-    fn add_socket(&self, nsp: &Arc<str>, id: &SocketId, engine: EngineSocket) {
+    fn add_socket(&self, nsp: &Arc<str>, id: &SocketId, engine: EngineSocket, acks: PendingAcks) {
         self.hub.do_send(Connect {
             nsp: Arc::clone(nsp),
             id: id.clone(),
             engine,
+            acks,
         });
     }
 
@@ -65,6 +88,18 @@ impl Adapter for LocalAdapter {
             frames,
             options,
         });
+    }
+
+    /// Delivered by the hub, which reports the count; this process is the only node.
+    fn broadcast_with_ack(
+        &self,
+        nsp: &Arc<str>,
+        frames: Arc<[Frame]>,
+        options: BroadcastOptions,
+        ack: AckRequest,
+    ) -> BoxFuture<'static, Option<usize>> {
+        self.deliver_with_ack(nsp, frames, options, ack.id, ack.reports);
+        futures_util::future::ready(Some(1)).boxed()
     }
 
     fn detach_socket(&self, nsp: &Arc<str>, id: &SocketId, keep: std::time::Duration) {

@@ -7,7 +7,7 @@ use actix::prelude::*;
 use super::server::ChatServer;
 use crate::accounts::Identity;
 use crate::engineio::{EngineSocket, Frame};
-use crate::socketio::{BroadcastOptions, Room, SocketId};
+use crate::socketio::{AckReport, BroadcastOptions, PendingAcks, Room, SocketId};
 
 /// A socket connected to a namespace.
 #[derive(Message)]
@@ -16,13 +16,14 @@ pub struct Connect {
     pub nsp: Arc<str>,
     pub id: SocketId,
     pub engine: EngineSocket,
+    pub acks: PendingAcks,
 }
 
 impl Handler<Connect> for ChatServer {
     type Result = ();
 
     fn handle(&mut self, msg: Connect, _: &mut Self::Context) {
-        self.connect(msg.nsp, msg.id, msg.engine);
+        self.connect(msg.nsp, msg.id, msg.engine, msg.acks);
     }
 }
 
@@ -97,6 +98,35 @@ impl Handler<Broadcast> for ChatServer {
             .broadcast_fanout
             .observe(reached as f64);
         reached
+    }
+}
+
+/// Deliver the encoded frames of an event asking for ack `ack_id` to the sockets the options
+/// select, each expecting the ack; their answers and the number reached go to `reports`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct BroadcastWithAck {
+    pub nsp: Arc<str>,
+    pub frames: Arc<[Frame]>,
+    pub options: BroadcastOptions,
+    pub ack_id: u64,
+    pub reports: tokio::sync::mpsc::UnboundedSender<AckReport>,
+}
+
+impl Handler<BroadcastWithAck> for ChatServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: BroadcastWithAck, _: &mut Self::Context) {
+        let reached = self.broadcast_with_ack(
+            &msg.nsp,
+            &msg.frames,
+            &msg.options,
+            msg.ack_id,
+            &msg.reports,
+        );
+        crate::metrics::get()
+            .broadcast_fanout
+            .observe(reached as f64);
     }
 }
 

@@ -12,7 +12,7 @@ use super::messages::TradeRefusal;
 use super::recovery_log::RecoveryLog;
 use crate::accounts::Identity;
 use crate::engineio::{EngineSocket, Frame, Frames};
-use crate::socketio::{BroadcastOptions, RestoreRequest, Room, SocketId};
+use crate::socketio::{AckReport, BroadcastOptions, PendingAcks, RestoreRequest, Room, SocketId};
 
 /// The central hub every session reports to. It owns the rooms and delivers broadcasts.
 #[derive(Default)]
@@ -30,9 +30,10 @@ struct Rooms {
     log: Option<RecoveryLog>,
 }
 
-/// A connected socket: where to write, and the rooms it joined.
+/// A connected socket: where to write, where its acks go, and the rooms it joined.
 struct Member {
     engine: EngineSocket,
+    acks: PendingAcks,
     rooms: HashSet<Room>,
 }
 
@@ -54,11 +55,18 @@ impl ChatServer {
     }
 
     /// Registers a connected socket.
-    pub fn connect(&mut self, nsp: Arc<str>, id: SocketId, engine: EngineSocket) {
+    pub fn connect(
+        &mut self,
+        nsp: Arc<str>,
+        id: SocketId,
+        engine: EngineSocket,
+        acks: PendingAcks,
+    ) {
         self.namespace(nsp).members.insert(
             id,
             Member {
                 engine,
+                acks,
                 rooms: HashSet::new(),
             },
         );
@@ -110,7 +118,7 @@ impl ChatServer {
             }
         };
         let id = request.id;
-        self.connect(Arc::clone(&nsp), id.clone(), engine);
+        self.connect(Arc::clone(&nsp), id.clone(), engine, request.acks);
         self.join(&nsp, &id, rooms.into_iter().collect());
         recovered
     }
@@ -150,7 +158,7 @@ impl ChatServer {
         frames: &Arc<[Frame]>,
         options: &BroadcastOptions,
     ) -> usize {
-        let reached = self.deliver(nsp, frames, options);
+        let reached = self.deliver(nsp, frames, options, |_| {});
         if let (Some(offset), Some(log)) = (
             &options.offset,
             self.namespaces.get_mut(nsp).and_then(|ns| ns.log.as_mut()),
@@ -160,7 +168,34 @@ impl ChatServer {
         reached
     }
 
-    fn deliver(&self, nsp: &str, frames: &Arc<[Frame]>, options: &BroadcastOptions) -> usize {
+    /// Sends the frames of an event asking for ack `ack_id` to every matching socket, each
+    /// expecting the ack before it is sent, and reports how many were reached; returns that number.
+    /// Not logged for recovery: the packet has no offset.
+    pub fn broadcast_with_ack(
+        &mut self,
+        nsp: &str,
+        frames: &Arc<[Frame]>,
+        options: &BroadcastOptions,
+        ack_id: u64,
+        reports: &tokio::sync::mpsc::UnboundedSender<AckReport>,
+    ) -> usize {
+        let reached = self.deliver(nsp, frames, options, |member| {
+            member.acks.expect_broadcast(ack_id, reports);
+        });
+        // The collector may be gone already (it timed out); nothing to tell then.
+        let _ = reports.send(AckReport::Delivered(reached));
+        reached
+    }
+
+    /// Sends the frames to every matching socket, calling `before_send` for each first; returns
+    /// how many were reached.
+    fn deliver(
+        &self,
+        nsp: &str,
+        frames: &Arc<[Frame]>,
+        options: &BroadcastOptions,
+        mut before_send: impl FnMut(&Member),
+    ) -> usize {
         let Some(ns) = self.namespaces.get(nsp) else {
             return 0;
         };
@@ -174,6 +209,7 @@ impl ChatServer {
         let mut delivered = 0;
         let mut deliver = |id: &SocketId, member: &Member| {
             if !excluded(id) {
+                before_send(member);
                 // A full queue closes that session; the others are not held up by it.
                 let _ = member.engine.send(Frames::Shared(Arc::clone(frames)));
                 delivered += 1;

@@ -2,11 +2,15 @@
 //! cross-node later. Everything that addresses more than one socket goes through an [`Adapter`].
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use tokio::sync::mpsc;
 
 use crate::engineio::{EngineSocket, Frame};
 
+use super::payload::Payload;
+use super::pending_acks::PendingAcks;
 use super::SocketId;
 
 /// A room name inside one namespace.
@@ -37,12 +41,37 @@ pub struct RestoreRequest {
     pub recovered_reply: Arc<[Frame]>,
     /// The CONNECT answer to send otherwise (a new `pid`: the client starts afresh).
     pub fresh_reply: Arc<[Frame]>,
+    /// Where the returning socket's acks go (for broadcasts with acks).
+    pub acks: PendingAcks,
+}
+
+/// A broadcast that asks every socket it reaches for an acknowledgement, for
+/// [`Adapter::broadcast_with_ack`].
+pub struct AckRequest {
+    /// The ack id, already in the frames; registered on every socket reached.
+    pub id: u64,
+    /// Where the deliveries and answers are reported.
+    pub reports: mpsc::UnboundedSender<AckReport>,
+    /// How long the sender collects answers; nodes stop relaying answers after it.
+    pub timeout: Duration,
+}
+
+/// News for whoever collects the answers to a broadcast with acks.
+#[derive(Debug)]
+pub enum AckReport {
+    /// A node sent the event to this many of its sockets, each of which owes an answer. Every
+    /// node that received the broadcast reports once.
+    Delivered(usize),
+    /// One client's answer: its first ack argument (`null` if it gave none), binary values as
+    /// attachments. Only the first argument crosses nodes in Socket.IO's cluster protocol, so
+    /// only the first is kept on every node alike.
+    Answer(Payload),
 }
 
 /// Tracks which sockets are in which rooms and delivers broadcasts to them.
 pub trait Adapter: Send + Sync + 'static {
-    /// A socket connected to a namespace.
-    fn add_socket(&self, nsp: &Arc<str>, id: &SocketId, engine: EngineSocket);
+    /// A socket connected to a namespace; `acks` is where broadcasts with acks register their id.
+    fn add_socket(&self, nsp: &Arc<str>, id: &SocketId, engine: EngineSocket, acks: PendingAcks);
     /// A socket left a namespace: it leaves every room there too.
     fn remove_socket(&self, nsp: &Arc<str>, id: &SocketId);
     /// Adds a socket to rooms.
@@ -51,6 +80,19 @@ pub trait Adapter: Send + Sync + 'static {
     fn leave(&self, nsp: &Arc<str>, id: &SocketId, rooms: Vec<Room>);
     /// Sends already-encoded frames to every matching socket; the frames are shared, not copied.
     fn broadcast(&self, nsp: &Arc<str>, frames: Arc<[Frame]>, options: BroadcastOptions);
+    /// Sends the already-encoded frames of an event asking for ack `ack.id` to every matching
+    /// socket, each registering the id first ([`PendingAcks::expect_broadcast`]) so that its
+    /// client's answer reaches `ack.reports`. Every node that delivers it reports one
+    /// [`AckReport::Delivered`], this one included. Resolves to how many nodes that is (1 without
+    /// a cluster), or `None` when it cannot be told (the answers are then collected until the
+    /// timeout).
+    fn broadcast_with_ack(
+        &self,
+        nsp: &Arc<str>,
+        frames: Arc<[Frame]>,
+        options: BroadcastOptions,
+        ack: AckRequest,
+    ) -> BoxFuture<'static, Option<usize>>;
     /// The ids of the sockets in any of `rooms` (every socket of the namespace when empty).
     fn sockets(&self, nsp: &Arc<str>, rooms: Vec<Room>) -> BoxFuture<'static, Vec<SocketId>>;
     /// The rooms of the namespace (with at least one socket) whose names start with `prefix`.

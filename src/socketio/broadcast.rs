@@ -1,13 +1,20 @@
-//! [`BroadcastOperator`]: emit to many sockets at once (`io.to(room).emit(…)`).
+//! [`BroadcastOperator`]: emit to many sockets at once (`io.to(room).emit(…)`), with or without
+//! asking each of them for an acknowledgement.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
 
-use super::adapter::{Adapter, BroadcastOptions, Room};
-use super::error::EmitError;
+use super::adapter::{AckRequest, Adapter, BroadcastOptions, Room};
+use super::broadcast_ack::collect;
+use super::error::{BroadcastAckError, EmitError};
 use super::packet::{Packet, RESERVED_EVENTS};
 use super::payload::Payload;
+use super::pending_acks::next_ack_id;
 use super::recovery::next_offset;
 use super::SocketId;
 
@@ -71,6 +78,55 @@ impl BroadcastOperator {
         self.adapter
             .broadcast(&self.nsp, packet.to_frames().into(), self.options);
         Ok(())
+    }
+
+    /// Emits an event asking every selected socket, on every node, for an acknowledgement, and
+    /// resolves to their answers in arrival order (Node's `io.to(room).timeout(ms).emitWithAck(…)`).
+    ///
+    /// Each answer is the client's first ack argument (`null` if it gave none), with the binary
+    /// attachments it points at: Socket.IO's cluster protocol carries only that one across nodes.
+    /// The event is sent (and encoded once, for every recipient) when this is called; the future
+    /// only collects. It resolves as soon as every node has told how many clients it reached and
+    /// that many answers came. Otherwise, after `timeout`, it fails with
+    /// [`BroadcastAckError::Timeout`], which keeps the answers that arrived. A client that
+    /// disconnects without answering is waited for until then too, as in Socket.IO.
+    ///
+    /// The packet carries no recovery offset (Socket.IO does not log these either): a client that
+    /// is away misses it.
+    pub fn emit_with_ack(
+        self,
+        event: &str,
+        payload: Payload,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Vec<Payload>, BroadcastAckError>> + 'static {
+        let deadline = Instant::now() + timeout;
+        let sent = if RESERVED_EVENTS.contains(&event) {
+            Err(BroadcastAckError::ReservedEvent)
+        } else {
+            let id = next_ack_id();
+            let packet = Packet::Event {
+                nsp: self.nsp.to_string(),
+                event: event.to_string(),
+                payload,
+                id: Some(id),
+            };
+            let (reports, received) = mpsc::unbounded_channel();
+            let nodes = self.adapter.broadcast_with_ack(
+                &self.nsp,
+                packet.to_frames().into(),
+                self.options,
+                AckRequest {
+                    id,
+                    reports,
+                    timeout,
+                },
+            );
+            Ok((nodes, received))
+        };
+        async move {
+            let (nodes, received) = sent?;
+            collect(nodes, received, deadline).await
+        }
     }
 
     /// The ids of the selected sockets (room filters only; `except` is not applied).

@@ -48,3 +48,21 @@ pub enum EmitError {
     #[error("reserved event name")]
     ReservedEvent,
 }
+
+/// A broadcast with acks that did not get every answer
+/// ([`BroadcastOperator::emit_with_ack`](super::BroadcastOperator::emit_with_ack)).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BroadcastAckError {
+    #[error("reserved event name")]
+    ReservedEvent,
+    /// The timeout passed first. Unlike Node's `emitWithAck`, which rejects and drops them, the
+    /// answers that did arrive are kept.
+    #[error("{} of {} clients acknowledged in time", answers.len(), expected.map_or("?".to_string(), |n| n.to_string()))]
+    Timeout {
+        /// The answers that arrived, in arrival order.
+        answers: Vec<super::Payload>,
+        /// How many clients got the event, when every node told; `None` when some node never
+        /// reported (or the number of nodes could not be learnt).
+        expected: Option<usize>,
+    },
+}

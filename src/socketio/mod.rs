@@ -8,23 +8,26 @@
 mod ack;
 mod adapter;
 mod broadcast;
+mod broadcast_ack;
 mod connection;
 mod decoder;
 mod error;
 mod namespace;
 pub mod packet;
 mod payload;
+mod pending_acks;
 mod recovery;
 mod server;
 mod socket;
 
 pub use ack::AckSender;
-pub use adapter::{Adapter, BroadcastOptions, RestoreRequest, Room};
+pub use adapter::{AckReport, AckRequest, Adapter, BroadcastOptions, RestoreRequest, Room};
 pub use broadcast::BroadcastOperator;
 pub use decoder::Decoder;
-pub use error::{AckError, EmitError, ProtocolError};
+pub use error::{AckError, BroadcastAckError, EmitError, ProtocolError};
 pub use namespace::{ConnectError, Namespace, NamespaceBuilder};
 pub use payload::Payload;
+pub use pending_acks::{next_ack_id, PendingAcks};
 pub use recovery::{next_offset, RecoveryConfig, DEFAULT_MAX_DISCONNECTION, DEFAULT_MAX_SESSIONS};
 pub use server::{
     SocketIo, SocketIoBuilder, SocketIoConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_ATTACHMENTS,

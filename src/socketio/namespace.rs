@@ -107,8 +107,12 @@ impl Namespace {
             return;
         }
         // Registered before the client hears it is connected, so anything it does next finds it.
-        self.adapter
-            .add_socket(&self.name, socket.id(), socket.engine().clone());
+        self.adapter.add_socket(
+            &self.name,
+            socket.id(),
+            socket.engine().clone(),
+            socket.acks().clone(),
+        );
         let mut data = json!({ "sid": socket.id().as_str() });
         if self.recovery.is_some() {
             let pid = new_pid();
@@ -146,6 +150,7 @@ impl Namespace {
             offset,
             recovered_reply: reply(&pid),
             fresh_reply: reply(&fresh_pid),
+            acks: socket.acks().clone(),
         };
         let restoring = self.adapter.restore_socket(&self.name, request);
         let ns = Arc::clone(self);

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use serde_json::Value;
-use tokio::sync::oneshot;
 
 use super::adapter::Room;
 use super::broadcast::BroadcastOperator;
@@ -16,6 +15,7 @@ use super::error::{AckError, EmitError};
 use super::namespace::Namespace;
 use super::packet::{Packet, RESERVED_EVENTS};
 use super::payload::Payload;
+use super::pending_acks::PendingAcks;
 use super::SocketId;
 use crate::engineio::{CloseReason, EngineSocket, Frames, Handshake, SendError};
 
@@ -74,19 +74,12 @@ struct SocketInner {
     handshake: Arc<Handshake>,
     auth: Value,
     state: AtomicU8,
-    acks: Mutex<Acks>,
+    acks: PendingAcks,
     extensions: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
     /// The private id a reconnecting client presents to recover this socket (recovery on only).
     pid: Mutex<Option<String>>,
     /// True when this socket recovered an earlier one's state.
     recovered: AtomicBool,
-}
-
-/// Acks the server waits for from this client.
-#[derive(Default)]
-struct Acks {
-    next_id: u64,
-    pending: HashMap<u64, oneshot::Sender<Payload>>,
 }
 
 impl Socket {
@@ -134,7 +127,7 @@ impl Socket {
                 handshake,
                 auth,
                 state: AtomicU8::new(CONNECTING),
-                acks: Mutex::new(Acks::default()),
+                acks: PendingAcks::default(),
                 extensions: Mutex::new(extensions),
                 pid: Mutex::new(None),
                 recovered: AtomicBool::new(false),
@@ -216,21 +209,15 @@ impl Socket {
         })
     }
 
-    /// Emits an event and waits up to `timeout` for the client's ack.
+    /// Emits an event and waits up to `timeout` for the client's ack. The ack id comes from the
+    /// counter broadcasts with acks use too, so the two never mix up their answers.
     pub fn emit_with_ack(
         &self,
         event: &str,
         payload: Payload,
         timeout: Duration,
     ) -> impl std::future::Future<Output = Result<Payload, AckError>> + 'static {
-        let (sender, receiver) = oneshot::channel();
-        let id = {
-            let mut acks = lock(&self.inner.acks);
-            acks.next_id += 1;
-            let id = acks.next_id;
-            acks.pending.insert(id, sender);
-            id
-        };
+        let (id, receiver) = self.inner.acks.wait();
         let sent = if RESERVED_EVENTS.contains(&event) {
             Err(EmitError::ReservedEvent)
         } else {
@@ -244,14 +231,14 @@ impl Socket {
         let socket = self.clone();
         async move {
             if sent.is_err() {
-                lock(&socket.inner.acks).pending.remove(&id);
+                socket.inner.acks.forget(id);
                 return Err(AckError::Disconnected);
             }
             match tokio::time::timeout(timeout, receiver).await {
                 Ok(Ok(payload)) => Ok(payload),
                 Ok(Err(_)) => Err(AckError::Disconnected),
                 Err(_) => {
-                    lock(&socket.inner.acks).pending.remove(&id);
+                    socket.inner.acks.forget(id);
                     crate::metrics::get().acks_timed_out.inc();
                     tracing::debug!(socket = %socket.id(), id, "ack timed out");
                     Err(AckError::Timeout)
@@ -363,19 +350,20 @@ impl Socket {
         }
     }
 
+    /// Where this socket's acks go; the adapter registers broadcast acks there.
+    pub(crate) fn acks(&self) -> &PendingAcks {
+        &self.inner.acks
+    }
+
     /// An ack from the client arrived.
     pub(crate) fn on_ack(&self, id: u64, payload: Payload) {
-        let waiting = lock(&self.inner.acks).pending.remove(&id);
-        match waiting {
-            Some(sender) => {
-                let _ = sender.send(payload);
-            }
-            None => tracing::debug!(socket = %self.id(), id, "ack with an unknown id ignored"),
+        if !self.inner.acks.resolve(id, payload) {
+            tracing::debug!(socket = %self.id(), id, "ack with an unknown id ignored");
         }
     }
 
     fn cleanup(&self, reason: DisconnectReason) {
-        lock(&self.inner.acks).pending.clear();
+        self.inner.acks.clear();
         let pid = lock(&self.inner.pid).clone();
         match (self.inner.ns.recovery(), pid) {
             (Some(kept), Some(pid)) if reason.recoverable() => {
