@@ -66,7 +66,7 @@ impl CloseReason {
 
 /// Where a WebSocket transport receives the session's frames. Implemented by the WebSocket glue, so
 /// the session does not depend on the WebSocket library.
-pub trait TransportSink: Send + 'static {
+pub trait TransportSink: Send + Sync + 'static {
     /// Hands frames to the transport; an error means its buffer is full.
     fn send(&self, frames: Frames) -> Result<(), SinkFull>;
     /// Closes the transport once the frames handed over before are written.
@@ -91,14 +91,14 @@ enum Transport {
     },
     WebSocket {
         id: TransportId,
-        sink: Box<dyn TransportSink>,
+        sink: Arc<dyn TransportSink>,
     },
 }
 
 /// A WebSocket being probed for an upgrade from polling.
 struct Probe {
     id: TransportId,
-    sink: Box<dyn TransportSink>,
+    sink: Arc<dyn TransportSink>,
     timeout: SpawnHandle,
 }
 
@@ -155,7 +155,7 @@ impl EngineSession {
         handler: Arc<dyn EngineHandler>,
         handshake: Handshake,
         id: TransportId,
-        sink: Box<dyn TransportSink>,
+        sink: Arc<dyn TransportSink>,
     ) -> EngineSession {
         EngineSession::new(
             config,
@@ -243,14 +243,10 @@ impl EngineSession {
     /// Queues frames for the client on whichever transport is active.
     fn push(&mut self, frames: Frames, ctx: &mut Context<Self>) {
         let slice = frames.as_slice();
-        let metrics = crate::metrics::get();
-        metrics
-            .packets
-            .with_label_values(&["out"])
-            .inc_by(slice.len() as u64);
-        metrics
+        let outbound = &crate::metrics::get().outbound;
+        outbound.packets.inc_by(slice.len() as u64);
+        outbound
             .bytes
-            .with_label_values(&["out"])
             .inc_by(slice.iter().map(Frame::len).sum::<usize>() as u64);
         match &mut self.transport {
             Transport::WebSocket { sink, .. } => {
@@ -319,12 +315,9 @@ impl EngineSession {
         }
         match packet {
             Packet::Message(message) => {
-                let metrics = crate::metrics::get();
-                metrics.packets.with_label_values(&["in"]).inc();
-                metrics
-                    .bytes
-                    .with_label_values(&["in"])
-                    .inc_by(message.len() as u64);
+                let inbound = &crate::metrics::get().inbound;
+                inbound.packets.inc();
+                inbound.bytes.inc_by(message.len() as u64);
                 if let Some(connection) = self.connection.as_mut() {
                     connection.on_message(message);
                 }
@@ -509,8 +502,21 @@ impl Actor for EngineSession {
                 peer = ?handshake.peer,
                 "connection opened"
             );
-            let socket =
-                EngineSocket::new(self.sid.clone(), ctx.address(), Arc::clone(&self.label));
+            // A session that starts on a WebSocket keeps it for life, so the layer above may write
+            // to it directly: one mailbox hop per frame instead of two. Nothing can have been sent
+            // through the session before this (the open packet went straight to the sink above),
+            // so order is kept. Sessions that start polling always go through the session, which
+            // must hold frames back while an upgrade is under way.
+            let direct = match &self.transport {
+                Transport::WebSocket { sink, .. } => Some(Arc::clone(sink)),
+                Transport::Polling { .. } => None,
+            };
+            let socket = EngineSocket::new(
+                self.sid.clone(),
+                ctx.address(),
+                Arc::clone(&self.label),
+                direct,
+            );
             self.connection = Some(handler.on_open(socket, handshake));
         }
         self.schedule_ping(ctx);
@@ -675,7 +681,7 @@ impl Handler<CheckUpgrade> for EngineSession {
 #[rtype(result = "()")]
 pub struct BeginProbe {
     pub id: TransportId,
-    pub sink: Box<dyn TransportSink>,
+    pub sink: Arc<dyn TransportSink>,
 }
 
 impl Handler<BeginProbe> for EngineSession {

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use actix::prelude::*;
 
 use super::packet::Frame;
-use super::session::{CloseReason, CloseSession, EngineSession, Outgoing};
+use super::session::{CloseReason, CloseSession, EngineSession, Outgoing, SinkFull, TransportSink};
 use super::sid::Sid;
 
 /// One or several frames for one session; shared frames are not copied per recipient.
@@ -47,6 +47,8 @@ struct Inner {
     label: Arc<OnceLock<String>>,
     /// Set once the session was told to close for falling behind, so it is told only once.
     overflowed: AtomicBool,
+    /// The session's WebSocket, written to directly when the session started on it.
+    direct: Option<Arc<dyn TransportSink>>,
 }
 
 impl EngineSocket {
@@ -54,6 +56,7 @@ impl EngineSocket {
         sid: Sid,
         addr: Addr<EngineSession>,
         label: Arc<OnceLock<String>>,
+        direct: Option<Arc<dyn TransportSink>>,
     ) -> EngineSocket {
         EngineSocket {
             inner: Arc::new(Inner {
@@ -61,6 +64,7 @@ impl EngineSocket {
                 addr,
                 label,
                 overflowed: AtomicBool::new(false),
+                direct,
             }),
         }
     }
@@ -77,18 +81,36 @@ impl EngineSocket {
 
     /// Queues frames for the client, in order. A full queue closes the session as a slow consumer.
     pub fn send(&self, frames: Frames) -> Result<(), SendError> {
+        if let Some(sink) = &self.inner.direct {
+            if !self.inner.addr.connected() {
+                return Err(SendError::Closed);
+            }
+            let slice = frames.as_slice();
+            let outbound = &crate::metrics::get().outbound;
+            outbound.packets.inc_by(slice.len() as u64);
+            outbound
+                .bytes
+                .inc_by(slice.iter().map(Frame::len).sum::<usize>() as u64);
+            return match sink.send(frames) {
+                Ok(()) => Ok(()),
+                Err(SinkFull) => Err(self.overflowed()),
+            };
+        }
         match self.inner.addr.try_send(Outgoing(frames)) {
             Ok(()) => Ok(()),
             Err(SendError_::Closed(_)) => Err(SendError::Closed),
-            Err(SendError_::Full(_)) => {
-                if !self.inner.overflowed.swap(true, Ordering::Relaxed) {
-                    self.inner
-                        .addr
-                        .do_send(CloseSession(CloseReason::SlowConsumer));
-                }
-                Err(SendError::SlowConsumer)
-            }
+            Err(SendError_::Full(_)) => Err(self.overflowed()),
         }
+    }
+
+    /// The client fell behind: the session closes (told once) and the frames are dropped.
+    fn overflowed(&self) -> SendError {
+        if !self.inner.overflowed.swap(true, Ordering::Relaxed) {
+            self.inner
+                .addr
+                .do_send(CloseSession(CloseReason::SlowConsumer));
+        }
+        SendError::SlowConsumer
     }
 
     /// Queues one frame.

@@ -72,6 +72,7 @@ fn start(
         max_payload: engine.config.max_payload,
         max_queue: engine.config.max_queue,
         fragments: None,
+        closing: false,
     };
     ws::WsResponseBuilder::new(connection, req, body)
         .frame_size(engine.config.max_payload)
@@ -109,6 +110,8 @@ struct WsConnection {
     max_payload: usize,
     max_queue: usize,
     fragments: Option<Fragments>,
+    /// Told to close: frames still arriving (the layer above may write here directly) are dropped.
+    closing: bool,
 }
 
 impl WsConnection {
@@ -203,7 +206,7 @@ impl Actor for WsConnection {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(self.max_queue);
-        let sink = Box::new(ActorSink(ctx.address()));
+        let sink = Arc::new(ActorSink(ctx.address()));
         match std::mem::replace(&mut self.role, Role::Starting) {
             Role::Fresh { engine, handshake } => {
                 let session = EngineSession::websocket(
@@ -288,6 +291,7 @@ impl Handler<Command> for WsConnection {
 
     fn handle(&mut self, command: Command, ctx: &mut Self::Context) {
         match command {
+            Command::Send(_) if self.closing => {}
             Command::Send(frames) => {
                 for frame in frames.as_slice() {
                     match frame {
@@ -299,6 +303,7 @@ impl Handler<Command> for WsConnection {
             Command::Close(reason) => {
                 // The session is gone: stop reporting to it.
                 self.role = Role::Starting;
+                self.closing = true;
                 ctx.close(Some(close_code(reason).into()));
                 ctx.stop();
             }
