@@ -1,9 +1,10 @@
 //! Load generator for Agora and the Node.js Socket.IO reference server.
 //!
-//! It starts each server itself (Agora's `examples/bench`, then `node benches/node/server.js`),
-//! pinned to one core while the loadgen runs on another, runs the workloads against it over
-//! loopback, kills it, and goes on with the other server: A B A B… for several repetitions. It then
-//! prints the medians side by side with the Agora/Node ratio. See docs/BENCHMARKS.md.
+//! It starts each server itself (Agora's `examples/bench`, then `node benches/node/server.js`, and
+//! when asked the design floor `benches/floor`), pinned to one core while the loadgen runs on
+//! another, runs the workloads against it over loopback, kills it, and goes on with the next server:
+//! A B A B… for several repetitions. It then prints the medians side by side with the Agora/Node
+//! ratio (and Floor/Node). See docs/BENCHMARKS.md.
 //!
 //! It speaks Engine.IO v4 / Socket.IO v5 over WebSocket itself (see `client.rs`).
 
@@ -38,7 +39,8 @@ struct Args {
     /// workload fails outright, asserts nothing about speed).
     #[arg(long)]
     smoke: bool,
-    /// Servers to run, in this order within each repetition.
+    /// Servers to run, in this order within each repetition: agora, node, floor (the design
+    /// floor, `benches/floor`).
     #[arg(long, value_delimiter = ',', default_value = "agora,node")]
     servers: Vec<String>,
     /// Workloads to run: idle, fanout, echo.
@@ -65,13 +67,13 @@ struct Args {
     /// Idle CPU window, in seconds (one ping interval catches one heartbeat per connection).
     #[arg(long)]
     idle_window: Option<f64>,
-    /// Engine.IO ping interval for the idle workload, in ms (both servers).
+    /// Engine.IO ping interval for the idle workload, in ms (every server).
     #[arg(long)]
     idle_ping_interval: Option<u64>,
-    /// Engine.IO ping interval for the other workloads, in ms (both servers).
+    /// Engine.IO ping interval for the other workloads, in ms (every server).
     #[arg(long, default_value_t = 25_000)]
     ping_interval: u64,
-    /// Engine.IO ping timeout, in ms (both servers).
+    /// Engine.IO ping timeout, in ms (every server).
     #[arg(long, default_value_t = 20_000)]
     ping_timeout: u64,
     /// Open-loop fan-out: broadcasts per second…
@@ -96,9 +98,12 @@ struct Args {
     /// Agora's bench server binary.
     #[arg(long)]
     agora_bin: Option<PathBuf>,
-    /// Worker threads for Agora (default: actix's choice, one per CPU it may use).
+    /// Worker threads for Agora and the floor (default: actix's choice, one per CPU it may use).
     #[arg(long)]
     agora_workers: Option<usize>,
+    /// The design floor's server binary.
+    #[arg(long)]
+    floor_bin: Option<PathBuf>,
     /// The node executable.
     #[arg(long, default_value = "node")]
     node_bin: String,
@@ -162,7 +167,8 @@ fn plan(args: &Args) -> Result<Plan> {
         servers.push(match name.as_str() {
             "agora" => Kind::Agora,
             "node" => Kind::Node,
-            other => fail!("unknown server {other:?} (agora, node)"),
+            "floor" => Kind::Floor,
+            other => fail!("unknown server {other:?} (agora, node, floor)"),
         });
     }
     let mut cells = Vec::new();
@@ -265,7 +271,11 @@ fn main() -> ExitCode {
             .agora_bin
             .clone()
             .unwrap_or_else(|| root().join("target/release/examples/bench")),
-        agora_workers: args.agora_workers,
+        workers: args.agora_workers,
+        floor_bin: args
+            .floor_bin
+            .clone()
+            .unwrap_or_else(|| root().join("target/release/floor")),
         node_bin: args.node_bin.clone(),
         node_script: args
             .node_script

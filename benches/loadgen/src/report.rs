@@ -315,23 +315,28 @@ impl Summary {
             .and_then(|row| row.medians.get(&kind).copied())
     }
 
+    /// The ratio columns: Agora/Node, and Floor/Node, each when both of its servers ran.
+    fn ratios(&self) -> Vec<(Kind, Kind)> {
+        [(Kind::Agora, Kind::Node), (Kind::Floor, Kind::Node)]
+            .into_iter()
+            .filter(|(a, b)| self.servers.contains(a) && self.servers.contains(b))
+            .collect()
+    }
+
     /// The comparison table (Markdown).
     pub fn markdown(&self) -> String {
         let mut out = String::new();
-        let both = self.servers.contains(&Kind::Agora) && self.servers.contains(&Kind::Node);
+        let ratios = self.ratios();
         let _ = write!(out, "| Workload | Metric (median) | better |");
         for kind in &self.servers {
             let _ = write!(out, " {} |", kind.title());
         }
-        if both {
-            let _ = write!(out, " Agora/Node |");
+        for (a, b) in &ratios {
+            let _ = write!(out, " {}/{} |", a.title(), b.title());
         }
         out.push('\n');
         let _ = write!(out, "| --- | --- | --- |");
-        for _ in &self.servers {
-            out.push_str(" ---: |");
-        }
-        if both {
+        for _ in self.servers.iter().chain(ratios.iter().map(|(a, _)| a)) {
             out.push_str(" ---: |");
         }
         out.push('\n');
@@ -347,9 +352,9 @@ impl Summary {
                 let value = row.medians.get(kind).map(|v| num(*v)).unwrap_or("-".into());
                 let _ = write!(out, " {value} |");
             }
-            if both {
-                let ratio = match (row.medians.get(&Kind::Agora), row.medians.get(&Kind::Node)) {
-                    (Some(a), Some(n)) if *n != 0.0 => format!("{:.2}", a / n),
+            for (a, b) in &ratios {
+                let ratio = match (row.medians.get(a), row.medians.get(b)) {
+                    (Some(a), Some(b)) if *b != 0.0 => format!("{:.2}", a / b),
                     _ => "-".into(),
                 };
                 let _ = write!(out, " {ratio} |");
@@ -702,4 +707,45 @@ pub fn loadavg() -> String {
         .take(3)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(kind: Kind, value: f64) -> Run {
+        Run {
+            cell: Cell {
+                workload: Workload::Echo,
+                size: 10,
+            },
+            kind,
+            rep: 0,
+            outcome: Ok(vec![("echo_acks_per_s", value)]),
+        }
+    }
+
+    #[test]
+    fn ratio_columns_follow_the_servers() {
+        let cells = [Cell {
+            workload: Workload::Echo,
+            size: 10,
+        }];
+        let runs = [
+            run(Kind::Agora, 300.0),
+            run(Kind::Node, 100.0),
+            run(Kind::Floor, 500.0),
+        ];
+        let all = summarize(&cells, &[Kind::Agora, Kind::Node, Kind::Floor], &runs);
+        let table = all.markdown();
+        assert!(table.starts_with(
+            "| Workload | Metric (median) | better | Agora | Node | Floor | Agora/Node | Floor/Node |\n\
+             | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |\n"
+        ));
+        assert!(table.contains("| echo 10 | acks/s | higher | 300 | 100 | 500 | 3.00 | 5.00 |"));
+
+        let two = summarize(&cells, &[Kind::Agora, Kind::Node], &runs).markdown();
+        assert!(two.contains("| Agora | Node | Agora/Node |\n"));
+        assert!(two.contains("| 300 | 100 | 3.00 |\n"));
+    }
 }

@@ -15,6 +15,8 @@ use crate::fail;
 pub enum Kind {
     Agora,
     Node,
+    /// The design floor: `benches/floor`, the smallest server on Agora's design.
+    Floor,
 }
 
 impl Kind {
@@ -22,6 +24,7 @@ impl Kind {
         match self {
             Kind::Agora => "agora",
             Kind::Node => "node",
+            Kind::Floor => "floor",
         }
     }
 
@@ -29,6 +32,7 @@ impl Kind {
         match self {
             Kind::Agora => "Agora",
             Kind::Node => "Node",
+            Kind::Floor => "Floor",
         }
     }
 }
@@ -37,7 +41,9 @@ impl Kind {
 #[derive(Debug, Clone)]
 pub struct Launcher {
     pub agora_bin: PathBuf,
-    pub agora_workers: Option<usize>,
+    /// Worker threads for Agora and the floor (default: actix's choice).
+    pub workers: Option<usize>,
+    pub floor_bin: PathBuf,
     pub node_bin: String,
     pub node_script: PathBuf,
     /// The CPU the server is pinned to, if any.
@@ -46,7 +52,7 @@ pub struct Launcher {
     pub log_dir: PathBuf,
 }
 
-/// Engine.IO heartbeat settings passed to both servers.
+/// Engine.IO heartbeat settings passed to every server.
 #[derive(Debug, Clone, Copy)]
 pub struct Heartbeat {
     pub interval_ms: u64,
@@ -71,6 +77,10 @@ impl Launcher {
                 "no Agora bench binary at {} (build it with `cargo build --release --example bench`, or pass --agora-bin)",
                 self.agora_bin.display()
             ),
+            Kind::Floor if !self.floor_bin.is_file() => fail!(
+                "no floor server at {} (build it with `cargo build --release -p floor`, or pass --floor-bin)",
+                self.floor_bin.display()
+            ),
             Kind::Node if !self.node_script.is_file() => fail!(
                 "no Node reference server at {} (pass --node-script)",
                 self.node_script.display()
@@ -89,7 +99,7 @@ impl Launcher {
                 }
                 Ok(())
             }
-            Kind::Agora => Ok(()),
+            Kind::Agora | Kind::Floor => Ok(()),
         }
     }
 
@@ -104,10 +114,19 @@ impl Launcher {
                 command.args(["--port", &port_arg, "--ping-interval", &interval]);
                 command.args(["--ping-timeout", &timeout]);
                 command.args(["--max-queue", &self.max_queue.to_string()]);
-                if let Some(workers) = self.agora_workers {
+                if let Some(workers) = self.workers {
                     command.args(["--workers", &workers.to_string()]);
                 }
                 command.env("RUST_LOG", "warn");
+                command
+            }
+            Kind::Floor => {
+                let mut command = Command::new(&self.floor_bin);
+                command.args(["--port", &port_arg, "--ping-interval", &interval]);
+                command.args(["--ping-timeout", &timeout]);
+                if let Some(workers) = self.workers {
+                    command.args(["--workers", &workers.to_string()]);
+                }
                 command
             }
             Kind::Node => {
