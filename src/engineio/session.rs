@@ -64,6 +64,15 @@ impl CloseReason {
     }
 }
 
+/// Counts frames on their way to a client (`agora_packets_total`/`agora_bytes_total`, `out`).
+pub(super) fn count_outbound(frames: &[Frame]) {
+    let outbound = &crate::metrics::get().outbound;
+    outbound.packets.inc_by(frames.len() as u64);
+    outbound
+        .bytes
+        .inc_by(frames.iter().map(Frame::len).sum::<usize>() as u64);
+}
+
 /// Where a WebSocket transport receives the session's frames. Implemented by the WebSocket glue, so
 /// the session does not depend on the WebSocket library.
 pub trait TransportSink: Send + Sync + 'static {
@@ -242,12 +251,7 @@ impl EngineSession {
 
     /// Queues frames for the client on whichever transport is active.
     fn push(&mut self, frames: Frames, ctx: &mut Context<Self>) {
-        let slice = frames.as_slice();
-        let outbound = &crate::metrics::get().outbound;
-        outbound.packets.inc_by(slice.len() as u64);
-        outbound
-            .bytes
-            .inc_by(slice.iter().map(Frame::len).sum::<usize>() as u64);
+        count_outbound(frames.as_slice());
         match &mut self.transport {
             Transport::WebSocket { sink, .. } => {
                 if sink.send(frames).is_err() {

@@ -6,7 +6,9 @@ use std::sync::{Arc, OnceLock};
 use actix::prelude::*;
 
 use super::packet::Frame;
-use super::session::{CloseReason, CloseSession, EngineSession, Outgoing, SinkFull, TransportSink};
+use super::session::{
+    count_outbound, CloseReason, CloseSession, EngineSession, Outgoing, SinkFull, TransportSink,
+};
 use super::sid::Sid;
 
 /// One or several frames for one session; shared frames are not copied per recipient.
@@ -85,12 +87,7 @@ impl EngineSocket {
             if !self.inner.addr.connected() {
                 return Err(SendError::Closed);
             }
-            let slice = frames.as_slice();
-            let outbound = &crate::metrics::get().outbound;
-            outbound.packets.inc_by(slice.len() as u64);
-            outbound
-                .bytes
-                .inc_by(slice.iter().map(Frame::len).sum::<usize>() as u64);
+            count_outbound(frames.as_slice());
             return match sink.send(frames) {
                 Ok(()) => Ok(()),
                 Err(SinkFull) => Err(self.overflowed()),
