@@ -19,7 +19,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use accounts::{StoredUser, UserId};
 pub use apps::{BoardMessage, ChatMessage, Tweet, TweetPage};
-pub use dialect::Dialect;
+use dialect::Dialect;
 pub use error::StoreError;
 pub use trades::{Decision, Item, NewTrade, Settled, Trade, TradeError, TradeStatus};
 
@@ -72,11 +72,6 @@ impl Store {
             }
         }
         Ok(Store { pool, dialect })
-    }
-
-    /// Which database this is.
-    pub fn dialect(&self) -> Dialect {
-        self.dialect
     }
 
     /// True if the database answers.
