@@ -33,8 +33,8 @@ impl Drop for TestApp {
     }
 }
 
-/// Where a test app keeps its data: a SQLite file in a temporary directory, a fresh PostgreSQL
-/// database. Nodes of one cluster share it.
+/// Where a test app keeps its data: a SQLite file in a temporary directory, or a fresh PostgreSQL
+/// database. Nodes of one cluster share it. Only held, never read: dropping it removes the data.
 enum TestStorage {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres(#[allow(dead_code)] TestDatabase),
