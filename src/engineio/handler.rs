@@ -2,7 +2,9 @@
 //!
 //! Engine.IO knows nothing of Socket.IO: it calls [`EngineHandler::on_open`] for each new session and
 //! hands every message of that session to the returned [`EngineConnection`], which lives inside the
-//! session actor. The layer above answers through the [`EngineSocket`](super::EngineSocket) it got.
+//! session actor (or, for a session that starts on a WebSocket, inside that WebSocket's actor, so a
+//! message reaches it without a mailbox hop). The layer above answers through the
+//! [`EngineSocket`](super::EngineSocket) it got.
 
 use std::net::SocketAddr;
 
@@ -52,7 +54,7 @@ pub trait EngineHandler: Send + Sync + 'static {
 }
 
 /// The upper layer's state for one session, driven by the session actor.
-pub trait EngineConnection: 'static {
+pub trait EngineConnection: Send + 'static {
     /// A message packet arrived.
     fn on_message(&mut self, message: Message);
     /// The session closed; called exactly once, after which no message arrives.

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use super::config::EngineConfig;
 use super::error::EngineError;
 use super::handler::{EngineConnection, EngineHandler, Handshake, TransportKind};
-use super::packet::{Frame, Packet};
+use super::packet::{Frame, Message, Packet};
 use super::registry::Registry;
 use super::sid::Sid;
 use super::socket::{EngineSocket, Frames};
@@ -73,13 +73,26 @@ pub(super) fn count_outbound(frames: &[Frame]) {
         .inc_by(frames.iter().map(Frame::len).sum::<usize>() as u64);
 }
 
+/// Counts a message from a client (`agora_packets_total`/`agora_bytes_total`, `in`).
+pub(super) fn count_inbound(message: &Message) {
+    let inbound = &crate::metrics::get().inbound;
+    inbound.packets.inc();
+    inbound.bytes.inc_by(message.len() as u64);
+}
+
 /// Where a WebSocket transport receives the session's frames. Implemented by the WebSocket glue, so
 /// the session does not depend on the WebSocket library.
 pub trait TransportSink: Send + Sync + 'static {
     /// Hands frames to the transport; an error means its buffer is full.
     fn send(&self, frames: Frames) -> Result<(), SinkFull>;
-    /// Closes the transport once the frames handed over before are written.
+    /// Closes the transport once the frames handed over before are written; the adopted
+    /// connection, if any, is told first.
     fn close(&self, reason: CloseReason);
+    /// Gives the transport the session's connection, for a session that started on it and keeps
+    /// it for life: the transport hands message packets to it directly, tells it when it closes
+    /// (with the session's reason, or its own when it fails or the client goes), and sends only
+    /// the other packets (pong, close) to the session.
+    fn adopt(&self, connection: Box<dyn EngineConnection>);
 }
 
 /// A transport's buffer is full.
@@ -319,9 +332,7 @@ impl EngineSession {
         }
         match packet {
             Packet::Message(message) => {
-                let inbound = &crate::metrics::get().inbound;
-                inbound.packets.inc();
-                inbound.bytes.inc_by(message.len() as u64);
+                count_inbound(&message);
                 if let Some(connection) = self.connection.as_mut() {
                     connection.on_message(message);
                 }
@@ -519,9 +530,15 @@ impl Actor for EngineSession {
                 self.sid.clone(),
                 ctx.address(),
                 Arc::clone(&self.label),
-                direct,
+                direct.clone(),
             );
-            self.connection = Some(handler.on_open(socket, handshake));
+            let connection = handler.on_open(socket, handshake);
+            // The same holds the other way: such a session's WebSocket gives messages to the
+            // connection itself.
+            match direct {
+                Some(sink) => sink.adopt(connection),
+                None => self.connection = Some(connection),
+            }
         }
         self.schedule_ping(ctx);
     }

@@ -14,11 +14,11 @@ use actix_web_actors::ws;
 use bytestring::ByteString;
 
 use super::error::EngineError;
-use super::handler::Handshake;
+use super::handler::{EngineConnection, Handshake};
 use super::packet::{Frame, Message, Packet};
 use super::session::{
-    BeginProbe, CloseReason, EngineSession, Incoming, SinkFull, TransportClosed, TransportId,
-    TransportSink,
+    count_inbound, BeginProbe, CloseReason, EngineSession, Incoming, SinkFull, TransportClosed,
+    TransportId, TransportSink,
 };
 use super::socket::Frames;
 use super::Engine;
@@ -73,6 +73,7 @@ fn start(
         max_queue: engine.config.max_queue,
         fragments: None,
         closing: false,
+        connection: None,
     };
     ws::WsResponseBuilder::new(connection, req, body)
         .frame_size(engine.config.max_payload)
@@ -112,15 +113,29 @@ struct WsConnection {
     fragments: Option<Fragments>,
     /// Told to close: frames still arriving (the layer above may write here directly) are dropped.
     closing: bool,
+    /// The session's connection, when the session started on this WebSocket (see
+    /// [`TransportSink::adopt`]): messages go to it here, without a hop through the session.
+    connection: Option<Box<dyn EngineConnection>>,
 }
 
 impl WsConnection {
     fn deliver(&mut self, packet: Packet) {
-        if let Role::Attached(session) = &self.role {
-            session.do_send(Incoming {
-                from: self.id,
-                packets: vec![packet],
-            });
+        if self.closing {
+            return;
+        }
+        match (packet, self.connection.as_mut()) {
+            (Packet::Message(message), Some(connection)) => {
+                count_inbound(&message);
+                connection.on_message(message);
+            }
+            (packet, _) => {
+                if let Role::Attached(session) = &self.role {
+                    session.do_send(Incoming {
+                        from: self.id,
+                        packets: vec![packet],
+                    });
+                }
+            }
         }
     }
 
@@ -138,8 +153,17 @@ impl WsConnection {
         self.deliver(Packet::Message(Message::Binary(bytes)));
     }
 
+    /// Tells the adopted connection, if any, that the session ends (once).
+    fn release(&mut self, reason: CloseReason) {
+        if let Some(mut connection) = self.connection.take() {
+            connection.on_close(reason);
+        }
+    }
+
     /// Tells the session why the transport ends and closes the socket.
     fn fail(&mut self, reason: CloseReason, ctx: &mut ws::WebsocketContext<Self>) {
+        self.closing = true;
+        self.release(reason);
         if let Role::Attached(session) = &self.role {
             session.do_send(TransportClosed {
                 from: self.id,
@@ -232,6 +256,7 @@ impl Actor for WsConnection {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
+        self.release(CloseReason::TransportClose);
         if let Role::Attached(session) = &self.role {
             session.do_send(TransportClosed {
                 from: self.id,
@@ -284,6 +309,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsConnection {
 enum Command {
     Send(Frames),
     Close(CloseReason),
+    Adopt(Box<dyn EngineConnection>),
 }
 
 impl Handler<Command> for WsConnection {
@@ -300,10 +326,12 @@ impl Handler<Command> for WsConnection {
                     }
                 }
             }
+            Command::Adopt(connection) => self.connection = Some(connection),
             Command::Close(reason) => {
                 // The session is gone: stop reporting to it.
                 self.role = Role::Starting;
                 self.closing = true;
+                self.release(reason);
                 ctx.close(Some(close_code(reason).into()));
                 ctx.stop();
             }
@@ -326,5 +354,9 @@ impl TransportSink for ActorSink {
 
     fn close(&self, reason: CloseReason) {
         self.0.do_send(Command::Close(reason));
+    }
+
+    fn adopt(&self, connection: Box<dyn EngineConnection>) {
+        self.0.do_send(Command::Adopt(connection));
     }
 }
