@@ -260,24 +260,19 @@ impl JoinedGuard {
 /// rooms it had joined (its Socket.IO rooms, presence rooms included, came back with it; its
 /// departure was announced when the connection dropped).
 pub fn on_recovered(ctx: &AppContext, socket: &Socket) {
-    let rooms = joined_rooms(socket).all();
-    if rooms.is_empty() {
-        return;
-    }
-    let (ctx, socket) = (ctx.clone(), socket.clone());
-    actix_rt::spawn(async move {
-        let user = identity_of(&socket).name().to_string();
-        for room in rooms {
-            if others_in(&socket, member_room(&room, &user)).await == 0 {
-                announce(&ctx, &socket, &room, true).await;
-            }
-        }
-    });
+    announce_where_alone(ctx, socket, true);
 }
 
 /// A socket went away (it has left its Socket.IO rooms by now): the rooms it had joined hear of
 /// its user leaving if that was the user's last socket there, on any node.
 pub fn on_disconnect(ctx: &AppContext, socket: &Socket) {
+    announce_where_alone(ctx, socket, false);
+}
+
+/// Tells each chat room the socket joined in which its user has no other socket (on any node)
+/// that the user arrived or left, then everyone the new member counts. Sent as from this socket,
+/// so a recovering client is not replayed its own departure.
+fn announce_where_alone(ctx: &AppContext, socket: &Socket, online: bool) {
     let rooms = joined_rooms(socket).all();
     if rooms.is_empty() {
         return;
@@ -285,16 +280,14 @@ pub fn on_disconnect(ctx: &AppContext, socket: &Socket) {
     let (ctx, socket) = (ctx.clone(), socket.clone());
     actix_rt::spawn(async move {
         let user = identity_of(&socket).name().to_string();
-        let mut departed = false;
+        let mut changed = false;
         for room in rooms {
             if others_in(&socket, member_room(&room, &user)).await == 0 {
-                // Sent as from the departing socket, so a recovering client is not replayed its
-                // own departure.
-                tell_presence(&socket, &room, &user, false);
-                departed = true;
+                tell_presence(&socket, &room, &user, online);
+                changed = true;
             }
         }
-        if departed {
+        if changed {
             push_room_list(&ctx, &socket).await;
         }
     });
