@@ -696,6 +696,19 @@ async fn node_socket_io_server_shares_rooms_with_agora() {
         serde_json::json!([both])
     );
 
+    // Agora's rooms query asks the Node server too (ALL_ROOMS): Node answers with all its rooms,
+    // and only those with the prefix are kept.
+    x.join("pre:agora").await;
+    y.join("pre:node").await;
+    let rooms: Vec<String> = agora
+        .adapter
+        .rooms(&Arc::from(nsp.as_str()), "pre:")
+        .await
+        .iter()
+        .map(|room| room.to_string())
+        .collect();
+    assert_eq!(rooms, ["pre:agora", "pre:node"]);
+
     // io.to(socket id) from Node reaches the Agora socket.
     y.emit(&format!(r#"["broadcast","{}","private"]"#, x.id))
         .await;
