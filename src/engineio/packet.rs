@@ -86,9 +86,15 @@ impl Frame {
 
     /// A text message packet: `4` followed by the text.
     pub fn text_message(text: &str) -> Frame {
-        let mut encoded = String::with_capacity(text.len() + 1);
+        Frame::text_message_with(|out| out.push_str(text))
+    }
+
+    /// A text message packet written in place: `write` appends the text after the `4`, so the text
+    /// is built once, in the frame's own buffer.
+    pub fn text_message_with(write: impl FnOnce(&mut String)) -> Frame {
+        let mut encoded = String::with_capacity(64);
         encoded.push('4');
-        encoded.push_str(text);
+        write(&mut encoded);
         Frame::Text(encoded.into())
     }
 

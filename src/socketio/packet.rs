@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use bytes::Bytes;
 use serde_json::Value;
 
 use super::error::ProtocolError;
@@ -65,18 +66,24 @@ impl Packet {
     }
 
     /// Encodes the packet into Engine.IO frames: one text frame, then one binary frame per attachment.
+    /// The text is written once, straight into the frame (no intermediate strings or copies of the
+    /// arguments): this runs for every emit and every ack.
     pub fn to_frames(&self) -> Vec<Frame> {
-        let mut text = String::with_capacity(64);
-        let payload = self.write_header(&mut text);
-        let attachments = payload.map(|p| &p.attachments[..]).unwrap_or_default();
+        let mut attachments: &[Bytes] = &[];
+        let text = Frame::text_message_with(|out| {
+            attachments = self
+                .write_text(out)
+                .map(|p| &p.attachments[..])
+                .unwrap_or_default();
+        });
         let mut frames = Vec::with_capacity(1 + attachments.len());
-        frames.push(Frame::text_message(&text));
+        frames.push(text);
         frames.extend(attachments.iter().cloned().map(Frame::binary_message));
         frames
     }
 
     /// Writes the text part of the packet; returns the payload whose attachments follow it.
-    fn write_header(&self, out: &mut String) -> Option<&Payload> {
+    fn write_text(&self, out: &mut String) -> Option<&Payload> {
         let (kind, nsp, id, payload) = match self {
             Packet::Connect { nsp, .. } => ('0', nsp, None, None),
             Packet::Disconnect { nsp } => ('1', nsp, None, None),
@@ -101,8 +108,8 @@ impl Packet {
             Packet::ConnectError { nsp, .. } => ('4', nsp, None, None),
         };
         out.push(kind);
+        // Writing to a String cannot fail, here and below.
         if let Some(payload) = payload.filter(|p| !p.attachments.is_empty()) {
-            // Writing to a String cannot fail.
             let _ = write!(out, "{}-", payload.attachments.len());
         }
         if nsp != MAIN_NAMESPACE {
@@ -117,19 +124,25 @@ impl Packet {
                 data: Some(data), ..
             }
             | Packet::ConnectError { data, .. } => {
-                out.push_str(&data.to_string());
+                let _ = write!(out, "{data}");
             }
             Packet::Event { event, payload, .. } => {
                 out.push('[');
-                out.push_str(&Value::from(event.as_str()).to_string());
+                push_json_string(out, event);
                 for arg in &payload.args {
-                    out.push(',');
-                    out.push_str(&arg.to_string());
+                    let _ = write!(out, ",{arg}");
                 }
                 out.push(']');
             }
             Packet::Ack { payload, .. } => {
-                out.push_str(&Value::from(payload.args.clone()).to_string());
+                out.push('[');
+                for (i, arg) in payload.args.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let _ = write!(out, "{arg}");
+                }
+                out.push(']');
             }
             _ => {}
         }
@@ -242,6 +255,21 @@ impl Packet {
     }
 }
 
+/// Appends `text` as a JSON string. Event names rarely need escaping, so they are copied as they
+/// are unless they hold a quote, a backslash or a control character.
+fn push_json_string(out: &mut String, text: &str) {
+    if text
+        .chars()
+        .any(|c| c == '"' || c == '\\' || c.is_control())
+    {
+        let _ = write!(out, "{}", Value::from(text));
+    } else {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    }
+}
+
 fn take_char(rest: &mut &str) -> Option<char> {
     let mut chars = rest.chars();
     let c = chars.next()?;
@@ -289,6 +317,25 @@ mod tests {
             id: Some(12),
         };
         assert_eq!(text_of(&event), r#"212["hello",1]"#);
+        let awkward = Packet::Event {
+            nsp: "/".into(),
+            event: "say \"hi\"\n".into(),
+            payload: Payload::new(vec![json!("é"), json!({"k": [1, null]})]),
+            id: None,
+        };
+        assert_eq!(text_of(&awkward), r#"2["say \"hi\"\n","é",{"k":[1,null]}]"#);
+        let answer = Packet::Ack {
+            nsp: "/".into(),
+            id: 0,
+            payload: Payload::new(vec![json!(1), json!("two")]),
+        };
+        assert_eq!(text_of(&answer), r#"30[1,"two"]"#);
+        let empty = Packet::Ack {
+            nsp: "/".into(),
+            id: 5,
+            payload: Payload::empty(),
+        };
+        assert_eq!(text_of(&empty), "35[]");
         let mut payload = Payload::empty();
         let placeholder = payload.attach(Bytes::from_static(&[1, 2]));
         payload.args.push(placeholder);
