@@ -4,6 +4,7 @@
 //! [`Packet`]s for the session and implements [`TransportSink`] for the session's frames. Swapping
 //! actix-web-actors (deprecated upstream) for actix-ws means rewriting this file alone.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -25,6 +26,46 @@ use super::Engine;
 
 /// Source of WebSocket transport ids (0 is the polling transport).
 static NEXT_TRANSPORT_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// Replies to the message a WebSocket on this thread is handling (see [`collect_replies`]).
+    static REPLIES: RefCell<Option<Replies>> = const { RefCell::new(None) };
+}
+
+/// Frames sent to one WebSocket while it hands a message to its connection.
+struct Replies {
+    to: TransportId,
+    frames: Vec<Frames>,
+}
+
+/// Runs `handle` (the connection handling one message) and returns the frames it sent to WebSocket
+/// `id` meanwhile. An ack or emit answering the message is then written by the caller at once,
+/// instead of going through the WebSocket's own mailbox to be written on its next turn: a boxed
+/// message, a queue push and a wake saved per reply. Frames sent from other threads, or after
+/// `handle` returns, still go through the mailbox.
+fn collect_replies(id: TransportId, handle: impl FnOnce()) -> Vec<Frames> {
+    let replies = Replies {
+        to: id,
+        frames: Vec::new(),
+    };
+    let outer = REPLIES.with(|cell| cell.replace(Some(replies)));
+    handle();
+    REPLIES
+        .with(|cell| cell.replace(outer))
+        .map(|replies| replies.frames)
+        .unwrap_or_default()
+}
+
+/// Keeps `frames` if WebSocket `id` is collecting replies on this thread; gives them back if not.
+fn keep_as_reply(id: TransportId, frames: Frames) -> Option<Frames> {
+    REPLIES.with(|cell| match cell.borrow_mut().as_mut() {
+        Some(replies) if replies.to == id => {
+            replies.frames.push(frames);
+            None
+        }
+        _ => Some(frames),
+    })
+}
 
 /// Opens a WebSocket that starts a new session.
 pub fn open(
@@ -119,14 +160,17 @@ struct WsConnection {
 }
 
 impl WsConnection {
-    fn deliver(&mut self, packet: Packet) {
+    fn deliver(&mut self, packet: Packet, ctx: &mut ws::WebsocketContext<Self>) {
         if self.closing {
             return;
         }
         match (packet, self.connection.as_mut()) {
             (Packet::Message(message), Some(connection)) => {
                 count_inbound(&message);
-                connection.on_message(message);
+                let replies = collect_replies(self.id, || connection.on_message(message));
+                for frames in &replies {
+                    self.write(frames, ctx);
+                }
             }
             (packet, _) => {
                 if let Role::Attached(session) = &self.role {
@@ -139,9 +183,22 @@ impl WsConnection {
         }
     }
 
+    /// Writes frames to the client, unless the socket is closing.
+    fn write(&self, frames: &Frames, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.closing {
+            return;
+        }
+        for frame in frames.as_slice() {
+            match frame {
+                Frame::Text(text) => ctx.text(text.clone()),
+                Frame::Binary(bytes) => ctx.binary(bytes.clone()),
+            }
+        }
+    }
+
     fn deliver_text(&mut self, text: ByteString, ctx: &mut ws::WebsocketContext<Self>) {
         match Packet::decode_text(text) {
-            Ok(packet) => self.deliver(packet),
+            Ok(packet) => self.deliver(packet, ctx),
             Err(error) => {
                 tracing::warn!(%error, "malformed packet on a WebSocket; closing it");
                 self.fail(CloseReason::TransportError, ctx);
@@ -149,8 +206,8 @@ impl WsConnection {
         }
     }
 
-    fn deliver_binary(&mut self, bytes: Bytes) {
-        self.deliver(Packet::Message(Message::Binary(bytes)));
+    fn deliver_binary(&mut self, bytes: Bytes, ctx: &mut ws::WebsocketContext<Self>) {
+        self.deliver(Packet::Message(Message::Binary(bytes)), ctx);
     }
 
     /// Tells the adopted connection, if any, that the session ends (once).
@@ -203,7 +260,7 @@ impl WsConnection {
             if let Some(fragments) = self.fragments.take() {
                 let data = fragments.data.freeze();
                 if fragments.binary {
-                    self.deliver_binary(data);
+                    self.deliver_binary(data, ctx);
                 } else {
                     let text =
                         ByteString::try_from(data).map_err(|_| CloseReason::TransportError)?;
@@ -230,7 +287,10 @@ impl Actor for WsConnection {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(self.max_queue);
-        let sink = Arc::new(ActorSink(ctx.address()));
+        let sink = Arc::new(ActorSink {
+            id: self.id,
+            addr: ctx.address(),
+        });
         match std::mem::replace(&mut self.role, Role::Starting) {
             Role::Fresh { engine, handshake } => {
                 let session = EngineSession::websocket(
@@ -274,7 +334,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsConnection {
                 Ok(())
             }
             Ok(ws::Message::Binary(bytes)) => {
-                self.deliver_binary(bytes);
+                self.deliver_binary(bytes, ctx);
                 Ok(())
             }
             Ok(ws::Message::Continuation(item)) => self.on_fragment(item, ctx),
@@ -317,15 +377,7 @@ impl Handler<Command> for WsConnection {
 
     fn handle(&mut self, command: Command, ctx: &mut Self::Context) {
         match command {
-            Command::Send(_) if self.closing => {}
-            Command::Send(frames) => {
-                for frame in frames.as_slice() {
-                    match frame {
-                        Frame::Text(text) => ctx.text(text.clone()),
-                        Frame::Binary(bytes) => ctx.binary(bytes.clone()),
-                    }
-                }
-            }
+            Command::Send(frames) => self.write(&frames, ctx),
             Command::Adopt(connection) => self.connection = Some(connection),
             Command::Close(reason) => {
                 // The session is gone: stop reporting to it.
@@ -340,11 +392,17 @@ impl Handler<Command> for WsConnection {
 }
 
 /// The session's handle on this WebSocket.
-struct ActorSink(Addr<WsConnection>);
+struct ActorSink {
+    id: TransportId,
+    addr: Addr<WsConnection>,
+}
 
 impl TransportSink for ActorSink {
     fn send(&self, frames: Frames) -> Result<(), SinkFull> {
-        match self.0.try_send(Command::Send(frames)) {
+        let Some(frames) = keep_as_reply(self.id, frames) else {
+            return Ok(());
+        };
+        match self.addr.try_send(Command::Send(frames)) {
             Ok(()) => Ok(()),
             // A closed socket reports itself through `TransportClosed`; only a full buffer matters.
             Err(SendError::Closed(_)) => Ok(()),
@@ -353,10 +411,10 @@ impl TransportSink for ActorSink {
     }
 
     fn close(&self, reason: CloseReason) {
-        self.0.do_send(Command::Close(reason));
+        self.addr.do_send(Command::Close(reason));
     }
 
     fn adopt(&self, connection: Box<dyn EngineConnection>) {
-        self.0.do_send(Command::Adopt(connection));
+        self.addr.do_send(Command::Adopt(connection));
     }
 }
