@@ -112,6 +112,30 @@ async fn events_and_client_acks() {
 }
 
 #[actix_web::test]
+async fn replies_come_back_in_the_order_of_the_messages() {
+    let server = spawn_quiet().await;
+    let (mut sio, _) = Sio::connect(&server).await;
+    // Sent back to back without waiting, so several are handled in one turn of the WebSocket.
+    let sent = 60;
+    for i in 0..sent {
+        if i % 2 == 0 {
+            sio.send(&format!(r#"42["message",{i}]"#)).await;
+        } else {
+            sio.send(&format!(r#"42{i}["message-with-ack",{i}]"#)).await;
+        }
+    }
+    for i in 0..sent {
+        let expected = if i % 2 == 0 {
+            format!(r#"42["message-back",{i}]"#)
+        } else {
+            format!("43{i}[{i}]")
+        };
+        assert_eq!(sio.recv_text().await, expected);
+    }
+    server.stop().await;
+}
+
+#[actix_web::test]
 async fn binary_events_and_acks_keep_their_attachments() {
     let server = spawn_quiet().await;
     let (mut sio, _) = Sio::connect(&server).await;
