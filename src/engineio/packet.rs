@@ -58,6 +58,10 @@ pub enum Frame {
     Binary(Bytes),
 }
 
+/// Bytes reserved for a text message written in place: most events and acks fit, so the buffer is
+/// not grown (copied) while they are written.
+const TEXT_MESSAGE_CAPACITY: usize = 128;
+
 impl Frame {
     /// The open packet sent once at the start of a session.
     pub fn open(handshake_json: &str) -> Frame {
@@ -86,16 +90,20 @@ impl Frame {
 
     /// A text message packet: `4` followed by the text.
     pub fn text_message(text: &str) -> Frame {
-        Frame::text_message_with(|out| out.push_str(text))
+        Frame::text_message_with(|out| out.extend_from_slice(text.as_bytes()))
     }
 
-    /// A text message packet written in place: `write` appends the text after the `4`, so the text
-    /// is built once, in the frame's own buffer.
-    pub fn text_message_with(write: impl FnOnce(&mut String)) -> Frame {
-        let mut encoded = String::with_capacity(64);
-        encoded.push('4');
+    /// A text message packet written in place: `write` appends the text (UTF-8) after the `4`, so
+    /// the text is built once, in the frame's own buffer.
+    pub fn text_message_with(write: impl FnOnce(&mut Vec<u8>)) -> Frame {
+        let mut encoded = Vec::with_capacity(TEXT_MESSAGE_CAPACITY);
+        encoded.push(b'4');
         write(&mut encoded);
-        Frame::Text(encoded.into())
+        let text = String::from_utf8(encoded).unwrap_or_else(|invalid| {
+            // Only a bug in the caller gets here; replacement characters beat a panic.
+            String::from_utf8_lossy(invalid.as_bytes()).into_owned()
+        });
+        Frame::Text(text.into())
     }
 
     /// A binary message packet.

@@ -1,6 +1,6 @@
 //! Socket.IO v5 packets: `<type>[<attachments>-][<nsp>,][<ack id>][JSON]`.
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 
 use bytes::Bytes;
 use serde_json::Value;
@@ -83,38 +83,38 @@ impl Packet {
     }
 
     /// Writes the text part of the packet; returns the payload whose attachments follow it.
-    fn write_text(&self, out: &mut String) -> Option<&Payload> {
+    fn write_text(&self, out: &mut Vec<u8>) -> Option<&Payload> {
         let (kind, nsp, id, payload) = match self {
-            Packet::Connect { nsp, .. } => ('0', nsp, None, None),
-            Packet::Disconnect { nsp } => ('1', nsp, None, None),
+            Packet::Connect { nsp, .. } => (b'0', nsp, None, None),
+            Packet::Disconnect { nsp } => (b'1', nsp, None, None),
             Packet::Event {
                 nsp, id, payload, ..
             } => {
                 let kind = if payload.attachments.is_empty() {
-                    '2'
+                    b'2'
                 } else {
-                    '5'
+                    b'5'
                 };
                 (kind, nsp, *id, Some(payload))
             }
             Packet::Ack { nsp, id, payload } => {
                 let kind = if payload.attachments.is_empty() {
-                    '3'
+                    b'3'
                 } else {
-                    '6'
+                    b'6'
                 };
                 (kind, nsp, Some(*id), Some(payload))
             }
-            Packet::ConnectError { nsp, .. } => ('4', nsp, None, None),
+            Packet::ConnectError { nsp, .. } => (b'4', nsp, None, None),
         };
         out.push(kind);
-        // Writing to a String cannot fail, here and below.
+        // Writing to a Vec cannot fail, here and below, nor can serializing a JSON value.
         if let Some(payload) = payload.filter(|p| !p.attachments.is_empty()) {
             let _ = write!(out, "{}-", payload.attachments.len());
         }
         if nsp != MAIN_NAMESPACE {
-            out.push_str(nsp);
-            out.push(',');
+            out.extend_from_slice(nsp.as_bytes());
+            out.push(b',');
         }
         if let Some(id) = id {
             let _ = write!(out, "{id}");
@@ -124,25 +124,19 @@ impl Packet {
                 data: Some(data), ..
             }
             | Packet::ConnectError { data, .. } => {
-                let _ = write!(out, "{data}");
+                let _ = serde_json::to_writer(&mut *out, data);
             }
             Packet::Event { event, payload, .. } => {
-                out.push('[');
-                push_json_string(out, event);
+                out.push(b'[');
+                let _ = serde_json::to_writer(&mut *out, event);
                 for arg in &payload.args {
-                    let _ = write!(out, ",{arg}");
+                    out.push(b',');
+                    let _ = serde_json::to_writer(&mut *out, arg);
                 }
-                out.push(']');
+                out.push(b']');
             }
             Packet::Ack { payload, .. } => {
-                out.push('[');
-                for (i, arg) in payload.args.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    let _ = write!(out, "{arg}");
-                }
-                out.push(']');
+                let _ = serde_json::to_writer(&mut *out, &payload.args);
             }
             _ => {}
         }
@@ -252,21 +246,6 @@ impl Packet {
             Packet::Event { payload, .. } | Packet::Ack { payload, .. } => Some(payload),
             _ => None,
         }
-    }
-}
-
-/// Appends `text` as a JSON string. Event names rarely need escaping, so they are copied as they
-/// are unless they hold a quote, a backslash or a control character.
-fn push_json_string(out: &mut String, text: &str) {
-    if text
-        .chars()
-        .any(|c| c == '"' || c == '\\' || c.is_control())
-    {
-        let _ = write!(out, "{}", Value::from(text));
-    } else {
-        out.push('"');
-        out.push_str(text);
-        out.push('"');
     }
 }
 
