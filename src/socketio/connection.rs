@@ -1,7 +1,8 @@
 //! One client's Socket.IO connection: the per-session state that lives inside the Engine.IO session
 //! actor, decoding packets and routing them to the client's sockets, one per namespace.
 
-use std::collections::HashMap;
+// Small maps keyed by namespace or event name, looked up for every packet: a fast hash.
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -41,7 +42,7 @@ impl Connection {
             server,
             engine,
             handshake: Arc::new(handshake),
-            sockets: HashMap::new(),
+            sockets: HashMap::default(),
             connect_timer: Some(connect_timer),
         }
     }

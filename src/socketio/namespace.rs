@@ -1,6 +1,7 @@
 //! Namespaces: the handlers a server runs for connections, events and disconnections.
 
-use std::collections::HashMap;
+// Small maps keyed by namespace or event name, looked up for every packet: a fast hash.
+use foldhash::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -65,7 +66,7 @@ impl Namespace {
             name: name.into(),
             middlewares: Vec::new(),
             on_connect: None,
-            events: HashMap::new(),
+            events: HashMap::default(),
             on_disconnect: None,
         }
     }

@@ -1,6 +1,7 @@
 //! [`SocketIo`]: the Socket.IO server, its namespaces and the adapter they share.
 
-use std::collections::HashMap;
+// Small maps keyed by namespace or event name, looked up for every packet: a fast hash.
+use foldhash::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
