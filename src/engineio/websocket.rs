@@ -32,10 +32,31 @@ thread_local! {
     static REPLIES: RefCell<Option<Replies>> = const { RefCell::new(None) };
 }
 
-/// Frames sent to one WebSocket while it hands a message to its connection.
+/// Frames sent to one WebSocket while it hands a message to its connection. Most messages get one
+/// reply or none, which needs no list.
 struct Replies {
     to: TransportId,
-    frames: Vec<Frames>,
+    first: Option<Frames>,
+    more: Vec<Frames>,
+}
+
+impl Replies {
+    fn new(to: TransportId) -> Replies {
+        Replies {
+            to,
+            first: None,
+            more: Vec::new(),
+        }
+    }
+}
+
+impl IntoIterator for Replies {
+    type Item = Frames;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<Frames>, std::vec::IntoIter<Frames>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.more)
+    }
 }
 
 /// Runs `handle` (the connection handling one message) and returns the frames it sent to WebSocket
@@ -43,24 +64,22 @@ struct Replies {
 /// instead of going through the WebSocket's own mailbox to be written on its next turn: a boxed
 /// message, a queue push and a wake saved per reply. Frames sent from other threads, or after
 /// `handle` returns, still go through the mailbox.
-fn collect_replies(id: TransportId, handle: impl FnOnce()) -> Vec<Frames> {
-    let replies = Replies {
-        to: id,
-        frames: Vec::new(),
-    };
-    let outer = REPLIES.with(|cell| cell.replace(Some(replies)));
+fn collect_replies(id: TransportId, handle: impl FnOnce()) -> Replies {
+    let outer = REPLIES.with(|cell| cell.replace(Some(Replies::new(id))));
     handle();
     REPLIES
         .with(|cell| cell.replace(outer))
-        .map(|replies| replies.frames)
-        .unwrap_or_default()
+        .unwrap_or_else(|| Replies::new(id))
 }
 
 /// Keeps `frames` if WebSocket `id` is collecting replies on this thread; gives them back if not.
 fn keep_as_reply(id: TransportId, frames: Frames) -> Option<Frames> {
     REPLIES.with(|cell| match cell.borrow_mut().as_mut() {
         Some(replies) if replies.to == id => {
-            replies.frames.push(frames);
+            match replies.first {
+                None => replies.first = Some(frames),
+                Some(_) => replies.more.push(frames),
+            }
             None
         }
         _ => Some(frames),
@@ -167,9 +186,8 @@ impl WsConnection {
         match (packet, self.connection.as_mut()) {
             (Packet::Message(message), Some(connection)) => {
                 count_inbound(&message);
-                let replies = collect_replies(self.id, || connection.on_message(message));
-                for frames in &replies {
-                    self.write(frames, ctx);
+                for frames in collect_replies(self.id, || connection.on_message(message)) {
+                    self.write(&frames, ctx);
                 }
             }
             (packet, _) => {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::error::ProtocolError;
 use super::payload::Payload;
-use crate::engineio::Frame;
+use crate::engineio::{Frame, Frames};
 
 /// Event names a client may not emit, because the client library uses them itself.
 pub const RESERVED_EVENTS: [&str; 6] = [
@@ -69,6 +69,25 @@ impl Packet {
     /// The text is written once, straight into the frame (no intermediate strings or copies of the
     /// arguments): this runs for every emit and every ack.
     pub fn to_frames(&self) -> Vec<Frame> {
+        let (text, attachments) = self.text_frame();
+        let mut frames = Vec::with_capacity(1 + attachments.len());
+        frames.push(text);
+        frames.extend(attachments.iter().cloned().map(Frame::binary_message));
+        frames
+    }
+
+    /// Encodes the packet for one session: a packet without attachments is one frame, not a list.
+    pub fn to_session_frames(&self) -> Frames {
+        let (text, attachments) = self.text_frame();
+        if attachments.is_empty() {
+            return Frames::One(text);
+        }
+        let binary = attachments.iter().cloned().map(Frame::binary_message);
+        Frames::Shared(std::iter::once(text).chain(binary).collect())
+    }
+
+    /// The text frame, and the attachments that follow it.
+    fn text_frame(&self) -> (Frame, &[Bytes]) {
         let mut attachments: &[Bytes] = &[];
         let text = Frame::text_message_with(|out| {
             attachments = self
@@ -76,10 +95,7 @@ impl Packet {
                 .map(|p| &p.attachments[..])
                 .unwrap_or_default();
         });
-        let mut frames = Vec::with_capacity(1 + attachments.len());
-        frames.push(text);
-        frames.extend(attachments.iter().cloned().map(Frame::binary_message));
-        frames
+        (text, attachments)
     }
 
     /// Writes the text part of the packet; returns the payload whose attachments follow it.

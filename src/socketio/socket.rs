@@ -17,7 +17,7 @@ use super::packet::{Packet, RESERVED_EVENTS};
 use super::payload::Payload;
 use super::pending_acks::PendingAcks;
 use super::SocketId;
-use crate::engineio::{CloseReason, EngineSocket, Frames, Handshake, SendError};
+use crate::engineio::{CloseReason, EngineSocket, Handshake, SendError};
 
 /// Why a socket left its namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -309,19 +309,13 @@ impl Socket {
     }
 
     pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
-        let frames = packet.to_frames();
-        let frames = if frames.len() == 1 {
-            frames.into_iter().next().map(Frames::One)
-        } else {
-            Some(Frames::Shared(frames.into()))
-        };
-        let Some(frames) = frames else {
-            return Ok(());
-        };
-        self.inner.engine.send(frames).map_err(|error| match error {
-            SendError::Closed => EmitError::Disconnected,
-            SendError::SlowConsumer => EmitError::SlowConsumer,
-        })
+        self.inner
+            .engine
+            .send(packet.to_session_frames())
+            .map_err(|error| match error {
+                SendError::Closed => EmitError::Disconnected,
+                SendError::SlowConsumer => EmitError::SlowConsumer,
+            })
     }
 
     fn transition(&self, from: u8, to: u8) -> bool {
