@@ -4,7 +4,7 @@
 //! [`Packet`]s for the session and implements [`TransportSink`] for the session's frames. Swapping
 //! actix-web-actors (deprecated upstream) for actix-ws means rewriting this file alone.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -28,24 +28,33 @@ use super::Engine;
 static NEXT_TRANSPORT_ID: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
-    /// Replies to the message a WebSocket on this thread is handling (see [`collect_replies`]).
-    static REPLIES: RefCell<Option<Replies>> = const { RefCell::new(None) };
+    /// The WebSocket on this thread that is handing a message to its connection, if any (see
+    /// [`collect_replies`]). Checked for every frame sent from this thread, so it is a plain cell.
+    static COLLECTING_FOR: Cell<Option<TransportId>> = const { Cell::new(None) };
+    /// The frames collected for it.
+    static REPLIES: RefCell<Replies> = const { RefCell::new(Replies::new()) };
 }
 
 /// Frames sent to one WebSocket while it hands a message to its connection. Most messages get one
 /// reply or none, which needs no list.
+#[derive(Default)]
 struct Replies {
-    to: TransportId,
     first: Option<Frames>,
     more: Vec<Frames>,
 }
 
 impl Replies {
-    fn new(to: TransportId) -> Replies {
+    const fn new() -> Replies {
         Replies {
-            to,
             first: None,
             more: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, frames: Frames) {
+        match self.first {
+            None => self.first = Some(frames),
+            Some(_) => self.more.push(frames),
         }
     }
 }
@@ -64,26 +73,24 @@ impl IntoIterator for Replies {
 /// instead of going through the WebSocket's own mailbox to be written on its next turn: a boxed
 /// message, a queue push and a wake saved per reply. Frames sent from other threads, or after
 /// `handle` returns, still go through the mailbox.
+///
+/// Actors handle one message at a time per thread, so collections never nest. A handler that
+/// panics leaves its collection behind, for a WebSocket that is gone; the next one drops it.
 fn collect_replies(id: TransportId, handle: impl FnOnce()) -> Replies {
-    let outer = REPLIES.with(|cell| cell.replace(Some(Replies::new(id))));
+    REPLIES.take();
+    COLLECTING_FOR.set(Some(id));
     handle();
-    REPLIES
-        .with(|cell| cell.replace(outer))
-        .unwrap_or_else(|| Replies::new(id))
+    COLLECTING_FOR.set(None);
+    REPLIES.take()
 }
 
 /// Keeps `frames` if WebSocket `id` is collecting replies on this thread; gives them back if not.
 fn keep_as_reply(id: TransportId, frames: Frames) -> Option<Frames> {
-    REPLIES.with(|cell| match cell.borrow_mut().as_mut() {
-        Some(replies) if replies.to == id => {
-            match replies.first {
-                None => replies.first = Some(frames),
-                Some(_) => replies.more.push(frames),
-            }
-            None
-        }
-        _ => Some(frames),
-    })
+    if COLLECTING_FOR.get() != Some(id) {
+        return Some(frames);
+    }
+    REPLIES.with_borrow_mut(|replies| replies.push(frames));
+    None
 }
 
 /// Opens a WebSocket that starts a new session.
