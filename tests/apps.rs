@@ -6,9 +6,30 @@ use std::time::Duration;
 
 use common::app::{spawn_app, spawn_app_with};
 use common::http_client;
+use futures_util::future::join_all;
 use serde_json::{json, Value};
 
 const QUIET: Duration = Duration::from_millis(300);
+
+#[actix_web::test]
+async fn no_broadcast_reaches_a_socket_before_its_connect_answer() {
+    // Every user's arrival is broadcast (`online`) to every socket, sockets still being accepted
+    // included, and `TestApp::connect` fails unless the first packet a socket reads is its CONNECT
+    // answer. Arriving all at once gives those broadcasts every chance to overtake it.
+    let app = spawn_app().await;
+    let crowd = 16;
+    let mut tokens = Vec::new();
+    for i in 0..crowd {
+        tokens.push(app.register(&format!("crowd{i}")).await);
+    }
+    let users = join_all(tokens.iter().map(|token| app.client(Some(token))));
+    let guests = join_all((0..crowd).map(|_| app.client(None)));
+    let (users, guests) = futures_util::future::join(users, guests).await;
+    for (i, user) in users.iter().enumerate() {
+        assert_eq!(user.name, format!("crowd{i}"));
+    }
+    assert_eq!(guests.len(), crowd);
+}
 
 #[actix_web::test]
 async fn two_members_of_a_room_see_each_other_and_an_outsider_sees_nothing() {

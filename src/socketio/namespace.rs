@@ -107,13 +107,6 @@ impl Namespace {
         if !socket.mark_connected() {
             return;
         }
-        // Registered before the client hears it is connected, so anything it does next finds it.
-        self.adapter.add_socket(
-            &self.name,
-            socket.id(),
-            socket.engine().clone(),
-            socket.acks().clone(),
-        );
         let mut data = json!({ "sid": socket.id().as_str() });
         if self.recovery.is_some() {
             let pid = new_pid();
@@ -127,6 +120,15 @@ impl Namespace {
         if socket.send_packet(&reply).is_err() {
             return;
         }
+        // Registered once the answer is queued, so no broadcast to the socket can reach the client
+        // before it; and from this thread, before the client can have read the answer, so anything
+        // the client does next reaches the adapter after the registration.
+        self.adapter.add_socket(
+            &self.name,
+            socket.id(),
+            socket.engine().clone(),
+            socket.acks().clone(),
+        );
         self.connected(socket);
     }
 
