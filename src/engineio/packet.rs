@@ -90,7 +90,10 @@ impl Frame {
 
     /// A text message packet: `4` followed by the text.
     pub fn text_message(text: &str) -> Frame {
-        Frame::text_message_with(|out| out.extend_from_slice(text.as_bytes()))
+        let mut encoded = String::with_capacity(text.len() + 1);
+        encoded.push('4');
+        encoded.push_str(text);
+        Frame::Text(encoded.into())
     }
 
     /// A text message packet written in place: `write` appends the text (UTF-8) after the `4`, so
