@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Static checks of the container files under docker/ (no Docker engine needed):
-#   1. the schema file ../shared/compose-spec.json is there;
+#   1. the schema file tests/fixtures/compose-spec.json is there;
 #   2. every docker/compose*.yaml validates against the Compose Specification
 #      JSON schema (check-jsonschema);
 #   3. docker/Dockerfile passes hadolint at its default failure threshold
@@ -20,7 +20,7 @@ set -euo pipefail
 REPO="${DOCKER_FILES_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 REPO="$(cd "$REPO" && pwd)"
 VENV="${DOCKER_FILES_VENV:-$REPO/target/ci-venv}"
-SCHEMA="$REPO/../shared/compose-spec.json"
+SCHEMA="$REPO/tests/fixtures/compose-spec.json"
 DOCKER_DIR="$REPO/docker"
 
 passed=0

@@ -31,7 +31,7 @@ suite clippy cargo clippy --workspace --all-targets -- -D warnings
 suite cargo-test cargo test --workspace
 # The storage-backed suites again, each test on a fresh PostgreSQL database instead of SQLite.
 suite cargo-test-postgres env AGORA_TEST_DATABASE=postgres \
-    cargo test --test accounts --test apps --test trades
+    cargo test --test it -- accounts:: apps:: trades:: --skip cluster_apps::
 suite docker-files bash tests/docker_files.sh
 suite fuzz-smoke bash tests/fuzz_smoke.sh
 suite bench-smoke bash tests/bench_smoke.sh

@@ -2,18 +2,17 @@
 //! conformance server over both transport paths: connect, acks both ways, rooms, binary, reconnect.
 //! `.ci/run` installs the client with `npm ci --prefix tests/interop`.
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 /// The whole scenario list takes a few seconds; this is the ceiling before the test fails.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 
 async fn run_scenario(scenario: &str) {
     let server = spawn_quiet().await;
-    common::node::run_scenario(
+    crate::common::node::run_scenario(
         "tests/interop/run.mjs",
         "tests/interop/node_modules/socket.io-client",
         scenario,

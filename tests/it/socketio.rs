@@ -1,12 +1,11 @@
 //! Socket.IO v5 rules, checked on the wire against the conformance server's `/socket.io/`.
 
-mod common;
 
 use std::time::Duration;
 
 use agora::engineio::EngineConfig;
 use agora::socketio::SocketIoConfig;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -1,6 +1,6 @@
 //! Test helpers: servers started in-process on port 0, and typed Engine.IO/Socket.IO clients that
 //! speak the wire protocol directly, so tests can assert on exact packets.
-#![allow(dead_code)] // each test crate uses a different subset of these helpers
+#![allow(dead_code)] // some helpers serve only the tests of one configuration (PostgreSQL, cluster)
 
 pub mod app;
 pub mod node;

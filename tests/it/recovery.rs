@@ -2,12 +2,11 @@
 //! back within the window with its pid and last offset gets its socket id, rooms and every missed
 //! packet, exactly once and in order; past the window it gets a fresh session.
 
-mod common;
 
 use std::time::Duration;
 
-use common::app::{spawn_app, spawn_app_with, TestApp};
-use common::{get, Polling, Ws, WsFrame};
+use crate::common::app::{spawn_app, spawn_app_with, TestApp};
+use crate::common::{get, Polling, Ws, WsFrame};
 use serde_json::{json, Value};
 
 /// A raw recovering client: remembers its pid and the last offset it saw.
@@ -96,7 +95,7 @@ impl Recovering {
     }
 }
 
-async fn say(sender: &mut common::app::Client, text: &str) {
+async fn say(sender: &mut crate::common::app::Client, text: &str) {
     let sent = sender
         .ack("chat:send", json!({"room": "lobby", "text": text}))
         .await;

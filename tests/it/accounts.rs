@@ -1,9 +1,8 @@
 //! Accounts (JSON API and forms), socket identity, origin checks, CSRF and persistence.
 
-mod common;
 
-use common::app::{next_event, spawn_app, spawn_app_with};
-use common::{http_client, Ws, WsFrame};
+use crate::common::app::{next_event, spawn_app, spawn_app_with};
+use crate::common::{http_client, Ws, WsFrame};
 use serde_json::{json, Value};
 
 #[actix_web::test]

@@ -1,14 +1,13 @@
 //! Trades over real sockets: every rule and error code, and the invariants — items are never
 //! created, lost or duplicated, whatever clients send and however they race.
 
-mod common;
 
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::app::{spawn_app, spawn_app_with, TestApp};
-use common::http_client;
-use common::trading::{self, census, inventory, trader};
+use crate::common::app::{spawn_app, spawn_app_with, TestApp};
+use crate::common::http_client;
+use crate::common::trading::{self, census, inventory, trader};
 use serde_json::{json, Value};
 
 const QUIET: Duration = Duration::from_millis(300);

@@ -1,13 +1,12 @@
 //! Running Agora like real software: configuration, health, metrics, graceful shutdown.
 
-mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::app::spawn_app;
-use common::{http_client, Ws, WsFrame};
+use crate::common::app::spawn_app;
+use crate::common::{http_client, Ws, WsFrame};
 use serde_json::{json, Value};
 
 const AGORA: &str = env!("CARGO_BIN_EXE_agora");
@@ -133,7 +132,7 @@ fn series(text: &str, name: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-async fn scrape(app: &common::app::TestApp) -> String {
+async fn scrape(app: &crate::common::app::TestApp) -> String {
     let mut response = http_client().get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     String::from_utf8(response.body().await.unwrap().to_vec()).unwrap()
@@ -264,14 +263,14 @@ async fn sigterm_disconnects_clients_and_loses_nothing_committed() {
         panic!("not connected");
     };
     assert!(connected.starts_with("40"));
-    let (status, open) = common::get(&format!("{base}/socket.io/?EIO=4&transport=polling")).await;
+    let (status, open) = crate::common::get(&format!("{base}/socket.io/?EIO=4&transport=polling")).await;
     assert_eq!(status, 200);
     let sid = serde_json::from_str::<Value>(&open[1..]).unwrap()["sid"]
         .as_str()
         .unwrap()
         .to_string();
     let poll_url = format!("{base}/socket.io/?EIO=4&transport=polling&sid={sid}");
-    let pending = actix_rt::spawn(async move { common::get(&poll_url).await });
+    let pending = actix_rt::spawn(async move { crate::common::get(&poll_url).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let stopping = Instant::now();

@@ -2,18 +2,17 @@
 //! live events cross nodes, and the trade invariants hold when the racing requests arrive on
 //! different nodes.
 
-mod common;
 
 use std::time::Duration;
 
 use agora::config::Settings;
 
-use common::app::{
+use crate::common::app::{
     spawn_app_with_postgres, spawn_node_beside, spawn_process_beside, Client, TestApp,
 };
-use common::http_client;
-use common::redis_proxy::Proxy;
-use common::trading;
+use crate::common::http_client;
+use crate::common::redis_proxy::Proxy;
+use crate::common::trading;
 use serde_json::{json, Value};
 
 const REDIS: &str = "redis://127.0.0.1:6379";

@@ -6,7 +6,6 @@
 //!
 //! Each test uses its own random namespace, so its Redis channels are its own.
 
-mod common;
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -23,8 +22,8 @@ use agora::socketio::{
     Adapter, Namespace, NamespaceBuilder, RecoveryConfig, SocketIo, SocketIoConfig,
 };
 use bytes::Bytes;
-use common::redis_proxy::Proxy;
-use common::{quiet_engine, Ws, WsFrame, WAIT};
+use crate::common::redis_proxy::Proxy;
+use crate::common::{quiet_engine, Ws, WsFrame, WAIT};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 

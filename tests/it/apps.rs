@@ -1,11 +1,10 @@
 //! The apps over real sockets: chat rooms, the message board, the tweet feed (docs/EVENTS.md).
 
-mod common;
 
 use std::time::Duration;
 
-use common::app::{spawn_app, spawn_app_with};
-use common::http_client;
+use crate::common::app::{spawn_app, spawn_app_with};
+use crate::common::http_client;
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 

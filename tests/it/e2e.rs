@@ -2,11 +2,10 @@
 //! tests/e2e): pages load, the welcome arrives over the socket, forms register and log in.
 //! Screenshots land in target/e2e-screenshots for a person to look at.
 
-mod common;
 
 use std::time::Duration;
 
-use common::app::spawn_app;
+use crate::common::app::spawn_app;
 
 /// Ceiling for one scenario run, browser start included.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(180);
@@ -15,7 +14,7 @@ const SCENARIO_TIMEOUT: Duration = Duration::from_secs(180);
 pub async fn run_browser_scenario(scenario: &str) {
     let app = spawn_app().await;
     let screenshots = concat!(env!("CARGO_MANIFEST_DIR"), "/target/e2e-screenshots");
-    common::node::run_scenario(
+    crate::common::node::run_scenario(
         "tests/e2e/run.mjs",
         "tests/e2e/node_modules/playwright-core",
         scenario,

@@ -4,12 +4,11 @@
 //! the recovery window they get a fresh session and catch up with `chat:join` `after`.
 //! Needs `npm ci --prefix tests/interop`.
 
-mod common;
 
 use std::time::Duration;
 
 use agora::config::Settings;
-use common::app::spawn_app_with;
+use crate::common::app::spawn_app_with;
 
 /// One scenario takes a few seconds; this is the ceiling before the test fails.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
@@ -22,7 +21,7 @@ fn short_ping(s: &mut Settings) {
 
 async fn run_scenario(scenario: &str, adjust: impl FnOnce(&mut Settings)) {
     let app = spawn_app_with(adjust).await;
-    common::node::run_scenario(
+    crate::common::node::run_scenario(
         "tests/interop/run.mjs",
         "tests/interop/node_modules/socket.io-client",
         scenario,
