@@ -24,7 +24,7 @@ use super::wire::{
     room_list, unique, ChannelKind, Channels, RequestType, WireBroadcast, WireObject, WirePacket,
     DEFAULT_KEY,
 };
-use crate::engineio::{CloseReason, EngineSocket, Frame, Frames, Sid};
+use crate::engineio::{CloseReason, EngineSocket, Frame, Frames};
 use crate::hub::LocalAdapter;
 use crate::socketio::packet::Packet;
 use crate::socketio::{
@@ -227,7 +227,7 @@ impl RedisAdapter {
         let (mut sink, stream) = open_pubsub(&client, options.connect_timeout)
             .await
             .map_err(|error| error.into_cluster_error(&shown))?;
-        let uid = Sid::random().to_string();
+        let uid = uuid::Uuid::new_v4().to_string();
         let channels = Channels::new(&options.key);
         let namespaces: Vec<Arc<str>> = options
             .namespaces
@@ -514,7 +514,7 @@ impl Inner {
         };
         packet.id = None;
         let (rooms, except) = wire_rooms(options);
-        let request_id = Sid::random().to_string();
+        let request_id = uuid::Uuid::new_v4().to_string();
         let body = json!({
             "uid": self.uid,
             "requestId": request_id,
@@ -925,7 +925,7 @@ impl Inner {
         if nodes <= 1 {
             return Vec::new();
         }
-        let request_id = Sid::random().to_string();
+        let request_id = uuid::Uuid::new_v4().to_string();
         let (answers, mut answered) = mpsc::unbounded_channel();
         lock(&self.pending).insert(request_id.clone(), answers);
         request["uid"] = json!(self.uid);

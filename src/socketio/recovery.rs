@@ -46,9 +46,9 @@ pub fn next_offset() -> String {
     format!("{prefix:08x}-{:x}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-/// A fresh private session id.
+/// A fresh private session id: an opaque random UUID (v4) the client presents to recover.
 pub fn new_pid() -> String {
-    crate::engineio::Sid::random().as_str().to_string()
+    uuid::Uuid::new_v4().to_string()
 }
 
 struct Kept {
