@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod config;
 pub mod conformance;
 pub mod engineio;
+pub mod expiring;
 pub mod hub;
 pub mod limits;
 pub mod metrics;

@@ -4,6 +4,7 @@
 mod adapter;
 pub mod messages;
 mod recovery_log;
+pub mod room_index;
 mod server;
 
 pub use adapter::LocalAdapter;
