@@ -119,6 +119,8 @@ impl Namespace {
             data: Some(data),
         };
         if socket.send_packet(&reply).is_err() {
+            // The connection is gone: the socket never counted as connected, so it ends silently.
+            socket.mark_gone();
             return;
         }
         // Registered once the answer is queued, so no broadcast to the socket can reach the client

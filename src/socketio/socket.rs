@@ -335,6 +335,12 @@ impl Socket {
         self.transition(CONNECTING, CONNECTED)
     }
 
+    /// The connection went before the socket's CONNECT answer could be queued: it ends without
+    /// a disconnect, as it never was announced.
+    pub(crate) fn mark_gone(&self) {
+        self.transition(CONNECTED, DISCONNECTED);
+    }
+
     /// A middleware refused the socket.
     pub(crate) fn mark_refused(&self) -> bool {
         self.transition(CONNECTING, DISCONNECTED)
