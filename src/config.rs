@@ -151,6 +151,11 @@ pub struct Settings {
     /// Directory of the static files.
     #[arg(long, env = "AGORA_STATIC_DIR", default_value = "static")]
     pub static_dir: PathBuf,
+
+    /// Bytes a session may hold for a client that does not read them (polling queue or WebSocket
+    /// buffer) before it is dropped as a slow consumer; one larger message still goes through.
+    #[arg(long, env = "AGORA_MAX_QUEUE_BYTES", default_value_t = 8 << 20, value_parser = clap::value_parser!(u64).range(65_536..=1 << 32))]
+    pub max_queue_bytes: u64,
 }
 
 /// A configuration file that cannot be used.
@@ -215,6 +220,7 @@ impl Settings {
             ping_timeout: Duration::from_millis(self.ping_timeout_ms),
             max_payload: self.max_payload as usize,
             max_queue: self.max_queue as usize,
+            max_queue_bytes: self.max_queue_bytes as usize,
             ..EngineConfig::default()
         }
     }

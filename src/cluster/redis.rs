@@ -28,7 +28,7 @@ use crate::engineio::{CloseReason, EngineSocket, Frame, Frames};
 use crate::hub::LocalAdapter;
 use crate::socketio::packet::Packet;
 use crate::socketio::{
-    next_ack_id, AckReport, AckRequest, Adapter, BroadcastOptions, Payload, PendingAcks,
+    next_ack_id, AckReport, AckRequest, Adapter, BroadcastOptions, Orphaned, Payload, PendingAcks,
     RestoreRequest, Room, SocketId,
 };
 
@@ -305,9 +305,18 @@ impl RedisAdapter {
 }
 
 impl Adapter for RedisAdapter {
-    fn add_socket(&self, nsp: &Arc<str>, id: &SocketId, engine: EngineSocket, acks: PendingAcks) {
+    fn add_socket(
+        &self,
+        nsp: &Arc<str>,
+        id: &SocketId,
+        engine: EngineSocket,
+        acks: PendingAcks,
+        orphaned: Orphaned,
+    ) {
         let inner = &self.inner;
-        inner.local.add_socket(nsp, id, engine.clone(), acks);
+        inner
+            .local
+            .add_socket(nsp, id, engine.clone(), acks, orphaned);
         // As in Socket.IO, every socket is in the room named by its id, so other nodes can
         // address it (`io.to(id)`) and leave it out (`socket.broadcast`).
         inner.local.join(nsp, id, vec![Room::from(id.as_str())]);

@@ -10,6 +10,10 @@ pub const DEFAULT_PING_TIMEOUT: Duration = Duration::from_millis(20_000);
 pub const DEFAULT_MAX_PAYLOAD: usize = 1_000_000;
 /// Default number of frames a session may hold for a client that has not read them yet.
 pub const DEFAULT_MAX_QUEUE: usize = 1_024;
+/// Default number of bytes a session may hold for a client that has not read them yet (the
+/// polling queue, or the frames handed to a WebSocket and not yet taken by it): eight
+/// maximum-size messages, far more than an honest client ever leaves waiting.
+pub const DEFAULT_MAX_QUEUE_BYTES: usize = 8 << 20;
 /// Default time a client has to finish an upgrade once it probed the WebSocket.
 pub const DEFAULT_UPGRADE_TIMEOUT: Duration = Duration::from_millis(10_000);
 
@@ -28,6 +32,9 @@ pub struct EngineConfig {
     pub upgrade_timeout: Duration,
     /// Offer the WebSocket upgrade to polling clients.
     pub allow_upgrades: bool,
+    /// Bound of a session's outgoing queue, in bytes; a client that falls further behind is
+    /// dropped as a slow consumer. A single frame larger than this still goes to an empty queue.
+    pub max_queue_bytes: usize,
 }
 
 impl Default for EngineConfig {
@@ -39,6 +46,7 @@ impl Default for EngineConfig {
             max_queue: DEFAULT_MAX_QUEUE,
             upgrade_timeout: DEFAULT_UPGRADE_TIMEOUT,
             allow_upgrades: true,
+            max_queue_bytes: DEFAULT_MAX_QUEUE_BYTES,
         }
     }
 }

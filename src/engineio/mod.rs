@@ -10,6 +10,7 @@ mod handler;
 pub mod packet;
 pub mod payload;
 mod polling;
+mod queue;
 mod registry;
 mod session;
 mod sid;

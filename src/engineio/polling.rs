@@ -6,12 +6,14 @@ use bytestring::ByteString;
 use futures_util::StreamExt;
 
 use super::error::EngineError;
+use super::packet::Frame;
 use super::payload;
 use super::session::{
-    CloseReason, CloseSession, EngineSession, Incoming, Poll, PollReply, POLLING,
+    CloseReason, CloseSession, EngineSession, GetAbandoned, Incoming, Poll, PollReply, POLLING,
 };
 use super::Engine;
 use actix::Addr;
+use tokio::sync::oneshot;
 
 const TEXT_PLAIN: &str = "text/plain; charset=UTF-8";
 
@@ -29,12 +31,42 @@ pub async fn poll_session(session: &Addr<EngineSession>) -> Result<HttpResponse,
         .map_err(|_| EngineError::UnknownSid)??;
     let frames = match reply {
         PollReply::Ready(frames) => frames,
-        // The session dropping the sender means it stopped without a last word.
-        PollReply::Wait(receiver) => receiver.await.map_err(|_| EngineError::UnknownSid)??,
+        PollReply::Wait(receiver) => {
+            let mut pending = PendingGet {
+                session: session.clone(),
+                receiver,
+                settled: false,
+            };
+            let answer = (&mut pending.receiver).await;
+            pending.settled = true;
+            // The session dropping the sender means it stopped without a last word.
+            answer.map_err(|_| EngineError::UnknownSid)??
+        }
     };
     Ok(HttpResponse::Ok()
         .content_type(TEXT_PLAIN)
         .body(payload::encode(&frames)))
+}
+
+/// A GET waiting for frames. actix-web drops the request's future when its client goes away
+/// (it aborted, or the network reset the connection); dropped before its answer came, it tells
+/// the session, which ends the transport at once as a transport error (so recovery can keep the
+/// socket) instead of waiting for the ping timeout.
+struct PendingGet {
+    session: Addr<EngineSession>,
+    receiver: oneshot::Receiver<Result<Vec<Frame>, EngineError>>,
+    /// The session answered (frames, a noop for an upgrade, or an error), or stopped.
+    settled: bool,
+}
+
+impl Drop for PendingGet {
+    fn drop(&mut self) {
+        if !self.settled {
+            // Closed first, so that the session sees this GET gone when the news arrives.
+            self.receiver.close();
+            self.session.do_send(GetAbandoned);
+        }
+    }
 }
 
 /// Reads a POST body (at most `maxPayload` bytes) and hands its packets to the session.

@@ -5,7 +5,7 @@
 //! actix-web-actors (deprecated upstream) for actix-ws means rewriting this file alone.
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -138,6 +138,10 @@ fn start(
         role,
         max_payload: engine.config.max_payload,
         max_queue: engine.config.max_queue,
+        backlog: Arc::new(Backlog {
+            bytes: AtomicUsize::new(0),
+            max: engine.config.max_queue_bytes,
+        }),
         fragments: None,
         closing: false,
         connection: None,
@@ -177,6 +181,8 @@ struct WsConnection {
     role: Role,
     max_payload: usize,
     max_queue: usize,
+    /// The bytes handed to this WebSocket and not yet written to it.
+    backlog: Arc<Backlog>,
     fragments: Option<Fragments>,
     /// Told to close: frames still arriving (the layer above may write here directly) are dropped.
     closing: bool,
@@ -315,6 +321,7 @@ impl Actor for WsConnection {
         let sink = Arc::new(ActorSink {
             id: self.id,
             addr: ctx.address(),
+            backlog: Arc::clone(&self.backlog),
         });
         match std::mem::replace(&mut self.role, Role::Starting) {
             Role::Fresh { engine, handshake } => {
@@ -402,7 +409,10 @@ impl Handler<Command> for WsConnection {
 
     fn handle(&mut self, command: Command, ctx: &mut Self::Context) {
         match command {
-            Command::Send(frames) => self.write(&frames, ctx),
+            Command::Send(frames) => {
+                self.backlog.taken(size_of(&frames));
+                self.write(&frames, ctx);
+            }
             Command::Adopt(connection) => self.connection = Some(connection),
             Command::Close(reason) => {
                 // The session is gone: stop reporting to it.
@@ -416,10 +426,40 @@ impl Handler<Command> for WsConnection {
     }
 }
 
+/// The bytes waiting in a WebSocket's mailbox: written to it only as fast as its client reads,
+/// so they measure how far behind the client is.
+struct Backlog {
+    bytes: AtomicUsize,
+    /// The bound (`max_queue_bytes`); a lone message larger than it still goes to an empty mailbox.
+    max: usize,
+}
+
+impl Backlog {
+    /// Counts `bytes` in, unless that would pass the bound.
+    fn add(&self, bytes: usize) -> Result<(), SinkFull> {
+        let before = self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        if before > 0 && before + bytes > self.max {
+            self.bytes.fetch_sub(bytes, Ordering::Relaxed);
+            return Err(SinkFull);
+        }
+        Ok(())
+    }
+
+    /// Counts `bytes` out.
+    fn taken(&self, bytes: usize) {
+        self.bytes.fetch_sub(bytes, Ordering::Relaxed);
+    }
+}
+
+fn size_of(frames: &Frames) -> usize {
+    frames.as_slice().iter().map(Frame::len).sum()
+}
+
 /// The session's handle on this WebSocket.
 struct ActorSink {
     id: TransportId,
     addr: Addr<WsConnection>,
+    backlog: Arc<Backlog>,
 }
 
 impl TransportSink for ActorSink {
@@ -427,11 +467,19 @@ impl TransportSink for ActorSink {
         let Some(frames) = keep_as_reply(self.id, frames) else {
             return Ok(());
         };
+        let size = size_of(&frames);
+        self.backlog.add(size)?;
         match self.addr.try_send(Command::Send(frames)) {
             Ok(()) => Ok(()),
             // A closed socket reports itself through `TransportClosed`; only a full buffer matters.
-            Err(SendError::Closed(_)) => Ok(()),
-            Err(SendError::Full(_)) => Err(SinkFull),
+            Err(SendError::Closed(_)) => {
+                self.backlog.taken(size);
+                Ok(())
+            }
+            Err(SendError::Full(_)) => {
+                self.backlog.taken(size);
+                Err(SinkFull)
+            }
         }
     }
 

@@ -14,7 +14,8 @@ use super::messages::{
 use super::server::ChatServer;
 use crate::engineio::{EngineSocket, Frame};
 use crate::socketio::{
-    AckReport, AckRequest, Adapter, BroadcastOptions, PendingAcks, RestoreRequest, Room, SocketId,
+    AckReport, AckRequest, Adapter, BroadcastOptions, Orphaned, PendingAcks, RestoreRequest, Room,
+    SocketId,
 };
 
 /// Rooms in this process only, kept by the [`ChatServer`].
@@ -50,12 +51,20 @@ impl LocalAdapter {
 }
 
 impl Adapter for LocalAdapter {
-    fn add_socket(&self, nsp: &Arc<str>, id: &SocketId, engine: EngineSocket, acks: PendingAcks) {
+    fn add_socket(
+        &self,
+        nsp: &Arc<str>,
+        id: &SocketId,
+        engine: EngineSocket,
+        acks: PendingAcks,
+        orphaned: Orphaned,
+    ) {
         self.hub.do_send(Connect {
             nsp: Arc::clone(nsp),
             id: id.clone(),
             engine,
             acks,
+            orphaned,
         });
     }
 

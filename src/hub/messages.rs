@@ -7,7 +7,7 @@ use actix::prelude::*;
 use super::server::ChatServer;
 use crate::accounts::Identity;
 use crate::engineio::{EngineSocket, Frame};
-use crate::socketio::{AckReport, BroadcastOptions, PendingAcks, Room, SocketId};
+use crate::socketio::{AckReport, BroadcastOptions, Orphaned, PendingAcks, Room, SocketId};
 
 /// A socket connected to a namespace.
 #[derive(Message)]
@@ -17,13 +17,14 @@ pub struct Connect {
     pub id: SocketId,
     pub engine: EngineSocket,
     pub acks: PendingAcks,
+    pub orphaned: Orphaned,
 }
 
 impl Handler<Connect> for ChatServer {
     type Result = ();
 
     fn handle(&mut self, msg: Connect, _: &mut Self::Context) {
-        self.connect(msg.nsp, msg.id, msg.engine, msg.acks);
+        self.connect(msg.nsp, msg.id, msg.engine, msg.acks, msg.orphaned);
     }
 }
 

@@ -12,7 +12,14 @@ use super::messages::TradeRefusal;
 use super::recovery_log::RecoveryLog;
 use crate::accounts::Identity;
 use crate::engineio::{EngineSocket, Frame, Frames};
-use crate::socketio::{AckReport, BroadcastOptions, PendingAcks, RestoreRequest, Room, SocketId};
+use crate::socketio::{
+    AckReport, BroadcastOptions, Orphaned, PendingAcks, RestoreRequest, Room, SocketId,
+};
+
+/// How often the hub looks for members whose transport has closed while they are still
+/// registered, and ends them. A defence in depth (each connection ends its own sockets), so
+/// it runs rarely: one pass costs an atomic load per member, not per delivery.
+pub const ORPHAN_SWEEP_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The central hub every session reports to. It owns the rooms and delivers broadcasts.
 #[derive(Default)]
@@ -30,10 +37,11 @@ struct Rooms {
     log: Option<RecoveryLog>,
 }
 
-/// A connected socket: where to write, where its acks go, and the rooms it joined.
+/// A connected socket: where to write, where its acks go, how to end it, and the rooms it joined.
 struct Member {
     engine: EngineSocket,
     acks: PendingAcks,
+    orphaned: Orphaned,
     rooms: HashSet<Room>,
 }
 
@@ -61,15 +69,43 @@ impl ChatServer {
         id: SocketId,
         engine: EngineSocket,
         acks: PendingAcks,
+        orphaned: Orphaned,
     ) {
         self.namespace(nsp).members.insert(
             id,
             Member {
                 engine,
                 acks,
+                orphaned,
                 rooms: HashSet::new(),
             },
         );
+    }
+
+    /// Ends every member whose transport has closed: it leaves its rooms here and now (so it
+    /// drops out of presence at once), then its socket runs its disconnect. Answers how many.
+    pub fn sweep_orphans(&mut self) -> usize {
+        let mut orphans = Vec::new();
+        for (nsp, ns) in &self.namespaces {
+            for (id, member) in &ns.members {
+                if !member.engine.is_open() {
+                    orphans.push((Arc::clone(nsp), id.clone()));
+                }
+            }
+        }
+        for (nsp, id) in &orphans {
+            let orphaned = self
+                .namespaces
+                .get(nsp)
+                .and_then(|ns| ns.members.get(id))
+                .map(|member| member.orphaned.clone());
+            let _ = self.disconnect(nsp, id);
+            tracing::warn!(socket = %id, nsp = %nsp, "socket registered after its transport closed; ending it");
+            if let Some(orphaned) = orphaned {
+                orphaned.end();
+            }
+        }
+        orphans.len()
     }
 
     /// Forgets a socket and takes it out of every room; answers the rooms it was in.
@@ -118,7 +154,13 @@ impl ChatServer {
             }
         };
         let id = request.id;
-        self.connect(Arc::clone(&nsp), id.clone(), engine, request.acks);
+        self.connect(
+            Arc::clone(&nsp),
+            id.clone(),
+            engine,
+            request.acks,
+            request.orphaned,
+        );
         self.join(&nsp, &id, rooms.into_iter().collect());
         recovered
     }
@@ -310,4 +352,118 @@ fn remove_from_room(rooms: &mut HashMap<Room, HashSet<SocketId>>, room: &Room, i
 
 impl Actor for ChatServer {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(ORPHAN_SWEEP_INTERVAL, |hub, _| {
+            if hub.sweep_orphans() > 0 {
+                crate::metrics::get().rooms.set(hub.room_count() as i64);
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::engineio::{
+        CloseReason, CloseSession, EngineConfig, EngineConnection, EngineHandler, EngineSession,
+        Handshake, Message, Registry, Sid, TransportKind,
+    };
+
+    /// Hands out the `EngineSocket` of the session it opens.
+    #[derive(Default)]
+    struct Capture(Mutex<Option<EngineSocket>>);
+
+    struct Silent;
+
+    impl EngineConnection for Silent {
+        fn on_message(&mut self, _: Message) {}
+        fn on_close(&mut self, _: CloseReason) {}
+    }
+
+    impl EngineHandler for Capture {
+        fn on_open(&self, socket: EngineSocket, _: Handshake) -> Box<dyn EngineConnection> {
+            *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(socket);
+            Box::new(Silent)
+        }
+    }
+
+    /// A member whose session has stopped is ended by the sweep (its hook runs once and it
+    /// leaves its rooms); a member whose session runs is kept.
+    #[actix_rt::test]
+    async fn the_sweep_ends_members_whose_transport_closed() {
+        let open_session = || async {
+            let capture = Arc::new(Capture::default());
+            let handshake = Handshake {
+                sid: Sid::random(),
+                headers: Default::default(),
+                query: String::new(),
+                peer: None,
+                transport: TransportKind::Polling,
+            };
+            let addr = EngineSession::polling(
+                Arc::new(EngineConfig::default()),
+                Registry::default(),
+                capture.clone(),
+                handshake,
+            )
+            .start();
+            // Let the actor start and open its connection.
+            while capture
+                .0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_none()
+            {
+                actix_rt::task::yield_now().await;
+            }
+            let socket = capture.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+            (addr, socket.expect("the session opened"))
+        };
+        let (dead, dead_engine) = open_session().await;
+        let (_live, live_engine) = open_session().await;
+        let ended = Arc::new(AtomicUsize::new(0));
+        let hook = |ended: &Arc<AtomicUsize>| {
+            let ended = Arc::clone(ended);
+            Orphaned::new(move || {
+                ended.fetch_add(1, Ordering::SeqCst);
+            })
+        };
+        let mut hub = ChatServer::default();
+        let nsp: Arc<str> = "/".into();
+        let (dead_id, live_id) = (Sid::random(), Sid::random());
+        hub.connect(
+            nsp.clone(),
+            dead_id.clone(),
+            dead_engine.clone(),
+            PendingAcks::default(),
+            hook(&ended),
+        );
+        hub.connect(
+            nsp.clone(),
+            live_id.clone(),
+            live_engine,
+            PendingAcks::default(),
+            hook(&Arc::new(AtomicUsize::new(0))),
+        );
+        hub.join(&nsp, &dead_id, vec!["online\nghost".into()]);
+        assert_eq!(hub.sweep_orphans(), 0, "both sessions still run");
+
+        dead.do_send(CloseSession(CloseReason::PingTimeout));
+        while dead_engine.is_open() {
+            actix_rt::task::yield_now().await;
+        }
+        assert_eq!(hub.sweep_orphans(), 1);
+        assert_eq!(
+            ended.load(Ordering::SeqCst),
+            1,
+            "the orphan's disconnect ran"
+        );
+        assert_eq!(hub.sockets(&nsp, &[]), vec![live_id]);
+        assert!(hub.rooms_named(&nsp, "online\n").is_empty());
+        assert_eq!(hub.sweep_orphans(), 0, "ended once");
+    }
 }

@@ -29,6 +29,30 @@ pub struct BroadcastOptions {
     pub offset: Option<Arc<str>>,
 }
 
+/// Ends a socket that an adapter finds still registered after its transport closed: runs its
+/// disconnect (rooms, presence, metrics, the app's handler) as if the connection had ended it.
+/// A defence in depth: the connection normally ends its sockets itself.
+#[derive(Clone)]
+pub struct Orphaned(Arc<dyn Fn() + Send + Sync>);
+
+impl Orphaned {
+    /// A hook that runs `end`.
+    pub fn new(end: impl Fn() + Send + Sync + 'static) -> Orphaned {
+        Orphaned(Arc::new(end))
+    }
+
+    /// Ends the socket (a no-op if it already left).
+    pub fn end(&self) {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Orphaned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Orphaned")
+    }
+}
+
 /// A returning socket, for [`Adapter::restore_socket`].
 pub struct RestoreRequest {
     /// The socket's id, as before the disconnection.
@@ -43,6 +67,8 @@ pub struct RestoreRequest {
     pub fresh_reply: Arc<[Frame]>,
     /// Where the returning socket's acks go (for broadcasts with acks).
     pub acks: PendingAcks,
+    /// Ends the socket if it is found registered after its transport closed.
+    pub orphaned: Orphaned,
 }
 
 /// A broadcast that asks every socket it reaches for an acknowledgement, for
@@ -70,8 +96,16 @@ pub enum AckReport {
 
 /// Tracks which sockets are in which rooms and delivers broadcasts to them.
 pub trait Adapter: Send + Sync + 'static {
-    /// A socket connected to a namespace; `acks` is where broadcasts with acks register their id.
-    fn add_socket(&self, nsp: &Arc<str>, id: &SocketId, engine: EngineSocket, acks: PendingAcks);
+    /// A socket connected to a namespace; `acks` is where broadcasts with acks register their id,
+    /// `orphaned` ends the socket should its transport be found closed while it is registered.
+    fn add_socket(
+        &self,
+        nsp: &Arc<str>,
+        id: &SocketId,
+        engine: EngineSocket,
+        acks: PendingAcks,
+        orphaned: Orphaned,
+    );
     /// A socket left a namespace: it leaves every room there too.
     fn remove_socket(&self, nsp: &Arc<str>, id: &SocketId);
     /// Adds a socket to rooms.

@@ -56,7 +56,14 @@ impl Connection {
                 Some(socket) if socket.connected() => {
                     socket.on_disconnected(DisconnectReason::ClientNamespaceDisconnect);
                 }
-                _ => self.protocol_violation("DISCONNECT from a namespace not joined"),
+                other => {
+                    // A socket still in its middlewares is ended too, never just forgotten:
+                    // forgotten, it would register once they finish, with nobody to end it.
+                    if let Some(socket) = other {
+                        socket.on_disconnected(DisconnectReason::ParseError);
+                    }
+                    self.protocol_violation("DISCONNECT from a namespace not joined");
+                }
             },
             Packet::Event {
                 nsp,
@@ -90,9 +97,18 @@ impl Connection {
             let _ = self.engine.send(Frames::Shared(refusal.to_frames().into()));
             return;
         };
+        // One socket per namespace per connection, whatever arrives: replacing one still in its
+        // middlewares would leave it to register later with nobody to end it.
         if let Some(existing) = self.sockets.get(&nsp) {
             if existing.connected() {
+                // As the reference server does.
                 self.protocol_violation("second CONNECT to a joined namespace");
+                return;
+            }
+            if existing.joining_or_joined() {
+                // The first CONNECT is still being answered; socket.io-client sends a second one
+                // when `connect()` is called twice, so this is ignored rather than punished.
+                tracing::debug!(sid = %self.engine.sid(), nsp, "CONNECT to a namespace being joined ignored");
                 return;
             }
         }

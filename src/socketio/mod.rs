@@ -21,7 +21,9 @@ mod server;
 mod socket;
 
 pub use ack::AckSender;
-pub use adapter::{AckReport, AckRequest, Adapter, BroadcastOptions, RestoreRequest, Room};
+pub use adapter::{
+    AckReport, AckRequest, Adapter, BroadcastOptions, Orphaned, RestoreRequest, Room,
+};
 pub use broadcast::BroadcastOperator;
 pub use decoder::Decoder;
 pub use error::{AckError, BroadcastAckError, EmitError, ProtocolError};

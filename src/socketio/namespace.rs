@@ -10,11 +10,12 @@ use futures_util::FutureExt;
 use serde_json::{json, Value};
 
 use super::ack::AckSender;
-use super::adapter::{Adapter, RestoreRequest};
+use super::adapter::{Adapter, Orphaned, RestoreRequest};
 use super::packet::Packet;
 use super::payload::Payload;
 use super::recovery::{new_pid, KeptSockets};
 use super::socket::{DisconnectReason, Socket};
+use crate::engineio::CloseReason;
 
 /// Why a middleware refused a connection; sent to the client as CONNECT_ERROR.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -118,6 +119,8 @@ impl Namespace {
             data: Some(data),
         };
         if socket.send_packet(&reply).is_err() {
+            // The connection is gone: the socket never counted as connected, so it ends silently.
+            socket.mark_gone();
             return;
         }
         // Registered once the answer is queued, so no broadcast to the socket can reach the client
@@ -128,6 +131,7 @@ impl Namespace {
             socket.id(),
             socket.engine().clone(),
             socket.acks().clone(),
+            orphaned(socket),
         );
         self.connected(socket);
     }
@@ -154,6 +158,7 @@ impl Namespace {
             recovered_reply: reply(&pid),
             fresh_reply: reply(&fresh_pid),
             acks: socket.acks().clone(),
+            orphaned: orphaned(&socket),
         };
         let restoring = self.adapter.restore_socket(&self.name, request);
         let ns = Arc::clone(self);
@@ -217,6 +222,15 @@ impl Namespace {
             handler(socket, reason);
         }
     }
+}
+
+/// The hook an adapter runs on a socket it finds registered after its transport closed: the
+/// socket ends as if its transport had failed.
+fn orphaned(socket: &Socket) -> Orphaned {
+    let socket = socket.clone();
+    Orphaned::new(move || {
+        socket.on_disconnected(DisconnectReason::Transport(CloseReason::TransportError));
+    })
 }
 
 /// Describes a namespace: middlewares, then handlers.

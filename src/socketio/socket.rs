@@ -176,6 +176,11 @@ impl Socket {
         self.inner.state.load(Ordering::Acquire) == CONNECTED
     }
 
+    /// True from the CONNECT until the disconnect or refusal: while a middleware runs, and after.
+    pub(crate) fn joining_or_joined(&self) -> bool {
+        self.inner.state.load(Ordering::Acquire) != DISCONNECTED
+    }
+
     /// Stores a value of type `T` on the socket (say, the user it belongs to).
     pub fn insert_extension<T: Any + Send + Sync>(&self, value: T) {
         lock(&self.inner.extensions).insert(TypeId::of::<T>(), Box::new(value));
@@ -328,6 +333,12 @@ impl Socket {
     /// The namespace accepted the socket.
     pub(crate) fn mark_connected(&self) -> bool {
         self.transition(CONNECTING, CONNECTED)
+    }
+
+    /// The connection went before the socket's CONNECT answer could be queued: it ends without
+    /// a disconnect, as it never was announced.
+    pub(crate) fn mark_gone(&self) {
+        self.transition(CONNECTED, DISCONNECTED);
     }
 
     /// A middleware refused the socket.

@@ -4,7 +4,6 @@
 //! bounded queue that each GET drains; WebSocket sessions hand frames straight to the transport's sink.
 //! An upgrade swaps the transport under the same actor, so the layer above never notices.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -15,9 +14,13 @@ use super::config::EngineConfig;
 use super::error::EngineError;
 use super::handler::{EngineConnection, EngineHandler, Handshake, TransportKind};
 use super::packet::{Frame, Message, Packet};
+use super::queue::OutQueue;
 use super::registry::Registry;
 use super::sid::Sid;
 use super::socket::{EngineSocket, Frames};
+
+mod messages;
+pub use messages::*;
 
 /// How long a server-closed polling session waits for the client's next GET to hand over its last
 /// frames and the close packet.
@@ -142,7 +145,7 @@ pub struct EngineSession {
     transport: Transport,
     probe: Option<Probe>,
     /// Frames waiting for the next GET (polling only).
-    queue: VecDeque<Frame>,
+    queue: OutQueue,
     ping_timeout: Option<SpawnHandle>,
     state: State,
     opened_at: Instant,
@@ -203,7 +206,7 @@ impl EngineSession {
             connection: None,
             transport,
             probe: None,
-            queue: VecDeque::new(),
+            queue: OutQueue::default(),
             ping_timeout: None,
             state: State::Open,
             opened_at: Instant::now(),
@@ -272,12 +275,15 @@ impl EngineSession {
                 }
             }
             Transport::Polling { .. } => {
-                let frames = frames.as_slice();
-                if self.queue.len() + frames.len() > self.config.max_queue {
+                let (max_frames, max_bytes) = (self.config.max_queue, self.config.max_queue_bytes);
+                if self
+                    .queue
+                    .push(frames.as_slice(), max_frames, max_bytes)
+                    .is_err()
+                {
                     self.close(CloseReason::SlowConsumer, ctx);
                     return;
                 }
-                self.queue.extend(frames.iter().cloned());
                 self.flush_polling();
             }
         }
@@ -292,12 +298,10 @@ impl EngineSession {
             return;
         }
         if let Some(sender) = waiting.take() {
-            let frames: Vec<Frame> = self.queue.drain(..).collect();
+            let frames: Vec<Frame> = self.queue.take();
             if let Err(Ok(frames)) = sender.send(Ok(frames)) {
                 // The client gave up on that GET: keep the frames, in order, for the next one.
-                for frame in frames.into_iter().rev() {
-                    self.queue.push_front(frame);
-                }
+                self.queue.put_back(frames);
             }
         }
     }
@@ -306,7 +310,7 @@ impl EngineSession {
     fn release_polling(&mut self) {
         if let Transport::Polling { waiting } = &mut self.transport {
             if let Some(sender) = waiting.take() {
-                let mut frames: Vec<Frame> = self.queue.drain(..).collect();
+                let mut frames: Vec<Frame> = self.queue.take();
                 if frames.is_empty() {
                     frames.push(Frame::noop());
                 }
@@ -386,7 +390,7 @@ impl EngineSession {
         metrics.connections.with_label_values(&["polling"]).dec();
         metrics.connections.with_label_values(&["websocket"]).inc();
         tracing::debug!(sid = %self.sid, "upgraded to websocket");
-        let queued: Vec<Frame> = self.queue.drain(..).collect();
+        let queued: Vec<Frame> = self.queue.take();
         if !queued.is_empty() {
             self.push(Frames::Shared(queued.into()), ctx);
         }
@@ -474,7 +478,7 @@ impl EngineSession {
                 ) || reason == CloseReason::TransportError && waiting.is_some();
                 // A GET racing the close (sent just before, arriving just after) still gets an answer.
                 let linger = announce || reason == CloseReason::TransportClose;
-                let mut frames: Vec<Frame> = self.queue.drain(..).collect();
+                let mut frames: Vec<Frame> = self.queue.take();
                 if announce {
                     frames.push(Frame::close());
                 } else if frames.is_empty() {
@@ -555,172 +559,5 @@ impl Actor for EngineSession {
             .connections
             .with_label_values(&[self.transport_kind().as_str()])
             .dec();
-    }
-}
-
-/// Frames for the client, from the layer above or the hub.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Outgoing(pub Frames);
-
-impl Handler<Outgoing> for EngineSession {
-    type Result = ();
-
-    fn handle(&mut self, msg: Outgoing, ctx: &mut Self::Context) {
-        if self.state == State::Open {
-            self.push(msg.0, ctx);
-        }
-    }
-}
-
-/// Close the session.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct CloseSession(pub CloseReason);
-
-impl Handler<CloseSession> for EngineSession {
-    type Result = ();
-
-    fn handle(&mut self, msg: CloseSession, ctx: &mut Self::Context) {
-        self.close(msg.0, ctx);
-    }
-}
-
-/// Packets a transport received from the client.
-#[derive(Message)]
-#[rtype(result = "Result<(), EngineError>")]
-pub struct Incoming {
-    pub from: TransportId,
-    pub packets: Vec<Packet>,
-}
-
-impl Handler<Incoming> for EngineSession {
-    type Result = Result<(), EngineError>;
-
-    fn handle(&mut self, msg: Incoming, ctx: &mut Self::Context) -> Self::Result {
-        if msg.from == POLLING && matches!(self.transport, Transport::WebSocket { .. }) {
-            return Err(EngineError::BadRequest);
-        }
-        for packet in msg.packets {
-            if self.state != State::Open {
-                break;
-            }
-            self.on_packet(packet, msg.from, ctx);
-        }
-        Ok(())
-    }
-}
-
-/// A transport broke the protocol or went away.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct TransportClosed {
-    pub from: TransportId,
-    pub reason: CloseReason,
-}
-
-impl Handler<TransportClosed> for EngineSession {
-    type Result = ();
-
-    fn handle(&mut self, msg: TransportClosed, ctx: &mut Self::Context) {
-        if self
-            .probe
-            .as_ref()
-            .is_some_and(|probe| probe.id == msg.from)
-        {
-            self.probe_failed(ctx);
-            return;
-        }
-        let active = match self.transport {
-            Transport::Polling { .. } => POLLING,
-            Transport::WebSocket { id, .. } => id,
-        };
-        if msg.from == active {
-            self.close(msg.reason, ctx);
-        }
-    }
-}
-
-/// What a long-polling GET gets.
-pub enum PollReply {
-    /// Frames ready now.
-    Ready(Vec<Frame>),
-    /// Wait for frames (or a noop/close that releases the request).
-    Wait(oneshot::Receiver<Result<Vec<Frame>, EngineError>>),
-}
-
-/// A long-polling GET.
-#[derive(Message)]
-#[rtype(result = "Result<PollReply, EngineError>")]
-pub struct Poll;
-
-impl Handler<Poll> for EngineSession {
-    type Result = Result<PollReply, EngineError>;
-
-    fn handle(&mut self, _: Poll, ctx: &mut Self::Context) -> Self::Result {
-        if self.state == State::Closing {
-            self.finish(ctx);
-            return Ok(PollReply::Ready(self.queue.drain(..).collect()));
-        }
-        let Transport::Polling { waiting } = &mut self.transport else {
-            return Err(EngineError::BadRequest);
-        };
-        if waiting.as_ref().is_some_and(|sender| !sender.is_closed()) {
-            tracing::warn!(sid = %self.sid, "concurrent GET on a polling session");
-            self.close(CloseReason::TransportError, ctx);
-            return Err(EngineError::BadRequest);
-        }
-        if !self.queue.is_empty() {
-            return Ok(PollReply::Ready(self.queue.drain(..).collect()));
-        }
-        let (sender, receiver) = oneshot::channel();
-        *waiting = Some(sender);
-        if self.probe.is_some() {
-            ctx.run_later(UPGRADE_RELEASE_DELAY, |session, _| {
-                session.release_polling()
-            });
-        }
-        Ok(PollReply::Wait(receiver))
-    }
-}
-
-/// Can this session be upgraded to a WebSocket now?
-#[derive(Message)]
-#[rtype(result = "bool")]
-pub struct CheckUpgrade;
-
-impl Handler<CheckUpgrade> for EngineSession {
-    type Result = bool;
-
-    fn handle(&mut self, _: CheckUpgrade, _: &mut Self::Context) -> bool {
-        self.upgradable()
-    }
-}
-
-/// A new WebSocket asks to become this session's transport (the probe of an upgrade).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct BeginProbe {
-    pub id: TransportId,
-    pub sink: Arc<dyn TransportSink>,
-}
-
-impl Handler<BeginProbe> for EngineSession {
-    type Result = ();
-
-    fn handle(&mut self, msg: BeginProbe, ctx: &mut Self::Context) {
-        if !self.upgradable() {
-            msg.sink.close(CloseReason::TransportError);
-            return;
-        }
-        let timeout = ctx.run_later(self.config.upgrade_timeout, |session, ctx| {
-            tracing::debug!(sid = %session.sid, "upgrade timed out");
-            session.probe_failed(ctx);
-        });
-        self.probe = Some(Probe {
-            id: msg.id,
-            sink: msg.sink,
-            timeout,
-        });
     }
 }
