@@ -49,17 +49,11 @@
   }
 
   function item(m) {
-    var time = Agora.el('time', { 'class': 'time', text: Agora.formatTime(m.at) });
-    var d = new Date(m.at);
-    if (!isNaN(d.getTime())) {
-      time.dateTime = d.toISOString();
-      time.title = d.toLocaleString();
-    }
     var li = Agora.el('li', { 'class': 'card note', dataset: { id: m.id } }, [
       Agora.el('div', { 'class': 'note-meta' }, [
         Agora.avatar(m.name, true),
         Agora.el('span', { 'class': 'name', text: m.name, attrs: { title: m.name } }),
-        time
+        Agora.timeNode(m.at)
       ]),
       Agora.el('p', { 'class': 'message', text: m.message })
     ]);

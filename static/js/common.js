@@ -116,6 +116,17 @@
     return d.toLocaleDateString([], { month: 'short', day: 'numeric' }) + ', ' + time;
   }
 
+  /** <time class="time"> reading formatTime(value), with the exact moment in datetime and title. */
+  function timeNode(value) {
+    var node = el('time', { 'class': 'time', text: formatTime(value) });
+    var d = value instanceof Date ? value : new Date(value);
+    if (!isNaN(d.getTime())) {
+      node.dateTime = d.toISOString();
+      node.title = d.toLocaleString();
+    }
+    return node;
+  }
+
   // ---- Connection status ----------------------------------------------------
 
   var STATUS_TEXT = {
@@ -246,6 +257,7 @@
     avatar: avatar,
     renderUserList: renderUserList,
     formatTime: formatTime,
+    timeNode: timeNode,
     trackConnection: trackConnection,
     setStatus: setStatus,
     ACK_TIMEOUT_MS: ACK_TIMEOUT_MS,

@@ -39,12 +39,6 @@
   function idNum(id) { return Number(id); }
 
   function tweetItem(t) {
-    var time = Agora.el('time', { 'class': 'time', text: Agora.formatTime(t.at) });
-    var d = new Date(t.at);
-    if (!isNaN(d.getTime())) {
-      time.dateTime = d.toISOString();
-      time.title = d.toLocaleString();
-    }
     var li = Agora.el('li', {
       'class': 'card tweet' + (me && t.author === me ? ' is-mine' : ''),
       dataset: { id: t.id, author: t.author }
@@ -54,7 +48,7 @@
         Agora.el('div', { 'class': 'tweet-meta' }, [
           Agora.el('span', { 'class': 'author', text: t.author, attrs: { title: t.author } }),
           Agora.el('span', { 'class': 'dot', text: '·', attrs: { 'aria-hidden': 'true' } }),
-          time
+          Agora.timeNode(t.at)
         ]),
         Agora.el('p', { 'class': 'text', text: t.text })
       ])
