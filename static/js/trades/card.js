@@ -2,23 +2,10 @@
  * Trades page, one trade as a card: who, what each side gets, the note, the status, the buttons.
  * Adds to AgoraTrades: tradeCard, transitionText.
  */
-(function (root) {
+AgoraTrades.view(function (T, S, dom) {
   'use strict';
 
-  var T = root.AgoraTrades;
-  if (!T) return; // a guest
   var el = Agora.el;
-  var dom = T.dom;
-
-  function timeNode(ms, prefix) {
-    var node = el('time', { 'class': 'time', text: (prefix || '') + Agora.formatTime(ms) });
-    var d = new Date(ms);
-    if (!isNaN(d.getTime())) {
-      node.dateTime = d.toISOString();
-      node.title = d.toLocaleString();
-    }
-    return node;
-  }
 
   function chips(items) {
     var list = (Array.isArray(items) ? items : []).filter(T.validItem);
@@ -77,7 +64,7 @@
       Agora.avatar(other, true),
       el('span', { 'class': 'trade-title' }, [mine ? 'To ' : 'From ', partnerLink(other)]),
       el('span', { 'class': 'badge status-badge status-' + status, text: T.STATUS_TEXT[status] }),
-      timeNode(active ? t.created_at : (t.updated_at || t.created_at))
+      Agora.timeNode(active ? t.created_at : (t.updated_at || t.created_at))
     ]);
 
     var body = el('div', { 'class': 'trade-body' }, [
@@ -128,4 +115,4 @@
       default: return (mine ? 'Your offer to ' + other : other + '’s offer') + ' is no longer possible: an item in it changed hands.';
     }
   };
-})(window);
+});

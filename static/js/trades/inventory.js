@@ -2,14 +2,10 @@
  * Trades page, inventories: your items and the partner's, loading them, and selecting items by click.
  * Adds to AgoraTrades: renderItems, loadInventory, loadPartner.
  */
-(function (root) {
+AgoraTrades.view(function (T, S, dom) {
   'use strict';
 
-  var T = root.AgoraTrades;
-  if (!T) return; // a guest
   var el = Agora.el;
-  var S = T.state;
-  var dom = T.dom;
   var inventorySeq = 0;
   var partnerSeq = 0;
 
@@ -156,4 +152,4 @@
   }
   onItemClick(dom.inventoryList, 'give');
   onItemClick(dom.partnerList, 'want');
-})(window);
+});

@@ -3,13 +3,9 @@
  * up to date from the API, the live events and the answers to Accept / Decline / Cancel.
  * Adds to AgoraTrades: apply, loadTrades, scheduleInventoryReload.
  */
-(function (root) {
+AgoraTrades.view(function (T, S, dom) {
   'use strict';
 
-  var T = root.AgoraTrades;
-  if (!T) return; // a guest
-  var S = T.state;
-  var dom = T.dom;
   var FINAL = T.FINAL;
   var NOTICE_KIND = { accepted: 'success', declined: 'info', canceled: 'info', expired: 'warning', invalid: 'warning' };
   /** Several updates about one trade come together: re-read the inventories once for all of them. */
@@ -167,4 +163,4 @@
       p.textContent = 'Expires ' + T.fromNow(p.dataset.expires);
     });
   }, EXPIRY_REFRESH_MS);
-})(window);
+});

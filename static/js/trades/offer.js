@@ -4,17 +4,13 @@
  * again cannot make the same offer twice; any change to the selection or the note starts a new key.
  * Adds to AgoraTrades: updateSummary, clearOfferMessages.
  */
-(function (root) {
+AgoraTrades.view(function (T, S, dom) {
   'use strict';
 
-  var T = root.AgoraTrades;
-  if (!T) return; // a guest
-  var S = T.state;
-  var dom = T.dom;
   var sending = false;
 
   function newKey() {
-    if (root.crypto && typeof root.crypto.randomUUID === 'function') return root.crypto.randomUUID();
+    if (window.crypto && typeof window.crypto.randomUUID === 'function') return window.crypto.randomUUID();
     return Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 12);
   }
 
@@ -144,4 +140,4 @@
   }
 
   dom.sendButton.addEventListener('click', sendOffer);
-})(window);
+});

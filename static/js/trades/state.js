@@ -19,17 +19,20 @@
  *   trades/card.js       how one trade looks
  *   trades/lists.js      incoming, outgoing and history lists; accept / decline / cancel
  *   trades/main.js       the socket, live events, reconnects, first load
- * The files share one object, window.AgoraTrades (T below): each adds its functions to it and calls
- * the others' through it, at run time, so only the order of state.js first and main.js last matters.
- * Guests get a prompt to sign in and no #inventory: then AgoraTrades is not defined and the other
- * files do nothing (main.js still drives the connection pill).
+ * The files share one object, window.AgoraTrades (T below): each wraps its code in
+ * AgoraTrades.view(function (T, S, dom) {...}), adds its functions to T and calls the others' through
+ * it at run time, so only the order of state.js first and main.js last matters. Guests get a prompt
+ * to sign in and no #inventory: then no view runs (main.js still drives the connection pill).
  */
 (function (root) {
   'use strict';
 
   var doc = root.document;
   var $ = function (id) { return doc.getElementById(id); };
-  if (!$('inventory')) return; // a guest
+  if (!$('inventory')) {
+    root.AgoraTrades = { view: function () {} }; // a guest: no trading UI, so no view runs
+    return;
+  }
 
   var el = Agora.el;
 
@@ -94,6 +97,9 @@
       historyEmpty: $('history-empty')
     }
   };
+
+  /** Run one view's code with the namespace, the shared state and the page's nodes (never for guests). */
+  T.view = function (fn) { fn(T, T.state, T.dom); };
 
   // ---- small helpers ---------------------------------------------------------
 
