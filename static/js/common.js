@@ -5,6 +5,9 @@
  *   var socket = io();
  *   Agora.trackConnection(socket);        // drives the header's #conn-status pill
  *
+ * and talks to the server through Agora.fetchJSON (the JSON API) and Agora.request (an emit the hub
+ * acknowledges), which answer with Promises and one kind of error (see "Talking to the server").
+ *
  * Everything that puts data into the page uses textContent / DOM nodes, never innerHTML.
  */
 (function (root) {
