@@ -49,17 +49,11 @@
   }
 
   function item(m) {
-    var time = Agora.el('time', { 'class': 'time', text: Agora.formatTime(m.at) });
-    var d = new Date(m.at);
-    if (!isNaN(d.getTime())) {
-      time.dateTime = d.toISOString();
-      time.title = d.toLocaleString();
-    }
     var li = Agora.el('li', { 'class': 'card note', dataset: { id: m.id } }, [
       Agora.el('div', { 'class': 'note-meta' }, [
         Agora.avatar(m.name, true),
         Agora.el('span', { 'class': 'name', text: m.name, attrs: { title: m.name } }),
-        time
+        Agora.timeNode(m.at)
       ]),
       Agora.el('p', { 'class': 'message', text: m.message })
     ]);
@@ -101,15 +95,13 @@
 
   // ---- loading -------------------------------------------------------------
 
-  function getJson(url) {
-    return fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin' }).then(function (res) {
-      if (!res.ok) throw new Error('HTTP ' + res.status);
-      return res.json();
-    });
+  /** Why a load failed, as the page has always said it: "HTTP 500", or the browser's network error. */
+  function reason(e) {
+    return e.status ? 'HTTP ' + e.status : e.message;
   }
 
   function load() {
-    return getJson('/messages').then(function (items) {
+    return Agora.fetchJSON('/messages').then(function (items) {
       if (!Array.isArray(items)) throw new Error('unexpected answer');
       items.forEach(function (m) { insert(m, false); });
       if (!loaded) olderButton.hidden = items.length < PAGE_SIZE;
@@ -120,7 +112,7 @@
     }).catch(function (e) {
       if (!loaded) list.dataset.state = 'error';
       status.hidden = false;
-      status.textContent = 'Could not load the board (' + e.message + ').';
+      status.textContent = 'Could not load the board (' + reason(e) + ').';
     });
   }
 
@@ -128,13 +120,13 @@
     var before = oldestId();
     if (before === null) return;
     olderButton.disabled = true;
-    getJson('/messages?before=' + encodeURIComponent(before)).then(function (items) {
+    Agora.fetchJSON('/messages?before=' + encodeURIComponent(before)).then(function (items) {
       if (!Array.isArray(items)) items = [];
       items.forEach(function (m) { insert(m, false); });
       olderButton.hidden = items.length < PAGE_SIZE;
       updateCount();
     }).catch(function (e) {
-      showError('Could not load older notes (' + e.message + ').');
+      showError('Could not load older notes (' + reason(e) + ').');
     }).then(function () { olderButton.disabled = false; });
   });
 
@@ -172,30 +164,25 @@
     if (message.length > MESSAGE_MAX) { showError('Messages are at most ' + MESSAGE_MAX + ' characters.'); messageInput.focus(); return; }
     showError('');
     submitButton.disabled = true;
-    var headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
-    if (form.dataset.csrf) headers['X-CSRF-Token'] = form.dataset.csrf;
-    fetch('/messages', {
+    Agora.fetchJSON('/messages', {
       method: 'POST',
-      headers: headers,
-      credentials: 'same-origin',
-      body: JSON.stringify({ name: name, message: message })
-    }).then(function (res) {
-      return res.json().catch(function () { return null; }).then(function (body) {
-        if (res.status === 201 || res.ok) {
-          var li = insert(body, true);
-          if (li) li.scrollIntoView({ block: 'nearest' });
-          updateCount();
-          messageInput.value = '';
-          updateCounter();
-          try { if (!Agora.currentUser()) localStorage.setItem(NAME_KEY, name); } catch (err) { /* ignore */ }
-          return;
-        }
-        var text = body && body.error && body.error.message;
-        if (res.status === 429) text = text || 'You are posting too fast — wait a moment.';
-        showError(text || 'Could not post (HTTP ' + res.status + ').');
-      });
-    }).catch(function () {
-      showError('Could not reach the server. Check your connection and try again.');
+      body: { name: name, message: message },
+      csrf: form.dataset.csrf
+    }).then(function (body) {
+      var li = insert(body, true);
+      if (li) li.scrollIntoView({ block: 'nearest' });
+      updateCount();
+      messageInput.value = '';
+      updateCounter();
+      try { if (!Agora.currentUser()) localStorage.setItem(NAME_KEY, name); } catch (err) { /* ignore */ }
+    }, function (e) {
+      if (e.code === 'network') {
+        showError('Could not reach the server. Check your connection and try again.');
+        return;
+      }
+      var text = e.body && e.body.error && e.body.error.message;
+      if (e.status === 429) text = text || 'You are posting too fast — wait a moment.';
+      showError(text || 'Could not post (HTTP ' + e.status + ').');
     }).then(function () {
       submitButton.disabled = false;
     });

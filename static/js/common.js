@@ -5,6 +5,9 @@
  *   var socket = io();
  *   Agora.trackConnection(socket);        // drives the header's #conn-status pill
  *
+ * and talks to the server through Agora.fetchJSON (the JSON API) and Agora.request (an emit the hub
+ * acknowledges), which answer with Promises and one kind of error (see "Talking to the server").
+ *
  * Everything that puts data into the page uses textContent / DOM nodes, never innerHTML.
  */
 (function (root) {
@@ -116,6 +119,17 @@
     return d.toLocaleDateString([], { month: 'short', day: 'numeric' }) + ', ' + time;
   }
 
+  /** <time class="time"> reading formatTime(value), with the exact moment in datetime and title. */
+  function timeNode(value) {
+    var node = el('time', { 'class': 'time', text: formatTime(value) });
+    var d = value instanceof Date ? value : new Date(value);
+    if (!isNaN(d.getTime())) {
+      node.dateTime = d.toISOString();
+      node.title = d.toLocaleString();
+    }
+    return node;
+  }
+
   // ---- Connection status ----------------------------------------------------
 
   var STATUS_TEXT = {
@@ -165,6 +179,63 @@
     return socket;
   }
 
+  // ---- Talking to the server ------------------------------------------------
+
+  /** How long a page waits for the hub's answer to an emit before it tells the user "no answer". */
+  var ACK_TIMEOUT_MS = 10000;
+
+  /** An Error with a machine-readable code and any extra fields (status, answer, body, cause). */
+  function failure(code, message, extra) {
+    var e = new Error(message);
+    e.code = code;
+    Object.keys(extra || {}).forEach(function (k) { e[k] = extra[k]; });
+    return e;
+  }
+
+  /**
+   * Call the site's JSON API. opts: { method (GET), body (sent as JSON), csrf (X-CSRF-Token header) }.
+   * Resolves with the parsed body (null when it is empty or not JSON). An HTTP error rejects with an
+   * Error carrying status, code (the API's error.code), message (the API's error.message, else
+   * "HTTP <status>") and body; a network failure rejects with code "network" (status 0, the browser's
+   * message, the original error as cause).
+   */
+  function fetchJSON(url, opts) {
+    opts = opts || {};
+    var headers = { Accept: 'application/json' };
+    var init = { method: opts.method || 'GET', headers: headers, credentials: 'same-origin' };
+    if (opts.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(opts.body);
+    }
+    if (opts.csrf) headers['X-CSRF-Token'] = opts.csrf;
+    return fetch(url, init).then(function (res) {
+      return res.json().catch(function () { return null; }).then(function (body) {
+        if (res.ok) return body;
+        var error = body && body.error && typeof body.error === 'object' ? body.error : {};
+        throw failure(error.code, error.message || 'HTTP ' + res.status, { status: res.status, body: body });
+      });
+    }, function (cause) {
+      throw failure('network', (cause && cause.message) || 'network error', { status: 0, cause: cause });
+    });
+  }
+
+  /**
+   * Emit an event that the hub acknowledges with {ok: true, ...} or {ok: false, error: {code, message}}.
+   * Resolves with the answer when ok is true. Rejects with an Error whose code is "timeout" when no
+   * answer came within ACK_TIMEOUT_MS, else the app's error.code ("refused" if it gave none) and
+   * message ("the hub refused it" if it gave none); the whole answer stays on the error as answer.
+   */
+  function request(socket, event, data) {
+    return new Promise(function (resolve, reject) {
+      socket.timeout(ACK_TIMEOUT_MS).emit(event, data, function (err, answer) {
+        if (err) return reject(failure('timeout', 'The hub did not answer in time.', { answer: null }));
+        if (answer && answer.ok === true) return resolve(answer);
+        var error = answer && answer.error && typeof answer.error === 'object' ? answer.error : {};
+        reject(failure(error.code || 'refused', error.message || 'the hub refused it', { answer: answer }));
+      });
+    });
+  }
+
   // ---- Navigation: highlight the current section ----------------------------
 
   function markCurrentNav() {
@@ -189,7 +260,11 @@
     avatar: avatar,
     renderUserList: renderUserList,
     formatTime: formatTime,
+    timeNode: timeNode,
     trackConnection: trackConnection,
-    setStatus: setStatus
+    setStatus: setStatus,
+    ACK_TIMEOUT_MS: ACK_TIMEOUT_MS,
+    fetchJSON: fetchJSON,
+    request: request
   };
 })(window);

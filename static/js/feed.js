@@ -10,7 +10,6 @@
 
   var PAGE_SIZE = 20;
   var TEXT_MAX = 280;
-  var ACK_TIMEOUT_MS = 10000;
   var MAX_CATCH_UP_PAGES = 5;
 
   var socket = io();
@@ -40,12 +39,6 @@
   function idNum(id) { return Number(id); }
 
   function tweetItem(t) {
-    var time = Agora.el('time', { 'class': 'time', text: Agora.formatTime(t.at) });
-    var d = new Date(t.at);
-    if (!isNaN(d.getTime())) {
-      time.dateTime = d.toISOString();
-      time.title = d.toLocaleString();
-    }
     var li = Agora.el('li', {
       'class': 'card tweet' + (me && t.author === me ? ' is-mine' : ''),
       dataset: { id: t.id, author: t.author }
@@ -55,7 +48,7 @@
         Agora.el('div', { 'class': 'tweet-meta' }, [
           Agora.el('span', { 'class': 'author', text: t.author, attrs: { title: t.author } }),
           Agora.el('span', { 'class': 'dot', text: '·', attrs: { 'aria-hidden': 'true' } }),
-          time
+          Agora.timeNode(t.at)
         ]),
         Agora.el('p', { 'class': 'text', text: t.text })
       ])
@@ -108,16 +101,14 @@
 
   // ---- loading -------------------------------------------------------------
 
+  /** A page of posts; a failure says why as the page has always said it ("HTTP 500", a network error). */
   function getTweets(query) {
-    return fetch('/api/tweets?' + query, { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
-      .then(function (res) {
-        if (!res.ok) throw new Error('HTTP ' + res.status);
-        return res.json();
-      })
-      .then(function (items) {
-        if (!Array.isArray(items)) throw new Error('unexpected answer');
-        return items.filter(valid);
-      });
+    return Agora.fetchJSON('/api/tweets?' + query).then(function (items) {
+      if (!Array.isArray(items)) throw new Error('unexpected answer');
+      return items.filter(valid);
+    }, function (e) {
+      throw new Error(e.status ? 'HTTP ' + e.status : e.message);
+    });
   }
 
   function loadFirstPage() {
@@ -238,21 +229,18 @@
       posting = true;
       update();
       showError('');
-      socket.timeout(ACK_TIMEOUT_MS).emit('tweet:post', { text: text }, function (err, res) {
+      Agora.request(socket, 'tweet:post', { text: text }).then(function (res) {
+        var li = insert(res.tweet, true);
+        if (li) li.scrollIntoView({ block: 'nearest' });
+        textInput.value = '';
+      }, function (e) {
+        var given = e.answer && e.answer.error && e.answer.error.message; // the hub's own words, if any
+        if (e.code === 'timeout') showError('The hub did not answer in time. Try again.');
+        else if (e.code === 'unauthenticated') showError('Your session has ended: log in again to post.');
+        else if (e.code === 'rate_limited') showError(given || 'You are posting too fast — wait a moment.');
+        else showError(given || 'Could not post.');
+      }).then(function () {
         posting = false;
-        if (err) {
-          showError('The hub did not answer in time. Try again.');
-        } else if (!res || res.ok !== true) {
-          var code = res && res.error && res.error.code;
-          var message = res && res.error && res.error.message;
-          if (code === 'unauthenticated') showError('Your session has ended: log in again to post.');
-          else if (code === 'rate_limited') showError(message || 'You are posting too fast — wait a moment.');
-          else showError(message || 'Could not post.');
-        } else {
-          var li = insert(res.tweet, true);
-          if (li) li.scrollIntoView({ block: 'nearest' });
-          textInput.value = '';
-        }
         update();
       });
     });
