@@ -28,10 +28,12 @@ suite() {
 
 suite fmt cargo fmt --all -- --check
 suite clippy cargo clippy --workspace --all-targets -- -D warnings
-suite cargo-test cargo test --workspace
+# nextest runs every test in its own process: the tests that read /metrics see their own gauges.
+suite cargo-test cargo nextest run --workspace --no-fail-fast
+suite doc-tests cargo test --workspace --doc
 # The storage-backed suites again, each test on a fresh PostgreSQL database instead of SQLite.
 suite cargo-test-postgres env AGORA_TEST_DATABASE=postgres \
-    cargo test --test it -- accounts:: apps:: trades:: --skip cluster_apps::
+    cargo nextest run --no-fail-fast --test it -E 'test(/^(accounts|apps|trades|hostile::accounts)::/)'
 suite docker-files bash tests/docker_files.sh
 suite fuzz-smoke bash tests/fuzz_smoke.sh
 suite bench-smoke bash tests/bench_smoke.sh
