@@ -438,6 +438,39 @@ mod tests {
         assert!(!policy(SecureCookies::Never, &secure));
     }
 
+    #[actix_web::test]
+    async fn the_request_peer_becomes_the_forwarded_client() {
+        use actix_web::{middleware::from_fn, test, web, App, HttpResponse};
+        // What the Engine.IO handshake records as the session's peer: `req.peer_addr()`.
+        let policy = ClientPolicy {
+            trusted: trusted(&["127.0.0.1"]),
+            secure_cookies: SecureCookies::Auto,
+        };
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(identify))
+                .app_data(web::Data::new(policy))
+                .route(
+                    "/",
+                    web::get().to(|req: HttpRequest| async move {
+                        HttpResponse::Ok().body(format!("{:?}", req.peer_addr()))
+                    }),
+                ),
+        )
+        .await;
+        let peer = |from: &str, forwarded: &str| {
+            test::TestRequest::get()
+                .uri("/")
+                .peer_addr(from.parse().unwrap())
+                .insert_header(("x-forwarded-for", forwarded.to_string()))
+                .to_request()
+        };
+        let seen = test::call_and_read_body(&app, peer("127.0.0.1:4000", "203.0.113.9")).await;
+        assert_eq!(seen, "Some(203.0.113.9:0)");
+        let seen = test::call_and_read_body(&app, peer("198.51.100.1:4000", "203.0.113.9")).await;
+        assert_eq!(seen, "Some(198.51.100.1:4000)", "untrusted peer kept");
+    }
+
     #[test]
     fn marks_cookies_secure_once() {
         let mut map = headers(&[

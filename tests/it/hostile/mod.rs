@@ -1,0 +1,3 @@
+//! Hostile clients: each submodule attacks one surface and checks the server holds.
+
+mod proxy;
