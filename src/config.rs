@@ -4,12 +4,15 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{CommandFactory, Parser, ValueEnum};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, CommandFactory, Parser, ValueEnum};
 use serde::Serialize;
 
 use crate::apps::RateLimits;
 use crate::engineio::EngineConfig;
 use crate::socketio::{RecoveryConfig, SocketIoConfig};
+use crate::web::cidr::Cidr;
+use crate::web::client::SecureCookies;
 
 /// How log lines look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
@@ -32,7 +35,7 @@ pub struct Settings {
     pub config: Option<PathBuf>,
 
     /// Print the effective settings as TOML and exit.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     #[serde(skip)]
     pub print_config: bool,
 
@@ -156,6 +159,33 @@ pub struct Settings {
     /// buffer) before it is dropped as a slow consumer; one larger message still goes through.
     #[arg(long, env = "AGORA_MAX_QUEUE_BYTES", default_value_t = 8 << 20, value_parser = clap::value_parser!(u64).range(65_536..=1 << 32))]
     pub max_queue_bytes: u64,
+
+    /// A load balancer or reverse proxy whose `X-Forwarded-For`, `Forwarded` and
+    /// `X-Forwarded-Proto` headers are believed: an address or CIDR range like 10.0.0.0/8
+    /// (repeatable; comma-separated in the environment). None by default, not even loopback:
+    /// anyone else's forwarding headers are ignored. Behind a trusted proxy the client is the
+    /// first untrusted address from the right of `X-Forwarded-For`, for rate limits, logs and
+    /// cookies.
+    #[arg(
+        long = "trusted-proxy",
+        env = "AGORA_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    #[serde(rename = "trusted_proxy")]
+    pub trusted_proxies: Vec<Cidr>,
+
+    /// Mark cookies `Secure` (browsers then send them over HTTPS only): `auto` when a trusted
+    /// proxy says the client used HTTPS, `true` (or the bare flag) always, `false` never.
+    #[arg(
+        long,
+        env = "AGORA_SECURE_COOKIES",
+        value_enum,
+        default_value_t = SecureCookies::Auto,
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub secure_cookies: SecureCookies,
 }
 
 /// A configuration file that cannot be used.
@@ -268,11 +298,17 @@ fn file_arguments(path: &std::path::Path, args: &[String]) -> Result<Vec<String>
     let command = Settings::command();
     let mut file_args = Vec::new();
     for (key, value) in table {
-        let flag = key.replace('_', "-");
+        // A key is a flag's name (`allowed-origin`) or, as `--print-config` writes it, its
+        // setting's name (`allowed_origins`).
+        let id = key.replace('-', "_");
         let Some(arg) = command.get_arguments().find(|a| {
-            a.get_long() == Some(flag.as_str())
-                && !matches!(flag.as_str(), "config" | "print-config")
+            let named = a.get_id().as_str() == id
+                || a.get_long().map(|l| l.replace('-', "_")) == Some(id.clone());
+            named && !matches!(a.get_id().as_str(), "config" | "print_config")
         }) else {
+            return Err(ConfigError::UnknownKey { path: shown, key });
+        };
+        let Some(flag) = arg.get_long().map(str::to_string) else {
             return Err(ConfigError::UnknownKey { path: shown, key });
         };
         let on_command_line = args
@@ -376,6 +412,105 @@ mod tests {
             Settings::load_from(args(&["--config", "/nonexistent/agora.toml"])),
             Err(ConfigError::Read { .. })
         ));
+    }
+
+    #[test]
+    fn boolean_settings_work_bare_with_a_value_and_from_a_file() {
+        let parse = |list: &[&str]| Settings::load_from(args(list)).unwrap();
+        assert_eq!(parse(&[]).secure_cookies, SecureCookies::Auto);
+        assert_eq!(
+            parse(&["--secure-cookies"]).secure_cookies,
+            SecureCookies::Always
+        );
+        assert_eq!(
+            parse(&["--secure-cookies", "--port", "1"]).secure_cookies,
+            SecureCookies::Always
+        );
+        assert_eq!(
+            parse(&["--secure-cookies=false"]).secure_cookies,
+            SecureCookies::Never
+        );
+        assert_eq!(
+            parse(&["--secure-cookies", "true"]).secure_cookies,
+            SecureCookies::Always
+        );
+        assert_eq!(
+            parse(&["--secure-cookies=auto"]).secure_cookies,
+            SecureCookies::Auto
+        );
+        assert!(parse(&["--print-config"]).print_config);
+        assert!(!parse(&["--print-config=false"]).print_config);
+        for (line, expected) in [
+            ("secure_cookies = true", SecureCookies::Always),
+            ("secure-cookies = false", SecureCookies::Never),
+            ("secure_cookies = \"auto\"", SecureCookies::Auto),
+        ] {
+            let config = file(&format!("{line}\n"));
+            let path = config.path().display().to_string();
+            assert_eq!(
+                parse(&["--config", &path]).secure_cookies,
+                expected,
+                "{line}"
+            );
+        }
+        let error = Settings::load_from(args(&["--secure-cookies=maybe"])).unwrap_err();
+        assert!(error.to_string().contains("--secure-cookies"), "{error}");
+    }
+
+    #[test]
+    fn every_setting_takes_a_value() {
+        // A file's `key = true` becomes `--key=true`, which a plain switch (clap's `SetTrue`)
+        // refuses: a boolean must be `num_args = 0..=1, default_missing_value = "true",
+        // action = ArgAction::Set` like `--print-config` and `--secure-cookies`.
+        for arg in Settings::command().get_arguments() {
+            let id = arg.get_id().as_str();
+            if matches!(id, "help" | "version") {
+                continue;
+            }
+            assert!(arg.get_action().takes_values(), "--{id} is a plain switch");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_from_flags_and_file() {
+        let settings = Settings::load_from(args(&[
+            "--trusted-proxy",
+            "10.0.0.0/8",
+            "--trusted-proxy",
+            "::1",
+        ]))
+        .unwrap();
+        let shown: Vec<String> = settings
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, ["10.0.0.0/8", "::1/128"]);
+        assert!(Settings::defaults().trusted_proxies.is_empty());
+        let config = file("trusted_proxy = [\"172.28.0.0/16\"]\n");
+        let path = config.path().display().to_string();
+        let settings = Settings::load_from(args(&["--config", &path])).unwrap();
+        assert_eq!(settings.trusted_proxies.len(), 1);
+        let error = Settings::load_from(args(&["--trusted-proxy", "10.0.0.1/8"])).unwrap_err();
+        assert!(error.to_string().contains("--trusted-proxy"), "{error}");
+    }
+
+    #[test]
+    fn printed_settings_read_back_as_a_file() {
+        let settings = Settings::load_from(args(&[
+            "--allowed-origin",
+            "https://a.example",
+            "--trusted-proxy",
+            "10.0.0.0/8",
+            "--secure-cookies=false",
+            "--port",
+            "4200",
+        ]))
+        .unwrap();
+        let config = file(&settings.to_toml());
+        let path = config.path().display().to_string();
+        let again = Settings::load_from(args(&["--config", &path])).unwrap();
+        assert_eq!(again.to_toml(), settings.to_toml());
     }
 
     #[test]

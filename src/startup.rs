@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix::Actor;
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Logger};
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App, HttpMessage, HttpServer};
 
 use crate::accounts::{Accounts, LoginLimits};
 use crate::apps::{self, AppContext, Limiters};
@@ -16,6 +16,9 @@ use crate::engineio::{CloseReason, Engine};
 use crate::hub::{ChatServer, LocalAdapter};
 use crate::socketio::{Adapter, SocketIo};
 use crate::store::{Store, StoreError};
+use crate::web::cidr::TrustedProxies;
+use crate::web::client::{self, ClientInfo, ClientPolicy};
+use crate::web::headers;
 use crate::web::ops;
 use crate::web::origin::{self, OriginPolicy};
 use crate::web::templates::{TemplateError, Templates};
@@ -99,6 +102,10 @@ impl Application {
             cluster,
         });
         let policy = web::Data::new(OriginPolicy::new(&settings.allowed_origins));
+        let clients = web::Data::new(ClientPolicy {
+            trusted: TrustedProxies::new(&settings.trusted_proxies),
+            secure_cookies: settings.secure_cookies,
+        });
         let address = format!("{}:{}", settings.bind, settings.port);
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
             address: address.clone(),
@@ -113,9 +120,21 @@ impl Application {
             App::new()
                 .wrap(from_fn(origin::enforce))
                 .wrap(from_fn(ops::count_requests))
-                .wrap(Logger::new("%r %s %Dms").log_target("agora::http"))
+                .wrap(from_fn(headers::secure))
+                .wrap(
+                    Logger::new("%{client}xi \"%r\" %s %Dms")
+                        .custom_request_replace("client", |req| {
+                            req.extensions()
+                                .get::<ClientInfo>()
+                                .map_or_else(|| "-".to_string(), ToString::to_string)
+                        })
+                        .log_target("agora::http"),
+                )
+                // Outermost: everything inside sees the client, not the proxy.
+                .wrap(from_fn(client::identify))
                 .app_data(state.clone())
                 .app_data(policy.clone())
+                .app_data(clients.clone())
                 .service(engine.resource("/socket.io/"))
                 .configure(|cfg| pages::configure(cfg, static_dir.clone()))
                 .default_service(web::to(pages::pages::not_found))

@@ -393,6 +393,23 @@ try:
             problems.append("postgres: POSTGRES_USER/PASSWORD/DB do not match the nodes' URL")
         if "redis" in svcs and not healthcheck_text(svcs["redis"]):
             problems.append("redis: no healthcheck")
+        # The nodes trust the load balancer's forwarding headers: its network has
+        # a fixed subnet that every node's AGORA_TRUSTED_PROXIES covers.
+        import ipaddress
+        subnets = []
+        for net in (doc.get("networks") or {}).values():
+            for cfg in ((net or {}).get("ipam") or {}).get("config") or []:
+                if cfg.get("subnet"):
+                    subnets.append(ipaddress.ip_network(cfg["subnet"]))
+        if not subnets:
+            problems.append("no network with a fixed subnet (ipam.config.subnet) for the nodes to trust")
+        for sname, svc in nodes.items():
+            trusted = [ipaddress.ip_network(t.strip()) for t in (env_of(svc).get("AGORA_TRUSTED_PROXIES") or "").split(",") if t.strip()]
+            if not trusted:
+                problems.append(f"{sname}: AGORA_TRUSTED_PROXIES is not set (every client would share nginx's rate limits)")
+            for subnet in subnets:
+                if not any(subnet.version == t.version and subnet.subnet_of(t) for t in trusted):
+                    problems.append(f"{sname}: AGORA_TRUSTED_PROXIES {trusted} does not cover the network {subnet}")
 
     elif name == "cluster-lb":
         doc = load_yaml(path)
@@ -430,6 +447,10 @@ try:
                         problems.append(f"{cfg}: Connection header not proxied")
                     if not re.search(r"listen\s+(\S+:)?3000\b", text):
                         problems.append(f"{cfg}: does not listen on 3000")
+                    if not re.search(r"proxy_set_header\s+Host\s+\$http_host\s*;", text):
+                        problems.append(f"{cfg}: Host is not proxied as $http_host (with the port; the nodes compare Origin with Host)")
+                    if not re.search(r"proxy_set_header\s+X-Forwarded-For\s+\$proxy_add_x_forwarded_for\s*;", text):
+                        problems.append(f"{cfg}: X-Forwarded-For is not appended to ($proxy_add_x_forwarded_for)")
                 for node in nodes:
                     host = nodes[node].get("hostname", node)
                     if not re.search(r"\b(%s|%s):3000\b" % (re.escape(node), re.escape(host)), text):
@@ -615,9 +636,9 @@ if [ -f "$single" ]; then
         semantic compose-single "$single"
 fi
 if [ -f "$cluster" ]; then
-    check "docker/compose.cluster.yaml: two Agora nodes on redis://redis:6379 and postgres, Redis and PostgreSQL (healthcheck, named volume)" \
+    check "docker/compose.cluster.yaml: two Agora nodes on redis://redis:6379 and postgres, Redis and PostgreSQL (healthcheck, named volume), trusting the balancer's fixed subnet" \
         semantic compose-cluster "$cluster"
-    check "docker/compose.cluster.yaml: only the load balancer publishes 3000; its config under docker/ is sticky, proxies WebSocket upgrades, reaches every node" \
+    check "docker/compose.cluster.yaml: only the load balancer publishes 3000; its config under docker/ is sticky, proxies WebSocket upgrades and Host with its port, appends X-Forwarded-For, reaches every node" \
         semantic cluster-lb "$cluster"
 fi
 check "docker/Dockerfile: multi-stage rust -> debian:bookworm-slim, non-root USER, HEALTHCHECK on /healthz, EXPOSE 3000, VOLUME /data, templates/ and static/" \

@@ -4,6 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::client::ClientInfo;
 use super::error::ApiError;
 use super::session;
 use super::AppState;
@@ -49,7 +50,7 @@ pub async fn login(
     state: web::Data<AppState>,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
-    let peer = req.peer_addr().map(|addr| addr.ip());
+    let peer = ClientInfo::of(&req).addr;
     let (user, token) = state
         .apps
         .accounts

@@ -4,6 +4,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use super::client::ClientInfo;
 use super::error::ApiError;
 use super::AppState;
 use crate::apps::board::{self, BoardPost};
@@ -45,7 +46,7 @@ pub async fn post(
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?
     };
-    let peer = req.peer_addr().map(|a| a.ip());
+    let peer = ClientInfo::of(&req).addr;
     let stored = board::post_message(&state.apps, &post, peer, state.io.main()).await?;
     let wants_html = is_form
         && req

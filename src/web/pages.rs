@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 
+use super::client::ClientInfo;
 use super::session;
 use super::templates::Templates;
 use super::{csrf, AppState};
@@ -80,7 +81,7 @@ pub async fn login(
     if !csrf::verify(&req, &form.csrf_token) {
         return csrf_refused(&req, &state).await;
     }
-    let peer = req.peer_addr().map(|addr| addr.ip());
+    let peer = ClientInfo::of(&req).addr;
     let result = state
         .apps
         .accounts

@@ -322,3 +322,88 @@ async fn sigterm_disconnects_clients_and_loses_nothing_committed() {
     let _ = restarted.child.kill();
     let _ = restarted.child.wait();
 }
+
+/// The effective settings printed by the binary with these arguments and environment.
+fn printed(args: &[&str], env: &[(&str, &str)]) -> toml::Table {
+    let mut all = vec!["--print-config"];
+    all.extend_from_slice(args);
+    let output = agora(&all, env);
+    assert!(
+        output.status.success(),
+        "{args:?} {env:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .parse()
+        .expect("TOML")
+}
+
+#[test]
+fn boolean_settings_work_bare_with_values_from_the_environment_and_from_a_file() {
+    let secure = |table: toml::Table| table["secure_cookies"].clone();
+    assert_eq!(
+        secure(printed(&[], &[])),
+        toml::Value::String("auto".into())
+    );
+    assert_eq!(
+        secure(printed(&["--secure-cookies"], &[])),
+        toml::Value::Boolean(true)
+    );
+    assert_eq!(
+        secure(printed(&["--secure-cookies=false"], &[])),
+        toml::Value::Boolean(false)
+    );
+    assert_eq!(
+        secure(printed(&[], &[("AGORA_SECURE_COOKIES", "false")])),
+        toml::Value::Boolean(false)
+    );
+    assert_eq!(
+        secure(printed(&[], &[("AGORA_SECURE_COOKIES", "true")])),
+        toml::Value::Boolean(true)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("agora.toml");
+    std::fs::write(
+        &file,
+        "secure_cookies = true\ntrusted_proxy = [\"172.28.0.0/24\", \"::1\"]\n",
+    )
+    .unwrap();
+    let from_file = printed(&["--config", file.to_str().unwrap()], &[]);
+    assert_eq!(from_file["secure_cookies"], toml::Value::Boolean(true));
+    assert_eq!(
+        from_file["trusted_proxy"].to_string(),
+        r#"["172.28.0.0/24", "::1/128"]"#
+    );
+    // What --print-config writes is a configuration file that reads back the same.
+    let round_trip = dir.path().join("printed.toml");
+    std::fs::write(&round_trip, toml::to_string(&from_file).unwrap()).unwrap();
+    assert_eq!(
+        printed(&["--config", round_trip.to_str().unwrap()], &[]),
+        from_file
+    );
+
+    let from_env = printed(&[], &[("AGORA_TRUSTED_PROXIES", "10.0.0.0/8,127.0.0.1")]);
+    assert_eq!(
+        from_env["trusted_proxy"].to_string(),
+        r#"["10.0.0.0/8", "127.0.0.1/32"]"#
+    );
+    let output = agora(&["--trusted-proxy", "10.0.0.1/8"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--trusted-proxy") && stderr.contains("10.0.0.0/8"),
+        "{stderr}"
+    );
+    let help = String::from_utf8_lossy(&agora(&["--help"], &[]).stdout).into_owned();
+    for documented in [
+        "--trusted-proxy",
+        "AGORA_TRUSTED_PROXIES",
+        "--secure-cookies",
+        "AGORA_SECURE_COOKIES",
+    ] {
+        assert!(
+            help.contains(documented),
+            "{documented} missing from --help"
+        );
+    }
+}
