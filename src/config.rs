@@ -186,6 +186,16 @@ pub struct Settings {
         default_missing_value = "true"
     )]
     pub secure_cookies: SecureCookies,
+
+    /// Accounts one client address may register in 10 minutes (generous: a class behind one NAT
+    /// fits); past it, 429 `rate_limited` with `Retry-After`.
+    #[arg(long, env = "AGORA_REGISTRATIONS_PER_IP", default_value_t = 50)]
+    pub registrations_per_ip: u32,
+
+    /// Password hashes (registrations and logins, ~19 MiB each) computed at once; 0 = one per
+    /// core. Four times as many may wait; past that, 429 `rate_limited` with `Retry-After`.
+    #[arg(long, env = "AGORA_PASSWORD_HASH_WORKERS", default_value_t = 0)]
+    pub password_hash_workers: usize,
 }
 
 /// A configuration file that cannot be used.

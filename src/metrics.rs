@@ -44,6 +44,8 @@ pub struct Metrics {
     pub recoveries: IntCounterVec,
     /// 1 while the Redis cluster link is up (or there is no cluster), 0 while it is down.
     pub cluster_connected: IntGauge,
+    /// Argon2 password hashes and verifications computed.
+    pub password_hashes: IntCounter,
 }
 
 /// `agora_packets_total` and `agora_bytes_total` of one direction, resolved once: the hot path
@@ -100,6 +102,10 @@ fn build() -> Result<Metrics, prometheus::Error> {
             "cluster_connected",
             "1 while the Redis cluster link is up",
         )?,
+        password_hashes: IntCounter::new(
+            "password_hashes_total",
+            "Argon2 password hashes and verifications computed",
+        )?,
         registry,
     };
     let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
@@ -120,6 +126,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
         Box::new(metrics.recovery_log_bytes.clone()),
         Box::new(metrics.recoveries.clone()),
         Box::new(metrics.cluster_connected.clone()),
+        Box::new(metrics.password_hashes.clone()),
     ];
     for collector in collectors {
         metrics.registry.register(collector)?;

@@ -59,6 +59,8 @@ impl Application {
             LoginLimits {
                 per_username: settings.login_failures_per_user,
                 per_ip: settings.login_failures_per_ip,
+                registrations_per_ip: settings.registrations_per_ip,
+                hash_workers: settings.password_hash_workers,
             },
         );
         let hub = match settings.recovery() {
@@ -93,6 +95,7 @@ impl Application {
             .namespace(apps::main_namespace(apps.clone()))
             .build();
         actix_rt::spawn(apps::trades::sweep_expired(apps.clone(), io.main()));
+        actix_rt::spawn(apps::upkeep(apps.clone()));
         let engine = Engine::new(settings.engine(), Arc::new(io.clone()));
         let sessions = engine.clone();
         let state = web::Data::new(AppState {

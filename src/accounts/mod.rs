@@ -1,6 +1,7 @@
 //! Accounts: registration, login with rate-limited failures, login sessions, and the
 //! [`Identity`] of sockets and requests.
 
+mod hashing;
 mod identity;
 mod names;
 mod token;
@@ -13,9 +14,10 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use rand::seq::SliceRandom;
 
+pub use hashing::{GateError, HashGate, BUSY_RETRY_AFTER, QUEUE_PER_WORKER};
 pub use identity::{Identity, User};
 pub use names::{Password, Username};
-pub use token::SessionToken;
+pub use token::{session_room, SessionToken, SESSION_ROOM_PREFIX};
 
 use crate::limits::RateLimiter;
 use crate::store::{Store, StoreError, StoredUser};
@@ -26,11 +28,19 @@ pub const STARTER_ITEMS: usize = 6;
 /// How long a login session lasts.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 
-/// Failed logins allowed per user name, and per client address, in [`LOGIN_FAILURE_WINDOW`].
+/// How often expired sessions are deleted from the store (also once at startup).
+pub const SESSION_PURGE_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Failed logins allowed per user name, and per client address, in [`LOGIN_FAILURE_WINDOW`];
+/// registrations per client address in [`REGISTRATION_WINDOW`]; parallel password hashes.
 #[derive(Debug, Clone, Copy)]
 pub struct LoginLimits {
     pub per_username: u32,
     pub per_ip: u32,
+    /// Registrations per client address and [`REGISTRATION_WINDOW`].
+    pub registrations_per_ip: u32,
+    /// Password hashes computed at once (0: one per core); see [`HashGate`].
+    pub hash_workers: usize,
 }
 
 impl Default for LoginLimits {
@@ -38,12 +48,17 @@ impl Default for LoginLimits {
         LoginLimits {
             per_username: 5,
             per_ip: 20,
+            registrations_per_ip: 50,
+            hash_workers: 0,
         }
     }
 }
 
 /// The window in which failed logins are counted.
 pub const LOGIN_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// The window in which registrations per address are counted.
+pub const REGISTRATION_WINDOW: Duration = Duration::from_secs(10 * 60);
 
 /// Why an account operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +71,7 @@ pub enum AccountError {
     NameTaken,
     #[error("wrong user name or password")]
     WrongCredentials,
-    #[error("too many failed logins; try again in {} s", .0.as_secs().max(1))]
+    #[error("too many attempts; try again in {} s", .0.as_secs().max(1))]
     RateLimited(Duration),
     #[error("storage failed: {0}")]
     Store(StoreError),
@@ -73,33 +88,74 @@ impl From<StoreError> for AccountError {
     }
 }
 
+impl From<GateError> for AccountError {
+    fn from(error: GateError) -> Self {
+        match error {
+            GateError::Busy => AccountError::RateLimited(BUSY_RETRY_AFTER),
+            GateError::Failed => AccountError::Hashing,
+        }
+    }
+}
+
 /// Account operations over the store.
 #[derive(Clone)]
 pub struct Accounts {
     store: Store,
-    failures_by_name: Arc<RateLimiter<String>>,
+    /// Login attempts per (parsed, lower-case) user name; names that cannot exist are not keys.
+    failures_by_name: Arc<RateLimiter<Username>>,
     failures_by_ip: Arc<RateLimiter<IpAddr>>,
+    registrations_by_ip: Arc<RateLimiter<IpAddr>>,
+    hashing: HashGate,
 }
 
 impl Accounts {
-    /// Accounts kept in `store`, with these limits on failed logins.
+    /// Accounts kept in `store`, with these limits.
     pub fn new(store: Store, limits: LoginLimits) -> Accounts {
         Accounts {
             store,
             failures_by_name: Arc::new(RateLimiter::new(limits.per_username, LOGIN_FAILURE_WINDOW)),
             failures_by_ip: Arc::new(RateLimiter::new(limits.per_ip, LOGIN_FAILURE_WINDOW)),
+            registrations_by_ip: Arc::new(RateLimiter::new(
+                limits.registrations_per_ip,
+                REGISTRATION_WINDOW,
+            )),
+            hashing: HashGate::new(limits.hash_workers),
         }
     }
 
-    /// Creates an account and signs it in.
+    /// Creates an account and signs it in. A taken name is answered before any hashing; each
+    /// address may register [`LoginLimits::registrations_per_ip`] accounts per
+    /// [`REGISTRATION_WINDOW`]; the hash waits for a [`HashGate`] worker, or is refused when the
+    /// queue is full. Two registrations of one free name racing each other are told apart by the
+    /// store's unique index.
     pub async fn register(
         &self,
         name: &str,
         password: &str,
+        peer: Option<IpAddr>,
     ) -> Result<(User, SessionToken), AccountError> {
         let name = Username::parse(name).map_err(AccountError::InvalidName)?;
         let password = Password::parse(password).map_err(AccountError::InvalidPassword)?;
-        let hash = hash_password(password).await?;
+        if self.store.find_user(name.as_str()).await?.is_some() {
+            return Err(AccountError::NameTaken);
+        }
+        if let Some(ip) = peer {
+            self.registrations_by_ip.hit(&ip).map_err(|wait| {
+                tracing::warn!(%ip, "registrations from this address limited");
+                AccountError::RateLimited(wait)
+            })?;
+        }
+        let hash = match self.hashing.run(move || hash_password(&password)).await {
+            Ok(hash) => hash?,
+            Err(error) => {
+                // Not the client's doing: the attempt does not count.
+                if let Some(ip) = peer {
+                    self.registrations_by_ip.give_back(&ip);
+                }
+                tracing::warn!(%error, "registration refused: hashing busy");
+                return Err(error.into());
+            }
+        };
         let kinds = self.store.item_kinds().await?;
         let starter: Vec<i64> = (0..STARTER_ITEMS)
             .filter_map(|_| kinds.choose(&mut rand::thread_rng()).copied())
@@ -114,42 +170,70 @@ impl Accounts {
         Ok((user, token))
     }
 
-    /// Checks credentials and signs the user in. Failures count against the name and the address.
+    /// Checks credentials and signs the user in. Every attempt counts against the name and the
+    /// address *before* the password is checked, so parallel guesses meet the same limit as
+    /// serial ones; a right password gives its attempt back (and clears the name's count).
     pub async fn login(
         &self,
         name: &str,
         password: &str,
         peer: Option<IpAddr>,
     ) -> Result<(User, SessionToken), AccountError> {
-        let name_key = name.to_ascii_lowercase();
-        self.failures_by_name
-            .check(&name_key)
-            .map_err(AccountError::RateLimited)?;
+        // A name that cannot be parsed belongs to no account: it is not a limiter key.
+        let name_key = Username::parse(&name.to_ascii_lowercase()).ok();
         if let Some(ip) = peer {
             self.failures_by_ip
-                .check(&ip)
+                .hit(&ip)
                 .map_err(AccountError::RateLimited)?;
         }
-        match self.verify(name, password).await {
+        if let Some(key) = &name_key {
+            if let Err(wait) = self.failures_by_name.hit(key) {
+                self.give_back(None, peer);
+                tracing::warn!(user = %key, ?peer, "login attempts for this name limited");
+                return Err(AccountError::RateLimited(wait));
+            }
+        }
+        let verified = match &name_key {
+            Some(_) => self.verify(name, password).await,
+            None => Err(AccountError::WrongCredentials),
+        };
+        match verified {
             Ok(user) => {
-                self.failures_by_name.reset(&name_key);
+                if let Some(key) = &name_key {
+                    self.failures_by_name.reset(key);
+                }
+                self.give_back(None, peer);
                 let token = self.open_session(&user).await?;
                 tracing::info!(user = %user.name, "logged in");
                 Ok((user, token))
             }
             Err(AccountError::WrongCredentials) => {
-                tracing::warn!(user = name_key, ?peer, "failed login");
-                let _ = self.failures_by_name.hit(&name_key);
-                if let Some(ip) = peer {
-                    let _ = self.failures_by_ip.hit(&ip);
-                }
+                tracing::warn!(
+                    user = name_key.as_ref().map(Username::as_str),
+                    ?peer,
+                    "failed login"
+                );
                 Err(AccountError::WrongCredentials)
             }
-            Err(other) => Err(other),
+            Err(other) => {
+                // Busy or broken here, not a wrong guess: the attempt does not count.
+                self.give_back(name_key.as_ref(), peer);
+                Err(other)
+            }
         }
     }
 
-    /// Ends a login session.
+    fn give_back(&self, name: Option<&Username>, peer: Option<IpAddr>) {
+        if let Some(name) = name {
+            self.failures_by_name.give_back(name);
+        }
+        if let Some(ip) = peer {
+            self.failures_by_ip.give_back(&ip);
+        }
+    }
+
+    /// Ends a login session. The caller disconnects the session's sockets (its
+    /// [`SessionToken::room`]).
     pub async fn logout(&self, token: &SessionToken) -> Result<(), AccountError> {
         self.store.delete_session(&token.hash()).await?;
         Ok(())
@@ -157,29 +241,51 @@ impl Accounts {
 
     /// The user a session token belongs to, if it is valid.
     pub async fn user_for_token(&self, token: &SessionToken) -> Result<Option<User>, AccountError> {
-        match self.store.session_user(&token.hash()).await? {
+        self.user_for_hash(&token.hash()).await
+    }
+
+    /// The user of the session stored under `token_hash`, if it is still valid.
+    pub async fn user_for_hash(&self, token_hash: &str) -> Result<Option<User>, AccountError> {
+        match self.store.session_user(token_hash).await? {
             Some(stored) => Ok(Some(to_user(stored)?)),
             None => Ok(None),
         }
     }
 
+    /// Password hashes computed by this instance (registrations and login checks).
+    pub fn password_hashes(&self) -> u64 {
+        self.hashing.computed()
+    }
+
+    /// Drops expired windows from the accounts' rate limiters.
+    pub fn sweep_limits(&self) {
+        self.failures_by_name.sweep();
+        self.failures_by_ip.sweep();
+        self.registrations_by_ip.sweep();
+    }
+
+    /// Deletes expired sessions; answers how many.
+    pub async fn purge_expired_sessions(&self) -> Result<u64, AccountError> {
+        Ok(self.store.purge_expired_sessions().await?)
+    }
+
     async fn verify(&self, name: &str, password: &str) -> Result<User, AccountError> {
         let stored = self.store.find_user(name).await?;
-        let hash = stored
-            .as_ref()
-            .map(|u| u.password_hash.clone())
-            // Unknown names still pay for one verification, so timing does not reveal them.
-            .unwrap_or_else(|| dummy_hash().to_string());
+        let hash = stored.as_ref().map(|u| u.password_hash.clone());
         let password = password.to_string();
-        let matches = actix_web::rt::task::spawn_blocking(move || {
-            PasswordHash::new(&hash).is_ok_and(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
+        let matches = self
+            .hashing
+            .run(move || {
+                // Unknown names still pay for one verification, so timing does not reveal them
+                // (the dummy hash is made on a worker too, the first time).
+                let hash = hash.unwrap_or_else(|| dummy_hash().to_string());
+                PasswordHash::new(&hash).is_ok_and(|parsed| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &parsed)
+                        .is_ok()
+                })
             })
-        })
-        .await
-        .map_err(|_| AccountError::Hashing)?;
+            .await?;
         match stored {
             Some(stored) if matches => to_user(stored),
             _ => Err(AccountError::WrongCredentials),
@@ -209,16 +315,12 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-async fn hash_password(password: Password) -> Result<String, AccountError> {
-    actix_web::rt::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-        Argon2::default()
-            .hash_password(password.expose().as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|_| AccountError::Hashing)
-    })
-    .await
-    .map_err(|_| AccountError::Hashing)?
+fn hash_password(password: &Password) -> Result<String, AccountError> {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Argon2::default()
+        .hash_password(password.expose().as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|_| AccountError::Hashing)
 }
 
 fn to_user(stored: StoredUser) -> Result<User, AccountError> {

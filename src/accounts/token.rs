@@ -37,11 +37,31 @@ impl SessionToken {
 
     /// What the store keeps: the SHA-256 of the token, hex.
     pub fn hash(&self) -> String {
-        Sha256::digest(self.0.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex_sha256(self.0.as_bytes())
     }
+
+    /// The Socket.IO room every socket signed in with this token joins, so that logging out can
+    /// disconnect them all, on every node: `session\n` and a hash of the stored hash (neither the
+    /// token nor what the store keeps ever appears in a room name).
+    pub fn room(&self) -> String {
+        session_room(&self.hash())
+    }
+}
+
+/// The room of the session whose stored hash is `token_hash` (see [`SessionToken::room`]).
+pub fn session_room(token_hash: &str) -> String {
+    let digest = hex_sha256(format!("agora session room\n{token_hash}").as_bytes());
+    format!("{SESSION_ROOM_PREFIX}{}", &digest[..32])
+}
+
+/// What every session room's name starts with.
+pub const SESSION_ROOM_PREFIX: &str = "session\n";
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl std::fmt::Debug for SessionToken {

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::{parse, reply, AppError};
-use super::identity::identity_of;
+use super::identity::verified_identity;
 use super::text::Text;
 use super::AppContext;
 use crate::accounts::Identity;
@@ -53,7 +53,7 @@ pub fn on_post(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option<
             let request: TweetRequest = parse(&payload)?;
             post_tweet(
                 &ctx,
-                &identity_of(&socket),
+                &verified_identity(&ctx.accounts, &socket).await,
                 &request.text,
                 socket.broadcast(),
             )

@@ -58,6 +58,38 @@ impl Limiters {
     }
 }
 
+impl Limiters {
+    /// Drops expired windows from every limiter.
+    pub fn sweep(&self) {
+        self.chat.sweep();
+        self.tweets.sweep();
+        self.board.sweep();
+        self.trade_offers.sweep();
+    }
+}
+
+/// Runs for the life of the server: sweeps the rate limiters every
+/// [`crate::limits::SWEEP_INTERVAL`], and deletes expired login sessions at startup and every
+/// [`crate::accounts::SESSION_PURGE_INTERVAL`].
+pub async fn upkeep(ctx: AppContext) {
+    let mut ticks = tokio::time::interval(crate::limits::SWEEP_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_purge: Option<tokio::time::Instant> = None;
+    loop {
+        ticks.tick().await;
+        ctx.limits.sweep();
+        ctx.accounts.sweep_limits();
+        if last_purge.is_none_or(|at| at.elapsed() >= crate::accounts::SESSION_PURGE_INTERVAL) {
+            last_purge = Some(tokio::time::Instant::now());
+            match ctx.accounts.purge_expired_sessions().await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "expired login sessions deleted"),
+                Err(error) => tracing::error!(%error, "cannot delete expired login sessions"),
+            }
+        }
+    }
+}
+
 /// What the app handlers need.
 #[derive(Clone)]
 pub struct AppContext {
@@ -92,6 +124,7 @@ pub fn main_namespace(ctx: AppContext) -> NamespaceBuilder {
             async move { identity::identify(&accounts, &socket).await }
         })
         .on_connect(move |socket| {
+            identity::on_connect(&for_connect.accounts, socket);
             chat::prepare(socket);
             // Every tab of a signed-in user shares a room, for trade notifications.
             if let Some(user) = identity::identity_of(socket).user() {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::{parse, reply, AppError};
-use super::identity::identity_of;
+use super::identity::verified_identity;
 use super::text::Text;
 use super::AppContext;
 use crate::accounts::{Identity, Username};
@@ -218,7 +218,8 @@ pub fn on_offer(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option
     actix_rt::spawn(async move {
         let result = async {
             let request = Offer::parse(parse::<OfferRequest>(&payload)?)?;
-            offer(&ctx, &identity_of(&socket), request, &socket.namespace()).await
+            let sender = verified_identity(&ctx.accounts, &socket).await;
+            offer(&ctx, &sender, request, &socket.namespace()).await
         }
         .await;
         reply(ack, result.map(|trade| json!({ "trade": trade })));
@@ -238,7 +239,7 @@ fn on_decision(
             let request: TradeRef = parse(&payload)?;
             decide(
                 &ctx,
-                &identity_of(&socket),
+                &verified_identity(&ctx.accounts, &socket).await,
                 request.id,
                 decision,
                 &socket.namespace(),

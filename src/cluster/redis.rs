@@ -395,6 +395,29 @@ impl Adapter for RedisAdapter {
         self.inner.mirror().detach(nsp, id, keep);
     }
 
+    /// Done here at once (live and detached sockets), then published as Node's
+    /// DISCONNECT_SOCKETS request, which other Agora and Node.js nodes carry out.
+    fn disconnect_sockets(&self, nsp: &Arc<str>, options: BroadcastOptions, close: bool) {
+        let (rooms, except) = wire_rooms(&options);
+        if !close {
+            let targets = self.inner.mirror().select(nsp, &rooms, &except);
+            for target in targets {
+                self.inner.mirror().remove(nsp, &target.id);
+            }
+        }
+        self.inner.local.disconnect_sockets(nsp, options, close);
+        let request = json!({
+            "uid": self.inner.uid,
+            "type": RequestType::RemoteDisconnect as u8,
+            "opts": { "rooms": rooms, "except": except },
+            "close": close,
+        });
+        self.inner.publish(
+            self.inner.channels.request(nsp),
+            request.to_string().into_bytes(),
+        );
+    }
+
     fn restore_socket(&self, nsp: &Arc<str>, request: RestoreRequest) -> BoxFuture<'static, bool> {
         let id = request.id.clone();
         let engine = request.engine.clone();
@@ -812,7 +835,8 @@ impl Inner {
                     }
                 }
             }
-            RequestType::RemoteDisconnect => {
+            // Our own request was carried out when it was made.
+            RequestType::RemoteDisconnect if !own => {
                 let close = request
                     .body
                     .get("close")
@@ -823,6 +847,8 @@ impl Inner {
                     for target in targets {
                         self.disconnect(&nsp, target, close);
                     }
+                    // Kept sockets in those rooms must not come back either.
+                    self.local.forget_detached(&nsp, rooms);
                 } else if let Some(sid) = request.str("sid") {
                     let target = self
                         .mirror()

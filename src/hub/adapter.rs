@@ -8,8 +8,8 @@ use futures_util::FutureExt;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::messages::{
-    Broadcast, BroadcastWithAck, Connect, DetachSocket, Disconnect, FetchSockets, Join, Leave,
-    ListRooms, RestoreSocket,
+    Broadcast, BroadcastWithAck, Connect, DetachSocket, Disconnect, DisconnectSockets,
+    FetchSockets, ForgetDetached, Join, Leave, ListRooms, RestoreSocket,
 };
 use super::server::ChatServer;
 use crate::engineio::{EngineSocket, Frame};
@@ -46,6 +46,17 @@ impl LocalAdapter {
             options,
             ack_id,
             reports,
+        });
+    }
+}
+
+impl LocalAdapter {
+    /// Forgets the detached sockets in any of `rooms`, so they cannot recover (the live ones
+    /// were disconnected by the caller).
+    pub fn forget_detached(&self, nsp: &Arc<str>, rooms: Vec<String>) {
+        self.hub.do_send(ForgetDetached {
+            nsp: Arc::clone(nsp),
+            rooms: rooms.into_iter().map(Room::from).collect(),
         });
     }
 }
@@ -116,6 +127,14 @@ impl Adapter for LocalAdapter {
             nsp: Arc::clone(nsp),
             id: id.clone(),
             keep,
+        });
+    }
+
+    fn disconnect_sockets(&self, nsp: &Arc<str>, options: BroadcastOptions, close: bool) {
+        self.hub.do_send(DisconnectSockets {
+            nsp: Arc::clone(nsp),
+            options,
+            close,
         });
     }
 

@@ -222,3 +222,37 @@ impl Handler<RestoreSocket> for ChatServer {
         self.restore(msg.nsp, msg.request)
     }
 }
+
+/// Disconnects the matching sockets and forgets the detached ones in the rooms.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DisconnectSockets {
+    pub nsp: Arc<str>,
+    pub options: BroadcastOptions,
+    pub close: bool,
+}
+
+impl Handler<DisconnectSockets> for ChatServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: DisconnectSockets, _: &mut Self::Context) {
+        self.disconnect_sockets(&msg.nsp, &msg.options, msg.close);
+        crate::metrics::get().rooms.set(self.room_count() as i64);
+    }
+}
+
+/// Forgets the detached sockets in any of these rooms (every one when empty).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ForgetDetached {
+    pub nsp: Arc<str>,
+    pub rooms: Vec<Room>,
+}
+
+impl Handler<ForgetDetached> for ChatServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: ForgetDetached, _: &mut Self::Context) {
+        self.forget_detached(&msg.nsp, &msg.rooms);
+    }
+}

@@ -104,6 +104,18 @@ impl RecoveryLog {
         );
     }
 
+    /// Forgets the detached sockets in any of `rooms` (every one when empty); answers how many.
+    pub fn forget_in_rooms(&mut self, rooms: &[Room]) -> usize {
+        let before = self.detached.len();
+        self.detached.retain(|id, detached| {
+            !(rooms.is_empty()
+                || rooms
+                    .iter()
+                    .any(|room| detached.rooms.contains(room) || &**room == id.as_str()))
+        });
+        before - self.detached.len()
+    }
+
     /// Takes back a dropped socket's rooms and the packets it missed after `offset`; `None` if
     /// the socket or the offset is no longer known (then nothing can be promised).
     pub fn restore(&mut self, id: &SocketId, offset: Option<&str>) -> Option<Restored> {

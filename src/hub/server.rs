@@ -11,7 +11,8 @@ use actix::prelude::*;
 use super::messages::TradeRefusal;
 use super::recovery_log::RecoveryLog;
 use crate::accounts::Identity;
-use crate::engineio::{EngineSocket, Frame, Frames};
+use crate::engineio::{CloseReason, EngineSocket, Frame, Frames};
+use crate::socketio::packet::Packet;
 use crate::socketio::{
     AckReport, BroadcastOptions, Orphaned, PendingAcks, RestoreRequest, Room, SocketId,
 };
@@ -129,6 +130,70 @@ impl ChatServer {
         if let Some(log) = self.namespaces.get_mut(nsp).and_then(|ns| ns.log.as_mut()) {
             log.detach(id.clone(), rooms, keep);
         }
+    }
+
+    /// Sends a DISCONNECT packet to the live sockets matching `options` and closes their
+    /// connections (`close`) or takes them out of the adapter; forgets the detached sockets in
+    /// `options.rooms` (all of them when it is empty), so they come back as new sockets, with no
+    /// rooms and no missed packets. Answers how many live sockets were disconnected.
+    pub fn disconnect_sockets(
+        &mut self,
+        nsp: &str,
+        options: &BroadcastOptions,
+        close: bool,
+    ) -> usize {
+        let frames: Arc<[Frame]> = Packet::Disconnect {
+            nsp: nsp.to_string(),
+        }
+        .to_frames()
+        .into();
+        let mut targets = Vec::new();
+        let reached = self.deliver(nsp, &frames, options, |member| {
+            targets.push(member.engine.clone());
+        });
+        for engine in targets {
+            if close {
+                engine.close(CloseReason::ServerClose);
+            }
+        }
+        if !close {
+            let ids: Vec<SocketId> = self
+                .sockets(nsp, &options.rooms)
+                .into_iter()
+                .filter(|id| !self.excluded(nsp, id, options))
+                .collect();
+            for id in ids {
+                let _ = self.disconnect(nsp, &id);
+            }
+        }
+        self.forget_detached(nsp, &options.rooms);
+        reached
+    }
+
+    /// Forgets the detached sockets in any of `rooms` (every one when empty): they come back as
+    /// new sockets, with no rooms and no missed packets.
+    pub fn forget_detached(&mut self, nsp: &str, rooms: &[Room]) {
+        if let Some(log) = self.namespaces.get_mut(nsp).and_then(|ns| ns.log.as_mut()) {
+            let forgotten = log.forget_in_rooms(rooms);
+            if forgotten > 0 {
+                tracing::info!(
+                    nsp,
+                    forgotten,
+                    "kept sockets forgotten: they cannot recover"
+                );
+            }
+        }
+    }
+
+    fn excluded(&self, nsp: &str, id: &SocketId, options: &BroadcastOptions) -> bool {
+        let Some(ns) = self.namespaces.get(nsp) else {
+            return false;
+        };
+        options.except.as_ref() == Some(id)
+            || options
+                .except_rooms
+                .iter()
+                .any(|room| ns.rooms.get(room).is_some_and(|m| m.contains(id)))
     }
 
     /// A dropped socket came back: sends it the right CONNECT answer and what it missed, then

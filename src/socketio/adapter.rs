@@ -136,6 +136,12 @@ pub trait Adapter: Send + Sync + 'static {
     /// but they are remembered, and the packets it would have received are logged.
     fn detach_socket(&self, nsp: &Arc<str>, id: &SocketId, keep: std::time::Duration);
 
+    /// Disconnects the sockets matching `options` (its rooms and except-rooms), on every node:
+    /// each is sent a DISCONNECT packet and, with `close`, its whole connection is closed (without
+    /// `close` it only leaves the adapter). Detached sockets in those rooms are forgotten: a
+    /// server-side disconnect is not recoverable. Node's `io.in(room).disconnectSockets(close)`.
+    fn disconnect_sockets(&self, nsp: &Arc<str>, options: BroadcastOptions, close: bool);
+
     /// A detached socket came back: sends one of the two CONNECT answers, then every packet it
     /// missed after `offset` in order, then resumes live delivery, with its rooms back. Answers
     /// whether the missed packets were all still known (the recovered answer was sent).

@@ -129,6 +129,14 @@ impl BroadcastOperator {
         }
     }
 
+    /// Disconnects the selected sockets on every node; with `close`, their connections are closed
+    /// too (Node's `io.in(room).disconnectSockets(close)`). With no room selected, every socket of
+    /// the namespace goes. Kept sockets in the rooms can no longer be recovered.
+    pub fn disconnect_sockets(self, close: bool) {
+        self.adapter
+            .disconnect_sockets(&self.nsp, self.options, close);
+    }
+
     /// The ids of the selected sockets (room filters only; `except` is not applied).
     pub fn sockets(self) -> BoxFuture<'static, Vec<SocketId>> {
         self.adapter.sockets(&self.nsp, self.options.rooms)

@@ -114,4 +114,14 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// Deletes every session whose expiry has passed; answers how many went. Expired sessions are
+    /// already refused by [`Store::session_user`]; this only keeps the table from growing.
+    pub async fn purge_expired_sessions(&self) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
 }

@@ -8,7 +8,7 @@ use super::client::ClientInfo;
 use super::error::ApiError;
 use super::session;
 use super::AppState;
-use crate::accounts::{SessionToken, User};
+use crate::accounts::{AccountError, SessionToken, User};
 
 /// Credentials, as sent by clients.
 #[derive(Deserialize)]
@@ -27,15 +27,19 @@ fn signed_in(
         .json(json!({ "user": { "name": user.name.as_str() }, "token": token.as_str() }))
 }
 
-/// `POST /api/register`: 201 with the user and a session token (also set as the session cookie).
+/// `POST /api/register`: 201 with the user and a session token (also set as the session cookie);
+/// 409 `name_taken` before any hashing; 429 `rate_limited` with `Retry-After` past the address's
+/// registrations or when password hashing is busy.
 pub async fn register(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
+    let peer = req.peer_addr().map(|addr| addr.ip());
     let (user, token) = state
         .apps
         .accounts
-        .register(&body.username, &body.password)
+        .register(&body.username, &body.password, peer)
         .await?;
     Ok(signed_in(
         actix_web::http::StatusCode::CREATED,
@@ -59,13 +63,14 @@ pub async fn login(
     Ok(signed_in(actix_web::http::StatusCode::OK, &user, &token))
 }
 
-/// `POST /api/logout`: ends the session the request carries and clears the cookie.
+/// `POST /api/logout`: ends the session the request carries, disconnects its sockets on every
+/// node, and clears the cookie.
 pub async fn logout(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(token) = session::token_from_headers(req.headers()) {
-        state.apps.accounts.logout(&token).await?;
+        end_session(&state, &token).await?;
     }
     Ok(HttpResponse::Ok()
         .cookie(session::expired_session_cookie())
@@ -78,4 +83,13 @@ pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
         .await
         .ok_or(ApiError::Unauthenticated)?;
     Ok(HttpResponse::Ok().json(json!({ "user": { "name": user.name.as_str() } })))
+}
+
+/// Ends a login session: deletes it, then disconnects every socket signed in with it, on every
+/// node (closing their connections, so they are neither usable nor recoverable), and forgets
+/// kept sockets of the session that were waiting for recovery.
+pub async fn end_session(state: &AppState, token: &SessionToken) -> Result<(), AccountError> {
+    state.apps.accounts.logout(token).await?;
+    state.io.to(token.room()).disconnect_sockets(true);
+    Ok(())
 }

@@ -24,6 +24,9 @@ pub enum ApiError {
     NameTaken,
     #[error("too many requests; slow down")]
     RateLimited,
+    /// Too many requests, with how long to wait (sent as `Retry-After`).
+    #[error("too many requests; try again in {} s", retry_after_secs(*.0))]
+    RetryAfter(std::time::Duration),
     #[error("internal error")]
     Internal,
     /// An app's own refusal (trades), with its code and HTTP status.
@@ -41,7 +44,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::NameTaken => "name_taken",
-            ApiError::RateLimited => "rate_limited",
+            ApiError::RateLimited | ApiError::RetryAfter(_) => "rate_limited",
             ApiError::Internal => "internal",
             ApiError::App(error) => error.code(),
         }
@@ -56,7 +59,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::NameTaken => StatusCode::CONFLICT,
-            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited | ApiError::RetryAfter(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::App(error) => match error.code() {
                 "unknown_user" | "not_found" => StatusCode::NOT_FOUND,
@@ -75,7 +78,14 @@ impl ResponseError for ApiError {
                 body["trade"] = trade.clone();
             }
         }
-        HttpResponse::build(self.status_code()).json(body)
+        let mut response = HttpResponse::build(self.status_code());
+        if let ApiError::RetryAfter(wait) = self {
+            response.insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                retry_after_secs(*wait).to_string(),
+            ));
+        }
+        response.json(body)
     }
 }
 
@@ -87,14 +97,22 @@ impl From<AccountError> for ApiError {
             }
             AccountError::NameTaken => ApiError::NameTaken,
             AccountError::WrongCredentials => ApiError::WrongCredentials,
-            AccountError::RateLimited(_) => ApiError::RateLimited,
+            AccountError::RateLimited(wait) => ApiError::RetryAfter(wait),
             AccountError::Store(e) => {
                 tracing::error!(error = %e, "storage failed");
                 ApiError::Internal
             }
-            AccountError::Hashing => ApiError::Internal,
+            AccountError::Hashing => {
+                tracing::error!("password hashing failed");
+                ApiError::Internal
+            }
         }
     }
+}
+
+/// Whole seconds to wait, at least 1 (the `Retry-After` header has no fractions).
+fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
 
 /// Turns actix's JSON/form extraction failures into `bad_request` answers.

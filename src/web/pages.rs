@@ -99,10 +99,11 @@ pub async fn register(
     if !csrf::verify(&req, &form.csrf_token) {
         return csrf_refused(&req, &state).await;
     }
+    let peer = req.peer_addr().map(|addr| addr.ip());
     let result = state
         .apps
         .accounts
-        .register(&form.username, &form.password)
+        .register(&form.username, &form.password, peer)
         .await;
     finish_form(
         &req,
@@ -125,7 +126,7 @@ pub async fn logout(
         return csrf_refused(&req, &state).await;
     }
     if let Some(token) = session::token_from_headers(req.headers()) {
-        if let Err(error) = state.apps.accounts.logout(&token).await {
+        if let Err(error) = super::api_accounts::end_session(&state, &token).await {
             tracing::error!(%error, "logout failed");
         }
     }

@@ -1,6 +1,7 @@
 //! Hostile clients: each submodule attacks one surface and checks the server holds. The checks
 //! on `/metrics` read process-wide gauges, so these tests count on nextest's one process per test.
 
+mod accounts;
 mod proxy;
 mod sockets;
 
