@@ -1,6 +1,5 @@
 //! Accounts (JSON API and forms), socket identity, origin checks, CSRF and persistence.
 
-
 use crate::common::app::{next_event, spawn_app, spawn_app_with};
 use crate::common::{http_client, Ws, WsFrame};
 use serde_json::{json, Value};

@@ -1,6 +1,5 @@
 //! The apps over real sockets: chat rooms, the message board, the tweet feed (docs/EVENTS.md).
 
-
 use std::time::Duration;
 
 use crate::common::app::{spawn_app, spawn_app_with};

@@ -6,12 +6,13 @@
 //!
 //! Each test uses its own random namespace, so its Redis channels are its own.
 
-
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::redis_proxy::Proxy;
+use crate::common::{quiet_engine, Ws, WsFrame, WAIT};
 use actix::Actor;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer};
@@ -22,8 +23,6 @@ use agora::socketio::{
     Adapter, Namespace, NamespaceBuilder, RecoveryConfig, SocketIo, SocketIoConfig,
 };
 use bytes::Bytes;
-use crate::common::redis_proxy::Proxy;
-use crate::common::{quiet_engine, Ws, WsFrame, WAIT};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 

@@ -2,7 +2,6 @@
 //! live events cross nodes, and the trade invariants hold when the racing requests arrive on
 //! different nodes.
 
-
 use std::time::Duration;
 
 use agora::config::Settings;

@@ -2,7 +2,6 @@
 //! tests/e2e): pages load, the welcome arrives over the socket, forms register and log in.
 //! Screenshots land in target/e2e-screenshots for a person to look at.
 
-
 use std::time::Duration;
 
 use crate::common::app::spawn_app;

@@ -1,13 +1,12 @@
 //! Engine.IO v4 rules, checked on the wire against the conformance server's echo endpoint
 //! (`/engine.io/`), which runs Engine.IO with nothing above it.
 
-
 use std::time::Duration;
 
+use crate::common::*;
 use actix_web::http::StatusCode;
 use agora::engineio::EngineConfig;
 use agora::socketio::SocketIoConfig;
-use crate::common::*;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

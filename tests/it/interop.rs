@@ -2,7 +2,6 @@
 //! conformance server over both transport paths: connect, acks both ways, rooms, binary, reconnect.
 //! `.ci/run` installs the client with `npm ci --prefix tests/interop`.
 
-
 use std::time::Duration;
 
 use crate::common::*;

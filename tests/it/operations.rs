@@ -1,6 +1,5 @@
 //! Running Agora like real software: configuration, health, metrics, graceful shutdown.
 
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -263,7 +262,8 @@ async fn sigterm_disconnects_clients_and_loses_nothing_committed() {
         panic!("not connected");
     };
     assert!(connected.starts_with("40"));
-    let (status, open) = crate::common::get(&format!("{base}/socket.io/?EIO=4&transport=polling")).await;
+    let (status, open) =
+        crate::common::get(&format!("{base}/socket.io/?EIO=4&transport=polling")).await;
     assert_eq!(status, 200);
     let sid = serde_json::from_str::<Value>(&open[1..]).unwrap()["sid"]
         .as_str()

@@ -2,7 +2,6 @@
 //! back within the window with its pid and last offset gets its socket id, rooms and every missed
 //! packet, exactly once and in order; past the window it gets a fresh session.
 
-
 use std::time::Duration;
 
 use crate::common::app::{spawn_app, spawn_app_with, TestApp};

@@ -4,11 +4,10 @@
 //! the recovery window they get a fresh session and catch up with `chat:join` `after`.
 //! Needs `npm ci --prefix tests/interop`.
 
-
 use std::time::Duration;
 
-use agora::config::Settings;
 use crate::common::app::spawn_app_with;
+use agora::config::Settings;
 
 /// One scenario takes a few seconds; this is the ceiling before the test fails.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);

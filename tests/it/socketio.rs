@@ -1,11 +1,10 @@
 //! Socket.IO v5 rules, checked on the wire against the conformance server's `/socket.io/`.
 
-
 use std::time::Duration;
 
+use crate::common::*;
 use agora::engineio::EngineConfig;
 use agora::socketio::SocketIoConfig;
-use crate::common::*;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

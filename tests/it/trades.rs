@@ -1,7 +1,6 @@
 //! Trades over real sockets: every rule and error code, and the invariants — items are never
 //! created, lost or duplicated, whatever clients send and however they race.
 
-
 use std::collections::HashSet;
 use std::time::Duration;
 
