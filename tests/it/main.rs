@@ -9,6 +9,7 @@ mod cluster;
 mod cluster_apps;
 mod e2e;
 mod engineio;
+mod hostile;
 mod interop;
 mod operations;
 mod recovery;

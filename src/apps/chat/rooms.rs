@@ -214,7 +214,11 @@ impl RoomDirectory {
     /// fewer than [`ChatLimits::max_rooms`] rooms are listed.
     pub async fn admit(&self, store: &Store, socket: &Socket, room: &str) -> Result<(), AppError> {
         if self.is_listed(store, socket, room).await? {
-            store.ensure_room(room).await?;
+            // `lobby` is stored from the start; another listed room could have been deleted by
+            // a node that saw it idle a moment before, and its messages need it stored.
+            if room != LOBBY {
+                store.ensure_room(room).await?;
+            }
             return Ok(());
         }
         let creator = creator_key(socket);
