@@ -8,6 +8,7 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, CommandFactory, Parser, ValueEnum};
 use serde::Serialize;
 
+use crate::apps::chat::ChatLimits;
 use crate::apps::RateLimits;
 use crate::engineio::EngineConfig;
 use crate::socketio::{RecoveryConfig, SocketIoConfig};
@@ -196,6 +197,22 @@ pub struct Settings {
     /// core. Four times as many may wait; past that, 429 `rate_limited` with `Retry-After`.
     #[arg(long, env = "AGORA_PASSWORD_HASH_WORKERS", default_value_t = 0)]
     pub password_hash_workers: usize,
+
+    /// Chat rooms a socket may be in at once; a signed-in user too, over all their tabs.
+    #[arg(long, env = "AGORA_CHAT_ROOMS_PER_USER", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub chat_rooms_per_user: u32,
+
+    /// New chat rooms a signed-in user, or a guest's address, may create per minute.
+    #[arg(long, env = "AGORA_CHAT_NEW_ROOMS_PER_MINUTE", default_value_t = 10)]
+    pub chat_new_rooms_per_minute: u32,
+
+    /// Most chat rooms listed at once (`lobby` included); creating more is refused.
+    #[arg(long, env = "AGORA_CHAT_MAX_ROOMS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub chat_max_rooms: u32,
+
+    /// Seconds an empty chat room stays listed after it was created or its last member left.
+    #[arg(long, env = "AGORA_CHAT_ROOM_IDLE_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub chat_room_idle_secs: u64,
 }
 
 /// A configuration file that cannot be used.
@@ -290,6 +307,16 @@ impl Settings {
             max_disconnection: Duration::from_secs(self.recovery_window_secs),
             max_sessions: self.recovery_max_sessions as usize,
         })
+    }
+
+    /// The bounds on chat rooms.
+    pub fn chat_limits(&self) -> ChatLimits {
+        ChatLimits {
+            rooms_per_user: self.chat_rooms_per_user as usize,
+            new_rooms_per_minute: self.chat_new_rooms_per_minute,
+            max_rooms: self.chat_max_rooms as usize,
+            idle: Duration::from_secs(self.chat_room_idle_secs),
+        }
     }
 }
 

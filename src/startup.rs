@@ -74,6 +74,7 @@ impl Application {
             hub: hub.clone(),
             limits: Arc::new(Limiters::new(settings.rate_limits())),
             trade_lifetime: std::time::Duration::from_secs(settings.trade_lifetime_secs),
+            chat: Arc::new(apps::chat::RoomDirectory::new(settings.chat_limits())),
         };
         let local = LocalAdapter::new(hub);
         let (adapter, cluster): (Arc<dyn Adapter>, _) = match &settings.redis_url {
@@ -96,6 +97,7 @@ impl Application {
             .build();
         actix_rt::spawn(apps::trades::sweep_expired(apps.clone(), io.main()));
         actix_rt::spawn(apps::upkeep(apps.clone()));
+        actix_rt::spawn(apps::chat::sweep_idle_rooms(apps.clone(), io.main()));
         let engine = Engine::new(settings.engine(), Arc::new(io.clone()));
         let sessions = engine.clone();
         let state = web::Data::new(AppState {

@@ -18,6 +18,10 @@ pub enum AppError {
     NotInRoom,
     #[error("too many requests; slow down")]
     RateLimited,
+    #[error("you are in too many chat rooms; leave one first")]
+    TooManyRooms,
+    #[error("there are too many chat rooms; join one of the listed rooms")]
+    RoomsFull,
     #[error("offer at least one item, or ask for one")]
     EmptyOffer,
     #[error(transparent)]
@@ -34,6 +38,8 @@ impl AppError {
             AppError::Unauthenticated => "unauthenticated",
             AppError::NotInRoom => "not_in_room",
             AppError::RateLimited => "rate_limited",
+            AppError::TooManyRooms => "too_many_rooms",
+            AppError::RoomsFull => "rooms_full",
             AppError::EmptyOffer => "empty_offer",
             AppError::Trade(error) => match error {
                 TradeError::UnknownUser => "unknown_user",

@@ -99,6 +99,8 @@ pub struct AppContext {
     pub limits: Arc<Limiters>,
     /// How long an offer stays active.
     pub trade_lifetime: Duration,
+    /// The chat room directory and its bounds.
+    pub chat: Arc<chat::RoomDirectory>,
 }
 
 type AppHandler = fn(&AppContext, &Socket, Payload, Option<AckSender>);

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::socketio::Socket;
+use crate::socketio::{BroadcastOperator, Socket};
 
 const ONLINE: &str = "online\n";
 const MEMBER: &str = "member\n";
@@ -48,15 +48,27 @@ pub async fn members(socket: &Socket, room: &str) -> Vec<String> {
     names.into_iter().map(str::to_string).collect()
 }
 
-/// How many users are in each chat room that has any, on every node.
-pub async fn member_counts(socket: &Socket) -> BTreeMap<String, usize> {
+/// How many users are in each chat room that has any, on every node (`audience`: the namespace).
+pub async fn member_counts(audience: &BroadcastOperator) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
-    for room in socket.cluster_rooms(MEMBER).await {
+    for room in audience.cluster_rooms(MEMBER).await {
         if let Some((chat_room, _user)) = parse_member_room(&room) {
             *counts.entry(chat_room.to_string()).or_default() += 1;
         }
     }
     counts
+}
+
+/// The chat rooms `user` is in (through any of their sockets), on every node.
+pub async fn rooms_of(socket: &Socket, user: &str) -> BTreeSet<String> {
+    socket
+        .cluster_rooms(MEMBER)
+        .await
+        .iter()
+        .filter_map(|room| parse_member_room(room))
+        .filter(|(_, name)| *name == user)
+        .map(|(room, _)| room.to_string())
+        .collect()
 }
 
 /// The chat room and user of a [`member_room`].

@@ -137,6 +137,11 @@ impl BroadcastOperator {
             .disconnect_sockets(&self.nsp, self.options, close);
     }
 
+    /// The rooms of the namespace whose names start with `prefix`, on every node of a cluster.
+    pub fn cluster_rooms(&self, prefix: &str) -> BoxFuture<'static, Vec<Room>> {
+        self.adapter.rooms(&self.nsp, prefix)
+    }
+
     /// The ids of the selected sockets (room filters only; `except` is not applied).
     pub fn sockets(self) -> BoxFuture<'static, Vec<SocketId>> {
         self.adapter.sockets(&self.nsp, self.options.rooms)

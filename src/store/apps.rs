@@ -16,6 +16,16 @@ pub struct ChatMessage {
     pub at: i64,
 }
 
+/// A stored chat room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRoom {
+    pub name: String,
+    /// When it was created, or last brought back into the room list (ms since the epoch).
+    pub created_at: i64,
+    /// Whether any message was ever sent in it.
+    pub has_messages: bool,
+}
+
 /// A stored board message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BoardMessage {
@@ -77,12 +87,61 @@ impl Store {
         Ok(())
     }
 
-    /// Every chat room's name, oldest first.
-    pub async fn rooms(&self) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query("SELECT name FROM chat_rooms ORDER BY created_at, name")
-            .fetch_all(&self.pool)
+    /// Creates a chat room, or brings back one that had left the room list: either way its
+    /// `created_at` becomes now, so a sweep that started earlier does not delete it.
+    pub async fn create_room(&self, name: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO chat_rooms (name, created_at) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET created_at = excluded.created_at",
+        )
+        .bind(name)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// When a chat room was created (or brought back), if it exists.
+    pub async fn room_created_at(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query("SELECT created_at FROM chat_rooms WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
             .await?;
-        Ok(rows.into_iter().map(|row| row.get(0)).collect())
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    /// Every stored chat room, oldest first.
+    pub async fn chat_rooms(&self) -> Result<Vec<StoredRoom>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.name, r.created_at, \
+             CASE WHEN EXISTS (SELECT 1 FROM chat_messages m WHERE m.room = r.name) \
+             THEN 1 ELSE 0 END AS has_messages \
+             FROM chat_rooms r ORDER BY r.created_at, r.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| StoredRoom {
+                name: row.get(0),
+                created_at: row.get(1),
+                has_messages: row.get::<i64, _>(2) != 0,
+            })
+            .collect())
+    }
+
+    /// Deletes a chat room that has no messages and was created before `before` (ms since the
+    /// epoch); answers whether it did. `lobby` is never deleted.
+    pub async fn delete_idle_room(&self, name: &str, before: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM chat_rooms WHERE name = $1 AND name <> 'lobby' AND created_at < $2 \
+             AND NOT EXISTS (SELECT 1 FROM chat_messages m WHERE m.room = $1)",
+        )
+        .bind(name)
+        .bind(before)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// Stores a chat message.

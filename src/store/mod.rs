@@ -18,7 +18,7 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, Executor};
 
 pub use accounts::{StoredUser, UserId};
-pub use apps::{BoardMessage, ChatMessage, Tweet, TweetPage};
+pub use apps::{BoardMessage, ChatMessage, StoredRoom, Tweet, TweetPage};
 use dialect::Dialect;
 pub use error::StoreError;
 pub use trades::{Decision, Item, NewTrade, Settled, Trade, TradeError, TradeStatus};

@@ -2,6 +2,7 @@
 //! on `/metrics` read process-wide gauges, so these tests count on nextest's one process per test.
 
 mod accounts;
+mod chat;
 mod proxy;
 mod sockets;
 

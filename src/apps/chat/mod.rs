@@ -1,19 +1,23 @@
 //! Group chat: rooms by name (`lobby` always exists), history, presence, typing, messages.
 //! Events: `chat:rooms`, `chat:join`, `chat:leave`, `chat:send`, `chat:typing` (docs/EVENTS.md).
+//! The bounds on rooms (how many, how fast, how long) are in [`rooms`].
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+mod joined;
+pub mod rooms;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::{parse, reply, AppError};
 use super::identity::identity_of;
-use super::presence::{member_counts, member_room, members, others_in};
+use super::presence::{member_room, members, others_in, rooms_of};
 use super::text::{RoomName, Text};
 use super::AppContext;
 use crate::socketio::{AckSender, Payload, Socket};
 use crate::store::ChatMessage;
+pub use joined::prepare;
+use joined::{joined_rooms, Reserved};
+pub use rooms::{sweep_idle_rooms, ChatLimits, RoomDirectory};
 
 /// Messages a join sends back as history.
 pub const HISTORY_LENGTH: u32 = 50;
@@ -42,25 +46,20 @@ struct SendRequest {
 }
 
 #[derive(Serialize)]
-struct RoomInfo {
-    name: String,
-    members: usize,
-}
-
-#[derive(Serialize)]
 struct Joined {
     room: String,
     members: Vec<String>,
     history: Vec<ChatMessage>,
 }
 
-/// `chat:rooms`: every room with its member count.
+/// `chat:rooms`: every listed room with its member count.
 pub fn on_rooms(ctx: &AppContext, socket: &Socket, _: Payload, ack: Option<AckSender>) {
     let (ctx, socket) = (ctx.clone(), socket.clone());
     actix_rt::spawn(async move {
         reply(
             ack,
-            room_list(&ctx, &socket)
+            ctx.chat
+                .list(&ctx.store, &socket.namespace())
                 .await
                 .map(|rooms| json!({ "rooms": rooms })),
         );
@@ -77,7 +76,7 @@ pub fn on_join(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option<
                 let room = joined.room.clone();
                 reply(ack, Ok(joined));
                 if arrived {
-                    announce(&ctx, &socket, &room, true).await;
+                    announce(&ctx, &socket, &room, true);
                 }
             }
             Err(error) => reply::<Joined>(ack, Err(error)),
@@ -94,14 +93,41 @@ async fn join(
 ) -> Result<(Joined, bool), AppError> {
     let request: JoinRequest = parse(payload)?;
     let room = RoomName::parse(&request.room)?;
-    let user = identity_of(socket).name().to_string();
-    ctx.store.ensure_room(room.as_str()).await?;
+    let identity = identity_of(socket);
+    let user = identity.name().to_string();
+    let cap = ctx.chat.limits().rooms_per_user;
+    let reservation = match joined_rooms(socket).reserve(room.as_str(), cap) {
+        Reserved::Already => None,
+        Reserved::Full => {
+            tracing::debug!(socket = %socket.id(), room = room.as_str(), "chat:join refused: socket in too many rooms");
+            return Err(AppError::TooManyRooms);
+        }
+        Reserved::New(reservation) => {
+            if identity.user().is_some() {
+                let mut theirs = rooms_of(socket, &user).await;
+                theirs.remove(room.as_str());
+                if theirs.len() >= cap {
+                    tracing::info!(
+                        user,
+                        room = room.as_str(),
+                        "chat:join refused: user in too many rooms"
+                    );
+                    return Err(AppError::TooManyRooms);
+                }
+            }
+            ctx.chat.admit(&ctx.store, socket, room.as_str()).await?;
+            Some(reservation)
+        }
+    };
     // Join before reading the history: a message sent in between arrives live (and may also be in
     // the history; clients drop duplicates by id) instead of being missed.
     let presence = member_room(room.as_str(), &user);
     socket.join(room.socket_room());
     socket.join(presence.clone());
-    let newly = joined_rooms(socket).insert(room.as_str().to_string());
+    let newly = reservation.is_some();
+    if let Some(reservation) = reservation {
+        reservation.keep();
+    }
     let arrived = newly && others_in(socket, presence).await == 0;
     let members = members(socket, room.as_str()).await;
     let history = match request.after {
@@ -138,8 +164,9 @@ pub fn on_leave(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option
             let presence = member_room(room.as_str(), &user);
             socket.leave(room.socket_room());
             socket.leave(presence.clone());
+            ctx.chat.touch(room.as_str());
             if others_in(&socket, presence).await == 0 {
-                announce(&ctx, &socket, room.as_str(), false).await;
+                announce(&ctx, &socket, room.as_str(), false);
             }
             Ok(json!({ "room": room.as_str() }))
         }
@@ -183,77 +210,30 @@ async fn send(
     Ok(message)
 }
 
-/// `chat:typing` `{room}`: relayed to the room's other members, never stored.
-pub fn on_typing(_: &AppContext, socket: &Socket, payload: Payload, _: Option<AckSender>) {
-    let Ok(request) = parse::<RoomRequest>(&payload) else {
-        return;
-    };
-    let Ok(room) = RoomName::parse(&request.room) else {
-        return;
-    };
+/// `chat:typing` `{room}`: relayed to the room's other members, never stored. Only a member of
+/// the room may signal, at most [`rooms::TYPING_PER_WINDOW`] times per [`rooms::TYPING_WINDOW`];
+/// other signals are dropped (and refused in the ack, for a client that asks for one).
+pub fn on_typing(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option<AckSender>) {
+    let result = typing(ctx, socket, &payload);
+    if let Err(error) = &result {
+        tracing::debug!(socket = %socket.id(), code = error.code(), "chat:typing dropped");
+    }
+    reply(ack, result.map(|()| json!({})));
+}
+
+fn typing(ctx: &AppContext, socket: &Socket, payload: &Payload) -> Result<(), AppError> {
+    let request: RoomRequest = parse(payload)?;
+    let room = RoomName::parse(&request.room)?;
+    if !joined_rooms(socket).contains(room.as_str()) {
+        return Err(AppError::NotInRoom);
+    }
+    ctx.chat.typing_allowed(socket.id())?;
     let user = identity_of(socket);
     let _ = socket.to(room.socket_room()).emit(
         "chat:typing",
         Payload::json(json!({ "room": room.as_str(), "user": user.name() })),
     );
-}
-
-/// The chat rooms a socket joined, kept on the socket so that a socket recovered after a dropped
-/// connection (which keeps its extensions) can be present in them again.
-#[derive(Clone, Default)]
-struct JoinedRooms(Arc<Mutex<HashSet<String>>>);
-
-/// Gives a new socket its (empty) set of joined rooms, before any event can race to create it.
-pub fn prepare(socket: &Socket) {
-    if socket.extension::<JoinedRooms>().is_none() {
-        socket.insert_extension(JoinedRooms::default());
-    }
-}
-
-fn joined_rooms(socket: &Socket) -> JoinedGuard {
-    let rooms = socket.extension::<JoinedRooms>().unwrap_or_else(|| {
-        let rooms = JoinedRooms::default();
-        socket.insert_extension(rooms.clone());
-        rooms
-    });
-    JoinedGuard(rooms.0)
-}
-
-/// Access to a socket's joined chat rooms.
-struct JoinedGuard(Arc<Mutex<HashSet<String>>>);
-
-impl JoinedGuard {
-    /// Adds the room; false if the socket had joined it already.
-    fn insert(&self, room: String) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(room)
-    }
-
-    /// Removes the room; false if the socket had not joined it.
-    fn remove(&self, room: &str) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(room)
-    }
-
-    fn contains(&self, room: &str) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(room)
-    }
-
-    fn all(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .cloned()
-            .collect()
-    }
+    Ok(())
 }
 
 /// A socket that recovered its state after a dropped connection is present again in the chat
@@ -282,21 +262,22 @@ fn announce_where_alone(ctx: &AppContext, socket: &Socket, online: bool) {
         let user = identity_of(&socket).name().to_string();
         let mut changed = false;
         for room in rooms {
+            ctx.chat.touch(&room);
             if others_in(&socket, member_room(&room, &user)).await == 0 {
                 tell_presence(&socket, &room, &user, online);
                 changed = true;
             }
         }
         if changed {
-            push_room_list(&ctx, &socket).await;
+            rooms::request_push(&ctx, socket.namespace());
         }
     });
 }
 
 /// Tells a chat room that the socket's user arrived or left, and everyone the new member counts.
-async fn announce(ctx: &AppContext, socket: &Socket, room: &str, online: bool) {
+fn announce(ctx: &AppContext, socket: &Socket, room: &str, online: bool) {
     tell_presence(socket, room, identity_of(socket).name(), online);
-    push_room_list(ctx, socket).await;
+    rooms::request_push(ctx, socket.namespace());
 }
 
 fn tell_presence(socket: &Socket, room: &str, user: &str, online: bool) {
@@ -304,25 +285,4 @@ fn tell_presence(socket: &Socket, room: &str, user: &str, online: bool) {
         "chat:presence",
         Payload::json(json!({ "room": room, "user": user, "online": online })),
     );
-}
-
-/// Tells every socket the rooms and their member counts.
-async fn push_room_list(ctx: &AppContext, socket: &Socket) {
-    if let Ok(rooms) = room_list(ctx, socket).await {
-        let _ = socket
-            .namespace()
-            .emit("chat:rooms", Payload::json(json!({ "rooms": rooms })));
-    }
-}
-
-async fn room_list(ctx: &AppContext, socket: &Socket) -> Result<Vec<RoomInfo>, AppError> {
-    let names = ctx.store.rooms().await?;
-    let counts = member_counts(socket).await;
-    Ok(names
-        .into_iter()
-        .map(|name| RoomInfo {
-            members: counts.get(&name).copied().unwrap_or(0),
-            name,
-        })
-        .collect())
 }
