@@ -218,22 +218,41 @@ pub struct Settings {
 /// A configuration file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The file could not be read.
     #[error("cannot read the configuration file {path}: {source}")]
     Read {
+        /// The file.
         path: String,
         #[source]
+        /// What reading it said.
         source: std::io::Error,
     },
+    /// The file is not TOML.
     #[error("the configuration file {path} is not valid TOML: {source}")]
     Parse {
+        /// The file.
         path: String,
         #[source]
+        /// Where the TOML went wrong.
         source: toml::de::Error,
     },
+    /// A key that names no setting.
     #[error("unknown setting `{key}` in the configuration file {path}")]
-    UnknownKey { path: String, key: String },
+    UnknownKey {
+        /// The file.
+        path: String,
+        /// The key.
+        key: String,
+    },
+    /// A value of a type no setting takes (a table, a date).
     #[error("setting `{key}` in the configuration file {path} must be a string, number or boolean (or a list of them)")]
-    BadValue { path: String, key: String },
+    BadValue {
+        /// The file.
+        path: String,
+        /// The key.
+        key: String,
+    },
+    /// A value the setting refuses, with clap's message naming it.
     #[error(transparent)]
     Invalid(#[from] clap::Error),
 }

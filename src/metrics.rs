@@ -37,8 +37,9 @@ pub struct Metrics {
     pub trades: IntCounterVec,
     /// Disconnected sockets kept for recovery.
     pub recovery_sessions: IntGauge,
-    /// Packets and bytes kept in the recovery log.
+    /// Packets kept in the recovery log.
     pub recovery_log_packets: IntGauge,
+    /// Bytes kept in the recovery log.
     pub recovery_log_bytes: IntGauge,
     /// Reconnections that asked for recovery, by result (`recovered`, `expired`, `lost`).
     pub recoveries: IntCounterVec,
@@ -51,7 +52,9 @@ pub struct Metrics {
 /// `agora_packets_total` and `agora_bytes_total` of one direction, resolved once: the hot path
 /// counts every frame it writes, and a label lookup per frame costs a hash and a lock.
 pub struct Traffic {
+    /// `agora_packets_total` of this direction.
     pub packets: IntCounter,
+    /// `agora_bytes_total` of this direction.
     pub bytes: IntCounter,
 }
 

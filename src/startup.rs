@@ -27,16 +27,22 @@ use crate::web::{self as pages, AppState};
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    /// The database could not be opened or migrated.
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
+    /// The page templates do not load.
     #[error(transparent)]
     Templates(#[from] TemplateError),
+    /// `--redis-url` is set and Redis cannot be reached.
     #[error("cannot join the Redis cluster: {0}")]
     Cluster(#[from] ClusterError),
+    /// The address and port cannot be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
+        /// The address asked for.
         address: String,
         #[source]
+        /// Why binding failed.
         source: std::io::Error,
     },
 }

@@ -15,9 +15,15 @@ pub enum Packet {
     /// `1`: the client closes the session.
     Close,
     /// `2`, or `2probe` during an upgrade.
-    Ping { probe: bool },
+    Ping {
+        /// True for `2probe`.
+        probe: bool,
+    },
     /// `3`, or `3probe`.
-    Pong { probe: bool },
+    Pong {
+        /// True for `3probe`.
+        probe: bool,
+    },
     /// `4…` or a binary frame: application data for the layer above.
     Message(Message),
     /// `5`: the client switches to the probed transport.
@@ -29,7 +35,9 @@ pub enum Packet {
 /// Application data carried by a message packet.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
+    /// A text message (the packet without its `4`).
     Text(ByteString),
+    /// A binary message.
     Binary(Bytes),
 }
 
@@ -54,7 +62,9 @@ impl Message {
 /// bytes (a WebSocket binary frame, or `b<base64>` inside a polling payload).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
+    /// A whole Engine.IO text packet.
     Text(ByteString),
+    /// The bytes of a binary message.
     Binary(Bytes),
 }
 

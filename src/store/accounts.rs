@@ -11,8 +11,11 @@ pub type UserId = i64;
 /// A user as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredUser {
+    /// The row id.
     pub id: UserId,
+    /// The name as registered (its case kept).
     pub name: String,
+    /// The Argon2 hash in PHC string format.
     pub password_hash: String,
 }
 

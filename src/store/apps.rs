@@ -9,16 +9,22 @@ use super::{now_ms, Store, StoreError};
 /// A stored chat message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChatMessage {
+    /// Its id, increasing with time.
     pub id: i64,
+    /// The room it was sent in.
     pub room: String,
+    /// Who sent it.
     pub user: String,
+    /// What it says.
     pub text: String,
+    /// When it was sent (milliseconds since the epoch).
     pub at: i64,
 }
 
 /// A stored chat room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRoom {
+    /// The room's name.
     pub name: String,
     /// When it was created, or last brought back into the room list (ms since the epoch).
     pub created_at: i64,
@@ -29,18 +35,26 @@ pub struct StoredRoom {
 /// A stored board message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BoardMessage {
+    /// Its id, increasing with time.
     pub id: i64,
+    /// The name its author gave.
     pub name: String,
+    /// What it says.
     pub message: String,
+    /// When it was posted (milliseconds since the epoch).
     pub at: i64,
 }
 
 /// A stored tweet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Tweet {
+    /// Its id, increasing with time.
     pub id: i64,
+    /// Who posted it.
     pub author: String,
+    /// What it says.
     pub text: String,
+    /// When it was posted (milliseconds since the epoch).
     pub at: i64,
 }
 

@@ -20,9 +20,13 @@ const RETRY_PAUSE: Duration = Duration::from_millis(5);
 /// An item instance with its kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Item {
+    /// The item's own id (one instance).
     pub id: i64,
+    /// The kind's display name.
     pub name: String,
+    /// `common`, `uncommon`, `rare` or `legendary`.
     pub rarity: String,
+    /// The kind's colour, as `#rrggbb`.
     pub color: String,
 }
 
@@ -30,11 +34,17 @@ pub struct Item {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TradeStatus {
+    /// Waiting for the recipient.
     Active,
+    /// The recipient accepted; the items changed hands.
     Accepted,
+    /// The recipient declined.
     Declined,
+    /// The sender took it back.
     Canceled,
+    /// Nobody answered within its lifetime.
     Expired,
+    /// An item it moves changed owner first.
     Invalid,
 }
 
@@ -69,42 +79,64 @@ impl TradeStatus {
 /// A trade as clients see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Trade {
+    /// The trade's id.
     pub id: i64,
+    /// The sender's name.
     pub from: String,
+    /// The recipient's name.
     pub to: String,
+    /// The sender's items that go to the recipient.
     pub give: Vec<Item>,
+    /// The recipient's items that go to the sender.
     pub want: Vec<Item>,
+    /// The sender's note (may be empty).
     pub note: String,
+    /// Where it stands.
     pub status: TradeStatus,
+    /// When it was offered (milliseconds since the epoch).
     pub created_at: i64,
+    /// When an active trade expires (milliseconds since the epoch).
     pub expires_at: i64,
+    /// When it last changed (milliseconds since the epoch).
     pub updated_at: i64,
 }
 
 /// A checked offer, ready to be stored.
 #[derive(Debug, Clone)]
 pub struct NewTrade {
+    /// Who offers.
     pub sender: UserId,
+    /// The name of whom it is offered to.
     pub recipient: String,
+    /// Ids of the sender's items to give.
     pub give: Vec<i64>,
+    /// Ids of the recipient's items asked for.
     pub want: Vec<i64>,
+    /// A note for the recipient.
     pub note: String,
+    /// The client's key: the same key offers once, however often it is sent.
     pub idempotency_key: Option<String>,
+    /// When it expires (milliseconds since the epoch).
     pub expires_at: i64,
 }
 
 /// What a participant does to an active trade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
+    /// The recipient takes it: the items are swapped.
     Accept,
+    /// The recipient refuses it.
     Decline,
+    /// The sender takes it back.
     Cancel,
 }
 
 /// The result of a decision: the trade, and the other trades it made invalid.
 #[derive(Debug, Clone)]
 pub struct Settled {
+    /// The decided trade.
     pub trade: Trade,
+    /// Other active trades that moved an item this one moved.
     pub invalidated: Vec<Trade>,
 }
 
@@ -112,25 +144,34 @@ pub struct Settled {
 #[derive(Debug, thiserror::Error)]
 pub enum TradeError {
     #[error("no such user")]
+    /// The other side does not exist.
     UnknownUser,
     #[error("you cannot trade with yourself")]
+    /// The sender named themself.
     SelfTrade,
     #[error("you do not own every item you offer")]
+    /// The sender no longer owns an item offered.
     NotOwner,
     #[error("they do not own every item you ask for")]
+    /// The recipient does not own an item asked for.
     NotTheirs,
     #[error("no such trade")]
+    /// No trade with that id.
     NotFound,
     #[error("only the other side of this trade can do that")]
+    /// The caller is not the side that may take this decision.
     Forbidden,
     /// The trade is final; `changed_now` when this very call made it so (expired, or invalid
     /// because an item was gone), so both sides are to be told.
     #[error("this trade is {} and can no longer change", .trade.status.as_str())]
     NotActive {
+        /// The trade as it stands.
         trade: Box<Trade>,
+        /// True when this call made it final.
         changed_now: bool,
     },
     #[error(transparent)]
+    /// The store failed.
     Store(#[from] StoreError),
 }
 
