@@ -30,7 +30,6 @@ suite fmt cargo fmt --all -- --check
 suite clippy cargo clippy --workspace --all-targets -- -D warnings
 # nextest runs every test in its own process: the tests that read /metrics see their own gauges.
 suite cargo-test cargo nextest run --workspace --no-fail-fast
-suite doc-tests cargo test --workspace --doc
 # The storage-backed suites again, each test on a fresh PostgreSQL database instead of SQLite.
 suite cargo-test-postgres env AGORA_TEST_DATABASE=postgres \
     cargo nextest run --no-fail-fast --test it -E 'test(/^(accounts|apps|trades|hostile::accounts)::/)'
