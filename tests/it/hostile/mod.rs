@@ -1,6 +1,7 @@
 //! Hostile clients: what an attacker measured, replayed against the server. The checks on
 //! `/metrics` read process-wide gauges, so these tests count on nextest's one process per test.
 
+mod polling_drop;
 mod random_client;
 mod sockets;
 
