@@ -625,7 +625,15 @@ async fn websocket_client(
             }
             continue;
         };
-        let alive = match rng.gen_range(0..62) {
+        let alive = match rng.gen_range(0..63) {
+            62 => {
+                // Over the largest accepted message (1 MB by default).
+                let big = format!(
+                    "42[\"chat:send\",{{\"room\":\"lobby\",\"text\":\"{}\"}}]",
+                    "x".repeat(1_100_000)
+                );
+                ws.text(&mut rng, big.as_bytes()).await
+            }
             60 | 61 => {
                 let mut alive = true;
                 for _ in 0..rng.gen_range(2..60) {
