@@ -24,6 +24,7 @@ const SCENARIO_TIMEOUT_MS = 40000; // hard limit for the whole run
 const STEP_TIMEOUT_MS = 10000; // one expected event (generous: the machine may be loaded)
 const DROP_NOTICED_MS = 8000; // the app must let A go within this, far below its 45 s heartbeat
 const SETTLE_MS = 500; // how long a duplicate would take to show up
+const GET_PENDING_MS = 500; // how long A's GET waits in the app before the reset (so the app holds it)
 const CLIENT_OPTS = { reconnectionDelay: 100, reconnectionDelayMax: 300, randomizationFactor: 0.2 };
 
 const show = (v) => inspect(v, { depth: 10, breakLength: Infinity });
@@ -88,8 +89,15 @@ async function startRelay(target) {
     }
     const upstream = net.connect(Number(port), hostname);
     upstream.on("error", () => {});
-    const link = { client, upstream };
+    // getSince: when a GET went up on this connection that has had no answer yet.
+    const link = { client, upstream, getSince: null };
     links.add(link);
+    client.on("data", (d) => {
+      if (d.subarray(0, 4).toString() === "GET ") link.getSince = Date.now();
+    });
+    upstream.on("data", () => {
+      link.getSince = null;
+    });
     client.pipe(upstream);
     upstream.pipe(client);
     const end = () => {
@@ -103,6 +111,10 @@ async function startRelay(target) {
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${server.address().port}`,
+    /** Whether a GET has been waiting for its answer for at least `ms`. */
+    getPendingFor(ms) {
+      return [...links].some((l) => l.getSince !== null && Date.now() - l.getSince >= ms);
+    },
     reset() {
       online = false;
       const count = links.size;
@@ -154,6 +166,9 @@ async function scenario(baseUrl) {
     await waitUntil(() => messages.length === 1, "A: the first message");
     const id = a.id;
     step(`A (${nameA}, id ${id}) is in lobby over polling through the relay, B too`);
+    // The reset must find A's long-poll GET held by the app: a GET still on its way is lost with
+    // the connection, and then nothing at all tells the app before the heartbeat does.
+    await waitUntil(() => relay.getPendingFor(GET_PENDING_MS), "A: a GET held by the app");
 
     const letGo = new Promise((resolve, reject) => {
       const timer = setTimeout(
