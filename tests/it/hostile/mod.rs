@@ -3,7 +3,9 @@
 
 mod accounts;
 mod chat;
+mod polling_drop;
 mod proxy;
+mod random_client;
 mod sockets;
 
 use crate::common::app::TestApp;
