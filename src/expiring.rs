@@ -1,6 +1,7 @@
 //! [`ExpiringMap`]: a map whose entries expire and whose size is capped, the oldest entry giving way
 //! to a new one. It keeps whatever connection state recovery holds for sockets that may come back.
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::time::{Duration, Instant};
@@ -61,7 +62,11 @@ impl<K: Eq + Hash + Clone, V> ExpiringMap<K, V> {
     }
 
     /// Takes the value under `key` out, if it has not expired.
-    pub fn take(&mut self, key: &K) -> Option<V> {
+    pub fn take<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
         let slot = self.entries.remove(key)?;
         (slot.until > Instant::now()).then_some(slot.value)
     }

@@ -70,7 +70,7 @@ impl Application {
             },
         );
         let hub = match settings.recovery() {
-            Some(recovery) => ChatServer::with_recovery(recovery.max_disconnection),
+            Some(recovery) => ChatServer::with_recovery(recovery),
             None => ChatServer::default(),
         }
         .start();

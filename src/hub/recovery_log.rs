@@ -1,12 +1,14 @@
-//! What connection state recovery needs on the hub's side: the recent room/broadcast packets of a
-//! namespace, by offset, and the rooms of sockets whose connection dropped.
+//! What connection state recovery needs on the hub's side besides the rooms of dropped sockets
+//! (which the namespace's [`RoomIndex`](super::room_index::RoomIndex) keeps): the recent
+//! room/broadcast packets of a namespace, by offset.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::room_index::Selection;
 use crate::engineio::Frame;
-use crate::socketio::{BroadcastOptions, Room, SocketId, DEFAULT_MAX_SESSIONS};
+use crate::socketio::{BroadcastOptions, Room, SocketId};
 
 /// Most packets kept per namespace.
 pub const MAX_LOG_PACKETS: usize = 100_000;
@@ -14,56 +16,32 @@ pub const MAX_LOG_PACKETS: usize = 100_000;
 pub const MAX_LOG_BYTES: usize = 64 * 1024 * 1024;
 
 /// A logged packet.
-pub struct Entry {
-    pub offset: Arc<str>,
-    pub frames: Arc<[Frame]>,
-    pub options: BroadcastOptions,
+struct Entry {
+    /// The offset the packet carries; a returning client names the last one it got.
+    offset: Arc<str>,
+    /// The encoded packet.
+    frames: Arc<[Frame]>,
+    /// Which sockets it was for.
+    options: BroadcastOptions,
     at: Instant,
     bytes: usize,
 }
 
-impl Entry {
-    /// Would this packet have reached socket `id`, in `rooms`?
-    pub fn reaches(&self, id: &SocketId, rooms: &HashSet<Room>) -> bool {
-        let options = &self.options;
-        if options.except.as_ref() == Some(id)
-            || options.except_rooms.iter().any(|r| rooms.contains(r))
-        {
-            return false;
-        }
-        options.rooms.is_empty()
-            || options
-                .rooms
-                .iter()
-                .any(|r| rooms.contains(r) || **r == *id.as_str())
-    }
-}
-
-/// What a returning socket gets back: its rooms, and the packets it missed, in order.
-pub type Restored = (HashSet<Room>, Vec<Arc<[Frame]>>);
-
-/// A socket whose connection dropped, with the rooms it will get back.
-pub struct Detached {
-    pub rooms: HashSet<Room>,
-    until: Instant,
-}
-
-/// The recovery state of one namespace.
+/// The logged packets of one namespace, for `window` (and at most [`MAX_LOG_PACKETS`] and
+/// [`MAX_LOG_BYTES`]).
 pub struct RecoveryLog {
     window: Duration,
     entries: VecDeque<Entry>,
     bytes: usize,
-    detached: HashMap<SocketId, Detached>,
 }
 
 impl RecoveryLog {
-    /// Keeps packets and detached sockets for `window`.
+    /// Keeps packets for `window`.
     pub fn new(window: Duration) -> RecoveryLog {
         RecoveryLog {
             window,
             entries: VecDeque::new(),
             bytes: 0,
-            detached: HashMap::new(),
         }
     }
 
@@ -81,58 +59,23 @@ impl RecoveryLog {
         self.evict();
     }
 
-    /// Remembers a dropped socket's rooms.
-    pub fn detach(&mut self, id: SocketId, rooms: HashSet<Room>, keep: Duration) {
-        let now = Instant::now();
-        self.detached.retain(|_, d| d.until > now);
-        if self.detached.len() >= DEFAULT_MAX_SESSIONS {
-            if let Some(oldest) = self
-                .detached
-                .iter()
-                .min_by_key(|(_, d)| d.until)
-                .map(|(id, _)| id.clone())
-            {
-                self.detached.remove(&oldest);
-            }
-        }
-        self.detached.insert(
-            id,
-            Detached {
-                rooms,
-                until: now + keep,
-            },
-        );
-    }
-
-    /// Forgets the detached sockets in any of `rooms` (every one when empty); answers how many.
-    pub fn forget_in_rooms(&mut self, rooms: &[Room]) -> usize {
-        let before = self.detached.len();
-        self.detached.retain(|id, detached| {
-            !(rooms.is_empty()
-                || rooms
-                    .iter()
-                    .any(|room| detached.rooms.contains(room) || &**room == id.as_str()))
-        });
-        before - self.detached.len()
-    }
-
-    /// Takes back a dropped socket's rooms and the packets it missed after `offset`; `None` if
-    /// the socket or the offset is no longer known (then nothing can be promised).
-    pub fn restore(&mut self, id: &SocketId, offset: Option<&str>) -> Option<Restored> {
-        let detached = self.detached.remove(id)?;
-        if detached.until <= Instant::now() {
-            return None;
-        }
-        let offset = offset?;
+    /// The packets after `offset` that would have reached socket `id`, in `rooms`, in order;
+    /// `None` if the offset is no longer known (then nothing can be promised).
+    pub fn missed(
+        &self,
+        id: &SocketId,
+        rooms: &HashSet<Room>,
+        offset: &str,
+    ) -> Option<Vec<Arc<[Frame]>>> {
         let position = self.entries.iter().rposition(|e| &*e.offset == offset)?;
         let missed = self
             .entries
             .iter()
             .skip(position + 1)
-            .filter(|entry| entry.reaches(id, &detached.rooms))
+            .filter(|entry| Selection::from(&entry.options).takes(id, rooms))
             .map(|entry| Arc::clone(&entry.frames))
             .collect();
-        Some((detached.rooms, missed))
+        Some(missed)
     }
 
     fn evict(&mut self) {
@@ -168,32 +111,27 @@ mod tests {
     }
 
     #[test]
-    fn restores_what_the_socket_missed_after_its_offset() {
+    fn answers_what_the_socket_missed_after_its_offset() {
         let mut log = RecoveryLog::new(Duration::from_secs(60));
         let id = SocketId::random();
+        let rooms: HashSet<Room> = [Room::from("r")].into();
         log.push("o1".into(), frames("1"), to(&[]));
         log.push("o2".into(), frames("2"), to(&["r"]));
-        log.detach(
-            id.clone(),
-            [Room::from("r")].into(),
-            Duration::from_secs(60),
-        );
         log.push("o3".into(), frames("3"), to(&["other"]));
         log.push("o4".into(), frames("4"), to(&["r"]));
         log.push("o5".into(), frames("5"), to(&[id.as_str()]));
-        let (rooms, missed) = log.restore(&id, Some("o1")).unwrap();
-        assert!(rooms.contains("r"));
+        let missed = log.missed(&id, &rooms, "o1").expect("o1 is logged");
         let texts: Vec<Arc<[Frame]>> = vec![frames("2"), frames("4"), frames("5")];
         assert_eq!(missed, texts);
-        assert!(log.restore(&id, Some("o1")).is_none(), "restored once");
+        assert_eq!(log.missed(&id, &rooms, "o5"), Some(Vec::new()));
     }
 
     #[test]
-    fn an_unknown_offset_or_socket_restores_nothing() {
+    fn an_unknown_offset_promises_nothing() {
         let mut log = RecoveryLog::new(Duration::from_secs(60));
-        let id = SocketId::random();
-        log.detach(id.clone(), HashSet::new(), Duration::from_secs(60));
-        assert!(log.restore(&id, Some("gone")).is_none());
-        assert!(log.restore(&SocketId::random(), None).is_none());
+        log.push("o1".into(), frames("1"), to(&[]));
+        assert!(log
+            .missed(&SocketId::random(), &HashSet::new(), "gone")
+            .is_none());
     }
 }

@@ -228,6 +228,23 @@ impl<M> RoomIndex<M> {
     pub fn take_kept(&mut self, id: &SocketId) -> Option<HashSet<Room>> {
         self.kept.take(id)
     }
+
+    /// Forgets the dropped sockets in any of `rooms` (every one when empty; a socket id names its
+    /// own socket), so they cannot come back; answers how many whose time was not up.
+    pub fn forget_kept(&mut self, rooms: &[Room]) -> usize {
+        if rooms.is_empty() {
+            return self.kept.take_where(|_| true).len();
+        }
+        let by_id = rooms
+            .iter()
+            .filter_map(|room| self.kept.take(&**room))
+            .count();
+        let in_rooms = self
+            .kept
+            .take_where(|kept| rooms.iter().any(|room| kept.contains(room)))
+            .len();
+        by_id + in_rooms
+    }
 }
 
 #[cfg(test)]
@@ -338,6 +355,20 @@ mod tests {
         index.insert("d".into(), ());
         index.detach(&"d".into(), Duration::ZERO);
         assert_eq!(index.take_kept(&"d".into()), None, "expired");
+    }
+
+    #[test]
+    fn kept_sockets_are_forgotten_by_room_or_by_id() {
+        let mut index = index(&[("a", &["r"]), ("b", &["q"]), ("c", &["q"]), ("d", &[])]);
+        for id in ["a", "b", "c", "d"] {
+            index.detach(&id.into(), KEEP);
+        }
+        assert_eq!(index.forget_kept(&[room("r"), room("b")]), 2);
+        assert_eq!(index.take_kept(&"a".into()), None);
+        assert_eq!(index.take_kept(&"b".into()), None);
+        assert!(index.take_kept(&"c".into()).is_some(), "c is only in q");
+        assert_eq!(index.forget_kept(&[]), 1, "every one: d");
+        assert!(index.is_empty());
     }
 
     #[test]

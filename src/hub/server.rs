@@ -10,11 +10,13 @@ use actix::prelude::*;
 
 use super::messages::TradeRefusal;
 use super::recovery_log::RecoveryLog;
+use super::room_index::{RoomIndex, Selection};
 use crate::accounts::Identity;
 use crate::engineio::{CloseReason, EngineSocket, Frame, Frames};
 use crate::socketio::packet::Packet;
 use crate::socketio::{
-    AckReport, BroadcastOptions, Orphaned, PendingAcks, RestoreRequest, Room, SocketId,
+    AckReport, BroadcastOptions, Orphaned, PendingAcks, RecoveryConfig, RestoreRequest, Room,
+    SocketId,
 };
 
 /// How often the hub looks for members whose transport has closed while they are still
@@ -22,44 +24,51 @@ use crate::socketio::{
 /// it runs rarely: one pass costs an atomic load per member, not per delivery.
 pub const ORPHAN_SWEEP_INTERVAL: Duration = Duration::from_secs(10);
 
+/// Every socket of a namespace.
+const EVERYONE: Selection<'static> = Selection {
+    rooms: &[],
+    except_rooms: &[],
+    except: None,
+};
+
 /// The central hub every session reports to. It owns the rooms and delivers broadcasts.
 #[derive(Default)]
 pub struct ChatServer {
-    namespaces: HashMap<Arc<str>, Rooms>,
-    /// How long packets are logged for connection state recovery; no log when `None`.
-    recovery_window: Option<Duration>,
+    namespaces: HashMap<Arc<str>, Namespace>,
+    /// Connection state recovery: how long packets are logged and dropped sockets' rooms kept,
+    /// and how many dropped sockets at most; no log and nothing kept when `None`.
+    recovery: Option<RecoveryConfig>,
 }
 
-/// The rooms of one namespace.
-#[derive(Default)]
-struct Rooms {
-    members: HashMap<SocketId, Member>,
-    rooms: HashMap<Room, HashSet<SocketId>>,
+/// The sockets and rooms of one namespace, and its packet log.
+struct Namespace {
+    index: RoomIndex<Member>,
     log: Option<RecoveryLog>,
 }
 
-/// A connected socket: where to write, where its acks go, how to end it, and the rooms it joined.
+/// A connected socket: where to write, where its acks go, and how to end it.
 struct Member {
     engine: EngineSocket,
     acks: PendingAcks,
     orphaned: Orphaned,
-    rooms: HashSet<Room>,
 }
 
 impl ChatServer {
-    /// A hub that logs packets for `window` so dropped sockets can recover them.
-    pub fn with_recovery(window: Duration) -> ChatServer {
+    /// A hub that logs packets and keeps dropped sockets' rooms as `recovery` says, so dropped
+    /// sockets can recover.
+    pub fn with_recovery(recovery: RecoveryConfig) -> ChatServer {
         ChatServer {
-            recovery_window: Some(window),
+            recovery: Some(recovery),
             ..ChatServer::default()
         }
     }
 
-    fn namespace(&mut self, nsp: Arc<str>) -> &mut Rooms {
-        let window = self.recovery_window;
-        self.namespaces.entry(nsp).or_insert_with(|| Rooms {
-            log: window.map(RecoveryLog::new),
-            ..Rooms::default()
+    fn namespace(&mut self, nsp: Arc<str>) -> &mut Namespace {
+        let recovery = self.recovery;
+        self.namespaces.entry(nsp).or_insert_with(|| Namespace {
+            // Without recovery nothing is kept; the cap only has to be valid.
+            index: RoomIndex::new(recovery.map_or(0, |r| r.max_sessions)),
+            log: recovery.map(|r| RecoveryLog::new(r.max_disconnection)),
         })
     }
 
@@ -72,15 +81,12 @@ impl ChatServer {
         acks: PendingAcks,
         orphaned: Orphaned,
     ) {
-        self.namespace(nsp).members.insert(
-            id,
-            Member {
-                engine,
-                acks,
-                orphaned,
-                rooms: HashSet::new(),
-            },
-        );
+        let member = Member {
+            engine,
+            acks,
+            orphaned,
+        };
+        self.namespace(nsp).index.insert(id, member);
     }
 
     /// Ends every member whose transport has closed: it leaves its rooms here and now (so it
@@ -88,22 +94,20 @@ impl ChatServer {
     pub fn sweep_orphans(&mut self) -> usize {
         let mut orphans = Vec::new();
         for (nsp, ns) in &self.namespaces {
-            for (id, member) in &ns.members {
+            ns.index.select(EVERYONE, |id, member, _| {
                 if !member.engine.is_open() {
                     orphans.push((Arc::clone(nsp), id.clone()));
                 }
-            }
+            });
         }
         for (nsp, id) in &orphans {
-            let orphaned = self
+            let removed = self
                 .namespaces
-                .get(nsp)
-                .and_then(|ns| ns.members.get(id))
-                .map(|member| member.orphaned.clone());
-            let _ = self.disconnect(nsp, id);
+                .get_mut(nsp)
+                .and_then(|ns| ns.index.remove(id));
             tracing::warn!(socket = %id, nsp = %nsp, "socket registered after its transport closed; ending it");
-            if let Some(orphaned) = orphaned {
-                orphaned.end();
+            if let Some((member, _)) = removed {
+                member.orphaned.end();
             }
         }
         orphans.len()
@@ -111,24 +115,23 @@ impl ChatServer {
 
     /// Forgets a socket and takes it out of every room; answers the rooms it was in.
     pub fn disconnect(&mut self, nsp: &str, id: &SocketId) -> HashSet<Room> {
-        let Some(ns) = self.namespaces.get_mut(nsp) else {
-            return HashSet::new();
-        };
-        let Some(member) = ns.members.remove(id) else {
-            return HashSet::new();
-        };
-        for room in &member.rooms {
-            remove_from_room(&mut ns.rooms, room, id);
-        }
-        member.rooms
+        self.namespaces
+            .get_mut(nsp)
+            .and_then(|ns| ns.index.remove(id))
+            .map(|(_, rooms)| rooms)
+            .unwrap_or_default()
     }
 
-    /// A socket whose connection dropped: it leaves its rooms, which are kept with the packet log
-    /// for `keep` in case it comes back.
+    /// A socket whose connection dropped: it leaves its rooms, which are kept for `keep` in case
+    /// it comes back (when recovery is on; otherwise it is just forgotten).
     pub fn detach(&mut self, nsp: &str, id: &SocketId, keep: Duration) {
-        let rooms = self.disconnect(nsp, id);
-        if let Some(log) = self.namespaces.get_mut(nsp).and_then(|ns| ns.log.as_mut()) {
-            log.detach(id.clone(), rooms, keep);
+        let Some(ns) = self.namespaces.get_mut(nsp) else {
+            return;
+        };
+        if ns.log.is_some() {
+            let _ = ns.index.detach(id, keep);
+        } else {
+            let _ = ns.index.remove(id);
         }
     }
 
@@ -148,21 +151,13 @@ impl ChatServer {
         .to_frames()
         .into();
         let mut targets = Vec::new();
-        let reached = self.deliver(nsp, &frames, options, |member| {
-            targets.push(member.engine.clone());
+        let reached = self.deliver(nsp, &frames, options, |id, member| {
+            targets.push((id.clone(), member.engine.clone()));
         });
-        for engine in targets {
+        for (id, engine) in targets {
             if close {
                 engine.close(CloseReason::ServerClose);
-            }
-        }
-        if !close {
-            let ids: Vec<SocketId> = self
-                .sockets(nsp, &options.rooms)
-                .into_iter()
-                .filter(|id| !self.excluded(nsp, id, options))
-                .collect();
-            for id in ids {
+            } else {
                 let _ = self.disconnect(nsp, &id);
             }
         }
@@ -173,8 +168,8 @@ impl ChatServer {
     /// Forgets the detached sockets in any of `rooms` (every one when empty): they come back as
     /// new sockets, with no rooms and no missed packets.
     pub fn forget_detached(&mut self, nsp: &str, rooms: &[Room]) {
-        if let Some(log) = self.namespaces.get_mut(nsp).and_then(|ns| ns.log.as_mut()) {
-            let forgotten = log.forget_in_rooms(rooms);
+        if let Some(ns) = self.namespaces.get_mut(nsp) {
+            let forgotten = ns.index.forget_kept(rooms);
             if forgotten > 0 {
                 tracing::info!(
                     nsp,
@@ -185,25 +180,19 @@ impl ChatServer {
         }
     }
 
-    fn excluded(&self, nsp: &str, id: &SocketId, options: &BroadcastOptions) -> bool {
-        let Some(ns) = self.namespaces.get(nsp) else {
-            return false;
-        };
-        options.except.as_ref() == Some(id)
-            || options
-                .except_rooms
-                .iter()
-                .any(|room| ns.rooms.get(room).is_some_and(|m| m.contains(id)))
-    }
-
     /// A dropped socket came back: sends it the right CONNECT answer and what it missed, then
     /// registers it again with its rooms. Answers whether it recovered.
     pub fn restore(&mut self, nsp: Arc<str>, request: RestoreRequest) -> bool {
         let ns = self.namespace(Arc::clone(&nsp));
-        let restored = ns
-            .log
-            .as_mut()
-            .and_then(|log| log.restore(&request.id, request.offset.as_deref()));
+        let id = request.id;
+        // Taken whether or not the offset is still known: a socket comes back once.
+        let restored = ns.index.take_kept(&id).and_then(|rooms| {
+            let missed = ns
+                .log
+                .as_ref()?
+                .missed(&id, &rooms, request.offset.as_deref()?)?;
+            Some((rooms, missed))
+        });
         let engine = request.engine;
         let (rooms, recovered) = match restored {
             Some((rooms, missed)) => {
@@ -218,42 +207,27 @@ impl ChatServer {
                 (HashSet::new(), false)
             }
         };
-        let id = request.id;
-        self.connect(
-            Arc::clone(&nsp),
-            id.clone(),
+        let member = Member {
             engine,
-            request.acks,
-            request.orphaned,
-        );
-        self.join(&nsp, &id, rooms.into_iter().collect());
+            acks: request.acks,
+            orphaned: request.orphaned,
+        };
+        ns.index.insert(id.clone(), member);
+        ns.index.join(&id, rooms);
         recovered
     }
 
     /// Adds a connected socket to rooms; unknown sockets are ignored.
     pub fn join(&mut self, nsp: &str, id: &SocketId, rooms: Vec<Room>) {
-        let Some(ns) = self.namespaces.get_mut(nsp) else {
-            return;
-        };
-        let Some(member) = ns.members.get_mut(id) else {
-            return;
-        };
-        for room in rooms {
-            ns.rooms.entry(room.clone()).or_default().insert(id.clone());
-            member.rooms.insert(room);
+        if let Some(ns) = self.namespaces.get_mut(nsp) {
+            ns.index.join(id, rooms);
         }
     }
 
     /// Takes a socket out of rooms.
     pub fn leave(&mut self, nsp: &str, id: &SocketId, rooms: Vec<Room>) {
-        let Some(ns) = self.namespaces.get_mut(nsp) else {
-            return;
-        };
-        if let Some(member) = ns.members.get_mut(id) {
-            for room in rooms {
-                member.rooms.remove(&room);
-                remove_from_room(&mut ns.rooms, &room, id);
-            }
+        if let Some(ns) = self.namespaces.get_mut(nsp) {
+            ns.index.leave(id, &rooms);
         }
     }
 
@@ -265,7 +239,7 @@ impl ChatServer {
         frames: &Arc<[Frame]>,
         options: &BroadcastOptions,
     ) -> usize {
-        let reached = self.deliver(nsp, frames, options, |_| {});
+        let reached = self.deliver(nsp, frames, options, |_, _| {});
         if let (Some(offset), Some(log)) = (
             &options.offset,
             self.namespaces.get_mut(nsp).and_then(|ns| ns.log.as_mut()),
@@ -286,7 +260,7 @@ impl ChatServer {
         ack_id: u64,
         reports: &tokio::sync::mpsc::UnboundedSender<AckReport>,
     ) -> usize {
-        let reached = self.deliver(nsp, frames, options, |member| {
+        let reached = self.deliver(nsp, frames, options, |_, member| {
             member.acks.expect_broadcast(ack_id, reports);
         });
         // The collector may be gone already (it timed out); nothing to tell then.
@@ -301,63 +275,24 @@ impl ChatServer {
         nsp: &str,
         frames: &Arc<[Frame]>,
         options: &BroadcastOptions,
-        mut before_send: impl FnMut(&Member),
+        mut before_send: impl FnMut(&SocketId, &Member),
     ) -> usize {
         let Some(ns) = self.namespaces.get(nsp) else {
             return 0;
         };
-        let excluded = |id: &SocketId| {
-            options.except.as_ref() == Some(id)
-                || options
-                    .except_rooms
-                    .iter()
-                    .any(|room| ns.rooms.get(room).is_some_and(|m| m.contains(id)))
-        };
-        let mut delivered = 0;
-        let mut deliver = |id: &SocketId, member: &Member| {
-            if !excluded(id) {
-                before_send(member);
-                // A full queue closes that session; the others are not held up by it.
-                let _ = member.engine.send(Frames::Shared(Arc::clone(frames)));
-                delivered += 1;
-            }
-        };
-        match options.rooms.as_slice() {
-            [] => ns.members.iter().for_each(|(id, m)| deliver(id, m)),
-            [room] => match ns.rooms.get(room) {
-                Some(ids) => {
-                    for id in ids {
-                        if let Some(member) = ns.members.get(id) {
-                            deliver(id, member);
-                        }
-                    }
-                }
-                // Every socket is in the room named by its own id.
-                None => {
-                    if let Some((id, member)) = ns.members.get_key_value(&**room) {
-                        deliver(id, member);
-                    }
-                }
-            },
-            rooms => {
-                let targets: HashSet<&SocketId> = rooms
-                    .iter()
-                    .filter_map(|room| ns.rooms.get(room))
-                    .flatten()
-                    .collect();
-                for id in targets {
-                    if let Some(member) = ns.members.get(id) {
-                        deliver(id, member);
-                    }
-                }
-            }
-        }
-        delivered
+        ns.index.select(Selection::from(options), |id, member, _| {
+            before_send(id, member);
+            // A full queue closes that session; the others are not held up by it.
+            let _ = member.engine.send(Frames::Shared(Arc::clone(frames)));
+        })
     }
 
     /// Rooms with at least one member, over every namespace.
     pub fn room_count(&self) -> usize {
-        self.namespaces.values().map(|ns| ns.rooms.len()).sum()
+        self.namespaces
+            .values()
+            .map(|ns| ns.index.room_count())
+            .sum()
     }
 
     /// The sockets in any of `rooms`, or every socket of the namespace when `rooms` is empty.
@@ -365,15 +300,12 @@ impl ChatServer {
         let Some(ns) = self.namespaces.get(nsp) else {
             return Vec::new();
         };
-        if rooms.is_empty() {
-            return ns.members.keys().cloned().collect();
-        }
-        let ids: HashSet<&SocketId> = rooms
-            .iter()
-            .filter_map(|room| ns.rooms.get(room))
-            .flatten()
-            .collect();
-        ids.into_iter().cloned().collect()
+        let mut ids = Vec::new();
+        ns.index
+            .select(Selection { rooms, ..EVERYONE }, |id, _, _| {
+                ids.push(id.clone())
+            });
+        ids
     }
 
     /// The rooms of a namespace whose names start with `prefix`.
@@ -381,8 +313,8 @@ impl ChatServer {
         self.namespaces
             .get(nsp)
             .map(|ns| {
-                ns.rooms
-                    .keys()
+                ns.index
+                    .rooms()
                     .filter(|room| room.starts_with(prefix))
                     .cloned()
                     .collect()
@@ -406,15 +338,6 @@ impl ChatServer {
     }
 }
 
-fn remove_from_room(rooms: &mut HashMap<Room, HashSet<SocketId>>, room: &Room, id: &SocketId) {
-    if let Some(members) = rooms.get_mut(room) {
-        members.remove(id);
-        if members.is_empty() {
-            rooms.remove(room);
-        }
-    }
-}
-
 impl Actor for ChatServer {
     type Context = Context<Self>;
 
@@ -428,107 +351,4 @@ impl Actor for ChatServer {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
-
-    use super::*;
-    use crate::engineio::{
-        CloseReason, CloseSession, EngineConfig, EngineConnection, EngineHandler, EngineSession,
-        Handshake, Message, Registry, Sid, TransportKind,
-    };
-
-    /// Hands out the `EngineSocket` of the session it opens.
-    #[derive(Default)]
-    struct Capture(Mutex<Option<EngineSocket>>);
-
-    struct Silent;
-
-    impl EngineConnection for Silent {
-        fn on_message(&mut self, _: Message) {}
-        fn on_close(&mut self, _: CloseReason) {}
-    }
-
-    impl EngineHandler for Capture {
-        fn on_open(&self, socket: EngineSocket, _: Handshake) -> Box<dyn EngineConnection> {
-            *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(socket);
-            Box::new(Silent)
-        }
-    }
-
-    /// A member whose session has stopped is ended by the sweep (its hook runs once and it
-    /// leaves its rooms); a member whose session runs is kept.
-    #[actix_rt::test]
-    async fn the_sweep_ends_members_whose_transport_closed() {
-        let open_session = || async {
-            let capture = Arc::new(Capture::default());
-            let handshake = Handshake {
-                sid: Sid::random(),
-                headers: Default::default(),
-                query: String::new(),
-                peer: None,
-                transport: TransportKind::Polling,
-            };
-            let addr = EngineSession::polling(
-                Arc::new(EngineConfig::default()),
-                Registry::default(),
-                capture.clone(),
-                handshake,
-            )
-            .start();
-            // Let the actor start and open its connection.
-            while capture
-                .0
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .is_none()
-            {
-                actix_rt::task::yield_now().await;
-            }
-            let socket = capture.0.lock().unwrap_or_else(|e| e.into_inner()).take();
-            (addr, socket.expect("the session opened"))
-        };
-        let (dead, dead_engine) = open_session().await;
-        let (_live, live_engine) = open_session().await;
-        let ended = Arc::new(AtomicUsize::new(0));
-        let hook = |ended: &Arc<AtomicUsize>| {
-            let ended = Arc::clone(ended);
-            Orphaned::new(move || {
-                ended.fetch_add(1, Ordering::SeqCst);
-            })
-        };
-        let mut hub = ChatServer::default();
-        let nsp: Arc<str> = "/".into();
-        let (dead_id, live_id) = (Sid::random(), Sid::random());
-        hub.connect(
-            nsp.clone(),
-            dead_id.clone(),
-            dead_engine.clone(),
-            PendingAcks::default(),
-            hook(&ended),
-        );
-        hub.connect(
-            nsp.clone(),
-            live_id.clone(),
-            live_engine,
-            PendingAcks::default(),
-            hook(&Arc::new(AtomicUsize::new(0))),
-        );
-        hub.join(&nsp, &dead_id, vec!["online\nghost".into()]);
-        assert_eq!(hub.sweep_orphans(), 0, "both sessions still run");
-
-        dead.do_send(CloseSession(CloseReason::PingTimeout));
-        while dead_engine.is_open() {
-            actix_rt::task::yield_now().await;
-        }
-        assert_eq!(hub.sweep_orphans(), 1);
-        assert_eq!(
-            ended.load(Ordering::SeqCst),
-            1,
-            "the orphan's disconnect ran"
-        );
-        assert_eq!(hub.sockets(&nsp, &[]), vec![live_id]);
-        assert!(hub.rooms_named(&nsp, "online\n").is_empty());
-        assert_eq!(hub.sweep_orphans(), 0, "ended once");
-    }
-}
+mod tests;

@@ -5,14 +5,14 @@
 //! This half lives in the Socket.IO layer: the kept sockets by `pid` (their id and extensions) and
 //! the packet offsets. The rooms and the packet log are the adapter's half.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::RngCore;
 
 use super::socket::Socket;
+use crate::expiring::ExpiringMap;
 
 /// Default time a disconnected socket is kept.
 pub const DEFAULT_MAX_DISCONNECTION: Duration = Duration::from_secs(120);
@@ -51,22 +51,18 @@ pub fn new_pid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-struct Kept {
-    socket: Socket,
-    until: Instant,
-}
-
-/// Disconnected sockets that may come back, by `pid`.
+/// Disconnected sockets that may come back, by `pid`: at most `max_sessions` of them (the oldest
+/// give way), each for `max_disconnection`.
 pub(crate) struct KeptSockets {
     config: RecoveryConfig,
-    sockets: Mutex<HashMap<String, Kept>>,
+    sockets: Mutex<ExpiringMap<String, Socket>>,
 }
 
 impl KeptSockets {
     pub(crate) fn new(config: RecoveryConfig) -> KeptSockets {
         KeptSockets {
             config,
-            sockets: Mutex::new(HashMap::new()),
+            sockets: Mutex::new(ExpiringMap::new(config.max_sessions)),
         }
     }
 
@@ -76,26 +72,8 @@ impl KeptSockets {
 
     /// Keeps a disconnected socket for the recovery window.
     pub(crate) fn keep(&self, pid: String, socket: Socket) {
-        let now = Instant::now();
         let mut sockets = self.lock();
-        sockets.retain(|_, kept| kept.until > now);
-        while sockets.len() >= self.config.max_sessions {
-            let oldest = sockets
-                .iter()
-                .min_by_key(|(_, kept)| kept.until)
-                .map(|(pid, _)| pid.clone());
-            match oldest {
-                Some(pid) => sockets.remove(&pid),
-                None => break,
-            };
-        }
-        sockets.insert(
-            pid,
-            Kept {
-                socket,
-                until: now + self.config.max_disconnection,
-            },
-        );
+        sockets.insert(pid, socket, self.config.max_disconnection);
         crate::metrics::get()
             .recovery_sessions
             .set(sockets.len() as i64);
@@ -104,14 +82,14 @@ impl KeptSockets {
     /// Takes back a kept socket, if its window is still open.
     pub(crate) fn take(&self, pid: &str) -> Option<Socket> {
         let mut sockets = self.lock();
-        let kept = sockets.remove(pid)?;
+        let socket = sockets.take(pid);
         crate::metrics::get()
             .recovery_sessions
             .set(sockets.len() as i64);
-        (kept.until > Instant::now()).then_some(kept.socket)
+        socket
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Kept>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ExpiringMap<String, Socket>> {
         // Each critical section is one map operation; a poisoned map is still consistent.
         self.sockets.lock().unwrap_or_else(|e| e.into_inner())
     }

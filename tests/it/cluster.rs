@@ -63,7 +63,7 @@ impl Node {
     /// A node, with connection state recovery on when `recovery` is set.
     async fn start_with(nsp: &str, redis: &str, recovery: Option<RecoveryConfig>) -> Node {
         let hub = match recovery {
-            Some(recovery) => ChatServer::with_recovery(recovery.max_disconnection),
+            Some(recovery) => ChatServer::with_recovery(recovery),
             None => ChatServer::default(),
         }
         .start();

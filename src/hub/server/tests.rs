@@ -1,0 +1,383 @@
+//! The hub's state machine, through its plain methods: which sockets a broadcast reaches (read
+//! from the broadcast acks each socket was told to expect), dropped sockets coming back with or
+//! without their rooms, the configured cap on kept sockets, disconnecting by room, and the sweep.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use super::*;
+use crate::engineio::{
+    CloseReason, CloseSession, EngineConfig, EngineConnection, EngineHandler, EngineSession,
+    Handshake, Message, Registry, Sid, TransportKind,
+};
+use crate::socketio::{next_ack_id, Payload};
+
+/// Long enough that nothing kept expires during a test.
+const KEEP: Duration = Duration::from_secs(60);
+
+/// Hands out the `EngineSocket` of the session it opens.
+#[derive(Default)]
+struct Capture(Mutex<Option<EngineSocket>>);
+
+struct Silent;
+
+impl EngineConnection for Silent {
+    fn on_message(&mut self, _: Message) {}
+    fn on_close(&mut self, _: CloseReason) {}
+}
+
+impl EngineHandler for Capture {
+    fn on_open(&self, socket: EngineSocket, _: Handshake) -> Box<dyn EngineConnection> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(socket);
+        Box::new(Silent)
+    }
+}
+
+/// A running long-polling session, and the handle the hub writes to it through.
+async fn open_session() -> (Addr<EngineSession>, EngineSocket) {
+    let capture = Arc::new(Capture::default());
+    let handshake = Handshake {
+        sid: Sid::random(),
+        headers: Default::default(),
+        query: String::new(),
+        peer: None,
+        transport: TransportKind::Polling,
+    };
+    let addr = EngineSession::polling(
+        Arc::new(EngineConfig::default()),
+        Registry::default(),
+        capture.clone(),
+        handshake,
+    )
+    .start();
+    // Let the actor start and open its connection.
+    while capture
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_none()
+    {
+        actix_rt::task::yield_now().await;
+    }
+    let socket = capture.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+    (addr, socket.expect("the session opened"))
+}
+
+/// A socket of the tests: its id is its name.
+struct Peer {
+    id: SocketId,
+    engine: EngineSocket,
+    acks: PendingAcks,
+    /// Keeps the session running.
+    _session: Addr<EngineSession>,
+}
+
+impl Peer {
+    async fn new(name: &str) -> Peer {
+        let (session, engine) = open_session().await;
+        Peer {
+            id: SocketId::from(name),
+            engine,
+            acks: PendingAcks::default(),
+            _session: session,
+        }
+    }
+
+    fn connect(&self, hub: &mut ChatServer, rooms: &[&str]) {
+        hub.connect(
+            nsp(),
+            self.id.clone(),
+            self.engine.clone(),
+            self.acks.clone(),
+            Orphaned::new(|| {}),
+        );
+        hub.join(
+            &nsp(),
+            &self.id,
+            rooms.iter().map(|r| Room::from(*r)).collect(),
+        );
+    }
+
+    /// Comes back after a drop, having last got `offset`; answers whether it recovered.
+    fn restore(&self, hub: &mut ChatServer, offset: Option<&str>) -> bool {
+        hub.restore(
+            nsp(),
+            RestoreRequest {
+                id: self.id.clone(),
+                engine: self.engine.clone(),
+                offset: offset.map(str::to_owned),
+                recovered_reply: frames(),
+                fresh_reply: frames(),
+                acks: self.acks.clone(),
+                orphaned: Orphaned::new(|| {}),
+            },
+        )
+    }
+}
+
+fn nsp() -> Arc<str> {
+    "/".into()
+}
+
+fn frames() -> Arc<[Frame]> {
+    vec![Frame::text_message("2[\"news\"]")].into()
+}
+
+fn rooms(names: &[&str]) -> Vec<Room> {
+    names.iter().map(|r| Room::from(*r)).collect()
+}
+
+fn to(names: &[&str]) -> BroadcastOptions {
+    BroadcastOptions {
+        rooms: rooms(names),
+        ..BroadcastOptions::default()
+    }
+}
+
+/// The names of the peers a broadcast with `options` reaches, in the order of `peers`.
+fn reached(hub: &mut ChatServer, options: &BroadcastOptions, peers: &[&Peer]) -> Vec<String> {
+    let ack_id = next_ack_id();
+    let (reports, _received) = tokio::sync::mpsc::unbounded_channel();
+    let count = hub.broadcast_with_ack(&nsp(), &frames(), options, ack_id, &reports);
+    let names: Vec<String> = peers
+        .iter()
+        .filter(|peer| peer.acks.resolve(ack_id, Payload::empty()))
+        .map(|peer| peer.id.to_string())
+        .collect();
+    assert_eq!(count, names.len(), "the count is the sockets reached");
+    names
+}
+
+/// Logs a packet with recovery offset `offset` for the sockets in `names`.
+fn logged(hub: &mut ChatServer, offset: &str, names: &[&str]) {
+    let options = BroadcastOptions {
+        offset: Some(offset.into()),
+        ..to(names)
+    };
+    hub.broadcast(&nsp(), &frames(), &options);
+}
+
+fn recovery(max_sessions: usize) -> ChatServer {
+    ChatServer::with_recovery(RecoveryConfig {
+        max_disconnection: KEEP,
+        max_sessions,
+    })
+}
+
+fn sorted(mut ids: Vec<SocketId>) -> Vec<String> {
+    ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    ids.iter().map(ToString::to_string).collect()
+}
+
+#[actix_rt::test]
+async fn broadcasts_reach_rooms_minus_excepted_rooms_and_the_sender() {
+    let (a, b, c) = (
+        Peer::new("a").await,
+        Peer::new("b").await,
+        Peer::new("c").await,
+    );
+    let mut hub = ChatServer::default();
+    a.connect(&mut hub, &["r"]);
+    b.connect(&mut hub, &["r", "q"]);
+    c.connect(&mut hub, &[]);
+    let all = [&a, &b, &c];
+
+    assert_eq!(reached(&mut hub, &to(&[]), &all), ["a", "b", "c"]);
+    assert_eq!(reached(&mut hub, &to(&["r"]), &all), ["a", "b"]);
+    assert_eq!(
+        reached(&mut hub, &to(&["r", "q"]), &all),
+        ["a", "b"],
+        "once each"
+    );
+    assert_eq!(
+        reached(&mut hub, &to(&["c"]), &all),
+        ["c"],
+        "a socket id is a room"
+    );
+    let except_q = BroadcastOptions {
+        except_rooms: rooms(&["q"]),
+        ..to(&["r"])
+    };
+    assert_eq!(reached(&mut hub, &except_q, &all), ["a"]);
+    let but_the_sender = BroadcastOptions {
+        except: Some(a.id.clone()),
+        ..to(&[])
+    };
+    assert_eq!(reached(&mut hub, &but_the_sender, &all), ["b", "c"]);
+
+    assert_eq!(hub.room_count(), 2);
+    assert_eq!(hub.rooms_named(&nsp(), "q"), rooms(&["q"]));
+    assert_eq!(
+        sorted(hub.sockets(&nsp(), &rooms(&["r", "c"]))),
+        ["a", "b", "c"]
+    );
+    hub.leave(&nsp(), &b.id, rooms(&["r", "q"]));
+    assert_eq!(reached(&mut hub, &to(&["r"]), &all), ["a"]);
+    assert_eq!(hub.room_count(), 1, "an empty room is gone");
+    assert_eq!(
+        hub.disconnect(&nsp(), &a.id),
+        rooms(&["r"]).into_iter().collect()
+    );
+    assert_eq!(hub.room_count(), 0);
+    assert_eq!(reached(&mut hub, &to(&[]), &all), ["b", "c"]);
+}
+
+#[actix_rt::test]
+async fn a_dropped_socket_comes_back_to_its_rooms_only_from_a_known_offset() {
+    let (a, b) = (Peer::new("a").await, Peer::new("b").await);
+    let mut hub = recovery(10);
+    a.connect(&mut hub, &["r"]);
+    b.connect(&mut hub, &["r"]);
+    logged(&mut hub, "o1", &["r"]);
+
+    hub.detach(&nsp(), &a.id, KEEP);
+    assert_eq!(
+        reached(&mut hub, &to(&["r"]), &[&a, &b]),
+        ["b"],
+        "a dropped out"
+    );
+    logged(&mut hub, "o2", &["r"]);
+    assert!(a.restore(&mut hub, Some("o1")), "o1 is known");
+    assert_eq!(
+        reached(&mut hub, &to(&["r"]), &[&a, &b]),
+        ["a", "b"],
+        "back in r"
+    );
+
+    hub.detach(&nsp(), &a.id, KEEP);
+    assert!(!a.restore(&mut hub, Some("never logged")));
+    assert_eq!(
+        reached(&mut hub, &to(&["r"]), &[&a, &b]),
+        ["b"],
+        "a fresh socket"
+    );
+    assert_eq!(
+        reached(&mut hub, &to(&[]), &[&a, &b]),
+        ["a", "b"],
+        "but connected"
+    );
+    assert!(
+        !a.restore(&mut hub, Some("o1")),
+        "its rooms were taken once"
+    );
+
+    hub.detach(&nsp(), &a.id, KEEP);
+    assert!(!a.restore(&mut hub, None), "no offset, no promise");
+}
+
+#[actix_rt::test]
+async fn without_recovery_a_dropped_socket_is_forgotten() {
+    let a = Peer::new("a").await;
+    let mut hub = ChatServer::default();
+    a.connect(&mut hub, &["r"]);
+    logged(&mut hub, "o1", &["r"]);
+    hub.detach(&nsp(), &a.id, KEEP);
+    assert_eq!(hub.room_count(), 0);
+    assert!(!a.restore(&mut hub, Some("o1")));
+}
+
+#[actix_rt::test]
+async fn the_configured_cap_on_kept_sockets_holds() {
+    let peers = [
+        Peer::new("a").await,
+        Peer::new("b").await,
+        Peer::new("c").await,
+    ];
+    let mut hub = recovery(2);
+    for peer in &peers {
+        peer.connect(&mut hub, &["r"]);
+    }
+    logged(&mut hub, "o1", &["r"]);
+    for peer in &peers {
+        hub.detach(&nsp(), &peer.id, KEEP);
+    }
+    let [a, b, c] = &peers;
+    assert!(!a.restore(&mut hub, Some("o1")), "the oldest gave way");
+    assert!(b.restore(&mut hub, Some("o1")));
+    assert!(c.restore(&mut hub, Some("o1")));
+}
+
+#[actix_rt::test]
+async fn disconnecting_a_room_ends_its_live_sockets_and_forgets_its_kept_ones() {
+    let (a, b, c, d) = (
+        Peer::new("a").await,
+        Peer::new("b").await,
+        Peer::new("c").await,
+        Peer::new("d").await,
+    );
+    let mut hub = recovery(10);
+    a.connect(&mut hub, &["r"]);
+    b.connect(&mut hub, &["r", "q"]);
+    c.connect(&mut hub, &[]);
+    d.connect(&mut hub, &["r"]);
+    logged(&mut hub, "o1", &[]);
+    hub.detach(&nsp(), &d.id, KEEP);
+
+    let except_q = BroadcastOptions {
+        except_rooms: rooms(&["q"]),
+        ..to(&["r"])
+    };
+    hub.disconnect_sockets("/other", &to(&[]), false);
+    assert_eq!(
+        sorted(hub.sockets(&nsp(), &[])),
+        ["a", "b", "c"],
+        "another namespace's"
+    );
+    assert_eq!(hub.disconnect_sockets(&nsp(), &except_q, false), 1);
+    assert_eq!(sorted(hub.sockets(&nsp(), &[])), ["b", "c"]);
+    assert!(!d.restore(&mut hub, Some("o1")), "d was in r: forgotten");
+
+    assert_eq!(hub.disconnect_sockets(&nsp(), &to(&["q"]), true), 1);
+    while b.engine.is_open() {
+        actix_rt::task::yield_now().await;
+    }
+    assert!(c.engine.is_open(), "c was not in q");
+}
+
+/// A member whose session has stopped is ended by the sweep (its hook runs once and it
+/// leaves its rooms); a member whose session runs is kept.
+#[actix_rt::test]
+async fn the_sweep_ends_members_whose_transport_closed() {
+    let (dead, dead_engine) = open_session().await;
+    let (_live, live_engine) = open_session().await;
+    let ended = Arc::new(AtomicUsize::new(0));
+    let hook = |ended: &Arc<AtomicUsize>| {
+        let ended = Arc::clone(ended);
+        Orphaned::new(move || {
+            ended.fetch_add(1, Ordering::SeqCst);
+        })
+    };
+    let mut hub = ChatServer::default();
+    let nsp = nsp();
+    let (dead_id, live_id) = (Sid::random(), Sid::random());
+    hub.connect(
+        nsp.clone(),
+        dead_id.clone(),
+        dead_engine.clone(),
+        PendingAcks::default(),
+        hook(&ended),
+    );
+    hub.connect(
+        nsp.clone(),
+        live_id.clone(),
+        live_engine,
+        PendingAcks::default(),
+        hook(&Arc::new(AtomicUsize::new(0))),
+    );
+    hub.join(&nsp, &dead_id, vec!["online\nghost".into()]);
+    assert_eq!(hub.sweep_orphans(), 0, "both sessions still run");
+
+    dead.do_send(CloseSession(CloseReason::PingTimeout));
+    while dead_engine.is_open() {
+        actix_rt::task::yield_now().await;
+    }
+    assert_eq!(hub.sweep_orphans(), 1);
+    assert_eq!(
+        ended.load(Ordering::SeqCst),
+        1,
+        "the orphan's disconnect ran"
+    );
+    assert_eq!(hub.sockets(&nsp, &[]), vec![live_id]);
+    assert!(hub.rooms_named(&nsp, "online\n").is_empty());
+    assert_eq!(hub.sweep_orphans(), 0, "ended once");
+}
