@@ -451,7 +451,7 @@ mod tests {
 
     impl EngineHandler for Capture {
         fn on_open(&self, socket: EngineSocket, _: Handshake) -> Box<dyn EngineConnection> {
-            *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(socket);
+            *crate::sync::lock(&self.0) = Some(socket);
             Box::new(Silent)
         }
     }
@@ -477,15 +477,10 @@ mod tests {
             )
             .start();
             // Let the actor start and open its connection.
-            while capture
-                .0
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .is_none()
-            {
+            while crate::sync::lock(&capture.0).is_none() {
                 actix_rt::task::yield_now().await;
             }
-            let socket = capture.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let socket = crate::sync::lock(&capture.0).take();
             (addr, socket.expect("the session opened"))
         };
         let (dead, dead_engine) = open_session().await;
