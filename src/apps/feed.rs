@@ -32,7 +32,7 @@ pub async fn post_tweet(
     let text = Text::parse(text, "a tweet", MAX_TWEET)?;
     ctx.limits
         .tweets
-        .hit(&user.name.as_str().to_ascii_lowercase())
+        .hit(&user.name.key())
         .map_err(|_| AppError::RateLimited)?;
     let tweet = ctx
         .store

@@ -100,7 +100,7 @@ impl Offer {
 
 /// The Socket.IO room of a signed-in user's sockets (every tab).
 pub fn user_room(name: &str) -> String {
-    format!("user:{}", name.to_ascii_lowercase())
+    format!("user:{}", Username::key_of(name))
 }
 
 fn count(outcome: &str) {
@@ -141,7 +141,7 @@ pub async fn offer(
     if let Some(user) = sender.user() {
         ctx.limits
             .trade_offers
-            .hit(&user.name.as_str().to_ascii_lowercase())
+            .hit(&user.name.key())
             .map_err(|_| AppError::RateLimited)?;
     }
     let expires_at = crate::store::now_ms() + ctx.trade_lifetime.as_millis() as i64;
