@@ -22,7 +22,7 @@ use crate::accounts::Accounts;
 use crate::hub::ChatServer;
 use crate::limits::RateLimiter;
 use crate::socketio::{Namespace, NamespaceBuilder, SocketId};
-use crate::store::Store;
+use crate::store::{Decision, Store};
 use handler::AppEvents;
 
 /// The window of the apps' rate limits.
@@ -137,8 +137,14 @@ pub fn main_namespace(ctx: AppContext) -> NamespaceBuilder {
         .signal("chat:typing", chat::on_typing)
         .request("tweet:post", feed::on_post)
         .request("trade:offer", trades::on_offer)
-        .request("trade:accept", trades::on_accept)
-        .request("trade:decline", trades::on_decline)
-        .request("trade:cancel", trades::on_cancel)
+        .request("trade:accept", |ctx, socket, request| {
+            trades::on_decision(Decision::Accept, ctx, socket, request)
+        })
+        .request("trade:decline", |ctx, socket, request| {
+            trades::on_decision(Decision::Decline, ctx, socket, request)
+        })
+        .request("trade:cancel", |ctx, socket, request| {
+            trades::on_decision(Decision::Cancel, ctx, socket, request)
+        })
         .build()
 }

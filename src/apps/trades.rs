@@ -230,7 +230,9 @@ pub async fn on_offer(
     Ok(TradeReply { trade })
 }
 
-async fn on_decision(
+/// `trade:accept` (recipient only), `trade:decline` (recipient only) and `trade:cancel` (sender
+/// only), each `{id}` → `{ok, trade}`.
+pub async fn on_decision(
     decision: Decision,
     ctx: AppContext,
     socket: Socket,
@@ -239,33 +241,6 @@ async fn on_decision(
     let sender = verified_identity(&ctx.accounts, &socket).await;
     let trade = decide(&ctx, &sender, request.id, decision, &socket.namespace()).await?;
     Ok(TradeReply { trade })
-}
-
-/// `trade:accept` `{id}` (recipient only) → `{ok, trade}`.
-pub async fn on_accept(
-    ctx: AppContext,
-    socket: Socket,
-    request: TradeRef,
-) -> Result<TradeReply, AppError> {
-    on_decision(Decision::Accept, ctx, socket, request).await
-}
-
-/// `trade:decline` `{id}` (recipient only) → `{ok, trade}`.
-pub async fn on_decline(
-    ctx: AppContext,
-    socket: Socket,
-    request: TradeRef,
-) -> Result<TradeReply, AppError> {
-    on_decision(Decision::Decline, ctx, socket, request).await
-}
-
-/// `trade:cancel` `{id}` (sender only) → `{ok, trade}`.
-pub async fn on_cancel(
-    ctx: AppContext,
-    socket: Socket,
-    request: TradeRef,
-) -> Result<TradeReply, AppError> {
-    on_decision(Decision::Cancel, ctx, socket, request).await
 }
 
 /// Sweeps expired trades forever, telling both sides of each.
