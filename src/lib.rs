@@ -16,5 +16,6 @@ pub mod metrics;
 pub mod socketio;
 pub mod startup;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod web;

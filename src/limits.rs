@@ -49,8 +49,8 @@ impl<K: Eq + Hash + Clone> RateLimiter<K> {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, (Instant, u32)>> {
-        // Each critical section leaves the map consistent; a poisoned lock is still usable.
-        self.windows.lock().unwrap_or_else(|e| e.into_inner())
+        // Each critical section leaves the map consistent.
+        crate::sync::lock(&self.windows)
     }
 
     /// Records one event; `Err(wait)` if the key is over its limit (the event is not counted), or

@@ -102,7 +102,7 @@ impl From<GateError> for AccountError {
 pub struct Accounts {
     store: Store,
     /// Login attempts per (parsed, lower-case) user name; names that cannot exist are not keys.
-    failures_by_name: Arc<RateLimiter<Username>>,
+    failures_by_name: Arc<RateLimiter<String>>,
     failures_by_ip: Arc<RateLimiter<IpAddr>>,
     registrations_by_ip: Arc<RateLimiter<IpAddr>>,
     hashing: HashGate,
@@ -180,7 +180,7 @@ impl Accounts {
         peer: Option<IpAddr>,
     ) -> Result<(User, SessionToken), AccountError> {
         // A name that cannot be parsed belongs to no account: it is not a limiter key.
-        let name_key = Username::parse(&name.to_ascii_lowercase()).ok();
+        let name_key = Username::parse(name).ok().map(|name| name.key());
         if let Some(ip) = peer {
             self.failures_by_ip
                 .hit(&ip)
@@ -208,11 +208,7 @@ impl Accounts {
                 Ok((user, token))
             }
             Err(AccountError::WrongCredentials) => {
-                tracing::warn!(
-                    user = name_key.as_ref().map(Username::as_str),
-                    ?peer,
-                    "failed login"
-                );
+                tracing::warn!(user = name_key.as_deref(), ?peer, "failed login");
                 Err(AccountError::WrongCredentials)
             }
             Err(other) => {
@@ -223,9 +219,9 @@ impl Accounts {
         }
     }
 
-    fn give_back(&self, name: Option<&Username>, peer: Option<IpAddr>) {
-        if let Some(name) = name {
-            self.failures_by_name.give_back(name);
+    fn give_back(&self, name_key: Option<&String>, peer: Option<IpAddr>) {
+        if let Some(key) = name_key {
+            self.failures_by_name.give_back(key);
         }
         if let Some(ip) = peer {
             self.failures_by_ip.give_back(&ip);

@@ -23,7 +23,7 @@ impl Username {
         {
             return Err("user names use letters, digits, '_' and '-' only");
         }
-        if raw.to_ascii_lowercase().starts_with("guest-") {
+        if Username::key_of(raw).starts_with("guest-") {
             return Err("names starting with 'guest-' are reserved for guests");
         }
         Ok(Username(raw.to_string()))
@@ -32,6 +32,17 @@ impl Username {
     /// The name as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The canonical key of the name: names are unique regardless of ASCII case, so whatever
+    /// counts, groups or compares users by name uses this form.
+    pub fn key(&self) -> String {
+        Username::key_of(&self.0)
+    }
+
+    /// The canonical key of a name as stored or sent (see [`Username::key`]).
+    pub fn key_of(name: &str) -> String {
+        name.to_ascii_lowercase()
     }
 }
 
@@ -86,6 +97,13 @@ mod tests {
         ] {
             assert!(Username::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn keys_ignore_case() {
+        let name = Username::parse("Alice_99").expect("a valid name");
+        assert_eq!(name.key(), "alice_99");
+        assert_eq!(name.key(), Username::key_of("ALICE_99"));
     }
 
     #[test]

@@ -1,15 +1,15 @@
 //! The tweet feed: posting (socket `tweet:post` or `POST /api/tweets`), and the `newTweet`
 //! notification every other socket gets, from which pages show their "N new tweets" banner.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::error::{parse, reply, AppError};
+use super::error::AppError;
 use super::identity::verified_identity;
 use super::text::Text;
 use super::AppContext;
 use crate::accounts::Identity;
-use crate::socketio::{AckSender, BroadcastOperator, Payload, Socket};
+use crate::socketio::{BroadcastOperator, Payload, Socket};
 use crate::store::Tweet;
 
 /// Longest tweet, in characters.
@@ -32,7 +32,7 @@ pub async fn post_tweet(
     let text = Text::parse(text, "a tweet", MAX_TWEET)?;
     ctx.limits
         .tweets
-        .hit(&user.name.as_str().to_ascii_lowercase())
+        .hit(&user.name.key())
         .map_err(|_| AppError::RateLimited)?;
     let tweet = ctx
         .store
@@ -45,21 +45,20 @@ pub async fn post_tweet(
     Ok(tweet)
 }
 
+/// The ack of `tweet:post`: `{ok, tweet}`.
+#[derive(Serialize)]
+pub struct TweetReply {
+    /// The stored tweet.
+    pub tweet: Tweet,
+}
+
 /// `tweet:post` `{text}`: acks `{ok, tweet}`; every other socket gets `newTweet`.
-pub fn on_post(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option<AckSender>) {
-    let (ctx, socket) = (ctx.clone(), socket.clone());
-    actix_rt::spawn(async move {
-        let result = async {
-            let request: TweetRequest = parse(&payload)?;
-            post_tweet(
-                &ctx,
-                &verified_identity(&ctx.accounts, &socket).await,
-                &request.text,
-                socket.broadcast(),
-            )
-            .await
-        }
-        .await;
-        reply(ack, result.map(|tweet| json!({ "tweet": tweet })));
-    });
+pub async fn on_post(
+    ctx: AppContext,
+    socket: Socket,
+    request: TweetRequest,
+) -> Result<TweetReply, AppError> {
+    let author = verified_identity(&ctx.accounts, &socket).await;
+    let tweet = post_tweet(&ctx, &author, &request.text, socket.broadcast()).await?;
+    Ok(TweetReply { tweet })
 }

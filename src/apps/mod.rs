@@ -5,6 +5,7 @@ pub mod board;
 pub mod chat;
 pub mod error;
 pub mod feed;
+pub mod handler;
 pub mod identity;
 pub mod presence;
 pub mod text;
@@ -20,8 +21,9 @@ use actix::Addr;
 use crate::accounts::Accounts;
 use crate::hub::ChatServer;
 use crate::limits::RateLimiter;
-use crate::socketio::{AckSender, Namespace, NamespaceBuilder, Payload, Socket, SocketId};
-use crate::store::Store;
+use crate::socketio::{Namespace, NamespaceBuilder, SocketId};
+use crate::store::{Decision, Store};
+use handler::AppEvents;
 
 /// The window of the apps' rate limits.
 pub const RATE_WINDOW: Duration = Duration::from_secs(60);
@@ -103,24 +105,10 @@ pub struct AppContext {
     pub chat: Arc<chat::RoomDirectory>,
 }
 
-type AppHandler = fn(&AppContext, &Socket, Payload, Option<AckSender>);
-
 /// The main namespace: identity on connect, then every app's events.
 pub fn main_namespace(ctx: AppContext) -> NamespaceBuilder {
-    let events: [(&str, AppHandler); 10] = [
-        ("chat:rooms", chat::on_rooms),
-        ("chat:join", chat::on_join),
-        ("chat:leave", chat::on_leave),
-        ("chat:send", chat::on_send),
-        ("chat:typing", chat::on_typing),
-        ("tweet:post", feed::on_post),
-        ("trade:offer", trades::on_offer),
-        ("trade:accept", trades::on_accept),
-        ("trade:decline", trades::on_decline),
-        ("trade:cancel", trades::on_cancel),
-    ];
     let (for_identity, for_connect, for_disconnect) = (ctx.clone(), ctx.clone(), ctx.clone());
-    let mut namespace = Namespace::builder("/")
+    let namespace = Namespace::builder("/")
         .middleware(move |socket| {
             let accounts = for_identity.accounts.clone();
             async move { identity::identify(&accounts, &socket).await }
@@ -141,11 +129,22 @@ pub fn main_namespace(ctx: AppContext) -> NamespaceBuilder {
             welcome::on_disconnect(socket);
             chat::on_disconnect(&for_disconnect, socket);
         });
-    for (event, handler) in events {
-        let ctx = ctx.clone();
-        namespace = namespace.on(event, move |socket, payload, ack| {
-            handler(&ctx, socket, payload, ack)
-        });
-    }
-    namespace
+    AppEvents::new(namespace, ctx)
+        .request("chat:rooms", chat::on_rooms)
+        .request("chat:join", chat::on_join)
+        .request("chat:leave", chat::on_leave)
+        .request("chat:send", chat::on_send)
+        .signal("chat:typing", chat::on_typing)
+        .request("tweet:post", feed::on_post)
+        .request("trade:offer", trades::on_offer)
+        .request("trade:accept", |ctx, socket, request| {
+            trades::on_decision(Decision::Accept, ctx, socket, request)
+        })
+        .request("trade:decline", |ctx, socket, request| {
+            trades::on_decision(Decision::Decline, ctx, socket, request)
+        })
+        .request("trade:cancel", |ctx, socket, request| {
+            trades::on_decision(Decision::Cancel, ctx, socket, request)
+        })
+        .build()
 }

@@ -7,16 +7,15 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use super::error::{parse, reply, AppError};
+use super::error::AppError;
 use super::identity::verified_identity;
 use super::text::Text;
 use super::AppContext;
 use crate::accounts::{Identity, Username};
 use crate::hub::messages::{TradeRefusal, VerifyTrade};
-use crate::socketio::{AckSender, BroadcastOperator, Payload, Socket};
+use crate::socketio::{BroadcastOperator, Payload, Socket};
 use crate::store::{Decision, NewTrade, Trade, TradeError};
 
 /// Most items one offer may move (both sides together).
@@ -100,7 +99,7 @@ impl Offer {
 
 /// The Socket.IO room of a signed-in user's sockets (every tab).
 pub fn user_room(name: &str) -> String {
-    format!("user:{}", name.to_ascii_lowercase())
+    format!("user:{}", Username::key_of(name))
 }
 
 fn count(outcome: &str) {
@@ -141,7 +140,7 @@ pub async fn offer(
     if let Some(user) = sender.user() {
         ctx.limits
             .trade_offers
-            .hit(&user.name.as_str().to_ascii_lowercase())
+            .hit(&user.name.key())
             .map_err(|_| AppError::RateLimited)?;
     }
     let expires_at = crate::store::now_ms() + ctx.trade_lifetime.as_millis() as i64;
@@ -212,58 +211,36 @@ pub async fn decide(
     }
 }
 
+/// The ack of a trade event: `{ok, trade}`, the trade as it stands now.
+#[derive(Serialize)]
+pub struct TradeReply {
+    /// The trade offered or decided.
+    pub trade: Trade,
+}
+
 /// `trade:offer` `{to, give, want, note?, key?}` → `{ok, trade}`.
-pub fn on_offer(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option<AckSender>) {
-    let (ctx, socket) = (ctx.clone(), socket.clone());
-    actix_rt::spawn(async move {
-        let result = async {
-            let request = Offer::parse(parse::<OfferRequest>(&payload)?)?;
-            let sender = verified_identity(&ctx.accounts, &socket).await;
-            offer(&ctx, &sender, request, &socket.namespace()).await
-        }
-        .await;
-        reply(ack, result.map(|trade| json!({ "trade": trade })));
-    });
+pub async fn on_offer(
+    ctx: AppContext,
+    socket: Socket,
+    request: OfferRequest,
+) -> Result<TradeReply, AppError> {
+    let request = Offer::parse(request)?;
+    let sender = verified_identity(&ctx.accounts, &socket).await;
+    let trade = offer(&ctx, &sender, request, &socket.namespace()).await?;
+    Ok(TradeReply { trade })
 }
 
-fn on_decision(
+/// `trade:accept` (recipient only), `trade:decline` (recipient only) and `trade:cancel` (sender
+/// only), each `{id}` → `{ok, trade}`.
+pub async fn on_decision(
     decision: Decision,
-    ctx: &AppContext,
-    socket: &Socket,
-    payload: Payload,
-    ack: Option<AckSender>,
-) {
-    let (ctx, socket) = (ctx.clone(), socket.clone());
-    actix_rt::spawn(async move {
-        let result = async {
-            let request: TradeRef = parse(&payload)?;
-            decide(
-                &ctx,
-                &verified_identity(&ctx.accounts, &socket).await,
-                request.id,
-                decision,
-                &socket.namespace(),
-            )
-            .await
-        }
-        .await;
-        reply(ack, result.map(|trade| json!({ "trade": trade })));
-    });
-}
-
-/// `trade:accept` `{id}` (recipient only).
-pub fn on_accept(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option<AckSender>) {
-    on_decision(Decision::Accept, ctx, socket, payload, ack);
-}
-
-/// `trade:decline` `{id}` (recipient only).
-pub fn on_decline(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option<AckSender>) {
-    on_decision(Decision::Decline, ctx, socket, payload, ack);
-}
-
-/// `trade:cancel` `{id}` (sender only).
-pub fn on_cancel(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option<AckSender>) {
-    on_decision(Decision::Cancel, ctx, socket, payload, ack);
+    ctx: AppContext,
+    socket: Socket,
+    request: TradeRef,
+) -> Result<TradeReply, AppError> {
+    let sender = verified_identity(&ctx.accounts, &socket).await;
+    let trade = decide(&ctx, &sender, request.id, decision, &socket.namespace()).await?;
+    Ok(TradeReply { trade })
 }
 
 /// Sweeps expired trades forever, telling both sides of each.

@@ -31,6 +31,7 @@ use crate::socketio::{
     next_ack_id, AckReport, AckRequest, Adapter, BroadcastOptions, Orphaned, Payload, PendingAcks,
     RestoreRequest, Room, SocketId,
 };
+use crate::sync::lock;
 
 /// How often an idle connection is checked with a PING.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
@@ -1467,12 +1468,6 @@ fn redact(url: &str) -> String {
         Some((_, host)) => format!("{scheme}://***@{host}"),
         None => url.to_string(),
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

@@ -44,12 +44,11 @@ impl Registry {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Sid, Addr<EngineSession>>> {
-        // A panic while holding the lock cannot leave the map half-written (every write is one
-        // insert or remove), so a poisoned lock is still safe to use.
-        self.sessions.read().unwrap_or_else(|e| e.into_inner())
+        // Every write is one insert or remove.
+        crate::sync::read(&self.sessions)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Sid, Addr<EngineSession>>> {
-        self.sessions.write().unwrap_or_else(|e| e.into_inner())
+        crate::sync::write(&self.sessions)
     }
 }

@@ -331,7 +331,7 @@ impl ChatServer {
         recipient: &str,
     ) -> Result<crate::store::UserId, TradeRefusal> {
         let user = sender.user().ok_or(TradeRefusal::Unauthenticated)?;
-        if user.name.as_str().eq_ignore_ascii_case(recipient) {
+        if user.name.key() == crate::accounts::Username::key_of(recipient) {
             return Err(TradeRefusal::SelfTrade);
         }
         Ok(user.id)

@@ -94,12 +94,9 @@ impl PendingAcks {
         self.lock().clear();
     }
 
-    /// Every critical section here is one map operation, so a panicking holder cannot leave the
-    /// map inconsistent: a poisoned lock is used as is.
+    /// Every critical section here is one map operation.
     fn lock(&self) -> MutexGuard<'_, HashMap<u64, Waiter>> {
-        self.waiting
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.waiting)
     }
 }
 

@@ -90,8 +90,8 @@ impl KeptSockets {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ExpiringMap<String, Socket>> {
-        // Each critical section is one map operation; a poisoned map is still consistent.
-        self.sockets.lock().unwrap_or_else(|e| e.into_inner())
+        // Each critical section is one map operation.
+        crate::sync::lock(&self.sockets)
     }
 }
 

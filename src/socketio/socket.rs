@@ -3,7 +3,7 @@
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -18,6 +18,7 @@ use super::payload::Payload;
 use super::pending_acks::PendingAcks;
 use super::SocketId;
 use crate::engineio::{CloseReason, EngineSocket, Handshake, SendError};
+use crate::sync::lock;
 
 /// Why a socket left its namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -383,12 +384,6 @@ impl Socket {
         }
         self.inner.ns.on_disconnected(self, reason);
     }
-}
-
-/// Locks a mutex whose data stays consistent even if a holder panicked (each critical section here
-/// is a single map operation).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl std::fmt::Debug for Socket {

@@ -19,7 +19,6 @@
 (function () {
   'use strict';
 
-  var ACK_TIMEOUT_MS = 10000;
   var TYPING_THROTTLE_MS = 2000; // send chat:typing at most this often
   var TYPING_SHOW_MS = 3000; // show "x is typing…" this long after the last signal
   var DEFAULT_ROOM = 'lobby';
@@ -71,18 +70,18 @@
     chatError.hidden = !text;
   }
 
-  /** Emit with an ack and a timeout; cb(err, res) where err is a string for the user. */
-  function request(event, data, cb) {
-    var args = [event];
-    if (data !== undefined) args.push(data);
-    args.push(function (err, res) {
-      if (err) return cb('The hub did not answer in time.', null);
-      if (!res || res.ok !== true) return cb(errorText(res, 'That did not work.'), res || null);
-      cb(null, res);
-    });
-    var t = socket.timeout(ACK_TIMEOUT_MS);
-    t.emit.apply(t, args);
+  /** The text for the user when an Agora.request failed (no answer in time, or a refusal). */
+  function failureText(e) {
+    if (e.code === 'timeout') return e.message;
+    return errorText(e.answer, 'That did not work.');
   }
+
+  /** Emit an event the hub acknowledges; Agora.request's Promise (see common.js). */
+  function request(event, data) {
+    return Agora.request(socket, event, data);
+  }
+
+  function ignore() {}
 
   function nearBottom() {
     return messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
@@ -95,21 +94,6 @@
   function setComposer(enabled) {
     messageInput.disabled = !enabled;
     sendButton.disabled = !enabled;
-  }
-
-  function renderWelcome(msg) {
-    msg = msg || {};
-    var text = typeof msg.text === 'string' ? msg.text : '';
-    Agora.clear(welcome);
-    if (typeof msg.user === 'string' && msg.user) {
-      welcome.appendChild(Agora.el('span', { 'class': 'welcome-text' }, [
-        Agora.el('strong', { 'class': 'welcome-name', text: msg.user }),
-        ' — ' + text
-      ]));
-    } else {
-      welcome.appendChild(Agora.el('span', { 'class': 'welcome-text', text: text }));
-    }
-    welcome.dataset.state = 'ready';
   }
 
   // ---- rooms ---------------------------------------------------------------
@@ -200,12 +184,6 @@
 
   function messageItem(m) {
     var mine = me && m.user === me;
-    var time = Agora.el('time', { 'class': 'time', text: Agora.formatTime(m.at) });
-    var d = new Date(m.at);
-    if (!isNaN(d.getTime())) {
-      time.dateTime = d.toISOString();
-      time.title = d.toLocaleString();
-    }
     return Agora.el('li', {
       'class': 'message' + (mine ? ' is-mine' : ''),
       dataset: { id: m.id, user: m.user }
@@ -215,7 +193,7 @@
         Agora.el('div', { 'class': 'message-meta' }, [
           Agora.el('span', { 'class': 'user', text: m.user }),
           Agora.isGuest(m.user) ? Agora.el('span', { 'class': 'badge badge-guest', text: 'guest' }) : null,
-          time
+          Agora.timeNode(m.at)
         ]),
         Agora.el('p', { 'class': 'text', text: m.text })
       ])
@@ -275,33 +253,47 @@
     showRoom(room, socket.connected ? 'joining…' : 'waiting for the connection…');
     renderRooms();
     if (!socket.connected) return; // the connect handler joins `wanted`
-    if (previous && previous !== room) request('chat:leave', { room: previous }, function () {});
-    request('chat:join', { room: room }, function (err, res) {
+    if (previous && previous !== room) request('chat:leave', { room: previous }).catch(ignore);
+    request('chat:join', { room: room }).then(function (res) {
       if (seq !== joinSeq) return; // another join was asked for since
-      if (err) {
-        showRoom(room, 'not joined');
-        showError('Could not join #' + room + ': ' + err);
-        // Go back to where we were, if anywhere.
-        if (previous && previous !== room) join(previous);
-        return;
-      }
-      active = typeof res.room === 'string' ? res.room : room;
-      wanted = active;
-      memberNames = Array.isArray(res.members) ? res.members.slice() : [];
-      if (me && memberNames.indexOf(me) === -1) memberNames.push(me);
-      showRoom(active, '');
+      enter(res, room);
       resetMessages(res.history);
-      var replay = early;
-      early = [];
-      replay.forEach(function (e) {
-        if (e.kind === 'presence') applyPresence(e.msg, false);
-        else addMessage(e.msg, true);
-      });
-      renderMembers();
-      renderRooms();
-      setComposer(true);
+      replayEarly(true);
+      showLive();
       messageInput.focus({ preventScroll: true });
+    }, function (e) {
+      if (seq !== joinSeq) return;
+      showRoom(room, 'not joined');
+      showError('Could not join #' + room + ': ' + failureText(e));
+      // Go back to where we were, if anywhere.
+      if (previous && previous !== room) join(previous);
     });
+  }
+
+  /** A join's answer: `res.room` (else `room`) is the active room, with the members it lists. */
+  function enter(res, room) {
+    active = typeof res.room === 'string' ? res.room : room;
+    wanted = active;
+    memberNames = Array.isArray(res.members) ? res.members.slice() : [];
+    if (me && memberNames.indexOf(me) === -1) memberNames.push(me);
+    showRoom(active, '');
+  }
+
+  /** Applies the events that arrived while the join was under way, in order. */
+  function replayEarly(forceScroll) {
+    var replay = early;
+    early = [];
+    replay.forEach(function (e) {
+      if (e.kind === 'presence') applyPresence(e.msg, false);
+      else addMessage(e.msg, forceScroll);
+    });
+  }
+
+  /** The active room is shown and open for messages. */
+  function showLive() {
+    renderMembers();
+    renderRooms();
+    setComposer(true);
   }
 
   /**
@@ -322,32 +314,21 @@
     setComposer(recovered);
     var ask = { room: room };
     if (lastId !== null) ask.after = lastId;
-    request('chat:join', ask, function (err, res) {
+    request('chat:join', ask).then(function (res) {
       if (seq !== joinSeq) return;
       joinedAtDrop = null;
-      if (err) {
-        // Could not catch up: start over with a plain join (fresh history).
-        active = null;
-        join(room);
-        return;
-      }
-      active = typeof res.room === 'string' ? res.room : room;
-      wanted = active;
-      memberNames = Array.isArray(res.members) ? res.members.slice() : [];
-      if (me && memberNames.indexOf(me) === -1) memberNames.push(me);
-      showRoom(active, '');
+      enter(res, room);
       var stick = nearBottom();
       (Array.isArray(res.history) ? res.history : []).forEach(function (m) { addMessage(m, false); });
-      var replay = early;
-      early = [];
-      replay.forEach(function (e) {
-        if (e.kind === 'presence') applyPresence(e.msg, false);
-        else addMessage(e.msg, false);
-      });
+      replayEarly(false);
       if (stick) scrollToBottom();
-      renderMembers();
-      renderRooms();
-      setComposer(true);
+      showLive();
+    }, function () {
+      if (seq !== joinSeq) return;
+      joinedAtDrop = null;
+      // Could not catch up: start over with a plain join (fresh history).
+      active = null;
+      join(room);
     });
   }
 
@@ -360,14 +341,12 @@
     var room = active;
     messageInput.value = '';
     lastTypingSent = 0;
-    request('chat:send', { room: room, text: text }, function (err, res) {
-      if (err) {
-        showError(err);
-        if (!messageInput.value) messageInput.value = text; // give the text back
-        return;
-      }
+    request('chat:send', { room: room, text: text }).then(function (res) {
       showError('');
       if (res.message && (res.message.room === undefined || res.message.room === active)) addMessage(res.message, true);
+    }, function (e) {
+      showError(failureText(e));
+      if (!messageInput.value) messageInput.value = text; // give the text back
     });
   });
 
@@ -382,7 +361,7 @@
   // ---- server events -----------------------------------------------------------
 
   socket.on('welcome', function (msg) {
-    renderWelcome(msg);
+    Agora.renderWelcome(welcome, msg);
     if (msg && typeof msg.user === 'string' && msg.user && msg.user !== me) {
       me = msg.user;
       if (active) renderMembers();
@@ -439,9 +418,7 @@
   });
 
   socket.on('connect', function () {
-    request('chat:rooms', undefined, function (err, res) {
-      if (!err) setRooms(res.rooms);
-    });
+    request('chat:rooms').then(function (res) { setRooms(res.rooms); }, ignore);
     var back = joinedAtDrop; // cleared once the re-join has answered (it may be cut off too)
     if (back && back === wanted) {
       // Back after a reconnect in the room we were in: catch up without losing what is shown.
@@ -451,7 +428,7 @@
     // First connection, or another room was chosen while offline: a plain join (a recovered session
     // still has the old room, leave it).
     joinedAtDrop = null;
-    if (back && socket.recovered === true) request('chat:leave', { room: back }, function () {});
+    if (back && socket.recovered === true) request('chat:leave', { room: back }).catch(ignore);
     active = null;
     join(wanted || DEFAULT_ROOM);
   });

@@ -130,6 +130,25 @@
     return node;
   }
 
+  /**
+   * Show the server's welcome {text, user} in `node`: "<strong>user</strong> — text" (just the text
+   * when there is no user), then mark the node data-state="ready".
+   */
+  function renderWelcome(node, msg) {
+    msg = msg || {};
+    var text = typeof msg.text === 'string' ? msg.text : '';
+    clear(node);
+    if (typeof msg.user === 'string' && msg.user) {
+      node.appendChild(el('span', { 'class': 'welcome-text' }, [
+        el('strong', { 'class': 'welcome-name', text: msg.user }),
+        ' — ' + text
+      ]));
+    } else {
+      node.appendChild(el('span', { 'class': 'welcome-text', text: text }));
+    }
+    node.dataset.state = 'ready';
+  }
+
   // ---- Connection status ----------------------------------------------------
 
   var STATUS_TEXT = {
@@ -261,6 +280,7 @@
     renderUserList: renderUserList,
     formatTime: formatTime,
     timeNode: timeNode,
+    renderWelcome: renderWelcome,
     trackConnection: trackConnection,
     setStatus: setStatus,
     ACK_TIMEOUT_MS: ACK_TIMEOUT_MS,

@@ -23,19 +23,8 @@
   }
 
   socket.on('welcome', function (msg) {
-    msg = msg || {};
-    var text = typeof msg.text === 'string' ? msg.text : '';
-    Agora.clear(welcome);
-    if (typeof msg.user === 'string' && msg.user) {
-      me = msg.user;
-      welcome.appendChild(Agora.el('span', { 'class': 'welcome-text' }, [
-        Agora.el('strong', { 'class': 'welcome-name', text: msg.user }),
-        ' — ' + text
-      ]));
-    } else {
-      welcome.appendChild(Agora.el('span', { 'class': 'welcome-text', text: text }));
-    }
-    welcome.dataset.state = 'ready';
+    if (msg && typeof msg.user === 'string' && msg.user) me = msg.user;
+    Agora.renderWelcome(welcome, msg);
     renderOnline(); // mark "you" now that we know who we are
   });
 

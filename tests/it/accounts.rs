@@ -68,57 +68,37 @@ async fn register_login_me_logout() {
 async fn bad_input_gets_json_errors_with_codes() {
     let app = spawn_app().await;
     app.register("taken_name").await;
+    let register = |username: &str, password: &str| {
+        (
+            "/api/register",
+            json!({"username": username, "password": password}),
+        )
+    };
+    let login = |username: &str, password: &str| {
+        (
+            "/api/login",
+            json!({"username": username, "password": password}),
+        )
+    };
     let cases = [
+        (register("ab", "long enough"), 400, "bad_request"),
+        (register("<b>x</b>", "long enough"), 400, "bad_request"),
+        (register("guest-abc", "long enough"), 400, "bad_request"),
+        (register("bob", "short"), 400, "bad_request"),
         (
-            "/api/register",
-            json!({"username": "ab", "password": "long enough"}),
+            ("/api/register", json!({"username": "bob"})),
             400,
             "bad_request",
         ),
+        (register("TAKEN_NAME", "long enough"), 409, "name_taken"),
         (
-            "/api/register",
-            json!({"username": "<b>x</b>", "password": "long enough"}),
-            400,
-            "bad_request",
-        ),
-        (
-            "/api/register",
-            json!({"username": "guest-abc", "password": "long enough"}),
-            400,
-            "bad_request",
-        ),
-        (
-            "/api/register",
-            json!({"username": "bob", "password": "short"}),
-            400,
-            "bad_request",
-        ),
-        (
-            "/api/register",
-            json!({"username": "bob"}),
-            400,
-            "bad_request",
-        ),
-        (
-            "/api/register",
-            json!({"username": "TAKEN_NAME", "password": "long enough"}),
-            409,
-            "name_taken",
-        ),
-        (
-            "/api/login",
-            json!({"username": "taken_name", "password": "wrong password"}),
+            login("taken_name", "wrong password"),
             401,
             "wrong_credentials",
         ),
-        (
-            "/api/login",
-            json!({"username": "nobody", "password": "whatever1"}),
-            401,
-            "wrong_credentials",
-        ),
+        (login("nobody", "whatever1"), 401, "wrong_credentials"),
     ];
-    for (path, body, status, code) in cases {
+    for ((path, body), status, code) in cases {
         let (got, answer) = app.post_json(path, body.clone()).await;
         assert_eq!(got, status, "{path} {body}: {answer}");
         assert_eq!(answer["error"]["code"], code, "{path} {body}");
@@ -138,28 +118,13 @@ async fn failed_logins_are_rate_limited_per_user_name() {
     let app = spawn_app_with(|s| s.login_failures_per_user = 3).await;
     app.register("carol").await;
     for _ in 0..3 {
-        let (status, _) = app
-            .post_json(
-                "/api/login",
-                json!({"username": "carol", "password": "not it at all"}),
-            )
-            .await;
+        let (status, _) = app.log_in("carol", "not it at all").await;
         assert_eq!(status, 401);
     }
-    let (status, body) = app
-        .post_json(
-            "/api/login",
-            json!({"username": "carol", "password": "correct horse"}),
-        )
-        .await;
+    let (status, body) = app.log_in("carol", "correct horse").await;
     assert_eq!(status, 429, "even the right password waits: {body}");
     assert_eq!(body["error"]["code"], "rate_limited");
-    let (status, _) = app
-        .post_json(
-            "/api/login",
-            json!({"username": "dave", "password": "correct horse"}),
-        )
-        .await;
+    let (status, _) = app.log_in("dave", "correct horse").await;
     assert_eq!(status, 401, "another name is not limited");
 }
 
@@ -167,18 +132,9 @@ async fn failed_logins_are_rate_limited_per_user_name() {
 async fn failed_logins_are_rate_limited_per_address() {
     let app = spawn_app_with(|s| s.login_failures_per_ip = 2).await;
     for name in ["u1x", "u2x"] {
-        app.post_json(
-            "/api/login",
-            json!({"username": name, "password": "whatever1"}),
-        )
-        .await;
+        app.log_in(name, "whatever1").await;
     }
-    let (status, _) = app
-        .post_json(
-            "/api/login",
-            json!({"username": "u3x", "password": "whatever1"}),
-        )
-        .await;
+    let (status, _) = app.log_in("u3x", "whatever1").await;
     assert_eq!(status, 429);
 }
 
@@ -338,12 +294,7 @@ async fn accounts_survive_a_restart() {
     let app = spawn_app().await;
     app.register("heidi").await;
     let app = app.restart().await;
-    let (status, body) = app
-        .post_json(
-            "/api/login",
-            json!({"username": "heidi", "password": "correct horse"}),
-        )
-        .await;
+    let (status, body) = app.log_in("heidi", "correct horse").await;
     assert_eq!(status, 200, "{body}");
 }
 

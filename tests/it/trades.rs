@@ -361,12 +361,7 @@ async fn trades_and_their_rules_survive_a_restart() {
 }
 
 async fn app_login(app: &TestApp, name: &str) -> String {
-    let (status, body) = app
-        .post_json(
-            "/api/login",
-            json!({"username": name, "password": "correct horse"}),
-        )
-        .await;
+    let (status, body) = app.log_in(name, "correct horse").await;
     assert_eq!(status, 200);
     body["token"].as_str().unwrap().to_string()
 }

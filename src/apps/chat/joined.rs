@@ -42,8 +42,7 @@ pub enum Reserved {
 
 impl JoinedGuard {
     fn lock(&self) -> MutexGuard<'_, HashSet<String>> {
-        // A panic while holding this lock cannot leave the set half-changed: take it as it is.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.0)
     }
 
     /// Takes a place for `room` among the socket's rooms if it has fewer than `cap`; checked and
@@ -96,10 +95,7 @@ impl Reservation {
 impl Drop for Reservation {
     fn drop(&mut self) {
         if let Some(room) = self.room.take() {
-            self.rooms
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&room);
+            crate::sync::lock(&self.rooms).remove(&room);
         }
     }
 }

@@ -5,19 +5,20 @@
 mod joined;
 pub mod rooms;
 
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::error::{parse, reply, AppError};
+use super::error::AppError;
 use super::identity::identity_of;
 use super::presence::{member_room, members, others_in, rooms_of};
 use super::text::{RoomName, Text};
 use super::AppContext;
-use crate::socketio::{AckSender, Payload, Socket};
+use crate::socketio::{Payload, Socket};
 use crate::store::ChatMessage;
 pub use joined::prepare;
 use joined::{joined_rooms, Reserved};
-pub use rooms::{sweep_idle_rooms, ChatLimits, RoomDirectory};
+pub use rooms::{sweep_idle_rooms, ChatLimits, RoomDirectory, RoomInfo};
 
 /// Messages a join sends back as history.
 pub const HISTORY_LENGTH: u32 = 50;
@@ -26,62 +27,83 @@ pub const CATCH_UP_LENGTH: u32 = 500;
 /// Longest chat message, in characters.
 pub const MAX_MESSAGE: usize = 2000;
 
+/// A request about one room: `chat:leave`, `chat:typing`.
 #[derive(Deserialize)]
-struct RoomRequest {
-    room: String,
+pub struct RoomRequest {
+    /// The room's name.
+    pub room: String,
 }
 
+/// `chat:join`'s request.
 #[derive(Deserialize)]
-struct JoinRequest {
-    room: String,
+pub struct JoinRequest {
+    /// The room's name.
+    pub room: String,
     /// The last message id the client has: the history then holds what came after it.
     #[serde(default)]
-    after: Option<i64>,
+    pub after: Option<i64>,
 }
 
+/// `chat:send`'s request.
 #[derive(Deserialize)]
-struct SendRequest {
-    room: String,
-    text: String,
+pub struct SendRequest {
+    /// The room's name.
+    pub room: String,
+    /// The message.
+    pub text: String,
 }
 
+/// `chat:join`'s ack: `{ok, room, members, history}`.
 #[derive(Serialize)]
-struct Joined {
+pub struct Joined {
     room: String,
     members: Vec<String>,
     history: Vec<ChatMessage>,
 }
 
-/// `chat:rooms`: every listed room with its member count.
-pub fn on_rooms(ctx: &AppContext, socket: &Socket, _: Payload, ack: Option<AckSender>) {
-    let (ctx, socket) = (ctx.clone(), socket.clone());
-    actix_rt::spawn(async move {
-        reply(
-            ack,
-            ctx.chat
-                .list(&ctx.store, &socket.namespace())
-                .await
-                .map(|rooms| json!({ "rooms": rooms })),
-        );
-    });
+/// `chat:rooms`'s ack: `{ok, rooms}`.
+#[derive(Serialize)]
+pub struct RoomList {
+    rooms: Vec<RoomInfo>,
 }
 
-/// `chat:join` `{room}`: joins, answers members and history, then tells the room (after the ack,
-/// so the joiner hears of later arrivals only once it knows the members).
-pub fn on_join(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option<AckSender>) {
-    let (ctx, socket) = (ctx.clone(), socket.clone());
-    actix_rt::spawn(async move {
-        match join(&ctx, &socket, &payload).await {
-            Ok((joined, arrived)) => {
-                let room = joined.room.clone();
-                reply(ack, Ok(joined));
-                if arrived {
-                    announce(&ctx, &socket, &room, true);
-                }
-            }
-            Err(error) => reply::<Joined>(ack, Err(error)),
-        }
-    });
+/// `chat:leave`'s ack: `{ok, room}`.
+#[derive(Serialize)]
+pub struct Left {
+    room: String,
+}
+
+/// `chat:send`'s ack: `{ok, message}`.
+#[derive(Serialize)]
+pub struct Sent {
+    message: ChatMessage,
+}
+
+/// `chat:rooms`: every listed room with its member count.
+pub async fn on_rooms(
+    ctx: AppContext,
+    socket: Socket,
+    _: IgnoredAny,
+) -> Result<RoomList, AppError> {
+    let rooms = ctx.chat.list(&ctx.store, &socket.namespace()).await?;
+    Ok(RoomList { rooms })
+}
+
+/// `chat:join` `{room, after?}`: joins, answers members and history, then tells the room (after
+/// the ack, so the joiner hears of later arrivals only once it knows the members).
+pub async fn on_join(
+    ctx: AppContext,
+    socket: Socket,
+    request: JoinRequest,
+) -> Result<Joined, AppError> {
+    let (joined, arrived) = join(&ctx, &socket, request).await?;
+    if arrived {
+        // A task of its own runs only once this one has finished, and this one sends the ack as
+        // soon as the handler returns: the room hears of the arrival after the joiner's ack.
+        let room = joined.room.clone();
+        actix_rt::spawn(async move { announce(&ctx, &socket, &room, true) });
+    }
+    Ok(joined)
 }
 
 /// Joins the socket to the room; answers what the joiner is sent, and whether its user just
@@ -89,9 +111,8 @@ pub fn on_join(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option<
 async fn join(
     ctx: &AppContext,
     socket: &Socket,
-    payload: &Payload,
+    request: JoinRequest,
 ) -> Result<(Joined, bool), AppError> {
-    let request: JoinRequest = parse(payload)?;
     let room = RoomName::parse(&request.room)?;
     let identity = identity_of(socket);
     let user = identity.name().to_string();
@@ -150,56 +171,46 @@ async fn join(
     Ok((joined, arrived))
 }
 
-/// `chat:leave` `{room}`.
-pub fn on_leave(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option<AckSender>) {
-    let (ctx, socket) = (ctx.clone(), socket.clone());
-    actix_rt::spawn(async move {
-        let result = async {
-            let request: RoomRequest = parse(&payload)?;
-            let room = RoomName::parse(&request.room)?;
-            if !joined_rooms(&socket).remove(room.as_str()) {
-                return Err(AppError::NotInRoom);
-            }
-            let user = identity_of(&socket).name().to_string();
-            let presence = member_room(room.as_str(), &user);
-            socket.leave(room.socket_room());
-            socket.leave(presence.clone());
-            ctx.chat.touch(room.as_str());
-            if others_in(&socket, presence).await == 0 {
-                announce(&ctx, &socket, room.as_str(), false);
-            }
-            Ok(json!({ "room": room.as_str() }))
-        }
-        .await;
-        reply(ack, result);
-    });
+/// `chat:leave` `{room}` → `{ok, room}`.
+pub async fn on_leave(
+    ctx: AppContext,
+    socket: Socket,
+    request: RoomRequest,
+) -> Result<Left, AppError> {
+    let room = RoomName::parse(&request.room)?;
+    if !joined_rooms(&socket).remove(room.as_str()) {
+        return Err(AppError::NotInRoom);
+    }
+    let user = identity_of(&socket).name().to_string();
+    let presence = member_room(room.as_str(), &user);
+    socket.leave(room.socket_room());
+    socket.leave(presence.clone());
+    ctx.chat.touch(room.as_str());
+    if others_in(&socket, presence).await == 0 {
+        announce(&ctx, &socket, room.as_str(), false);
+    }
+    Ok(Left {
+        room: room.as_str().to_string(),
+    })
 }
 
-/// `chat:send` `{room, text}`: stores the message, acks it, sends it to the room's other members.
-pub fn on_send(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option<AckSender>) {
-    let (ctx, socket) = (ctx.clone(), socket.clone());
-    actix_rt::spawn(async move {
-        let result = send(&ctx, &socket, &payload).await;
-        reply(ack, result.map(|message| json!({ "message": message })));
-    });
-}
-
-async fn send(
-    ctx: &AppContext,
-    socket: &Socket,
-    payload: &Payload,
-) -> Result<ChatMessage, AppError> {
-    let request: SendRequest = parse(payload)?;
+/// `chat:send` `{room, text}`: stores the message, acks it (`{ok, message}`), sends it to the
+/// room's other members.
+pub async fn on_send(
+    ctx: AppContext,
+    socket: Socket,
+    request: SendRequest,
+) -> Result<Sent, AppError> {
     let room = RoomName::parse(&request.room)?;
     let text = Text::parse(&request.text, "a message", MAX_MESSAGE)?;
     ctx.limits
         .chat
         .hit(socket.id())
         .map_err(|_| AppError::RateLimited)?;
-    if !joined_rooms(socket).contains(room.as_str()) {
+    if !joined_rooms(&socket).contains(room.as_str()) {
         return Err(AppError::NotInRoom);
     }
-    let user = identity_of(socket);
+    let user = identity_of(&socket);
     let message = ctx
         .store
         .add_chat_message(room.as_str(), user.name(), text.as_str())
@@ -207,22 +218,13 @@ async fn send(
     let _ = socket
         .to(room.socket_room())
         .emit("chat:message", Payload::json(&message));
-    Ok(message)
+    Ok(Sent { message })
 }
 
 /// `chat:typing` `{room}`: relayed to the room's other members, never stored. Only a member of
 /// the room may signal, at most [`rooms::TYPING_PER_WINDOW`] times per [`rooms::TYPING_WINDOW`];
 /// other signals are dropped (and refused in the ack, for a client that asks for one).
-pub fn on_typing(ctx: &AppContext, socket: &Socket, payload: Payload, ack: Option<AckSender>) {
-    let result = typing(ctx, socket, &payload);
-    if let Err(error) = &result {
-        tracing::debug!(socket = %socket.id(), code = error.code(), "chat:typing dropped");
-    }
-    reply(ack, result.map(|()| json!({})));
-}
-
-fn typing(ctx: &AppContext, socket: &Socket, payload: &Payload) -> Result<(), AppError> {
-    let request: RoomRequest = parse(payload)?;
+pub fn on_typing(ctx: &AppContext, socket: &Socket, request: RoomRequest) -> Result<(), AppError> {
     let room = RoomName::parse(&request.room)?;
     if !joined_rooms(socket).contains(room.as_str()) {
         return Err(AppError::NotInRoom);

@@ -120,8 +120,8 @@ impl RoomDirectory {
     }
 
     fn occupied(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
-        // The map holds plain timestamps; a panic elsewhere cannot leave it inconsistent.
-        self.occupied.lock().unwrap_or_else(|e| e.into_inner())
+        // The map holds plain timestamps.
+        crate::sync::lock(&self.occupied)
     }
 
     /// Notes that `room` had members until now (its last local member is leaving).

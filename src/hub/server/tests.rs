@@ -28,7 +28,7 @@ impl EngineConnection for Silent {
 
 impl EngineHandler for Capture {
     fn on_open(&self, socket: EngineSocket, _: Handshake) -> Box<dyn EngineConnection> {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(socket);
+        *crate::sync::lock(&self.0) = Some(socket);
         Box::new(Silent)
     }
 }
@@ -51,15 +51,10 @@ async fn open_session() -> (Addr<EngineSession>, EngineSocket) {
     )
     .start();
     // Let the actor start and open its connection.
-    while capture
-        .0
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .is_none()
-    {
+    while crate::sync::lock(&capture.0).is_none() {
         actix_rt::task::yield_now().await;
     }
-    let socket = capture.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let socket = crate::sync::lock(&capture.0).take();
     (addr, socket.expect("the session opened"))
 }
 

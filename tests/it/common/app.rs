@@ -167,6 +167,15 @@ impl TestApp {
         (status, body)
     }
 
+    /// Tries to log in through the API: the status and the JSON answer.
+    pub async fn log_in(&self, name: &str, password: &str) -> (u16, Value) {
+        self.post_json(
+            "/api/login",
+            json!({"username": name, "password": password}),
+        )
+        .await
+    }
+
     /// Registers an account through the API; returns its session token.
     pub async fn register(&self, name: &str) -> String {
         let (status, body) = self
