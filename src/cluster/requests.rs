@@ -1,0 +1,251 @@
+//! Answers to other nodes' requests (REMOTE_JOIN, SOCKETS, BROADCAST, …).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::adapter::Inner;
+use super::mirror::Selected;
+use super::wire::{room_list, RequestType, WireObject, WirePacket};
+use crate::engineio::{CloseReason, Frame, Frames};
+use crate::socketio::packet::Packet;
+use crate::socketio::{next_ack_id, AckReport, Adapter, BroadcastOptions, Payload, Room, SocketId};
+
+impl Inner {
+    /// Answers another node's request (or carries it out: REMOTE_JOIN, BROADCAST, …). Done
+    /// at once, from this node's mirror, so requests and broadcasts take effect in the order
+    /// they were published (a `socketsJoin` then an emit to the new room, say).
+    pub(super) fn answer(self: &Arc<Self>, nsp: Arc<str>, request: WireObject) {
+        let Some(kind) = request.request_type() else {
+            tracing::debug!(%nsp, "ignoring a cluster request of unknown type");
+            return;
+        };
+        let own = request.str("uid") == Some(self.uid.as_str());
+        let request_id = request.request_id().map(str::to_owned);
+        match kind {
+            RequestType::Sockets if !own => {
+                let rooms = room_list(request.body.get("rooms"));
+                let ids: Vec<String> = self
+                    .mirror()
+                    .select(&nsp, &rooms, &[])
+                    .into_iter()
+                    .map(|socket| socket.id.to_string())
+                    .collect();
+                self.respond(&nsp, json!({ "requestId": request_id, "sockets": ids }));
+            }
+            RequestType::AllRooms if !own => {
+                // `prefix` is Agora's own narrowing; Node.js requests have none and get them all.
+                let prefix = request.str("prefix").unwrap_or_default();
+                let rooms: Vec<String> = self
+                    .mirror()
+                    .rooms(&nsp)
+                    .iter()
+                    .filter(|r| r.starts_with(prefix))
+                    .map(|r| r.to_string())
+                    .collect();
+                self.respond(&nsp, json!({ "requestId": request_id, "rooms": rooms }));
+            }
+            RequestType::RemoteJoin | RequestType::RemoteLeave => {
+                let join = kind == RequestType::RemoteJoin;
+                let apply = |id: &SocketId, rooms: Vec<Room>| {
+                    let mut mirror = self.mirror();
+                    if join {
+                        mirror.join(&nsp, id, rooms.iter().cloned());
+                        drop(mirror);
+                        self.local.join(&nsp, id, rooms);
+                    } else {
+                        mirror.leave(&nsp, id, &rooms);
+                        drop(mirror);
+                        self.local.leave(&nsp, id, rooms);
+                    }
+                };
+                if let Some((rooms, except)) = request.opts() {
+                    let targets = self.mirror().select(&nsp, &rooms, &except);
+                    let new_rooms: Vec<Room> = room_list(request.body.get("rooms"))
+                        .into_iter()
+                        .map(Room::from)
+                        .collect();
+                    for target in targets {
+                        apply(&target.id, new_rooms.clone());
+                    }
+                } else if let (Some(sid), Some(room)) = (request.str("sid"), request.str("room")) {
+                    // The single-socket form of older Node adapters, answered by the owner.
+                    if self.mirror().contains(&nsp, sid) {
+                        apply(&SocketId::from(sid), vec![Room::from(room)]);
+                        self.respond(&nsp, json!({ "requestId": request_id }));
+                    }
+                }
+            }
+            // Our own request was carried out when it was made.
+            RequestType::RemoteDisconnect if !own => {
+                let close = request
+                    .body
+                    .get("close")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                if let Some((rooms, except)) = request.opts() {
+                    let targets = self.mirror().select(&nsp, &rooms, &except);
+                    for target in targets {
+                        self.disconnect(&nsp, target, close);
+                    }
+                    // Kept sockets in those rooms must not come back either.
+                    self.local.forget_detached(&nsp, rooms);
+                } else if let Some(sid) = request.str("sid") {
+                    let target = self
+                        .mirror()
+                        .select(&nsp, &[sid.to_string()], &[])
+                        .into_iter()
+                        .find(|target| target.id.as_str() == sid);
+                    if let Some(target) = target {
+                        self.disconnect(&nsp, target, close);
+                        self.respond(&nsp, json!({ "requestId": request_id }));
+                    }
+                }
+            }
+            RequestType::RemoteFetch if !own => {
+                let (rooms, except) = request.opts().unwrap_or_default();
+                let sockets: Vec<Value> = self
+                    .mirror()
+                    .select(&nsp, &rooms, &except)
+                    .into_iter()
+                    .map(|socket| {
+                        let rooms: Vec<&str> = socket.rooms.iter().map(|r| &**r).collect();
+                        json!({
+                            "id": socket.id.as_str(),
+                            "handshake": handshake_stub(),
+                            "rooms": rooms,
+                            "data": {},
+                        })
+                    })
+                    .collect();
+                self.respond(&nsp, json!({ "requestId": request_id, "sockets": sockets }));
+            }
+            RequestType::Broadcast if !own => self.broadcast_for(nsp, &request),
+            RequestType::ServerSideEmit => {
+                tracing::debug!(%nsp, "serverSideEmit from another node: no handlers here");
+            }
+            _ => {}
+        }
+    }
+
+    /// Disconnects one of this node's sockets for another node.
+    pub(super) fn disconnect(&self, nsp: &Arc<str>, target: Selected, close: bool) {
+        let frames: Arc<[Frame]> = Packet::Disconnect {
+            nsp: nsp.to_string(),
+        }
+        .to_frames()
+        .into();
+        let _ = target.engine.send(Frames::Shared(frames));
+        if close {
+            target.engine.close(CloseReason::ServerClose);
+        } else {
+            self.local.remove_socket(nsp, &target.id);
+            self.mirror().remove(nsp, &target.id);
+        }
+    }
+
+    /// Publishes an answer where Node nodes expect it (the namespace's shared response channel).
+    pub(super) fn respond(&self, nsp: &str, body: Value) {
+        self.publish(self.channels.response(nsp), body.to_string().into_bytes());
+    }
+
+    /// Answers another node's BROADCAST request as Node does: delivers the event to the matching
+    /// sockets here with an ack id of this node, publishes BROADCAST_CLIENT_COUNT with how many
+    /// they were, then one BROADCAST_ACK per answer, until every one answered or left, or the
+    /// request's timeout passed.
+    pub(super) fn broadcast_for(self: &Arc<Self>, nsp: Arc<str>, request: &WireObject) {
+        let Some(request_id) = request.request_id().map(str::to_owned) else {
+            return;
+        };
+        let Some(packet) = request.body.get("packet") else {
+            return;
+        };
+        let packet = match WirePacket::from_json(packet, request.attachments.clone()) {
+            Ok(packet) => packet,
+            Err(error) => {
+                tracing::debug!(%error, "ignoring a malformed cluster broadcast");
+                return;
+            }
+        };
+        let Some(Packet::Event { event, payload, .. }) = packet.into_event() else {
+            tracing::debug!(%nsp, "ignoring a cluster broadcast that is not an event");
+            return;
+        };
+        let id = next_ack_id();
+        let frames: Arc<[Frame]> = Packet::Event {
+            nsp: nsp.to_string(),
+            event,
+            payload,
+            id: Some(id),
+        }
+        .to_frames()
+        .into();
+        let (rooms, except) = request.opts().unwrap_or_default();
+        let options = BroadcastOptions {
+            rooms: rooms.into_iter().map(Room::from).collect(),
+            except_rooms: except.into_iter().map(Room::from).collect(),
+            ..BroadcastOptions::default()
+        };
+        let timeout = request
+            .body
+            .pointer("/opts/flags/timeout")
+            .and_then(Value::as_u64)
+            .map_or(self.options.requests_timeout, Duration::from_millis);
+        let (reports, received) = mpsc::unbounded_channel();
+        self.local
+            .deliver_with_ack(&nsp, frames, options, id, reports);
+        actix_rt::spawn(Arc::clone(self).answer_acks(nsp, request_id, received, timeout));
+    }
+
+    /// Publishes what this node's sockets report about another node's broadcast with acks.
+    pub(super) async fn answer_acks(
+        self: Arc<Self>,
+        nsp: Arc<str>,
+        request_id: String,
+        mut reports: mpsc::UnboundedReceiver<AckReport>,
+        timeout: Duration,
+    ) {
+        let deadline = Instant::now() + timeout;
+        while let Ok(Some(report)) = tokio::time::timeout_at(deadline, reports.recv()).await {
+            match report {
+                AckReport::Delivered(clients) => self.respond(
+                    &nsp,
+                    json!({
+                        "type": RequestType::BroadcastClientCount as u8,
+                        "requestId": request_id,
+                        "clientCount": clients,
+                    }),
+                ),
+                AckReport::Answer(Payload { args, attachments }) => {
+                    let answer = WireObject {
+                        body: json!({
+                            "type": RequestType::BroadcastAck as u8,
+                            "requestId": request_id,
+                            "packet": args.into_iter().next().unwrap_or(Value::Null),
+                        }),
+                        attachments,
+                    };
+                    self.publish(self.channels.response(&nsp), answer.encode());
+                }
+            }
+        }
+    }
+}
+
+/// What a REMOTE_FETCH answer says about a socket's handshake (the adapter does not keep it).
+fn handshake_stub() -> Value {
+    json!({
+        "headers": {},
+        "time": "",
+        "address": "",
+        "xdomain": false,
+        "secure": false,
+        "issued": 0,
+        "url": "",
+        "query": {},
+        "auth": {},
+    })
+}
