@@ -17,7 +17,7 @@ use super::connection::{
 };
 use super::mirror::Mirror;
 use super::subscriber::run_subscriber;
-use super::wire::{unique, Channels, RequestType, WireBroadcast, WireObject, WirePacket};
+use super::wire::{unique, Channels, RequestType, Response, WireBroadcast, WirePacket};
 use super::{lock, ClusterError, ClusterOptions, ClusterStatus};
 use crate::engineio::{EngineSocket, Frame};
 use crate::hub::LocalAdapter;
@@ -53,7 +53,7 @@ pub(super) struct Inner {
     /// The namespaces listened to, and whether the current connection has subscribed them.
     pub(super) namespaces: Mutex<HashMap<Arc<str>, bool>>,
     /// Cluster queries (and broadcasts with acks) waiting for answers, by request id.
-    pub(super) pending: Mutex<HashMap<String, mpsc::UnboundedSender<WireObject>>>,
+    pub(super) pending: Mutex<HashMap<String, mpsc::UnboundedSender<Response>>>,
 }
 
 impl RedisAdapter {

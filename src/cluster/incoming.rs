@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use super::adapter::Inner;
-use super::wire::{ChannelKind, Channels, WireBroadcast, WireObject, WirePacket};
+use super::wire::{
+    ChannelKind, Channels, RequestMessage, ResponseMessage, WireBroadcast, WirePacket,
+};
 use crate::engineio::Frame;
 use crate::socketio::{Adapter, BroadcastOptions, Room};
 
@@ -18,12 +20,12 @@ impl Inner {
                 let Some(nsp) = self.known_namespace(nsp) else {
                     return;
                 };
-                match WireObject::decode(payload) {
+                match RequestMessage::decode(payload) {
                     Ok(request) => self.answer(nsp, request),
                     Err(error) => tracing::debug!(%error, "ignoring a malformed cluster request"),
                 }
             }
-            Some(ChannelKind::Response(_)) => match WireObject::decode(payload) {
+            Some(ChannelKind::Response(_)) => match ResponseMessage::decode(payload) {
                 Ok(response) => self.on_response(response),
                 Err(error) => tracing::debug!(%error, "ignoring a malformed cluster response"),
             },

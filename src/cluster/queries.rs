@@ -12,9 +12,9 @@ use tokio::time::Instant;
 use super::adapter::{wire_rooms, Inner};
 use super::connection::Outgoing;
 use super::lock;
-use super::wire::{RequestType, WireObject, WirePacket};
+use super::wire::{RequestType, Response, ResponseMessage, WireObject, WirePacket};
 use crate::engineio::Frame;
-use crate::socketio::{AckReport, AckRequest, BroadcastOptions, Payload, Room, SocketId};
+use crate::socketio::{AckReport, AckRequest, BroadcastOptions, Room, SocketId};
 
 impl Inner {
     /// The BROADCAST request for a local broadcast with acks, and its id, as the Node adapter's
@@ -94,13 +94,10 @@ impl Inner {
     }
 
     /// An answer to a query of ours (answers to other nodes' queries are ignored).
-    pub(super) fn on_response(&self, response: WireObject) {
-        let Some(request_id) = response.request_id() else {
-            return;
-        };
+    pub(super) fn on_response(&self, message: ResponseMessage) {
         let pending = lock(&self.pending);
-        if let Some(waiting) = pending.get(request_id) {
-            let _ = waiting.send(response);
+        if let Some(waiting) = pending.get(&message.request_id) {
+            let _ = waiting.send(message.response);
         }
     }
 
@@ -115,8 +112,8 @@ impl Inner {
         let mut ids: BTreeSet<SocketId> = local.into_iter().map(|socket| socket.id).collect();
         let request = json!({ "type": RequestType::Sockets as u8, "rooms": room_names });
         for answer in self.ask_other_nodes(&nsp, request).await {
-            if let Some(Value::Array(sockets)) = answer.body.get("sockets") {
-                ids.extend(sockets.iter().filter_map(Value::as_str).map(SocketId::from));
+            if let Response::Sockets(sockets) = answer {
+                ids.extend(sockets.iter().map(|id| SocketId::from(id.as_str())));
             }
         }
         ids.into_iter().collect()
@@ -133,13 +130,12 @@ impl Inner {
             .collect();
         let request = json!({ "type": RequestType::AllRooms as u8, "prefix": prefix });
         for answer in self.ask_other_nodes(&nsp, request).await {
-            if let Some(Value::Array(names)) = answer.body.get("rooms") {
+            if let Response::Rooms(names) = answer {
                 rooms.extend(
                     names
                         .iter()
-                        .filter_map(Value::as_str)
                         .filter(|room| room.starts_with(&prefix))
-                        .map(Room::from),
+                        .map(|room| Room::from(room.as_str())),
                 );
             }
         }
@@ -153,7 +149,7 @@ impl Inner {
         &self,
         nsp: &Arc<str>,
         mut request: Value,
-    ) -> Vec<WireObject> {
+    ) -> Vec<Response> {
         if !self.status.is_connected() || !self.ensure_subscribed(nsp).await {
             return Vec::new();
         }
@@ -201,24 +197,10 @@ impl Inner {
 }
 
 /// A BROADCAST_CLIENT_COUNT or BROADCAST_ACK answer as a report for the collector.
-fn ack_report(answer: WireObject) -> Option<AckReport> {
-    match answer.request_type()? {
-        RequestType::BroadcastClientCount => {
-            let clients = answer.body.get("clientCount")?.as_u64()?;
-            Some(AckReport::Delivered(usize::try_from(clients).ok()?))
-        }
-        RequestType::BroadcastAck => {
-            let WireObject {
-                mut body,
-                attachments,
-            } = answer;
-            // An answer without arguments comes without `packet` (undefined, in Node).
-            let first = body.get_mut("packet").map(Value::take).unwrap_or_default();
-            Some(AckReport::Answer(Payload {
-                args: vec![first],
-                attachments,
-            }))
-        }
-        _ => None,
+fn ack_report(answer: Response) -> Option<AckReport> {
+    match answer {
+        Response::ClientCount(clients) => Some(AckReport::Delivered(clients)),
+        Response::Ack(payload) => Some(AckReport::Answer(payload)),
+        Response::Sockets(_) | Response::Rooms(_) | Response::Other => None,
     }
 }

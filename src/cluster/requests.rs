@@ -9,7 +9,9 @@ use tokio::time::Instant;
 
 use super::adapter::Inner;
 use super::mirror::Selected;
-use super::wire::{room_list, RequestType, WireObject, WirePacket};
+use super::wire::{
+    BroadcastRequest, Request, RequestMessage, RequestType, RoomFilter, Target, WireObject,
+};
 use crate::engineio::{CloseReason, Frame, Frames};
 use crate::socketio::packet::Packet;
 use crate::socketio::{next_ack_id, AckReport, Adapter, BroadcastOptions, Payload, Room, SocketId};
@@ -18,16 +20,15 @@ impl Inner {
     /// Answers another node's request (or carries it out: REMOTE_JOIN, BROADCAST, …). Done
     /// at once, from this node's mirror, so requests and broadcasts take effect in the order
     /// they were published (a `socketsJoin` then an emit to the new room, say).
-    pub(super) fn answer(self: &Arc<Self>, nsp: Arc<str>, request: WireObject) {
-        let Some(kind) = request.request_type() else {
-            tracing::debug!(%nsp, "ignoring a cluster request of unknown type");
-            return;
-        };
-        let own = request.str("uid") == Some(self.uid.as_str());
-        let request_id = request.request_id().map(str::to_owned);
-        match kind {
-            RequestType::Sockets if !own => {
-                let rooms = room_list(request.body.get("rooms"));
+    pub(super) fn answer(self: &Arc<Self>, nsp: Arc<str>, message: RequestMessage) {
+        let RequestMessage {
+            uid,
+            request_id,
+            request,
+        } = message;
+        let own = uid.as_deref() == Some(self.uid.as_str());
+        match request {
+            Request::Sockets { rooms } if !own => {
                 let ids: Vec<String> = self
                     .mirror()
                     .select(&nsp, &rooms, &[])
@@ -36,67 +37,37 @@ impl Inner {
                     .collect();
                 self.respond(&nsp, json!({ "requestId": request_id, "sockets": ids }));
             }
-            RequestType::AllRooms if !own => {
+            Request::AllRooms { prefix } if !own => {
                 // `prefix` is Agora's own narrowing; Node.js requests have none and get them all.
-                let prefix = request.str("prefix").unwrap_or_default();
                 let rooms: Vec<String> = self
                     .mirror()
                     .rooms(&nsp)
                     .iter()
-                    .filter(|r| r.starts_with(prefix))
+                    .filter(|r| r.starts_with(prefix.as_str()))
                     .map(|r| r.to_string())
                     .collect();
                 self.respond(&nsp, json!({ "requestId": request_id, "rooms": rooms }));
             }
-            RequestType::RemoteJoin | RequestType::RemoteLeave => {
-                let join = kind == RequestType::RemoteJoin;
-                let apply = |id: &SocketId, rooms: Vec<Room>| {
-                    let mut mirror = self.mirror();
-                    if join {
-                        mirror.join(&nsp, id, rooms.iter().cloned());
-                        drop(mirror);
-                        self.local.join(&nsp, id, rooms);
-                    } else {
-                        mirror.leave(&nsp, id, &rooms);
-                        drop(mirror);
-                        self.local.leave(&nsp, id, rooms);
-                    }
-                };
-                if let Some((rooms, except)) = request.opts() {
-                    let targets = self.mirror().select(&nsp, &rooms, &except);
-                    let new_rooms: Vec<Room> = room_list(request.body.get("rooms"))
-                        .into_iter()
-                        .map(Room::from)
-                        .collect();
-                    for target in targets {
-                        apply(&target.id, new_rooms.clone());
-                    }
-                } else if let (Some(sid), Some(room)) = (request.str("sid"), request.str("room")) {
-                    // The single-socket form of older Node adapters, answered by the owner.
-                    if self.mirror().contains(&nsp, sid) {
-                        apply(&SocketId::from(sid), vec![Room::from(room)]);
-                        self.respond(&nsp, json!({ "requestId": request_id }));
-                    }
-                }
+            Request::RemoteJoin { target, rooms } => {
+                self.change_rooms(&nsp, target, rooms, true, request_id);
+            }
+            Request::RemoteLeave { target, rooms } => {
+                self.change_rooms(&nsp, target, rooms, false, request_id);
             }
             // Our own request was carried out when it was made.
-            RequestType::RemoteDisconnect if !own => {
-                let close = request
-                    .body
-                    .get("close")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
-                if let Some((rooms, except)) = request.opts() {
+            Request::RemoteDisconnect { target, close } if !own => match target {
+                Target::Selected(RoomFilter { rooms, except }) => {
                     let targets = self.mirror().select(&nsp, &rooms, &except);
                     for target in targets {
                         self.disconnect(&nsp, target, close);
                     }
                     // Kept sockets in those rooms must not come back either.
                     self.local.forget_detached(&nsp, rooms);
-                } else if let Some(sid) = request.str("sid") {
+                }
+                Target::Socket(sid) => {
                     let target = self
                         .mirror()
-                        .select(&nsp, &[sid.to_string()], &[])
+                        .select(&nsp, std::slice::from_ref(&sid), &[])
                         .into_iter()
                         .find(|target| target.id.as_str() == sid);
                     if let Some(target) = target {
@@ -104,12 +75,11 @@ impl Inner {
                         self.respond(&nsp, json!({ "requestId": request_id }));
                     }
                 }
-            }
-            RequestType::RemoteFetch if !own => {
-                let (rooms, except) = request.opts().unwrap_or_default();
+            },
+            Request::RemoteFetch { filter } if !own => {
                 let sockets: Vec<Value> = self
                     .mirror()
-                    .select(&nsp, &rooms, &except)
+                    .select(&nsp, &filter.rooms, &filter.except)
                     .into_iter()
                     .map(|socket| {
                         let rooms: Vec<&str> = socket.rooms.iter().map(|r| &**r).collect();
@@ -123,11 +93,57 @@ impl Inner {
                     .collect();
                 self.respond(&nsp, json!({ "requestId": request_id, "sockets": sockets }));
             }
-            RequestType::Broadcast if !own => self.broadcast_for(nsp, &request),
-            RequestType::ServerSideEmit => {
+            Request::Broadcast(broadcast) if !own => self.broadcast_for(nsp, broadcast),
+            Request::ServerSideEmit => {
                 tracing::debug!(%nsp, "serverSideEmit from another node: no handlers here");
             }
-            _ => {}
+            Request::Sockets { .. }
+            | Request::AllRooms { .. }
+            | Request::RemoteDisconnect { .. }
+            | Request::RemoteFetch { .. }
+            | Request::Broadcast(_) => {}
+        }
+    }
+
+    /// REMOTE_JOIN (`join`) or REMOTE_LEAVE: the target sockets here join or leave `rooms`. The
+    /// single-socket form of older Node adapters is answered by the socket's node.
+    fn change_rooms(
+        &self,
+        nsp: &Arc<str>,
+        target: Target,
+        rooms: Vec<String>,
+        join: bool,
+        request_id: Option<String>,
+    ) {
+        let rooms: Vec<Room> = rooms.into_iter().map(Room::from).collect();
+        let apply = |id: &SocketId, rooms: Vec<Room>| {
+            let mut mirror = self.mirror();
+            if join {
+                mirror.join(nsp, id, rooms.iter().cloned());
+                drop(mirror);
+                self.local.join(nsp, id, rooms);
+            } else {
+                mirror.leave(nsp, id, &rooms);
+                drop(mirror);
+                self.local.leave(nsp, id, rooms);
+            }
+        };
+        match target {
+            Target::Selected(RoomFilter {
+                rooms: selected,
+                except,
+            }) => {
+                let targets = self.mirror().select(nsp, &selected, &except);
+                for target in targets {
+                    apply(&target.id, rooms.clone());
+                }
+            }
+            Target::Socket(sid) => {
+                if self.mirror().contains(nsp, &sid) {
+                    apply(&SocketId::from(sid.as_str()), rooms);
+                    self.respond(nsp, json!({ "requestId": request_id }));
+                }
+            }
         }
     }
 
@@ -156,24 +172,14 @@ impl Inner {
     /// sockets here with an ack id of this node, publishes BROADCAST_CLIENT_COUNT with how many
     /// they were, then one BROADCAST_ACK per answer, until every one answered or left, or the
     /// request's timeout passed.
-    pub(super) fn broadcast_for(self: &Arc<Self>, nsp: Arc<str>, request: &WireObject) {
-        let Some(request_id) = request.request_id().map(str::to_owned) else {
-            return;
-        };
-        let Some(packet) = request.body.get("packet") else {
-            return;
-        };
-        let packet = match WirePacket::from_json(packet, request.attachments.clone()) {
-            Ok(packet) => packet,
-            Err(error) => {
-                tracing::debug!(%error, "ignoring a malformed cluster broadcast");
-                return;
-            }
-        };
-        let Some(Packet::Event { event, payload, .. }) = packet.into_event() else {
-            tracing::debug!(%nsp, "ignoring a cluster broadcast that is not an event");
-            return;
-        };
+    pub(super) fn broadcast_for(self: &Arc<Self>, nsp: Arc<str>, request: BroadcastRequest) {
+        let BroadcastRequest {
+            request_id,
+            event,
+            payload,
+            filter,
+            timeout,
+        } = request;
         let id = next_ack_id();
         let frames: Arc<[Frame]> = Packet::Event {
             nsp: nsp.to_string(),
@@ -183,17 +189,12 @@ impl Inner {
         }
         .to_frames()
         .into();
-        let (rooms, except) = request.opts().unwrap_or_default();
         let options = BroadcastOptions {
-            rooms: rooms.into_iter().map(Room::from).collect(),
-            except_rooms: except.into_iter().map(Room::from).collect(),
+            rooms: filter.rooms.into_iter().map(Room::from).collect(),
+            except_rooms: filter.except.into_iter().map(Room::from).collect(),
             ..BroadcastOptions::default()
         };
-        let timeout = request
-            .body
-            .pointer("/opts/flags/timeout")
-            .and_then(Value::as_u64)
-            .map_or(self.options.requests_timeout, Duration::from_millis);
+        let timeout = timeout.unwrap_or(self.options.requests_timeout);
         let (reports, received) = mpsc::unbounded_channel();
         self.local
             .deliver_with_ack(&nsp, frames, options, id, reports);
