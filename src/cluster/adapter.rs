@@ -20,6 +20,7 @@ use super::subscriber::run_subscriber;
 use super::wire::{unique, Channels, RequestType, Response, WireBroadcast, WirePacket};
 use super::{lock, ClusterError, ClusterOptions, ClusterStatus};
 use crate::engineio::{EngineSocket, Frame};
+use crate::hub::room_index::Selection;
 use crate::hub::LocalAdapter;
 use crate::socketio::{
     AckRequest, Adapter, BroadcastOptions, Orphaned, PendingAcks, RestoreRequest, Room, SocketId,
@@ -112,7 +113,7 @@ impl RedisAdapter {
             status: status.clone(),
             outgoing,
             subscriptions,
-            mirror: Mutex::new(Mirror::default()),
+            mirror: Mutex::new(Mirror::new(options.recovery_max_sessions)),
             namespaces: Mutex::new(namespaces.into_iter().map(|nsp| (nsp, true)).collect()),
             pending: Mutex::new(HashMap::new()),
             options,
@@ -258,7 +259,7 @@ impl Adapter for RedisAdapter {
     fn disconnect_sockets(&self, nsp: &Arc<str>, options: BroadcastOptions, close: bool) {
         let (rooms, except) = wire_rooms(&options);
         if !close {
-            let targets = self.inner.mirror().select(nsp, &rooms, &except);
+            let targets = self.inner.mirror().select(nsp, Selection::from(&options));
             for target in targets {
                 self.inner.mirror().remove(nsp, &target.id);
             }

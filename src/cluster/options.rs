@@ -7,6 +7,7 @@ use redis::RedisError;
 use super::wire::DEFAULT_KEY;
 #[cfg(doc)]
 use crate::socketio::Adapter;
+use crate::socketio::DEFAULT_MAX_SESSIONS;
 
 /// Settings of the Redis adapter.
 #[derive(Debug, Clone)]
@@ -20,6 +21,9 @@ pub struct ClusterOptions {
     /// Give broadcasts from other nodes a recovery offset of this node, so they are replayed to
     /// sockets that recover here (set it when connection state recovery is on).
     pub recovery: bool,
+    /// Most sockets whose rooms are kept, per namespace, while their connection is down
+    /// (connection state recovery's `--recovery-max-sessions`).
+    pub recovery_max_sessions: usize,
     /// Outgoing messages that may wait for Redis; beyond that new ones are dropped.
     pub queue_capacity: usize,
     /// Time allowed for each connection attempt and each command.
@@ -33,6 +37,7 @@ impl Default for ClusterOptions {
             requests_timeout: Duration::from_secs(5),
             namespaces: vec!["/".to_string()],
             recovery: false,
+            recovery_max_sessions: DEFAULT_MAX_SESSIONS,
             queue_capacity: 65_536,
             connect_timeout: Duration::from_secs(3),
         }

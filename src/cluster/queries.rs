@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::adapter::{wire_rooms, Inner};
 use super::connection::Outgoing;
 use super::lock;
+use super::requests::to_rooms;
 use super::wire::{RequestType, Response, ResponseMessage, WireObject, WirePacket};
 use crate::engineio::Frame;
 use crate::socketio::{AckReport, AckRequest, BroadcastOptions, Room, SocketId};
@@ -107,8 +108,8 @@ impl Inner {
         nsp: Arc<str>,
         rooms: Vec<Room>,
     ) -> Vec<SocketId> {
+        let local = self.mirror().select(&nsp, to_rooms(&rooms));
         let room_names: Vec<String> = rooms.iter().map(|r| r.to_string()).collect();
-        let local = self.mirror().select(&nsp, &room_names, &[]);
         let mut ids: BTreeSet<SocketId> = local.into_iter().map(|socket| socket.id).collect();
         let request = json!({ "type": RequestType::Sockets as u8, "rooms": room_names });
         for answer in self.ask_other_nodes(&nsp, request).await {

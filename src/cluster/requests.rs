@@ -13,6 +13,7 @@ use super::wire::{
     BroadcastRequest, Request, RequestMessage, RequestType, RoomFilter, Target, WireObject,
 };
 use crate::engineio::{CloseReason, Frame, Frames};
+use crate::hub::room_index::Selection;
 use crate::socketio::packet::Packet;
 use crate::socketio::{next_ack_id, AckReport, Adapter, BroadcastOptions, Payload, Room, SocketId};
 
@@ -31,7 +32,7 @@ impl Inner {
             Request::Sockets { rooms } if !own => {
                 let ids: Vec<String> = self
                     .mirror()
-                    .select(&nsp, &rooms, &[])
+                    .select(&nsp, to_rooms(&rooms))
                     .into_iter()
                     .map(|socket| socket.id.to_string())
                     .collect();
@@ -56,18 +57,19 @@ impl Inner {
             }
             // Our own request was carried out when it was made.
             Request::RemoteDisconnect { target, close } if !own => match target {
-                Target::Selected(RoomFilter { rooms, except }) => {
-                    let targets = self.mirror().select(&nsp, &rooms, &except);
+                Target::Selected(filter) => {
+                    let targets = self.mirror().select(&nsp, selection(&filter));
                     for target in targets {
                         self.disconnect(&nsp, target, close);
                     }
                     // Kept sockets in those rooms must not come back either.
+                    let rooms = filter.rooms.iter().map(|room| room.to_string()).collect();
                     self.local.forget_detached(&nsp, rooms);
                 }
                 Target::Socket(sid) => {
                     let target = self
                         .mirror()
-                        .select(&nsp, std::slice::from_ref(&sid), &[])
+                        .select(&nsp, to_rooms(&[Room::from(sid.as_str())]))
                         .into_iter()
                         .find(|target| target.id.as_str() == sid);
                     if let Some(target) = target {
@@ -79,7 +81,7 @@ impl Inner {
             Request::RemoteFetch { filter } if !own => {
                 let sockets: Vec<Value> = self
                     .mirror()
-                    .select(&nsp, &filter.rooms, &filter.except)
+                    .select(&nsp, selection(&filter))
                     .into_iter()
                     .map(|socket| {
                         let rooms: Vec<&str> = socket.rooms.iter().map(|r| &**r).collect();
@@ -111,11 +113,10 @@ impl Inner {
         &self,
         nsp: &Arc<str>,
         target: Target,
-        rooms: Vec<String>,
+        rooms: Vec<Room>,
         join: bool,
         request_id: Option<String>,
     ) {
-        let rooms: Vec<Room> = rooms.into_iter().map(Room::from).collect();
         let apply = |id: &SocketId, rooms: Vec<Room>| {
             let mut mirror = self.mirror();
             if join {
@@ -129,11 +130,8 @@ impl Inner {
             }
         };
         match target {
-            Target::Selected(RoomFilter {
-                rooms: selected,
-                except,
-            }) => {
-                let targets = self.mirror().select(nsp, &selected, &except);
+            Target::Selected(filter) => {
+                let targets = self.mirror().select(nsp, selection(&filter));
                 for target in targets {
                     apply(&target.id, rooms.clone());
                 }
@@ -190,8 +188,8 @@ impl Inner {
         .to_frames()
         .into();
         let options = BroadcastOptions {
-            rooms: filter.rooms.into_iter().map(Room::from).collect(),
-            except_rooms: filter.except.into_iter().map(Room::from).collect(),
+            rooms: filter.rooms,
+            except_rooms: filter.except,
             ..BroadcastOptions::default()
         };
         let timeout = timeout.unwrap_or(self.options.requests_timeout);
@@ -233,6 +231,24 @@ impl Inner {
                 }
             }
         }
+    }
+}
+
+/// The sockets in any of `rooms` (all when empty).
+pub(super) fn to_rooms(rooms: &[Room]) -> Selection<'_> {
+    Selection {
+        rooms,
+        except_rooms: &[],
+        except: None,
+    }
+}
+
+/// The sockets a request's `opts` select.
+fn selection(filter: &RoomFilter) -> Selection<'_> {
+    Selection {
+        rooms: &filter.rooms,
+        except_rooms: &filter.except,
+        except: None,
     }
 }
 

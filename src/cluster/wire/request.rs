@@ -10,7 +10,7 @@ use super::msgpack::{json_to_msgpack, msgpack_to_json, read, write};
 use super::packet::{room_list, WirePacket};
 use super::{RequestType, WireError};
 use crate::socketio::packet::Packet;
-use crate::socketio::Payload;
+use crate::socketio::{Payload, Room};
 
 /// A request or response: a JSON object (from JSON, or from MessagePack with binary values
 /// turned into placeholders over `attachments`).
@@ -54,10 +54,15 @@ impl WireObject {
     fn filter(&self) -> Option<RoomFilter> {
         let opts = self.body.get("opts")?.as_object()?;
         Some(RoomFilter {
-            rooms: room_list(opts.get("rooms")),
-            except: room_list(opts.get("except")),
+            rooms: rooms(opts.get("rooms")),
+            except: rooms(opts.get("except")),
         })
     }
+}
+
+/// Room names from a JSON array (numbers become their text), without repeats.
+fn rooms(value: Option<&Value>) -> Vec<Room> {
+    room_list(value).into_iter().map(Room::from).collect()
 }
 
 /// Which sockets a request is about: those in any of `rooms` (all when empty), minus those in any
@@ -65,9 +70,9 @@ impl WireObject {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoomFilter {
     /// Sockets in any of these rooms; every socket when empty.
-    pub rooms: Vec<String>,
+    pub rooms: Vec<Room>,
     /// Minus the sockets in any of these rooms.
-    pub except: Vec<String>,
+    pub except: Vec<Room>,
 }
 
 /// The sockets a REMOTE_JOIN, REMOTE_LEAVE or REMOTE_DISCONNECT is for.
@@ -100,7 +105,7 @@ pub enum Request {
     /// SOCKETS: the ids of the sockets in any of these rooms (all when empty).
     Sockets {
         /// The rooms.
-        rooms: Vec<String>,
+        rooms: Vec<Room>,
     },
     /// ALL_ROOMS: every room with a member, narrowed to this prefix (Agora's own field; empty from
     /// Node.js).
@@ -113,14 +118,14 @@ pub enum Request {
         /// Which sockets.
         target: Target,
         /// The rooms they join.
-        rooms: Vec<String>,
+        rooms: Vec<Room>,
     },
     /// REMOTE_LEAVE: the target sockets leave the rooms.
     RemoteLeave {
         /// Which sockets.
         target: Target,
         /// The rooms they leave.
-        rooms: Vec<String>,
+        rooms: Vec<Room>,
     },
     /// REMOTE_DISCONNECT: the target sockets are disconnected.
     RemoteDisconnect {
@@ -167,7 +172,7 @@ impl RequestMessage {
             .ok_or(WireError::Shape("unknown request type"))?;
         let request = match kind {
             RequestType::Sockets => Request::Sockets {
-                rooms: room_list(object.body.get("rooms")),
+                rooms: rooms(object.body.get("rooms")),
             },
             RequestType::AllRooms => Request::AllRooms {
                 prefix: object.str("prefix").unwrap_or_default().to_string(),
@@ -175,12 +180,11 @@ impl RequestMessage {
             RequestType::RemoteJoin | RequestType::RemoteLeave => {
                 let (target, rooms) = match (object.filter(), object.str("sid"), object.str("room"))
                 {
-                    (Some(filter), _, _) => (
-                        Target::Selected(filter),
-                        room_list(object.body.get("rooms")),
-                    ),
+                    (Some(filter), _, _) => {
+                        (Target::Selected(filter), rooms(object.body.get("rooms")))
+                    }
                     (None, Some(sid), Some(room)) => {
-                        (Target::Socket(sid.to_string()), vec![room.to_string()])
+                        (Target::Socket(sid.to_string()), vec![Room::from(room)])
                     }
                     _ => return Err(WireError::Shape("no opts, nor sid and room")),
                 };
@@ -344,10 +348,10 @@ mod tests {
     }
 
     fn filter(rooms: &[&str], except: &[&str]) -> RoomFilter {
-        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+        let rooms_of = |items: &[&str]| items.iter().map(|s| Room::from(*s)).collect();
         RoomFilter {
-            rooms: strings(rooms),
-            except: strings(except),
+            rooms: rooms_of(rooms),
+            except: rooms_of(except),
         }
     }
 
@@ -361,7 +365,7 @@ mod tests {
         assert_eq!(
             json.request,
             Request::Sockets {
-                rooms: vec!["a".into(), "1".into()]
+                rooms: vec![Room::from("a"), Room::from("1")]
             }
         );
         let msgpack = write(&Msg::Map(vec![
@@ -393,14 +397,14 @@ mod tests {
             request(json!({"type": 2, "opts": {"rooms": ["a"], "except": ["b"]}, "rooms": ["n"]})),
             Ok(Request::RemoteJoin {
                 target: Target::Selected(filter(&["a"], &["b"])),
-                rooms: vec!["n".into()],
+                rooms: vec![Room::from("n")],
             })
         );
         assert_eq!(
             request(json!({"type": 3, "sid": "s1", "room": "n"})),
             Ok(Request::RemoteLeave {
                 target: Target::Socket("s1".into()),
-                rooms: vec!["n".into()],
+                rooms: vec![Room::from("n")],
             })
         );
         assert!(request(json!({"type": 2, "sid": "s1"})).is_err());
