@@ -88,6 +88,7 @@ impl Application {
                 let options = ClusterOptions {
                     key: settings.redis_key.clone(),
                     recovery: settings.recovery().is_some(),
+                    recovery_max_sessions: settings.recovery_max_sessions as usize,
                     ..ClusterOptions::default()
                 };
                 let redis = RedisAdapter::connect_with(url, local, options).await?;

@@ -12,9 +12,32 @@
 //! with an ack id of its own, answers BROADCAST_CLIENT_COUNT, then one BROADCAST_ACK per client
 //! answer. Its own broadcasts with acks go out the same way and collect those answers. It ignores
 //! SERVER_SIDE_EMIT.
+//!
+//! By concern:
+//! - `adapter`: the [`Adapter`](crate::socketio::Adapter) impl, local delivery and what is
+//!   published for the other nodes;
+//! - `incoming`: what arrives from Redis, sorted into broadcasts, requests and answers;
+//! - `requests`: answering other nodes' requests (one `match` over a typed request);
+//! - `queries`: this node's cluster-wide queries and broadcasts with acks, waiting for answers;
+//! - `connection` and `subscriber`: the Redis connections, pub/sub, reconnection with backoff;
+//! - `mirror`: the adapter's own copy of this node's sockets and rooms.
+//!
+//! Two background tasks own the Redis connections: a publisher (PUBLISH in pipelined batches,
+//! PUBSUB NUMSUB) fed by a bounded queue, and a subscriber (PSUBSCRIBE/SUBSCRIBE per namespace)
+//! that delivers other nodes' broadcasts locally and answers their requests. Both reconnect with
+//! backoff; while Redis is away, local clients are served as before and cluster traffic is dropped.
 
+mod adapter;
+mod connection;
+mod incoming;
 mod mirror;
-mod redis;
+mod options;
+mod queries;
+mod requests;
+mod status;
+mod subscriber;
 pub mod wire;
 
-pub use self::redis::{ClusterError, ClusterOptions, ClusterStatus, RedisAdapter};
+pub use self::adapter::RedisAdapter;
+pub use self::options::{ClusterError, ClusterOptions};
+pub use self::status::ClusterStatus;

@@ -1,0 +1,410 @@
+//! [`RedisAdapter`]: rooms on this node through the [`LocalAdapter`], and what this node sends
+//! the others: broadcasts, in the Node `@socket.io/redis-adapter` wire format.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use redis::Client;
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
+
+use super::connection::{
+    connection_config, open_pubsub, redact, run_publisher, subscribe_namespace, with_timeout,
+    Outgoing, Subscribe,
+};
+use super::mirror::Mirror;
+use super::subscriber::run_subscriber;
+use super::wire::{unique, Channels, RequestType, Response, WireBroadcast, WirePacket};
+use super::{ClusterError, ClusterOptions, ClusterStatus};
+use crate::engineio::{EngineSocket, Frame};
+use crate::hub::room_index::Selection;
+use crate::hub::LocalAdapter;
+use crate::socketio::{
+    AckRequest, Adapter, BroadcastOptions, Orphaned, PendingAcks, RestoreRequest, Room, SocketId,
+};
+use crate::sync::lock;
+
+/// A Socket.IO adapter for a cluster of nodes sharing one Redis: Agora nodes and Node.js servers
+/// using `@socket.io/redis-adapter`. Rooms stay local; broadcasts reach every node's sockets once.
+#[derive(Clone)]
+pub struct RedisAdapter {
+    inner: Arc<Inner>,
+}
+
+/// What the adapter, its background tasks and its answers to other nodes share.
+pub(super) struct Inner {
+    /// This node's id in the cluster; its own messages come back and are dropped by it.
+    pub(super) uid: String,
+    /// Rooms and delivery on this node.
+    pub(super) local: LocalAdapter,
+    /// The channel names of this cluster.
+    pub(super) channels: Channels,
+    /// The settings the adapter was built with.
+    pub(super) options: ClusterOptions,
+    /// Connection state and counters.
+    pub(super) status: ClusterStatus,
+    /// Work for the publisher task.
+    pub(super) outgoing: mpsc::Sender<Outgoing>,
+    /// Work for the subscriber task.
+    pub(super) subscriptions: mpsc::UnboundedSender<Subscribe>,
+    /// This node's sockets and rooms, to answer other nodes without asking the hub.
+    pub(super) mirror: Mutex<Mirror>,
+    /// The namespaces listened to, and whether the current connection has subscribed them.
+    pub(super) namespaces: Mutex<HashMap<Arc<str>, bool>>,
+    /// Cluster queries (and broadcasts with acks) waiting for answers, by request id.
+    pub(super) pending: Mutex<HashMap<String, mpsc::UnboundedSender<Response>>>,
+}
+
+impl RedisAdapter {
+    /// Connects to Redis at `url` (`redis://[:password@]host[:port][/db]`) with the default
+    /// options, and starts the background tasks on the current actix/tokio runtime.
+    pub async fn connect(url: &str, local: LocalAdapter) -> Result<RedisAdapter, ClusterError> {
+        RedisAdapter::connect_with(url, local, ClusterOptions::default()).await
+    }
+
+    /// [`RedisAdapter::connect`] with these options. Fails if Redis cannot be reached now; once
+    /// connected, losses are survived by reconnecting.
+    pub async fn connect_with(
+        url: &str,
+        local: LocalAdapter,
+        options: ClusterOptions,
+    ) -> Result<RedisAdapter, ClusterError> {
+        let shown = redact(url);
+        let client = Client::open(url).map_err(|source| ClusterError::InvalidUrl {
+            url: shown.clone(),
+            source,
+        })?;
+        let config = connection_config(&options);
+        let publisher = with_timeout(
+            options.connect_timeout,
+            client.get_multiplexed_async_connection_with_config(&config),
+        )
+        .await
+        .map_err(|error| error.into_cluster_error(&shown))?;
+        let (mut sink, stream) = open_pubsub(&client, options.connect_timeout)
+            .await
+            .map_err(|error| error.into_cluster_error(&shown))?;
+        let uid = uuid::Uuid::new_v4().to_string();
+        let channels = Channels::new(&options.key);
+        let namespaces: Vec<Arc<str>> = options
+            .namespaces
+            .iter()
+            .map(|nsp| Arc::from(nsp.as_str()))
+            .collect();
+        for nsp in &namespaces {
+            with_timeout(
+                options.connect_timeout,
+                subscribe_namespace(&mut sink, &channels, nsp, &uid),
+            )
+            .await
+            .map_err(|error| error.into_cluster_error(&shown))?;
+        }
+        let status = ClusterStatus::default();
+        status.set_publisher(true);
+        status.set_subscriber(true);
+        let (outgoing, queue) = mpsc::channel(options.queue_capacity.max(1));
+        let (subscriptions, commands) = mpsc::unbounded_channel();
+        let inner = Arc::new(Inner {
+            uid,
+            local,
+            channels,
+            status: status.clone(),
+            outgoing,
+            subscriptions,
+            mirror: Mutex::new(Mirror::new(options.recovery_max_sessions)),
+            namespaces: Mutex::new(namespaces.into_iter().map(|nsp| (nsp, true)).collect()),
+            pending: Mutex::new(HashMap::new()),
+            options,
+        });
+        actix_rt::spawn(run_publisher(
+            client.clone(),
+            publisher,
+            queue,
+            status.clone(),
+            config,
+        ));
+        actix_rt::spawn(run_subscriber(
+            client,
+            (sink, stream),
+            Arc::downgrade(&inner),
+            commands,
+            status,
+            inner.options.connect_timeout,
+        ));
+        tracing::info!(redis = %shown, uid = %inner.uid, "joined the Redis cluster");
+        Ok(RedisAdapter { inner })
+    }
+
+    /// True while both Redis connections are up (for readiness).
+    pub fn is_connected(&self) -> bool {
+        self.inner.status.is_connected()
+    }
+
+    /// The connection state and counters (for readiness and metrics).
+    pub fn status(&self) -> ClusterStatus {
+        self.inner.status.clone()
+    }
+
+    /// This node's id in the cluster.
+    pub fn uid(&self) -> &str {
+        &self.inner.uid
+    }
+
+    /// Listens to a namespace's channels now (it happens by itself when its first socket
+    /// connects); resolves once Redis confirmed.
+    pub async fn subscribe(&self, nsp: &str) -> Result<(), ClusterError> {
+        if self.inner.ensure_subscribed(&Arc::from(nsp)).await {
+            Ok(())
+        } else {
+            Err(ClusterError::Disconnected)
+        }
+    }
+}
+
+impl Adapter for RedisAdapter {
+    fn add_socket(
+        &self,
+        nsp: &Arc<str>,
+        id: &SocketId,
+        engine: EngineSocket,
+        acks: PendingAcks,
+        orphaned: Orphaned,
+    ) {
+        let inner = &self.inner;
+        inner
+            .local
+            .add_socket(nsp, id, engine.clone(), acks, orphaned);
+        // As in Socket.IO, every socket is in the room named by its id, so other nodes can
+        // address it (`io.to(id)`) and leave it out (`socket.broadcast`).
+        inner.local.join(nsp, id, vec![Room::from(id.as_str())]);
+        inner.mirror().add(nsp, id, engine);
+        inner.want(nsp);
+    }
+
+    fn remove_socket(&self, nsp: &Arc<str>, id: &SocketId) {
+        self.inner.local.remove_socket(nsp, id);
+        self.inner.mirror().remove(nsp, id);
+    }
+
+    fn join(&self, nsp: &Arc<str>, id: &SocketId, rooms: Vec<Room>) {
+        self.inner.mirror().join(nsp, id, rooms.iter().cloned());
+        self.inner.local.join(nsp, id, rooms);
+    }
+
+    fn leave(&self, nsp: &Arc<str>, id: &SocketId, rooms: Vec<Room>) {
+        self.inner.mirror().leave(nsp, id, &rooms);
+        self.inner.local.leave(nsp, id, rooms);
+    }
+
+    fn broadcast(&self, nsp: &Arc<str>, frames: Arc<[Frame]>, options: BroadcastOptions) {
+        if !self.inner.only_local_sockets(nsp, &options.rooms) {
+            self.inner.publish_broadcast(nsp, &frames, &options);
+        }
+        self.inner.local.broadcast(nsp, frames, options);
+    }
+
+    /// Delivered here at once; other nodes get a BROADCAST request (as the Node adapter's
+    /// `broadcastWithAck` sends it) and their BROADCAST_CLIENT_COUNT and BROADCAST_ACK answers are
+    /// relayed to `ack.reports` until the timeout. The nodes are counted with PUBSUB NUMSUB on the
+    /// request channel, as Node does.
+    fn broadcast_with_ack(
+        &self,
+        nsp: &Arc<str>,
+        frames: Arc<[Frame]>,
+        options: BroadcastOptions,
+        ack: AckRequest,
+    ) -> BoxFuture<'static, Option<usize>> {
+        let request = if self.inner.only_local_sockets(nsp, &options.rooms)
+            || !self.inner.status.is_connected()
+        {
+            None
+        } else {
+            self.inner
+                .broadcast_request(nsp, &frames, &options, ack.timeout)
+        };
+        self.inner
+            .local
+            .deliver_with_ack(nsp, frames, options, ack.id, ack.reports.clone());
+        let Some((request_id, request)) = request else {
+            return futures_util::future::ready(Some(1)).boxed();
+        };
+        let (nodes, counted) = oneshot::channel();
+        let relay =
+            Arc::clone(&self.inner).relay_acks(Arc::clone(nsp), request_id, request, ack, nodes);
+        actix_rt::spawn(relay);
+        async move { counted.await.ok().flatten() }.boxed()
+    }
+
+    fn sockets(&self, nsp: &Arc<str>, rooms: Vec<Room>) -> BoxFuture<'static, Vec<SocketId>> {
+        Arc::clone(&self.inner)
+            .cluster_sockets(Arc::clone(nsp), rooms)
+            .boxed()
+    }
+
+    fn rooms(&self, nsp: &Arc<str>, prefix: &str) -> BoxFuture<'static, Vec<Room>> {
+        Arc::clone(&self.inner)
+            .cluster_rooms(Arc::clone(nsp), prefix.to_string())
+            .boxed()
+    }
+
+    fn detach_socket(&self, nsp: &Arc<str>, id: &SocketId, keep: Duration) {
+        self.inner.local.detach_socket(nsp, id, keep);
+        self.inner.mirror().detach(nsp, id, keep);
+    }
+
+    /// Done here at once (live and detached sockets), then published as Node's
+    /// DISCONNECT_SOCKETS request, which other Agora and Node.js nodes carry out.
+    fn disconnect_sockets(&self, nsp: &Arc<str>, options: BroadcastOptions, close: bool) {
+        let (rooms, except) = wire_rooms(&options);
+        if !close {
+            let targets = self.inner.mirror().select(nsp, Selection::from(&options));
+            for target in targets {
+                self.inner.mirror().remove(nsp, &target.id);
+            }
+        }
+        self.inner.local.disconnect_sockets(nsp, options, close);
+        let request = json!({
+            "uid": self.inner.uid,
+            "type": RequestType::RemoteDisconnect as u8,
+            "opts": { "rooms": rooms, "except": except },
+            "close": close,
+        });
+        self.inner.publish(
+            self.inner.channels.request(nsp),
+            request.to_string().into_bytes(),
+        );
+    }
+
+    fn restore_socket(&self, nsp: &Arc<str>, request: RestoreRequest) -> BoxFuture<'static, bool> {
+        let id = request.id.clone();
+        let engine = request.engine.clone();
+        let restoring = self.inner.local.restore_socket(nsp, request);
+        let inner = Arc::clone(&self.inner);
+        let nsp = Arc::clone(nsp);
+        async move {
+            let recovered = restoring.await;
+            // The hub gives the rooms back when recovered; the room of its id in any case.
+            inner.local.join(&nsp, &id, vec![Room::from(id.as_str())]);
+            inner.mirror().restore(&nsp, &id, engine, recovered);
+            recovered
+        }
+        .boxed()
+    }
+}
+
+impl Inner {
+    pub(super) fn mirror(&self) -> MutexGuard<'_, Mirror> {
+        lock(&self.mirror)
+    }
+
+    /// Listens to `nsp` from now on (without waiting for Redis).
+    pub(super) fn want(&self, nsp: &Arc<str>) {
+        let mut namespaces = lock(&self.namespaces);
+        if !namespaces.contains_key(nsp) {
+            namespaces.insert(Arc::clone(nsp), false);
+            let _ = self.subscriptions.send(Subscribe {
+                nsp: Arc::clone(nsp),
+                done: None,
+            });
+        }
+    }
+
+    /// Listens to `nsp`; true once Redis confirmed the subscription.
+    pub(super) async fn ensure_subscribed(&self, nsp: &Arc<str>) -> bool {
+        {
+            let mut namespaces = lock(&self.namespaces);
+            if namespaces.get(nsp) == Some(&true) {
+                return true;
+            }
+            namespaces.entry(Arc::clone(nsp)).or_insert(false);
+        }
+        let (done, subscribed) = oneshot::channel();
+        let request = Subscribe {
+            nsp: Arc::clone(nsp),
+            done: Some(done),
+        };
+        if self.subscriptions.send(request).is_err() {
+            return false;
+        }
+        matches!(
+            tokio::time::timeout(self.options.requests_timeout, subscribed).await,
+            Ok(Ok(true))
+        )
+    }
+
+    /// The namespace as this node knows it, if it listens to it.
+    pub(super) fn known_namespace(&self, nsp: &str) -> Option<Arc<str>> {
+        lock(&self.namespaces)
+            .get_key_value(nsp)
+            .map(|(nsp, _)| Arc::clone(nsp))
+    }
+
+    /// Queues a message for Redis; dropped (and counted) when Redis is away or the queue is full.
+    pub(super) fn publish(&self, channel: String, payload: Vec<u8>) {
+        if !self.status.publisher_up() {
+            self.status.count_dropped(1);
+            return;
+        }
+        if self
+            .outgoing
+            .try_send(Outgoing::Publish { channel, payload })
+            .is_err()
+        {
+            self.status.count_dropped(1);
+        }
+    }
+
+    /// Is every room the id of a socket connected here (an emit to one socket that goes through
+    /// the adapter, as with recovery on)? Then no other node has anyone to deliver it to.
+    pub(super) fn only_local_sockets(&self, nsp: &str, rooms: &[Room]) -> bool {
+        if rooms.is_empty() {
+            return false;
+        }
+        let mirror = self.mirror();
+        rooms.iter().all(|room| mirror.contains(nsp, room))
+    }
+
+    /// Publishes a local broadcast for the other nodes, in the Node adapter's format.
+    pub(super) fn publish_broadcast(
+        &self,
+        nsp: &Arc<str>,
+        frames: &[Frame],
+        options: &BroadcastOptions,
+    ) {
+        let Some(mut packet) = WirePacket::from_frames(frames) else {
+            tracing::debug!(%nsp, "not an event packet: broadcast locally only");
+            return;
+        };
+        // A recovery offset is this node's own; other nodes give the packet theirs.
+        if let Some(offset) = &options.offset {
+            packet.strip_last_arg(offset);
+        }
+        let (rooms, except) = wire_rooms(options);
+        let channel = self.channels.broadcast(nsp, &rooms);
+        let message = WireBroadcast {
+            uid: self.uid.clone(),
+            packet,
+            rooms,
+            except,
+            flags: json!({}),
+        };
+        self.publish(channel, message.encode());
+    }
+}
+
+/// The rooms and the left-out rooms of a broadcast as the Node adapter lists them (the left-out
+/// socket is the room of its id).
+pub(super) fn wire_rooms(options: &BroadcastOptions) -> (Vec<String>, Vec<String>) {
+    let rooms = unique(options.rooms.iter().map(|r| r.to_string()));
+    let except = unique(
+        options
+            .except_rooms
+            .iter()
+            .map(|r| r.to_string())
+            .chain(options.except.iter().map(|id| id.to_string())),
+    );
+    (rooms, except)
+}

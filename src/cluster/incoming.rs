@@ -1,0 +1,90 @@
+//! What arrives from Redis: other nodes' broadcasts, requests and answers.
+
+use std::sync::Arc;
+
+use super::adapter::Inner;
+use super::wire::{
+    ChannelKind, Channels, RequestMessage, ResponseMessage, WireBroadcast, WirePacket,
+};
+use crate::engineio::Frame;
+use crate::socketio::{Adapter, BroadcastOptions, Room};
+
+impl Inner {
+    /// A message from Redis.
+    pub(super) fn on_message(self: &Arc<Self>, message: &redis::Msg) {
+        self.status.count_received();
+        let payload = message.get_payload_bytes();
+        match self.channels.classify(message.get_channel_name()) {
+            Some(ChannelKind::Broadcast(rest)) => self.on_broadcast(rest, payload),
+            Some(ChannelKind::Request(nsp)) => {
+                let Some(nsp) = self.known_namespace(nsp) else {
+                    return;
+                };
+                match RequestMessage::decode(payload) {
+                    Ok(request) => self.answer(nsp, request),
+                    Err(error) => tracing::debug!(%error, "ignoring a malformed cluster request"),
+                }
+            }
+            Some(ChannelKind::Response(_)) => match ResponseMessage::decode(payload) {
+                Ok(response) => self.on_response(response),
+                Err(error) => tracing::debug!(%error, "ignoring a malformed cluster response"),
+            },
+            None => {}
+        }
+    }
+
+    /// Another node's broadcast: delivered to the matching sockets here.
+    pub(super) fn on_broadcast(&self, channel_rest: &str, payload: &[u8]) {
+        let message = match WireBroadcast::decode(payload) {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::debug!(%error, "ignoring a malformed cluster broadcast");
+                return;
+            }
+        };
+        if message.uid == self.uid {
+            return;
+        }
+        if !Channels::broadcast_is_for(channel_rest, &message.packet.nsp) {
+            return;
+        }
+        let WireBroadcast {
+            packet,
+            rooms,
+            except,
+            ..
+        } = message;
+        self.deliver(packet, rooms, except);
+    }
+
+    /// Delivers a packet from another node to this node's matching sockets; answers whether it
+    /// was an event of a namespace served here.
+    pub(super) fn deliver(
+        &self,
+        mut packet: WirePacket,
+        rooms: Vec<String>,
+        except: Vec<String>,
+    ) -> bool {
+        let Some(nsp) = self.known_namespace(&packet.nsp) else {
+            return false;
+        };
+        let offset = self.options.recovery.then(|| {
+            let offset = crate::socketio::next_offset();
+            packet.push_arg(&offset);
+            Arc::<str>::from(offset)
+        });
+        let Some(event) = packet.into_event() else {
+            tracing::debug!(%nsp, "ignoring a cluster packet that is not an event");
+            return false;
+        };
+        let frames: Arc<[Frame]> = event.to_frames().into();
+        let options = BroadcastOptions {
+            rooms: rooms.into_iter().map(Room::from).collect(),
+            except_rooms: except.into_iter().map(Room::from).collect(),
+            offset,
+            ..BroadcastOptions::default()
+        };
+        self.local.broadcast(&nsp, frames, options);
+        true
+    }
+}

@@ -1,0 +1,66 @@
+//! [`ClusterOptions`] and [`ClusterError`].
+
+use std::time::Duration;
+
+use redis::RedisError;
+
+use super::wire::DEFAULT_KEY;
+#[cfg(doc)]
+use crate::socketio::Adapter;
+use crate::socketio::DEFAULT_MAX_SESSIONS;
+
+/// Settings of the Redis adapter.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// Channel prefix; `socket.io`, as the Node adapter's default `key`.
+    pub key: String,
+    /// How long a cluster-wide query ([`Adapter::sockets`]) waits for the other nodes.
+    pub requests_timeout: Duration,
+    /// Namespaces listened to from the start; others once their first socket connects here.
+    pub namespaces: Vec<String>,
+    /// Give broadcasts from other nodes a recovery offset of this node, so they are replayed to
+    /// sockets that recover here (set it when connection state recovery is on).
+    pub recovery: bool,
+    /// Most sockets whose rooms are kept, per namespace, while their connection is down
+    /// (connection state recovery's `--recovery-max-sessions`).
+    pub recovery_max_sessions: usize,
+    /// Outgoing messages that may wait for Redis; beyond that new ones are dropped.
+    pub queue_capacity: usize,
+    /// Time allowed for each connection attempt and each command.
+    pub connect_timeout: Duration,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            key: DEFAULT_KEY.to_string(),
+            requests_timeout: Duration::from_secs(5),
+            namespaces: vec!["/".to_string()],
+            recovery: false,
+            recovery_max_sessions: DEFAULT_MAX_SESSIONS,
+            queue_capacity: 65_536,
+            connect_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Why the adapter could not join the cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("invalid Redis URL {url}: {source}")]
+    InvalidUrl {
+        url: String,
+        #[source]
+        source: RedisError,
+    },
+    #[error("cannot connect to Redis at {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: RedisError,
+    },
+    #[error("timed out connecting to Redis at {url}")]
+    Timeout { url: String },
+    #[error("not connected to Redis")]
+    Disconnected,
+}

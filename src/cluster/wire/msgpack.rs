@@ -1,0 +1,145 @@
+//! MessagePack as the Node adapter writes it (notepack.io), converted to and from Agora's JSON
+//! arguments with binary placeholders.
+
+use bytes::Bytes;
+use rmpv::Value as Msg;
+use serde_json::{Map, Number, Value};
+
+use super::WireError;
+
+/// Reads one MessagePack value.
+pub(super) fn read(bytes: &[u8]) -> Result<Msg, WireError> {
+    let mut reader = bytes;
+    rmpv::decode::read_value(&mut reader).map_err(|_| WireError::MessagePack)
+}
+
+/// Writes one MessagePack value.
+pub(super) fn write(value: &Msg) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    // Writing to a Vec cannot fail.
+    let _ = rmpv::encode::write_value(&mut out, value);
+    out
+}
+
+/// MessagePack to JSON: binary (and extension) values become placeholders over `attachments`;
+/// map keys become strings.
+pub fn msgpack_to_json(value: Msg, attachments: &mut Vec<Bytes>) -> Value {
+    match value {
+        Msg::Nil => Value::Null,
+        Msg::Boolean(b) => Value::Bool(b),
+        Msg::Integer(i) => match (i.as_i64(), i.as_u64()) {
+            (Some(n), _) => Value::from(n),
+            (None, Some(n)) => Value::from(n),
+            _ => Value::Null,
+        },
+        Msg::F32(f) => Number::from_f64(f64::from(f)).map_or(Value::Null, Value::Number),
+        Msg::F64(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
+        Msg::String(s) => Value::String(text(s)),
+        Msg::Binary(bytes) | Msg::Ext(_, bytes) => {
+            let num = attachments.len();
+            attachments.push(Bytes::from(bytes));
+            serde_json::json!({ "_placeholder": true, "num": num })
+        }
+        Msg::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|item| msgpack_to_json(item, attachments))
+                .collect(),
+        ),
+        Msg::Map(entries) => {
+            let mut object = Map::with_capacity(entries.len());
+            for (key, value) in entries {
+                let key = match key {
+                    Msg::String(s) => text(s),
+                    other => other.to_string(),
+                };
+                object.insert(key, msgpack_to_json(value, attachments));
+            }
+            Value::Object(object)
+        }
+    }
+}
+
+/// A MessagePack string as text (invalid UTF-8 replaced).
+pub(super) fn text(s: rmpv::Utf8String) -> String {
+    if s.is_str() {
+        s.into_str().unwrap_or_default()
+    } else {
+        String::from_utf8_lossy(&s.into_bytes()).into_owned()
+    }
+}
+
+/// JSON to MessagePack: with `attachments`, placeholders become the binary values they stand for.
+pub fn json_to_msgpack(value: &Value, attachments: &[Bytes]) -> Msg {
+    match value {
+        Value::Null => Msg::Nil,
+        Value::Bool(b) => Msg::Boolean(*b),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Msg::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Msg::from(u)
+            } else {
+                Msg::F64(n.as_f64().unwrap_or(0.0))
+            }
+        }
+        Value::String(s) => Msg::from(s.as_str()),
+        Value::Array(items) => Msg::Array(
+            items
+                .iter()
+                .map(|item| json_to_msgpack(item, attachments))
+                .collect(),
+        ),
+        Value::Object(object) => {
+            if !attachments.is_empty() {
+                if let Some(bytes) = placeholder(object).and_then(|num| attachments.get(num)) {
+                    return Msg::Binary(bytes.to_vec());
+                }
+            }
+            Msg::Map(
+                object
+                    .iter()
+                    .map(|(key, value)| {
+                        (Msg::from(key.as_str()), json_to_msgpack(value, attachments))
+                    })
+                    .collect(),
+            )
+        }
+    }
+}
+
+/// The attachment number of a binary placeholder `{"_placeholder":true,"num":N}`.
+fn placeholder(object: &Map<String, Value>) -> Option<usize> {
+    if object.get("_placeholder")? != &Value::Bool(true) {
+        return None;
+    }
+    object.get("num")?.as_u64().map(|n| n as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn converts_nested_binary_both_ways() {
+        let original = Msg::Array(vec![
+            Msg::from("ev"),
+            Msg::Map(vec![(
+                Msg::from("file"),
+                Msg::Array(vec![Msg::Binary(vec![9]), Msg::Binary(vec![8, 7])]),
+            )]),
+            Msg::F64(1.5),
+            Msg::from(-3),
+            Msg::Nil,
+        ]);
+        let mut attachments = Vec::new();
+        let json = msgpack_to_json(original.clone(), &mut attachments);
+        assert_eq!(
+            json,
+            json!(["ev", {"file": [{"_placeholder": true, "num": 0}, {"_placeholder": true, "num": 1}]}, 1.5, -3, null])
+        );
+        assert_eq!(attachments.len(), 2);
+        assert_eq!(json_to_msgpack(&json, &attachments), original);
+    }
+}
