@@ -45,7 +45,9 @@ impl CloseReason {
 /// The two Engine.IO transports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportKind {
+    /// HTTP long-polling.
     Polling,
+    /// A WebSocket.
     WebSocket,
 }
 
@@ -62,7 +64,9 @@ impl TransportKind {
 /// One or several frames for one session; shared frames are not copied per recipient.
 #[derive(Debug, Clone)]
 pub enum Frames {
+    /// A single frame.
     One(Frame),
+    /// Frames shared with other recipients, in order.
     Shared(Arc<[Frame]>),
 }
 
@@ -82,12 +86,12 @@ pub type TransportId = u64;
 /// The id of a session's long-polling transport.
 pub const POLLING: TransportId = 0;
 
-/// Frames for the client, from the layer above or the hub.
+/// Frames for the client, from the layer above or the hub (handled by the session actor).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Outgoing(pub Frames);
 
-/// Close the session.
+/// Close the session (handled by the session actor).
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct CloseSession(pub CloseReason);
