@@ -11,6 +11,8 @@ pub mod conformance;
 pub mod engineio;
 pub mod expiring;
 pub mod hub;
+#[cfg(test)]
+mod layers_test;
 pub mod limits;
 pub mod metrics;
 pub mod socketio;

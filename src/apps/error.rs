@@ -5,7 +5,26 @@ use serde_json::{json, Value};
 
 use crate::socketio::{AckSender, Payload};
 use crate::store::{StoreError, TradeError};
-use crate::web::error::ApiError;
+
+/// What sort of refusal an [`AppError`] is, whatever its code: the web layer answers HTTP with the
+/// status that fits it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request itself is wrong (malformed, empty, or over a limit).
+    BadRequest,
+    /// Only a signed-in user may do this.
+    Unauthenticated,
+    /// The caller may not do this.
+    Forbidden,
+    /// What the request names does not exist.
+    NotFound,
+    /// The request clashes with the current state (a trade no longer open, an item that moved).
+    Conflict,
+    /// The caller is over a rate limit.
+    RateLimited,
+    /// The server failed.
+    Internal,
+}
 
 /// An app-level refusal.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +74,29 @@ impl AppError {
         }
     }
 
+    /// What sort of refusal this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            AppError::BadRequest(_)
+            | AppError::TooManyRooms
+            | AppError::RoomsFull
+            | AppError::EmptyOffer => ErrorKind::BadRequest,
+            AppError::Unauthenticated => ErrorKind::Unauthenticated,
+            AppError::NotInRoom => ErrorKind::Forbidden,
+            AppError::RateLimited => ErrorKind::RateLimited,
+            AppError::Trade(error) => match error {
+                TradeError::SelfTrade => ErrorKind::BadRequest,
+                TradeError::UnknownUser | TradeError::NotFound => ErrorKind::NotFound,
+                TradeError::Forbidden => ErrorKind::Forbidden,
+                TradeError::NotOwner | TradeError::NotTheirs | TradeError::NotActive { .. } => {
+                    ErrorKind::Conflict
+                }
+                TradeError::Store(_) => ErrorKind::Internal,
+            },
+            AppError::Internal => ErrorKind::Internal,
+        }
+    }
+
     /// The error as an ack body; a trade that is no longer active comes with its current state.
     pub fn to_json(&self) -> Value {
         let mut body =
@@ -80,19 +122,6 @@ impl AppError {
             tracing::error!(%error, "storage failed");
         }
         self
-    }
-}
-
-impl From<AppError> for ApiError {
-    fn from(error: AppError) -> Self {
-        match error {
-            AppError::BadRequest(message) => ApiError::BadRequest(message),
-            AppError::Unauthenticated => ApiError::Unauthenticated,
-            AppError::NotInRoom => ApiError::Forbidden("join the room first"),
-            AppError::RateLimited => ApiError::RateLimited,
-            AppError::Internal => ApiError::Internal,
-            other => ApiError::App(Box::new(other)),
-        }
     }
 }
 

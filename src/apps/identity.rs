@@ -8,9 +8,8 @@
 
 use serde_json::json;
 
-use crate::accounts::{session_room, Accounts, Identity, SessionToken};
+use crate::accounts::{session_room, token_from_headers, Accounts, Identity, SessionToken};
 use crate::socketio::{ConnectError, Socket};
-use crate::web::session::token_from_headers;
 
 /// Resolves and stores the socket's identity. An explicit but invalid `auth.token` is refused;
 /// a stale cookie just makes a guest.

@@ -10,10 +10,10 @@ use std::net::SocketAddr;
 
 use actix_web::http::header::HeaderMap;
 
-use super::packet::Message;
-use super::session::CloseReason;
+use super::connection::EngineConnection;
 use super::sid::Sid;
 use super::socket::EngineSocket;
+use super::types::TransportKind;
 
 /// What the HTTP request that opened a session carried.
 #[derive(Debug, Clone)]
@@ -30,33 +30,8 @@ pub struct Handshake {
     pub transport: TransportKind,
 }
 
-/// The two Engine.IO transports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransportKind {
-    Polling,
-    WebSocket,
-}
-
-impl TransportKind {
-    /// The name used in the `transport` query parameter.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TransportKind::Polling => "polling",
-            TransportKind::WebSocket => "websocket",
-        }
-    }
-}
-
 /// Creates the per-session state of the protocol above Engine.IO.
 pub trait EngineHandler: Send + Sync + 'static {
     /// Called once when a session opens; the returned connection receives its messages.
     fn on_open(&self, socket: EngineSocket, handshake: Handshake) -> Box<dyn EngineConnection>;
-}
-
-/// The upper layer's state for one session, driven by the session actor.
-pub trait EngineConnection: Send + 'static {
-    /// A message packet arrived.
-    fn on_message(&mut self, message: Message);
-    /// The session closed; called exactly once, after which no message arrives.
-    fn on_close(&mut self, reason: CloseReason);
 }

@@ -5,16 +5,19 @@
 //! of the protocol above it.
 
 mod config;
+mod connection;
 mod error;
 mod handler;
 pub mod packet;
 pub mod payload;
 mod polling;
 mod queue;
-mod registry;
 mod session;
 mod sid;
+mod sink;
 mod socket;
+mod traffic;
+mod types;
 mod websocket;
 
 use std::sync::Arc;
@@ -27,13 +30,14 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 pub use config::*;
+pub use connection::EngineConnection;
 pub use error::{EngineError, PacketError};
-pub use handler::{EngineConnection, EngineHandler, Handshake, TransportKind};
+pub use handler::{EngineHandler, Handshake};
 pub use packet::{Frame, Message};
-pub use registry::Registry;
-pub use session::{CloseReason, CloseSession, EngineSession};
+pub use session::{EngineSession, Registry};
 pub use sid::Sid;
-pub use socket::{EngineSocket, Frames, SendError};
+pub use socket::{EngineSocket, SendError};
+pub use types::{CloseReason, CloseSession, Frames, TransportKind};
 
 /// The only protocol revision served.
 const PROTOCOL_VERSION: &str = "4";

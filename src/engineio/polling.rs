@@ -8,9 +8,8 @@ use futures_util::StreamExt;
 use super::error::EngineError;
 use super::packet::Frame;
 use super::payload;
-use super::session::{
-    CloseReason, CloseSession, EngineSession, GetAbandoned, Incoming, Poll, PollReply, POLLING,
-};
+use super::session::{EngineSession, GetAbandoned, Incoming, Poll, PollReply};
+use super::types::{CloseReason, CloseSession, POLLING};
 use super::Engine;
 use actix::Addr;
 use tokio::sync::oneshot;

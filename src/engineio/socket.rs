@@ -6,27 +6,10 @@ use std::sync::{Arc, OnceLock};
 use actix::prelude::*;
 
 use super::packet::Frame;
-use super::session::{
-    count_outbound, CloseReason, CloseSession, EngineSession, Outgoing, SinkFull, TransportSink,
-};
 use super::sid::Sid;
-
-/// One or several frames for one session; shared frames are not copied per recipient.
-#[derive(Debug, Clone)]
-pub enum Frames {
-    One(Frame),
-    Shared(Arc<[Frame]>),
-}
-
-impl Frames {
-    /// The frames in order.
-    pub fn as_slice(&self) -> &[Frame] {
-        match self {
-            Frames::One(frame) => std::slice::from_ref(frame),
-            Frames::Shared(frames) => frames,
-        }
-    }
-}
+use super::sink::{SinkFull, TransportSink};
+use super::traffic::count_outbound;
+use super::types::{CloseReason, CloseSession, Frames, Outgoing};
 
 /// Why a frame could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -45,7 +28,9 @@ pub struct EngineSocket {
 
 struct Inner {
     sid: Sid,
-    addr: Addr<EngineSession>,
+    /// The session actor, for frames and for closing it.
+    outgoing: Recipient<Outgoing>,
+    closing: Recipient<CloseSession>,
     label: Arc<OnceLock<String>>,
     /// Set once the session was told to close for falling behind, so it is told only once.
     overflowed: AtomicBool,
@@ -56,14 +41,16 @@ struct Inner {
 impl EngineSocket {
     pub(super) fn new(
         sid: Sid,
-        addr: Addr<EngineSession>,
+        outgoing: Recipient<Outgoing>,
+        closing: Recipient<CloseSession>,
         label: Arc<OnceLock<String>>,
         direct: Option<Arc<dyn TransportSink>>,
     ) -> EngineSocket {
         EngineSocket {
             inner: Arc::new(Inner {
                 sid,
-                addr,
+                outgoing,
+                closing,
                 label,
                 overflowed: AtomicBool::new(false),
                 direct,
@@ -84,7 +71,7 @@ impl EngineSocket {
     /// Queues frames for the client, in order. A full queue closes the session as a slow consumer.
     pub fn send(&self, frames: Frames) -> Result<(), SendError> {
         if let Some(sink) = &self.inner.direct {
-            if !self.inner.addr.connected() {
+            if !self.inner.outgoing.connected() {
                 return Err(SendError::Closed);
             }
             count_outbound(frames.as_slice());
@@ -93,7 +80,7 @@ impl EngineSocket {
                 Err(SinkFull) => Err(self.overflowed()),
             };
         }
-        match self.inner.addr.try_send(Outgoing(frames)) {
+        match self.inner.outgoing.try_send(Outgoing(frames)) {
             Ok(()) => Ok(()),
             Err(SendError_::Closed(_)) => Err(SendError::Closed),
             Err(SendError_::Full(_)) => Err(self.overflowed()),
@@ -104,7 +91,7 @@ impl EngineSocket {
     fn overflowed(&self) -> SendError {
         if !self.inner.overflowed.swap(true, Ordering::Relaxed) {
             self.inner
-                .addr
+                .closing
                 .do_send(CloseSession(CloseReason::SlowConsumer));
         }
         SendError::SlowConsumer
@@ -117,12 +104,12 @@ impl EngineSocket {
 
     /// Closes the session after the frames queued before this call are written.
     pub fn close(&self, reason: CloseReason) {
-        self.inner.addr.do_send(CloseSession(reason));
+        self.inner.closing.do_send(CloseSession(reason));
     }
 
     /// True while the session actor runs.
     pub fn is_open(&self) -> bool {
-        self.inner.addr.connected()
+        self.inner.outgoing.connected()
     }
 }
 

@@ -14,14 +14,14 @@ use actix_web::{HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 use bytestring::ByteString;
 
+use super::connection::EngineConnection;
 use super::error::EngineError;
-use super::handler::{EngineConnection, Handshake};
+use super::handler::Handshake;
 use super::packet::{Frame, Message, Packet};
-use super::session::{
-    count_inbound, BeginProbe, CloseReason, EngineSession, Incoming, SinkFull, TransportClosed,
-    TransportId, TransportSink,
-};
-use super::socket::Frames;
+use super::session::{BeginProbe, EngineSession, Incoming, TransportClosed};
+use super::sink::{SinkFull, TransportSink};
+use super::traffic::count_inbound;
+use super::types::{CloseReason, Frames, TransportId};
 use super::Engine;
 
 /// Source of WebSocket transport ids (0 is the polling transport).

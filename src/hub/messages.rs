@@ -5,6 +5,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 
 use super::server::ChatServer;
+pub use super::server::TradeRefusal;
 use crate::accounts::Identity;
 use crate::engineio::{EngineSocket, Frame};
 use crate::socketio::{AckReport, BroadcastOptions, Orphaned, PendingAcks, Room, SocketId};
@@ -161,15 +162,6 @@ impl Handler<ListRooms> for ChatServer {
     fn handle(&mut self, msg: ListRooms, _: &mut Self::Context) -> Self::Result {
         MessageResult(self.rooms_named(&msg.nsp, &msg.prefix))
     }
-}
-
-/// Why the hub refused a trade request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TradeRefusal {
-    /// Guests have no items to trade.
-    Unauthenticated,
-    /// The sender named themself as the recipient.
-    SelfTrade,
 }
 
 /// Checks who is asking before a trade request reaches the store: the sender is the socket's own

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use super::messages::TradeRefusal;
 use super::recovery_log::RecoveryLog;
 use super::room_index::{RoomIndex, Selection};
 use crate::accounts::Identity;
@@ -18,6 +17,15 @@ use crate::socketio::{
     AckReport, BroadcastOptions, Orphaned, PendingAcks, RecoveryConfig, RestoreRequest, Room,
     SocketId,
 };
+
+/// Why the hub refused a trade request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TradeRefusal {
+    /// Guests have no items to trade.
+    Unauthenticated,
+    /// The sender named themself as the recipient.
+    SelfTrade,
+}
 
 /// How often the hub looks for members whose transport has closed while they are still
 /// registered, and ends them. A defence in depth (each connection ends its own sockets), so

@@ -9,12 +9,8 @@ use tokio::sync::mpsc;
 
 use crate::engineio::{EngineSocket, Frame};
 
-use super::payload::Payload;
 use super::pending_acks::PendingAcks;
-use super::SocketId;
-
-/// A room name inside one namespace.
-pub type Room = Arc<str>;
+use super::types::{AckReport, Room, SocketId};
 
 /// Which sockets of a namespace a broadcast reaches.
 #[derive(Debug, Clone, Default)]
@@ -80,18 +76,6 @@ pub struct AckRequest {
     pub reports: mpsc::UnboundedSender<AckReport>,
     /// How long the sender collects answers; nodes stop relaying answers after it.
     pub timeout: Duration,
-}
-
-/// News for whoever collects the answers to a broadcast with acks.
-#[derive(Debug)]
-pub enum AckReport {
-    /// A node sent the event to this many of its sockets, each of which owes an answer. Every
-    /// node that received the broadcast reports once.
-    Delivered(usize),
-    /// One client's answer: its first ack argument (`null` if it gave none), binary values as
-    /// attachments. Only the first argument crosses nodes in Socket.IO's cluster protocol, so
-    /// only the first is kept on every node alike.
-    Answer(Payload),
 }
 
 /// Tracks which sockets are in which rooms and delivers broadcasts to them.

@@ -9,13 +9,14 @@ use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::adapter::{AckRequest, Adapter, BroadcastOptions, Room};
+use super::adapter::{AckRequest, Adapter, BroadcastOptions};
 use super::broadcast_ack::collect;
 use super::error::{BroadcastAckError, EmitError};
 use super::packet::{Packet, RESERVED_EVENTS};
 use super::payload::Payload;
 use super::pending_acks::next_ack_id;
 use super::recovery::next_offset;
+use super::types::Room;
 use super::SocketId;
 
 /// Selects sockets of one namespace by room, then emits to them. Build it with `to`/`except`.

@@ -8,9 +8,9 @@ use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::adapter::AckReport;
 use super::error::BroadcastAckError;
 use super::payload::Payload;
+use super::types::AckReport;
 
 /// How many nodes will report a delivery.
 enum Nodes {

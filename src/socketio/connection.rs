@@ -9,8 +9,9 @@ use serde_json::json;
 
 use super::decoder::Decoder;
 use super::packet::Packet;
-use super::server::ServerInner;
-use super::socket::{DisconnectReason, Socket};
+use super::socket::Socket;
+use super::state::ServerInner;
+use super::types::DisconnectReason;
 use crate::engineio::{CloseReason, EngineConnection, EngineSocket, Frames, Handshake, Message};
 
 /// The Socket.IO state of one Engine.IO session.

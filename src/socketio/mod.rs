@@ -19,11 +19,11 @@ mod pending_acks;
 mod recovery;
 mod server;
 mod socket;
+mod state;
+mod types;
 
 pub use ack::AckSender;
-pub use adapter::{
-    AckReport, AckRequest, Adapter, BroadcastOptions, Orphaned, RestoreRequest, Room,
-};
+pub use adapter::{AckRequest, Adapter, BroadcastOptions, Orphaned, RestoreRequest};
 pub use broadcast::BroadcastOperator;
 pub use decoder::Decoder;
 pub use error::{AckError, BroadcastAckError, EmitError, ProtocolError};
@@ -31,10 +31,7 @@ pub use namespace::{ConnectError, Namespace, NamespaceBuilder};
 pub use payload::Payload;
 pub use pending_acks::{next_ack_id, PendingAcks};
 pub use recovery::{next_offset, RecoveryConfig, DEFAULT_MAX_DISCONNECTION, DEFAULT_MAX_SESSIONS};
-pub use server::{
-    SocketIo, SocketIoBuilder, SocketIoConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_ATTACHMENTS,
-};
-pub use socket::{DisconnectReason, Socket};
-
-/// A socket's id; random like an Engine.IO session id.
-pub type SocketId = crate::engineio::Sid;
+pub use server::{SocketIo, SocketIoBuilder};
+pub use socket::Socket;
+pub use state::{SocketIoConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_ATTACHMENTS};
+pub use types::{AckReport, DisconnectReason, Room, SocketId};

@@ -4,6 +4,7 @@
 use foldhash::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
 use futures_util::FutureExt;
@@ -14,7 +15,8 @@ use super::adapter::{Adapter, Orphaned, RestoreRequest};
 use super::packet::Packet;
 use super::payload::Payload;
 use super::recovery::{new_pid, KeptSockets};
-use super::socket::{DisconnectReason, Socket};
+use super::socket::{Socket, SocketNamespace};
+use super::types::DisconnectReason;
 use crate::engineio::CloseReason;
 
 /// Why a middleware refused a connection; sent to the client as CONNECT_ERROR.
@@ -221,6 +223,32 @@ impl Namespace {
         if let Some(handler) = &self.on_disconnect {
             handler(socket, reason);
         }
+    }
+}
+
+impl SocketNamespace for Namespace {
+    fn name(&self) -> &Arc<str> {
+        Namespace::name(self)
+    }
+
+    fn adapter(&self) -> &Arc<dyn Adapter> {
+        Namespace::adapter(self)
+    }
+
+    fn recovery_window(&self) -> Option<Duration> {
+        self.recovery
+            .as_ref()
+            .map(|kept| kept.config().max_disconnection)
+    }
+
+    fn keep(&self, pid: String, socket: Socket) {
+        if let Some(kept) = &self.recovery {
+            kept.keep(pid, socket);
+        }
+    }
+
+    fn on_disconnected(&self, socket: &Socket, reason: DisconnectReason) {
+        Namespace::on_disconnected(self, socket, reason);
     }
 }
 

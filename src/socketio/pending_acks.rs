@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
-use super::adapter::AckReport;
 use super::payload::Payload;
+use super::types::AckReport;
 
 static NEXT_ACK_ID: AtomicU64 = AtomicU64::new(1);
 

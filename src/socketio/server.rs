@@ -1,49 +1,16 @@
 //! [`SocketIo`]: the Socket.IO server, its namespaces and the adapter they share.
 
-// Small maps keyed by namespace or event name, looked up for every packet: a fast hash.
-use foldhash::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use super::adapter::{Adapter, Room};
+use super::adapter::Adapter;
 use super::broadcast::BroadcastOperator;
 use super::connection::Connection;
-use super::namespace::{Namespace, NamespaceBuilder};
+use super::namespace::NamespaceBuilder;
 use super::packet::MAIN_NAMESPACE;
-use super::recovery::{KeptSockets, RecoveryConfig};
+use super::recovery::KeptSockets;
+use super::state::{ServerInner, SocketIoConfig};
+use super::types::Room;
 use crate::engineio::{EngineConnection, EngineHandler, EngineSocket, Handshake};
-
-/// Default time a new connection has to join a namespace.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(45_000);
-/// Default cap on binary attachments in one packet.
-pub const DEFAULT_MAX_ATTACHMENTS: usize = 64;
-
-/// Settings of the Socket.IO layer.
-#[derive(Debug, Clone)]
-pub struct SocketIoConfig {
-    /// A connection that joins no namespace within this time is closed.
-    pub connect_timeout: Duration,
-    /// Packets announcing more attachments are refused and their connection closed.
-    pub max_attachments: usize,
-    /// Connection state recovery; off when `None`.
-    pub recovery: Option<RecoveryConfig>,
-}
-
-impl Default for SocketIoConfig {
-    fn default() -> Self {
-        SocketIoConfig {
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            max_attachments: DEFAULT_MAX_ATTACHMENTS,
-            recovery: None,
-        }
-    }
-}
-
-pub(crate) struct ServerInner {
-    pub(crate) config: SocketIoConfig,
-    pub(crate) namespaces: HashMap<String, Arc<Namespace>>,
-    adapter: Arc<dyn Adapter>,
-}
 
 /// The Socket.IO server: hand it to an [`Engine`](crate::engineio::Engine) as its handler, and use
 /// it to emit from outside any socket (an HTTP handler, say).

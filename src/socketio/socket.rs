@@ -9,53 +9,29 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
-use super::adapter::Room;
+use super::adapter::Adapter;
 use super::broadcast::BroadcastOperator;
 use super::error::{AckError, EmitError};
-use super::namespace::Namespace;
 use super::packet::{Packet, RESERVED_EVENTS};
 use super::payload::Payload;
 use super::pending_acks::PendingAcks;
-use super::SocketId;
+use super::types::{DisconnectReason, Room, SocketId};
 use crate::engineio::{CloseReason, EngineSocket, Handshake, SendError};
 use crate::sync::lock;
 
-/// Why a socket left its namespace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DisconnectReason {
-    /// The client disconnected from the namespace (`socket.disconnect()` on the client).
-    ClientNamespaceDisconnect,
-    /// The server disconnected the socket.
-    ServerNamespaceDisconnect,
-    /// The connection under the socket ended.
-    Transport(CloseReason),
-    /// The client broke the protocol.
-    ParseError,
-}
-
-impl DisconnectReason {
-    /// A connection that dropped can be recovered; a deliberate disconnect cannot.
-    pub fn recoverable(self) -> bool {
-        matches!(
-            self,
-            DisconnectReason::Transport(
-                CloseReason::TransportClose
-                    | CloseReason::TransportError
-                    | CloseReason::PingTimeout
-                    | CloseReason::ServerShutdown
-            )
-        )
-    }
-
-    /// The reason as Socket.IO names it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
-            DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
-            DisconnectReason::ParseError => "parse error",
-            DisconnectReason::Transport(reason) => reason.as_str(),
-        }
-    }
+/// What a socket needs from its namespace. Implemented by [`Namespace`](super::Namespace), which
+/// dispatches to sockets: sockets reach it only through this, so neither file imports the other.
+pub(crate) trait SocketNamespace: Send + Sync {
+    /// The namespace name.
+    fn name(&self) -> &Arc<str>;
+    /// The adapter that tracks the namespace's rooms.
+    fn adapter(&self) -> &Arc<dyn Adapter>;
+    /// How long a disconnected socket can be recovered; `None` when recovery is off.
+    fn recovery_window(&self) -> Option<Duration>;
+    /// Keeps a disconnected socket under its private id, for a client that comes back.
+    fn keep(&self, pid: String, socket: Socket);
+    /// The socket left: the namespace's disconnect handler runs.
+    fn on_disconnected(&self, socket: &Socket, reason: DisconnectReason);
 }
 
 const CONNECTING: u8 = 0;
@@ -70,7 +46,7 @@ pub struct Socket {
 
 struct SocketInner {
     id: SocketId,
-    ns: Arc<Namespace>,
+    ns: Arc<dyn SocketNamespace>,
     engine: EngineSocket,
     handshake: Arc<Handshake>,
     auth: Value,
@@ -85,7 +61,7 @@ struct SocketInner {
 
 impl Socket {
     pub(crate) fn new(
-        ns: Arc<Namespace>,
+        ns: Arc<dyn SocketNamespace>,
         engine: EngineSocket,
         handshake: Arc<Handshake>,
         auth: Value,
@@ -102,7 +78,7 @@ impl Socket {
 
     /// A socket taking over a disconnected one: same id, and its extensions (who it is).
     pub(crate) fn restored(
-        ns: Arc<Namespace>,
+        ns: Arc<dyn SocketNamespace>,
         engine: EngineSocket,
         handshake: Arc<Handshake>,
         auth: Value,
@@ -113,7 +89,7 @@ impl Socket {
     }
 
     fn build(
-        ns: Arc<Namespace>,
+        ns: Arc<dyn SocketNamespace>,
         engine: EngineSocket,
         handshake: Arc<Handshake>,
         auth: Value,
@@ -201,7 +177,7 @@ impl Socket {
         if RESERVED_EVENTS.contains(&event) {
             return Err(EmitError::ReservedEvent);
         }
-        if self.inner.ns.recovery().is_some() {
+        if self.inner.ns.recovery_window().is_some() {
             if !self.connected() {
                 return Err(EmitError::Disconnected);
             }
@@ -276,7 +252,7 @@ impl Socket {
             Arc::clone(self.nsp()),
             Arc::clone(self.adapter()),
             None,
-            self.inner.ns.recovery().is_some(),
+            self.inner.ns.recovery_window().is_some(),
         )
     }
 
@@ -286,7 +262,7 @@ impl Socket {
             Arc::clone(self.nsp()),
             Arc::clone(self.adapter()),
             Some(self.id().clone()),
-            self.inner.ns.recovery().is_some(),
+            self.inner.ns.recovery_window().is_some(),
         )
     }
 
@@ -310,7 +286,7 @@ impl Socket {
         self.inner.engine.close(CloseReason::ServerClose);
     }
 
-    fn adapter(&self) -> &Arc<dyn super::Adapter> {
+    fn adapter(&self) -> &Arc<dyn Adapter> {
         self.inner.ns.adapter()
     }
 
@@ -371,14 +347,10 @@ impl Socket {
     fn cleanup(&self, reason: DisconnectReason) {
         self.inner.acks.clear();
         let pid = lock(&self.inner.pid).clone();
-        match (self.inner.ns.recovery(), pid) {
-            (Some(kept), Some(pid)) if reason.recoverable() => {
-                self.adapter().detach_socket(
-                    self.nsp(),
-                    self.id(),
-                    kept.config().max_disconnection,
-                );
-                kept.keep(pid, self.clone());
+        match (self.inner.ns.recovery_window(), pid) {
+            (Some(window), Some(pid)) if reason.recoverable() => {
+                self.adapter().detach_socket(self.nsp(), self.id(), window);
+                self.inner.ns.keep(pid, self.clone());
             }
             _ => self.adapter().remove_socket(self.nsp(), self.id()),
         }

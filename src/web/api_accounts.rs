@@ -8,7 +8,7 @@ use super::client::ClientInfo;
 use super::error::ApiError;
 use super::session;
 use super::AppState;
-use crate::accounts::{AccountError, SessionToken, User};
+use crate::accounts::{token_from_headers, AccountError, SessionToken, User};
 
 /// Credentials, as sent by clients.
 #[derive(Deserialize)]
@@ -69,7 +69,7 @@ pub async fn logout(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(token) = session::token_from_headers(req.headers()) {
+    if let Some(token) = token_from_headers(req.headers()) {
         end_session(&state, &token).await?;
     }
     Ok(HttpResponse::Ok()

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
 use crate::accounts::AccountError;
-use crate::apps::error::AppError;
+use crate::apps::error::{AppError, ErrorKind};
 
 /// An error answer of the HTTP API.
 #[derive(Debug, thiserror::Error)]
@@ -61,13 +61,7 @@ impl ResponseError for ApiError {
             ApiError::NameTaken => StatusCode::CONFLICT,
             ApiError::RateLimited | ApiError::RetryAfter(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::App(error) => match error.code() {
-                "unknown_user" | "not_found" => StatusCode::NOT_FOUND,
-                "forbidden" => StatusCode::FORBIDDEN,
-                "not_active" | "not_owner" | "not_theirs" => StatusCode::CONFLICT,
-                "internal" => StatusCode::INTERNAL_SERVER_ERROR,
-                _ => StatusCode::BAD_REQUEST,
-            },
+            ApiError::App(error) => status_of(error.kind()),
         }
     }
 
@@ -86,6 +80,32 @@ impl ResponseError for ApiError {
             ));
         }
         response.json(body)
+    }
+}
+
+/// The HTTP status that answers an app's refusal of this kind.
+fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::BadRequest(message) => ApiError::BadRequest(message),
+            AppError::Unauthenticated => ApiError::Unauthenticated,
+            AppError::NotInRoom => ApiError::Forbidden("join the room first"),
+            AppError::RateLimited => ApiError::RateLimited,
+            AppError::Internal => ApiError::Internal,
+            other => ApiError::App(Box::new(other)),
+        }
     }
 }
 
@@ -127,4 +147,67 @@ pub fn form_config() -> actix_web::web::FormConfig {
     actix_web::web::FormConfig::default()
         .limit(64 * 1024)
         .error_handler(|error, _| ApiError::BadRequest(error.to_string()).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::TradeError;
+
+    fn status(error: AppError) -> (StatusCode, &'static str) {
+        let error = ApiError::from(error);
+        (error.status_code(), error.code())
+    }
+
+    #[test]
+    fn app_refusals_answer_with_the_status_of_their_kind() {
+        let cases = [
+            (
+                AppError::BadRequest("no".into()),
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+            ),
+            (
+                AppError::Unauthenticated,
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+            ),
+            (AppError::NotInRoom, StatusCode::FORBIDDEN, "forbidden"),
+            (
+                AppError::RateLimited,
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+            ),
+            (
+                AppError::TooManyRooms,
+                StatusCode::BAD_REQUEST,
+                "too_many_rooms",
+            ),
+            (AppError::RoomsFull, StatusCode::BAD_REQUEST, "rooms_full"),
+            (AppError::EmptyOffer, StatusCode::BAD_REQUEST, "empty_offer"),
+            (
+                AppError::Internal,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+            ),
+        ];
+        for (error, expected, code) in cases {
+            assert_eq!(status(error), (expected, code));
+        }
+        let trades = [
+            (
+                TradeError::UnknownUser,
+                StatusCode::NOT_FOUND,
+                "unknown_user",
+            ),
+            (TradeError::SelfTrade, StatusCode::BAD_REQUEST, "self_trade"),
+            (TradeError::NotOwner, StatusCode::CONFLICT, "not_owner"),
+            (TradeError::NotTheirs, StatusCode::CONFLICT, "not_theirs"),
+            (TradeError::NotFound, StatusCode::NOT_FOUND, "not_found"),
+            (TradeError::Forbidden, StatusCode::FORBIDDEN, "forbidden"),
+        ];
+        for (error, expected, code) in trades {
+            assert_eq!(status(AppError::Trade(error)), (expected, code));
+        }
+    }
 }

@@ -9,7 +9,7 @@ use super::client::ClientInfo;
 use super::session;
 use super::templates::Templates;
 use super::{csrf, AppState};
-use crate::accounts::{AccountError, User};
+use crate::accounts::{token_from_headers, AccountError, User};
 
 /// A login or registration form.
 #[derive(Deserialize)]
@@ -125,7 +125,7 @@ pub async fn logout(
     if !csrf::verify(&req, &form.csrf_token) {
         return csrf_refused(&req, &state).await;
     }
-    if let Some(token) = session::token_from_headers(req.headers()) {
+    if let Some(token) = token_from_headers(req.headers()) {
         if let Err(error) = super::api_accounts::end_session(&state, &token).await {
             tracing::error!(%error, "logout failed");
         }

@@ -1,38 +1,12 @@
-//! The login session on the HTTP side: the session cookie, bearer tokens, and the current user.
+//! The login session on the HTTP side: the current user and the session cookie's setting and
+//! clearing (reading the token a request carries is [`crate::accounts::token_from_headers`]).
 
 use actix_web::cookie::{time, Cookie, SameSite};
-use actix_web::http::header::{self, HeaderMap};
 use actix_web::HttpRequest;
 
-use crate::accounts::{Accounts, SessionToken, User, SESSION_LIFETIME};
-
-/// The session cookie's name.
-pub const SESSION_COOKIE: &str = "agora_session";
-
-/// The token a request carries: the session cookie, else an `Authorization: Bearer` header.
-pub fn token_from_headers(headers: &HeaderMap) -> Option<SessionToken> {
-    cookie_value(headers, SESSION_COOKIE)
-        .and_then(|value| SessionToken::from_client(&value))
-        .or_else(|| {
-            headers
-                .get(header::AUTHORIZATION)?
-                .to_str()
-                .ok()?
-                .strip_prefix("Bearer ")
-                .and_then(SessionToken::from_client)
-        })
-}
-
-/// A cookie's value from raw request headers.
-pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| Cookie::parse(pair.trim()).ok())
-        .find(|cookie| cookie.name() == name)
-        .map(|cookie| cookie.value().to_string())
-}
+use crate::accounts::{
+    token_from_headers, Accounts, SessionToken, User, SESSION_COOKIE, SESSION_LIFETIME,
+};
 
 /// The signed-in user of a request, if any.
 pub async fn current_user(req: &HttpRequest, accounts: &Accounts) -> Option<User> {

@@ -5,18 +5,11 @@ use std::sync::Arc;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
-use super::{
-    CloseReason, EngineSession, PollSender, Probe, State, Transport, TransportId, TransportSink,
-    POLLING, UPGRADE_RELEASE_DELAY,
-};
+use super::{EngineSession, PollSender, Probe, State, Transport, UPGRADE_RELEASE_DELAY};
 use crate::engineio::error::EngineError;
 use crate::engineio::packet::{Frame, Packet};
-use crate::engineio::socket::Frames;
-
-/// Frames for the client, from the layer above or the hub.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Outgoing(pub Frames);
+use crate::engineio::sink::TransportSink;
+use crate::engineio::types::{CloseReason, CloseSession, Outgoing, TransportId, POLLING};
 
 impl Handler<Outgoing> for EngineSession {
     type Result = ();
@@ -27,11 +20,6 @@ impl Handler<Outgoing> for EngineSession {
         }
     }
 }
-
-/// Close the session.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct CloseSession(pub CloseReason);
 
 impl Handler<CloseSession> for EngineSession {
     type Result = ();

@@ -4,20 +4,24 @@
 //! bounded queue that each GET drains; WebSocket sessions hand frames straight to the transport's sink.
 //! An upgrade swaps the transport under the same actor, so the layer above never notices.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
 use super::config::EngineConfig;
+use super::connection::EngineConnection;
 use super::error::EngineError;
-use super::handler::{EngineConnection, EngineHandler, Handshake, TransportKind};
-use super::packet::{Frame, Message, Packet};
+use super::handler::{EngineHandler, Handshake};
+use super::packet::{Frame, Packet};
 use super::queue::OutQueue;
-use super::registry::Registry;
 use super::sid::Sid;
-use super::socket::{EngineSocket, Frames};
+use super::sink::TransportSink;
+use super::socket::EngineSocket;
+use super::traffic::{count_inbound, count_outbound};
+use super::types::{CloseReason, Frames, TransportId, TransportKind, POLLING};
 
 mod messages;
 pub use messages::*;
@@ -32,82 +36,6 @@ const UPGRADE_RELEASE_DELAY: Duration = Duration::from_millis(20);
 
 /// What answers a pending GET: frames, or an error status.
 type PollSender = oneshot::Sender<Result<Vec<Frame>, EngineError>>;
-
-/// Why a session ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseReason {
-    /// The client closed its transport or sent a close packet.
-    TransportClose,
-    /// The transport failed or the client broke the protocol.
-    TransportError,
-    /// The client did not answer a ping in time.
-    PingTimeout,
-    /// The client sent more than `maxPayload` in one message.
-    PayloadTooLarge,
-    /// The client could not keep up with its outgoing queue.
-    SlowConsumer,
-    /// The server closed the session on purpose (the layer above asked for it).
-    ServerClose,
-    /// The server is shutting down.
-    ServerShutdown,
-}
-
-impl CloseReason {
-    /// A short name for logs and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CloseReason::TransportClose => "transport close",
-            CloseReason::TransportError => "transport error",
-            CloseReason::PingTimeout => "ping timeout",
-            CloseReason::PayloadTooLarge => "payload too large",
-            CloseReason::SlowConsumer => "slow consumer",
-            CloseReason::ServerClose => "server close",
-            CloseReason::ServerShutdown => "server shutting down",
-        }
-    }
-}
-
-/// Counts frames on their way to a client (`agora_packets_total`/`agora_bytes_total`, `out`).
-pub(super) fn count_outbound(frames: &[Frame]) {
-    let outbound = &crate::metrics::get().outbound;
-    outbound.packets.inc_by(frames.len() as u64);
-    outbound
-        .bytes
-        .inc_by(frames.iter().map(Frame::len).sum::<usize>() as u64);
-}
-
-/// Counts a message from a client (`agora_packets_total`/`agora_bytes_total`, `in`).
-pub(super) fn count_inbound(message: &Message) {
-    let inbound = &crate::metrics::get().inbound;
-    inbound.packets.inc();
-    inbound.bytes.inc_by(message.len() as u64);
-}
-
-/// Where a WebSocket transport receives the session's frames. Implemented by the WebSocket glue, so
-/// the session does not depend on the WebSocket library.
-pub trait TransportSink: Send + Sync + 'static {
-    /// Hands frames to the transport; an error means its buffer is full.
-    fn send(&self, frames: Frames) -> Result<(), SinkFull>;
-    /// Closes the transport once the frames handed over before are written; the adopted
-    /// connection, if any, is told first.
-    fn close(&self, reason: CloseReason);
-    /// Gives the transport the session's connection, for a session that started on it and keeps
-    /// it for life: the transport hands message packets to it directly, tells it when it closes
-    /// (with the session's reason, or its own when it fails or the client goes), and sends only
-    /// the other packets (pong, close) to the session.
-    fn adopt(&self, connection: Box<dyn EngineConnection>);
-}
-
-/// A transport's buffer is full.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("transport buffer full")]
-pub struct SinkFull;
-
-/// Identifies one transport attached to a session (the polling transport is always 0).
-pub type TransportId = u64;
-
-/// The id of a session's long-polling transport.
-pub const POLLING: TransportId = 0;
 
 enum Transport {
     Polling {
@@ -530,9 +458,11 @@ impl Actor for EngineSession {
                 Transport::WebSocket { sink, .. } => Some(Arc::clone(sink)),
                 Transport::Polling { .. } => None,
             };
+            let address = ctx.address();
             let socket = EngineSocket::new(
                 self.sid.clone(),
-                ctx.address(),
+                address.clone().recipient(),
+                address.recipient(),
                 Arc::clone(&self.label),
                 direct.clone(),
             );
@@ -559,5 +489,50 @@ impl Actor for EngineSession {
             .connections
             .with_label_values(&[self.transport_kind().as_str()])
             .dec();
+    }
+}
+
+/// Live sessions by id.
+#[derive(Clone, Default)]
+pub struct Registry {
+    sessions: Arc<RwLock<HashMap<Sid, Addr<EngineSession>>>>,
+}
+
+impl Registry {
+    /// Looks a session up.
+    pub fn get(&self, sid: &str) -> Option<Addr<EngineSession>> {
+        self.read().get(sid).cloned()
+    }
+
+    /// Number of live sessions.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// True when no session is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every live session (for a shutdown that closes them all).
+    pub fn all(&self) -> Vec<Addr<EngineSession>> {
+        self.read().values().cloned().collect()
+    }
+
+    fn insert(&self, sid: Sid, addr: Addr<EngineSession>) {
+        self.write().insert(sid, addr);
+    }
+
+    fn remove(&self, sid: &Sid) {
+        self.write().remove(sid);
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Sid, Addr<EngineSession>>> {
+        // Every write is one insert or remove.
+        crate::sync::read(&self.sessions)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Sid, Addr<EngineSession>>> {
+        crate::sync::write(&self.sessions)
     }
 }
