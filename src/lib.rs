@@ -3,6 +3,8 @@
 //! Layers, bottom up: [`engineio`] (transports and sessions), [`socketio`] (namespaces, events, acks,
 //! rooms), [`hub`] (the `ChatServer` actor that owns rooms), and the application on top.
 
+#![warn(missing_docs)]
+
 pub mod accounts;
 pub mod apps;
 pub mod cluster;

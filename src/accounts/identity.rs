@@ -12,14 +12,18 @@ const GUEST_SUFFIX_LENGTH: usize = 6;
 /// A signed-in account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
+    /// The account's row id.
     pub id: UserId,
+    /// The account's name.
     pub name: Username,
 }
 
 /// The user of a socket or request: an account, or a guest with a server-assigned name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
+    /// A signed-in account.
     User(User),
+    /// A guest, by the name the server gave it.
     Guest(String),
 }
 

@@ -37,7 +37,9 @@ pub const SESSION_PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 /// registrations per client address in [`REGISTRATION_WINDOW`]; parallel password hashes.
 #[derive(Debug, Clone, Copy)]
 pub struct LoginLimits {
+    /// Failed logins per user name and window.
     pub per_username: u32,
+    /// Failed logins per client address and window.
     pub per_ip: u32,
     /// Registrations per client address and [`REGISTRATION_WINDOW`].
     pub registrations_per_ip: u32,
@@ -65,18 +67,25 @@ pub const REGISTRATION_WINDOW: Duration = Duration::from_secs(10 * 60);
 /// Why an account operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
+    /// The name breaks the naming rules (the message says which).
     #[error("{0}")]
     InvalidName(&'static str),
+    /// The password breaks the password rules.
     #[error("{0}")]
     InvalidPassword(&'static str),
+    /// Another account has that name (case-insensitively).
     #[error("that name is taken")]
     NameTaken,
+    /// No such user, or a wrong password (never said which).
     #[error("wrong user name or password")]
     WrongCredentials,
+    /// Over a limit; try again after the duration.
     #[error("too many attempts; try again in {} s", .0.as_secs().max(1))]
     RateLimited(Duration),
+    /// The store failed.
     #[error("storage failed: {0}")]
     Store(StoreError),
+    /// Argon2 failed (or its task died).
     #[error("password hashing failed")]
     Hashing,
 }

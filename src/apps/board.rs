@@ -21,8 +21,10 @@ pub const PAGE_SIZE: u32 = 100;
 #[derive(Deserialize)]
 pub struct BoardPost {
     #[serde(default)]
+    /// The name the author gives.
     pub name: String,
     #[serde(default)]
+    /// What it says.
     pub message: String,
 }
 

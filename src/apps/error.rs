@@ -29,22 +29,31 @@ pub enum ErrorKind {
 /// An app-level refusal.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    /// The payload is not what the event takes (the message says why).
     #[error("{0}")]
     BadRequest(String),
+    /// Only a signed-in user may do this.
     #[error("sign in first")]
     Unauthenticated,
+    /// The socket is not a member of the room.
     #[error("join the room first")]
     NotInRoom,
+    /// Over a rate limit.
     #[error("too many requests; slow down")]
     RateLimited,
+    /// The socket or user is in as many chat rooms as allowed.
     #[error("you are in too many chat rooms; leave one first")]
     TooManyRooms,
+    /// As many chat rooms are listed as allowed.
     #[error("there are too many chat rooms; join one of the listed rooms")]
     RoomsFull,
+    /// A trade offer that moves nothing.
     #[error("offer at least one item, or ask for one")]
     EmptyOffer,
+    /// The store refused the trade operation.
     #[error(transparent)]
     Trade(#[from] TradeError),
+    /// Something failed on the server (logged).
     #[error("internal error")]
     Internal,
 }

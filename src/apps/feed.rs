@@ -18,6 +18,7 @@ pub const MAX_TWEET: usize = 280;
 /// A tweet to post.
 #[derive(Deserialize)]
 pub struct TweetRequest {
+    /// What it says.
     pub text: String,
 }
 

@@ -53,7 +53,9 @@ pub async fn identify(accounts: &Accounts, socket: &Socket) -> Result<(), Connec
 /// restored by connection state recovery, which skips the middleware).
 #[derive(Debug, Clone)]
 pub struct SessionKey {
+    /// The stored hash of the session's token.
     pub token_hash: std::sync::Arc<str>,
+    /// True when the session was checked for this connection.
     pub fresh: bool,
 }
 

@@ -43,13 +43,18 @@ pub struct RateLimits {
 
 /// The apps' rate limiters.
 pub struct Limiters {
+    /// `chat:send` per socket.
     pub chat: RateLimiter<SocketId>,
+    /// Tweets per user (by name key).
     pub tweets: RateLimiter<String>,
+    /// Board posts per client address.
     pub board: RateLimiter<IpAddr>,
+    /// Trade offers per user (by name key).
     pub trade_offers: RateLimiter<String>,
 }
 
 impl Limiters {
+    /// Limiters allowing `limits` per [`RATE_WINDOW`].
     pub fn new(limits: RateLimits) -> Limiters {
         Limiters {
             chat: RateLimiter::new(limits.chat_messages, RATE_WINDOW),
@@ -95,9 +100,13 @@ pub async fn upkeep(ctx: AppContext) {
 /// What the app handlers need.
 #[derive(Clone)]
 pub struct AppContext {
+    /// Users and sessions.
     pub accounts: Accounts,
+    /// The database.
     pub store: Store,
+    /// The hub actor (trade checks).
     pub hub: Addr<ChatServer>,
+    /// The apps' rate limiters.
     pub limits: Arc<Limiters>,
     /// How long an offer stays active.
     pub trade_lifetime: Duration,

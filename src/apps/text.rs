@@ -27,6 +27,7 @@ fn checked(raw: &str, what: &str, min: usize, max: usize) -> Result<String, AppE
 pub struct RoomName(String);
 
 impl RoomName {
+    /// Checks a client's room name: 1–40 characters on one line.
     pub fn parse(raw: &str) -> Result<RoomName, AppError> {
         let name = checked(raw, "a room name", 1, 40)?;
         if name.contains('\n') || name.contains('\t') {
@@ -35,6 +36,7 @@ impl RoomName {
         Ok(RoomName(name))
     }
 
+    /// The name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -50,10 +52,12 @@ impl RoomName {
 pub struct Text(String);
 
 impl Text {
+    /// Checks client text of 1 to `max` characters; `what` names it in the error.
     pub fn parse(raw: &str, what: &str, max: usize) -> Result<Text, AppError> {
         checked(raw, what, 1, max).map(Text)
     }
 
+    /// The text.
     pub fn as_str(&self) -> &str {
         &self.0
     }

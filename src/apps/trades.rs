@@ -30,12 +30,16 @@ pub const EXPIRY_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 /// An offer as a client sends it. Any `from` or owner field is ignored.
 #[derive(Deserialize)]
 pub struct OfferRequest {
+    /// The recipient's name.
     pub to: String,
     #[serde(default)]
+    /// Ids of the sender's items to give.
     pub give: Vec<i64>,
     #[serde(default)]
+    /// Ids of the recipient's items asked for.
     pub want: Vec<i64>,
     #[serde(default)]
+    /// A note for the recipient.
     pub note: Option<String>,
     /// Repeating an offer with the same key returns the first trade.
     #[serde(default)]
@@ -45,6 +49,7 @@ pub struct OfferRequest {
 /// A trade id, as a client sends it.
 #[derive(Deserialize)]
 pub struct TradeRef {
+    /// The trade's id.
     pub id: i64,
 }
 

@@ -47,20 +47,31 @@ impl Default for ClusterOptions {
 /// Why the adapter could not join the cluster.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
+    /// The URL is not a Redis URL.
     #[error("invalid Redis URL {url}: {source}")]
     InvalidUrl {
+        /// The URL given.
         url: String,
         #[source]
+        /// What the Redis client said.
         source: RedisError,
     },
+    /// Redis refused or could not be reached.
     #[error("cannot connect to Redis at {url}: {source}")]
     Connect {
+        /// The URL given.
         url: String,
         #[source]
+        /// What the Redis client said.
         source: RedisError,
     },
+    /// Redis did not answer in time.
     #[error("timed out connecting to Redis at {url}")]
-    Timeout { url: String },
+    Timeout {
+        /// The URL given.
+        url: String,
+    },
+    /// The link to Redis is down.
     #[error("not connected to Redis")]
     Disconnected,
 }

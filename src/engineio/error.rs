@@ -7,10 +7,13 @@ use serde::Serialize;
 /// A packet that cannot be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PacketError {
+    /// A message with no packet type.
     #[error("empty packet")]
     Empty,
+    /// A packet type outside 1–6.
     #[error("unknown packet type {0:?}")]
     UnknownType(char),
+    /// A `b…` packet whose base64 does not decode.
     #[error("invalid base64 in a binary packet")]
     InvalidBase64,
 }
@@ -18,18 +21,25 @@ pub enum PacketError {
 /// A refused Engine.IO request. The first six are the protocol's own error codes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
+    /// Code 0: a transport other than polling and websocket.
     #[error("Transport unknown")]
     UnknownTransport,
+    /// Code 1: no live session has this id.
     #[error("Session ID unknown")]
     UnknownSid,
+    /// Code 2: a handshake that is not a GET.
     #[error("Bad handshake method")]
     BadHandshakeMethod,
+    /// Code 3: a request the session cannot take now.
     #[error("Bad request")]
     BadRequest,
+    /// Code 4: refused by the origin policy.
     #[error("Forbidden")]
     Forbidden,
+    /// Code 5: an `EIO` other than 4.
     #[error("Unsupported protocol version")]
     UnsupportedProtocolVersion,
+    /// A body or message over `maxPayload`.
     #[error("Payload too large")]
     PayloadTooLarge,
 }

@@ -14,8 +14,10 @@ use super::types::{CloseReason, CloseSession, Frames, Outgoing};
 /// Why a frame could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
+    /// The session has ended.
     #[error("the session is closed")]
     Closed,
+    /// The client fell behind; the session is being closed.
     #[error("the session's queue is full; it is being closed as a slow consumer")]
     SlowConsumer,
 }

@@ -14,10 +14,15 @@ use crate::socketio::{AckReport, BroadcastOptions, Orphaned, PendingAcks, Room, 
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Connect {
+    /// The namespace.
     pub nsp: Arc<str>,
+    /// The socket.
     pub id: SocketId,
+    /// Where to write to the socket.
     pub engine: EngineSocket,
+    /// Where the socket's acks go.
     pub acks: PendingAcks,
+    /// Run if the hub finds the socket's transport closed while it is still registered.
     pub orphaned: Orphaned,
 }
 
@@ -33,7 +38,9 @@ impl Handler<Connect> for ChatServer {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Disconnect {
+    /// The namespace.
     pub nsp: Arc<str>,
+    /// The socket.
     pub id: SocketId,
 }
 
@@ -50,8 +57,11 @@ impl Handler<Disconnect> for ChatServer {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Join {
+    /// The namespace.
     pub nsp: Arc<str>,
+    /// The socket.
     pub id: SocketId,
+    /// The rooms to join.
     pub rooms: Vec<Room>,
 }
 
@@ -68,8 +78,11 @@ impl Handler<Join> for ChatServer {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Leave {
+    /// The namespace.
     pub nsp: Arc<str>,
+    /// The socket.
     pub id: SocketId,
+    /// The rooms to leave.
     pub rooms: Vec<Room>,
 }
 
@@ -86,8 +99,11 @@ impl Handler<Leave> for ChatServer {
 #[derive(Message)]
 #[rtype(result = "usize")]
 pub struct Broadcast {
+    /// The namespace.
     pub nsp: Arc<str>,
+    /// The encoded packet, shared by every recipient.
     pub frames: Arc<[Frame]>,
+    /// Which sockets: rooms, except rooms, except the sender.
     pub options: BroadcastOptions,
 }
 
@@ -108,10 +124,15 @@ impl Handler<Broadcast> for ChatServer {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct BroadcastWithAck {
+    /// The namespace.
     pub nsp: Arc<str>,
+    /// The encoded packet, shared by every recipient.
     pub frames: Arc<[Frame]>,
+    /// Which sockets: rooms, except rooms, except the sender.
     pub options: BroadcastOptions,
+    /// The ack id the packet asks for.
     pub ack_id: u64,
+    /// Where the number reached and the answers go.
     pub reports: tokio::sync::mpsc::UnboundedSender<AckReport>,
 }
 
@@ -136,7 +157,9 @@ impl Handler<BroadcastWithAck> for ChatServer {
 #[derive(Message)]
 #[rtype(result = "Vec<SocketId>")]
 pub struct FetchSockets {
+    /// The namespace.
     pub nsp: Arc<str>,
+    /// The rooms (every socket when empty).
     pub rooms: Vec<Room>,
 }
 
@@ -152,7 +175,9 @@ impl Handler<FetchSockets> for ChatServer {
 #[derive(Message)]
 #[rtype(result = "Vec<Room>")]
 pub struct ListRooms {
+    /// The namespace.
     pub nsp: Arc<str>,
+    /// The start of the room names wanted.
     pub prefix: String,
 }
 
@@ -169,7 +194,9 @@ impl Handler<ListRooms> for ChatServer {
 #[derive(Message)]
 #[rtype(result = "Result<crate::store::UserId, TradeRefusal>")]
 pub struct VerifyTrade {
+    /// Who the socket belongs to.
     pub sender: Identity,
+    /// The name the offer is for.
     pub recipient: String,
 }
 
@@ -185,8 +212,11 @@ impl Handler<VerifyTrade> for ChatServer {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct DetachSocket {
+    /// The namespace.
     pub nsp: Arc<str>,
+    /// The socket.
     pub id: SocketId,
+    /// How long it may come back.
     pub keep: std::time::Duration,
 }
 
@@ -203,7 +233,9 @@ impl Handler<DetachSocket> for ChatServer {
 #[derive(Message)]
 #[rtype(result = "bool")]
 pub struct RestoreSocket {
+    /// The namespace.
     pub nsp: Arc<str>,
+    /// The socket coming back, and its answers.
     pub request: crate::socketio::RestoreRequest,
 }
 
@@ -219,8 +251,11 @@ impl Handler<RestoreSocket> for ChatServer {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct DisconnectSockets {
+    /// The namespace.
     pub nsp: Arc<str>,
+    /// Which sockets: rooms, except rooms, except the sender.
     pub options: BroadcastOptions,
+    /// Close their connections too.
     pub close: bool,
 }
 
@@ -237,7 +272,9 @@ impl Handler<DisconnectSockets> for ChatServer {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct ForgetDetached {
+    /// The namespace.
     pub nsp: Arc<str>,
+    /// The rooms (every detached socket when empty).
     pub rooms: Vec<Room>,
 }
 

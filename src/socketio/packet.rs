@@ -26,30 +26,52 @@ pub const MAIN_NAMESPACE: &str = "/";
 #[derive(Debug, Clone, PartialEq)]
 pub enum Packet {
     /// `0`: connect to a namespace, with an optional `auth` object; from the server, the answer.
-    Connect { nsp: String, data: Option<Value> },
+    Connect {
+        /// The namespace.
+        nsp: String,
+        /// From the client, its `auth`; from the server, `{sid, pid?}`.
+        data: Option<Value>,
+    },
     /// `1`: leave a namespace.
-    Disconnect { nsp: String },
+    Disconnect {
+        /// The namespace.
+        nsp: String,
+    },
     /// `2` or `5` (binary): an event, maybe asking for an ack.
     Event {
+        /// The namespace.
         nsp: String,
+        /// The event name.
         event: String,
+        /// The arguments.
         payload: Payload,
+        /// The ack id, when an acknowledgement is asked for.
         id: Option<u64>,
     },
     /// `3` or `6` (binary): an acknowledgement.
     Ack {
+        /// The namespace.
         nsp: String,
+        /// The id of the event acknowledged.
         id: u64,
+        /// The answer's arguments.
         payload: Payload,
     },
     /// `4`: a refused connection to a namespace.
-    ConnectError { nsp: String, data: Value },
+    ConnectError {
+        /// The namespace.
+        nsp: String,
+        /// `{message, data?}` for the client.
+        data: Value,
+    },
 }
 
 /// A packet whose binary attachments have not all arrived yet.
 #[derive(Debug)]
 pub struct PartialPacket {
+    /// The packet, its placeholders not yet filled.
     pub packet: Packet,
+    /// How many attachments it announced.
     pub expected: usize,
 }
 

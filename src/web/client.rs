@@ -46,7 +46,12 @@ pub enum ForwardedError {
     Unreadable(&'static str),
     /// A hop is not an address (`unknown`, an obfuscated name, or garbage).
     #[error("the {header} header names `{hop}`, not an address")]
-    BadHop { header: &'static str, hop: String },
+    BadHop {
+        /// The header.
+        header: &'static str,
+        /// The hop as written.
+        hop: String,
+    },
 }
 
 impl ClientInfo {

@@ -10,23 +10,31 @@ use crate::apps::error::{AppError, ErrorKind};
 /// An error answer of the HTTP API.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// 400: the request is malformed (the message says why).
     #[error("{0}")]
     BadRequest(String),
+    /// 401: no valid session.
     #[error("sign in first")]
     Unauthenticated,
+    /// 401: a failed login.
     #[error("wrong user name or password")]
     WrongCredentials,
+    /// 403: not allowed (the message says why).
     #[error("{0}")]
     Forbidden(&'static str),
+    /// 404: nothing there (the message says what).
     #[error("{0}")]
     NotFound(&'static str),
+    /// 409: the user name is taken.
     #[error("that name is taken")]
     NameTaken,
+    /// 429: over a rate limit.
     #[error("too many requests; slow down")]
     RateLimited,
     /// Too many requests, with how long to wait (sent as `Retry-After`).
     #[error("too many requests; try again in {} s", retry_after_secs(*.0))]
     RetryAfter(std::time::Duration),
+    /// 500: something failed on the server (logged).
     #[error("internal error")]
     Internal,
     /// An app's own refusal (trades), with its code and HTTP status.

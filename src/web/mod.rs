@@ -28,7 +28,9 @@ use templates::Templates;
 pub struct AppState {
     /// What the apps share with their socket handlers (store, accounts, hub, limits).
     pub apps: AppContext,
+    /// The page templates.
     pub templates: Templates,
+    /// The Socket.IO server, for the API's broadcasts.
     pub io: SocketIo,
     /// The Redis cluster link, when this node is part of one.
     pub cluster: Option<crate::cluster::ClusterStatus>,

@@ -72,7 +72,9 @@ impl Default for ChatLimits {
 /// A listed room, as `chat:rooms` carries it.
 #[derive(Debug, Clone, Serialize)]
 pub struct RoomInfo {
+    /// The room's name.
     pub name: String,
+    /// How many sockets are in it, over the cluster.
     pub members: usize,
 }
 
