@@ -23,7 +23,6 @@ use crate::hub::ChatServer;
 use crate::limits::RateLimiter;
 use crate::socketio::{Namespace, NamespaceBuilder, SocketId};
 use crate::store::{Decision, Store};
-use handler::AppEvents;
 
 /// The window of the apps' rate limits.
 pub const RATE_WINDOW: Duration = Duration::from_secs(60);
@@ -138,7 +137,7 @@ pub fn main_namespace(ctx: AppContext) -> NamespaceBuilder {
             welcome::on_disconnect(socket);
             chat::on_disconnect(&for_disconnect, socket);
         });
-    AppEvents::new(namespace, ctx)
+    handler::AppEvents::new(namespace, ctx)
         .request("chat:rooms", chat::on_rooms)
         .request("chat:join", chat::on_join)
         .request("chat:leave", chat::on_leave)

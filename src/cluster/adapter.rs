@@ -16,8 +16,9 @@ use super::connection::{
     Outgoing, Subscribe,
 };
 use super::mirror::Mirror;
+use super::state::Inner;
 use super::subscriber::run_subscriber;
-use super::wire::{unique, Channels, RequestType, Response, WireBroadcast, WirePacket};
+use super::wire::{unique, Channels, RequestType, WireBroadcast, WirePacket};
 use super::{ClusterError, ClusterOptions, ClusterStatus};
 use crate::engineio::{EngineSocket, Frame};
 use crate::hub::room_index::Selection;
@@ -32,30 +33,6 @@ use crate::sync::lock;
 #[derive(Clone)]
 pub struct RedisAdapter {
     inner: Arc<Inner>,
-}
-
-/// What the adapter, its background tasks and its answers to other nodes share.
-pub(super) struct Inner {
-    /// This node's id in the cluster; its own messages come back and are dropped by it.
-    pub(super) uid: String,
-    /// Rooms and delivery on this node.
-    pub(super) local: LocalAdapter,
-    /// The channel names of this cluster.
-    pub(super) channels: Channels,
-    /// The settings the adapter was built with.
-    pub(super) options: ClusterOptions,
-    /// Connection state and counters.
-    pub(super) status: ClusterStatus,
-    /// Work for the publisher task.
-    pub(super) outgoing: mpsc::Sender<Outgoing>,
-    /// Work for the subscriber task.
-    pub(super) subscriptions: mpsc::UnboundedSender<Subscribe>,
-    /// This node's sockets and rooms, to answer other nodes without asking the hub.
-    pub(super) mirror: Mutex<Mirror>,
-    /// The namespaces listened to, and whether the current connection has subscribed them.
-    pub(super) namespaces: Mutex<HashMap<Arc<str>, bool>>,
-    /// Cluster queries (and broadcasts with acks) waiting for answers, by request id.
-    pub(super) pending: Mutex<HashMap<String, mpsc::UnboundedSender<Response>>>,
 }
 
 impl RedisAdapter {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::adapter::Inner;
+use super::state::Inner;
 use super::wire::{
     ChannelKind, Channels, RequestMessage, ResponseMessage, WireBroadcast, WirePacket,
 };

@@ -20,7 +20,8 @@
 //! - `requests`: answering other nodes' requests (one `match` over a typed request);
 //! - `queries`: this node's cluster-wide queries and broadcasts with acks, waiting for answers;
 //! - `connection` and `subscriber`: the Redis connections, pub/sub, reconnection with backoff;
-//! - `mirror`: the adapter's own copy of this node's sockets and rooms.
+//! - `mirror`: the adapter's own copy of this node's sockets and rooms;
+//! - `state`: what the adapter, its tasks and its answers share.
 //!
 //! Two background tasks own the Redis connections: a publisher (PUBLISH in pipelined batches,
 //! PUBSUB NUMSUB) fed by a bounded queue, and a subscriber (PSUBSCRIBE/SUBSCRIBE per namespace)
@@ -34,6 +35,7 @@ mod mirror;
 mod options;
 mod queries;
 mod requests;
+mod state;
 mod status;
 mod subscriber;
 pub mod wire;

@@ -9,9 +9,10 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::adapter::{wire_rooms, Inner};
+use super::adapter::wire_rooms;
 use super::connection::Outgoing;
 use super::requests::to_rooms;
+use super::state::Inner;
 use super::wire::{RequestType, Response, ResponseMessage, WireObject, WirePacket};
 use crate::engineio::Frame;
 use crate::socketio::{AckReport, AckRequest, BroadcastOptions, Room, SocketId};

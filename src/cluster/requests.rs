@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::adapter::Inner;
 use super::mirror::Selected;
+use super::state::Inner;
 use super::wire::{
     BroadcastRequest, Request, RequestMessage, RequestType, RoomFilter, Target, WireObject,
 };

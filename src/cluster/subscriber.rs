@@ -10,10 +10,10 @@ use redis::Client;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::adapter::Inner;
 use super::connection::{
     open_pubsub, subscribe_namespace, with_timeout, Backoff, Subscribe, HEALTH_INTERVAL,
 };
+use super::state::Inner;
 use super::ClusterStatus;
 use crate::sync::lock;
 
