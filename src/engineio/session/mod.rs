@@ -536,3 +536,6 @@ impl Registry {
         crate::sync::write(&self.sessions)
     }
 }
+
+#[cfg(test)]
+mod tests;
