@@ -16,8 +16,8 @@
 // "FAIL <scenario>: <reason>" (exit 1).
 
 import net from "node:net";
-import { inspect } from "node:util";
 import { io } from "socket.io-client";
+import * as helpers from "./helpers.mjs";
 
 const SCENARIO = "polling-drop";
 const SCENARIO_TIMEOUT_MS = 40000; // hard limit for the whole run
@@ -27,44 +27,11 @@ const SETTLE_MS = 500; // how long a duplicate would take to show up
 const GET_PENDING_MS = 500; // how long A's GET waits in the app before the reset (so the app holds it)
 const CLIENT_OPTS = { reconnectionDelay: 100, reconnectionDelayMax: 300, randomizationFactor: 0.2 };
 
-const show = (v) => inspect(v, { depth: 10, breakLength: Infinity });
 const step = (line) => console.log(`# [${SCENARIO}] ${line}`);
 
-function assert(cond, what) {
-  if (!cond) throw new Error(what);
-}
-
-function assertEqual(actual, expected, what) {
-  assert(inspect(actual, { depth: 10 }) === inspect(expected, { depth: 10 }), `${what}: expected ${show(expected)}, got ${show(actual)}`);
-}
-
-/** The next `event` on `emitter` (its arguments), or a rejection after `ms`. */
-function waitFor(emitter, event, what, ms = STEP_TIMEOUT_MS) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(event, handler);
-      reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
-    }, ms);
-    const handler = (...args) => {
-      clearTimeout(timer);
-      emitter.off(event, handler);
-      resolve(args);
-    };
-    emitter.on(event, handler);
-  });
-}
-
-function waitUntil(cond, what, ms = STEP_TIMEOUT_MS) {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const tick = () => {
-      if (cond()) return resolve();
-      if (Date.now() - t0 > ms) return reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
-      setTimeout(tick, 10);
-    };
-    tick();
-  });
-}
+const { show, assert, assertEqual } = helpers;
+const waitFor = (emitter, event, what, ms = STEP_TIMEOUT_MS) => helpers.waitFor(emitter, event, what, ms);
+const waitUntil = (cond, what, ms = STEP_TIMEOUT_MS) => helpers.waitUntil(cond, what, ms);
 
 /** Emits with an ack and checks that it says ok. */
 async function ack(s, label, event, arg) {

@@ -27,6 +27,7 @@ import net from "node:net";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { io as officialIo } from "socket.io-client";
+import { waitUntil } from "./helpers.mjs";
 
 const require = createRequire(import.meta.url);
 const AGORA_CLIENT = fileURLToPath(new URL("../../static/socket.io.js", import.meta.url));
@@ -155,18 +156,6 @@ export function recoveryScenarios({ waitFor, waitConnect, emitAck, expectSilence
     assertEqual(a._lastOffset, offset, "A's last offset");
     ctx.step(`A got the first message with offset ${show(offset)} as its last argument`);
     return { a, b, nameA, messages, last, lastSeenId: before.message.id };
-  }
-
-  function waitUntil(cond, what, ms) {
-    return new Promise((resolve, reject) => {
-      const t0 = Date.now();
-      const tick = () => {
-        if (cond()) return resolve();
-        if (Date.now() - t0 > ms) return reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
-        setTimeout(tick, 10);
-      };
-      tick();
-    });
   }
 
   /** Cut A off abruptly; resolves once the server has let A go and A has noticed. */

@@ -8,7 +8,8 @@
 // server contract these scenarios expect.
 
 import { io, Manager } from "socket.io-client";
-import { isDeepStrictEqual, inspect } from "node:util";
+import { isDeepStrictEqual } from "node:util";
+import * as helpers from "./helpers.mjs";
 import { recoveryScenarios } from "./recovery.mjs";
 
 const SCENARIO_TIMEOUT_MS = 9500; // hard limit per scenario
@@ -19,17 +20,7 @@ const NO_RECONNECT_MS = 1000; // how long the kick scenario watches for reconnec
 // ---------------------------------------------------------------------------
 // helpers
 
-const show = (v) => inspect(v, { depth: 10, breakLength: Infinity });
-
-function assertEqual(actual, expected, what) {
-  if (!isDeepStrictEqual(actual, expected)) {
-    throw new Error(`${what}: expected ${show(expected)}, got ${show(actual)}`);
-  }
-}
-
-function assert(cond, what) {
-  if (!cond) throw new Error(what);
-}
+const { show, assert, assertEqual } = helpers;
 
 /** One scenario run: tracks sockets, logs their lifecycle, fails fast on surprises. */
 class Ctx {
@@ -105,18 +96,7 @@ class Ctx {
 
 /** Wait for the next `event` on `emitter`; resolves with the argument array. */
 function waitFor(emitter, event, what, ms = STEP_TIMEOUT_MS) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(event, handler);
-      reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
-    }, ms);
-    const handler = (...args) => {
-      clearTimeout(timer);
-      emitter.off(event, handler);
-      resolve(args);
-    };
-    emitter.on(event, handler);
-  });
+  return helpers.waitFor(emitter, event, what, ms);
 }
 
 /** Human-readable connect_error, including transport-level details when present. */
