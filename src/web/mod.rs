@@ -3,6 +3,8 @@
 
 mod api_accounts;
 mod api_board;
+pub mod api_emit;
+pub mod api_keys;
 mod api_feed;
 mod api_trades;
 pub mod cidr;
