@@ -81,7 +81,10 @@ mod tests {
     fn accepts(values: &[&str]) -> bool {
         let mut headers = HeaderMap::new();
         for value in values {
-            headers.append(header::ACCEPT_ENCODING, HeaderValue::from_str(value).unwrap());
+            headers.append(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_str(value).unwrap(),
+            );
         }
         accepts_gzip(&headers)
     }
@@ -99,7 +102,10 @@ mod tests {
         assert!(!accepts(&["*, gzip;q=0"]), "a named refusal beats *");
         assert!(!accepts(&["*;q=0"]));
         assert!(!accepts(&["identity"]));
-        assert!(accepts(&["gzip;q=nonsense"]), "an unreadable weight counts as 1");
+        assert!(
+            accepts(&["gzip;q=nonsense"]),
+            "an unreadable weight counts as 1"
+        );
     }
 
     fn body_of(response: HttpResponse) -> Vec<u8> {
@@ -111,8 +117,14 @@ mod tests {
     fn compresses_from_the_threshold_only_when_accepted() {
         let long = "4hello".repeat(GZIP_THRESHOLD);
         let response = polling_response(long.clone(), true);
-        assert_eq!(response.headers().get(header::CONTENT_ENCODING).unwrap(), "gzip");
-        assert_eq!(response.headers().get(header::VARY).unwrap(), "Accept-Encoding");
+        assert_eq!(
+            response.headers().get(header::CONTENT_ENCODING).unwrap(),
+            "gzip"
+        );
+        assert_eq!(
+            response.headers().get(header::VARY).unwrap(),
+            "Accept-Encoding"
+        );
         let mut decoded = String::new();
         GzDecoder::new(&body_of(response)[..])
             .read_to_string(&mut decoded)

@@ -124,9 +124,7 @@ impl Engine {
                 websocket::open(self, handshake, &req, body)
             }
             (Some(sid), TransportKind::Polling) => match method {
-                Method::GET => {
-                    polling::poll(self, &sid, gzip::accepts_gzip(req.headers())).await
-                }
+                Method::GET => polling::poll(self, &sid, gzip::accepts_gzip(req.headers())).await,
                 Method::POST => {
                     let declared_length = req
                         .headers()

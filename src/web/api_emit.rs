@@ -205,9 +205,8 @@ mod tests {
     use serde_json::json;
 
     fn checked(body: Value) -> Result<Emit, ApiError> {
-        let request: EmitRequest = serde_json::from_value(body).map_err(|error| {
-            ApiError::BadRequest(error.to_string())
-        })?;
+        let request: EmitRequest = serde_json::from_value(body)
+            .map_err(|error| ApiError::BadRequest(error.to_string()))?;
         Emit::try_from(request)
     }
 
@@ -249,8 +248,10 @@ mod tests {
         assert!(refusal(json!({"event": "e", "data": {"not": "an array"}})).contains("sequence"));
         assert!(refusal(json!({"event": "e", "extra": 1})).contains("unknown field"));
         assert!(refusal(json!({"data": []})).contains("event"));
-        assert!(refusal(json!({"event": "e", "data": [{"_placeholder": true, "num": 0}]}))
-            .contains("binary"));
+        assert!(
+            refusal(json!({"event": "e", "data": [{"_placeholder": true, "num": 0}]}))
+                .contains("binary")
+        );
     }
 
     #[test]

@@ -73,6 +73,32 @@ impl fmt::Debug for ApiKey {
     }
 }
 
+/// Reads `--api-key` values for clap; unlike clap's own errors, its errors never echo the value
+/// (a mistyped key is still a secret).
+#[derive(Clone, Copy, Debug)]
+pub struct ApiKeyParser;
+
+impl clap::builder::TypedValueParser for ApiKeyParser {
+    type Value = ApiKey;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<ApiKey, clap::Error> {
+        let name = arg.map_or_else(|| "--api-key".to_string(), ToString::to_string);
+        let refuse = |reason: ApiKeyError| {
+            let message = format!("invalid value for '{name}': {reason}\n");
+            clap::Error::raw(clap::error::ErrorKind::ValueValidation, message).with_cmd(cmd)
+        };
+        let raw = value
+            .to_str()
+            .ok_or_else(|| refuse(ApiKeyError::Characters))?;
+        ApiKey::parse(raw).map_err(refuse)
+    }
+}
+
 /// The configured keys; several at once let an operator rotate them without downtime.
 #[derive(Clone, Debug, Default)]
 pub struct ApiKeys {

@@ -58,6 +58,16 @@ async fn member_of(app: &TestApp, room: &str) -> Client {
     client
 }
 
+/// Emits to the room `chat:lobby` through `app`: its members get it, the outsider does not.
+async fn reaches_the_lobby_only(app: &TestApp, members: [&mut Client; 2], outsider: &mut Client) {
+    let body = json!({"rooms": ["chat:lobby"], "event": "news", "data": ["room"]});
+    emit(app, body).await;
+    for member in members {
+        assert_eq!(member.event("news").await, "room");
+    }
+    assert!(outsider.quiet("news", SILENCE).await, "not in the room");
+}
+
 #[actix_web::test]
 async fn emits_reach_everyone_rooms_except_and_socket_ids() {
     let app = spawn_app_with(with_keys(&[KEY])).await;
@@ -70,22 +80,28 @@ async fn emits_reach_everyone_rooms_except_and_socket_ids() {
         assert_eq!(client.event("news").await, "all");
     }
 
-    emit(&app, json!({"rooms": ["chat:lobby"], "event": "news", "data": ["room"]})).await;
-    assert_eq!(ann.event("news").await, "room");
-    assert_eq!(bob.event("news").await, "room");
-    assert!(cat.quiet("news", SILENCE).await, "cat is not in the room");
+    reaches_the_lobby_only(&app, [&mut ann, &mut bob], &mut cat).await;
 
-    let except = json!({"rooms": ["chat:lobby"], "except": [ann.id], "event": "news", "data": ["but ann"]});
+    let except =
+        json!({"rooms": ["chat:lobby"], "except": [ann.id], "event": "news", "data": ["but ann"]});
     emit(&app, except).await;
     assert_eq!(bob.event("news").await, "but ann");
     assert!(ann.quiet("news", SILENCE).await, "ann was excepted");
 
-    emit(&app, json!({"rooms": [cat.id], "event": "news", "data": ["cat"]})).await;
+    emit(
+        &app,
+        json!({"rooms": [cat.id], "event": "news", "data": ["cat"]}),
+    )
+    .await;
     assert_eq!(cat.event("news").await, "cat");
     assert!(ann.quiet("news", SILENCE).await && bob.quiet("news", SILENCE).await);
 
-    let (status, answer) = emit_with(&app, KEY, json!({"namespace": "/nope", "event": "news"})).await;
-    assert_eq!((status, answer["error"]["code"].as_str()), (404, Some("not_found")));
+    let (status, answer) =
+        emit_with(&app, KEY, json!({"namespace": "/nope", "event": "news"})).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
 }
 
 #[actix_web::test]
@@ -95,9 +111,16 @@ async fn keys_are_checked_and_rotate_and_are_no_sessions() {
     let body = json!({"event": "news", "data": [1]}).to_string();
 
     let (status, answer) = post_raw(&app, &[], body.clone()).await;
-    assert_eq!((status, answer["error"]["code"].as_str()), (401, Some("unauthenticated")));
-    let (status, answer) = emit_with(&app, "emit-key-wrong-0123456789", json!({"event": "news"})).await;
-    assert_eq!((status, answer["error"]["code"].as_str()), (403, Some("forbidden")));
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (401, Some("unauthenticated"))
+    );
+    let (status, answer) =
+        emit_with(&app, "emit-key-wrong-0123456789", json!({"event": "news"})).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
     let (status, _) = post_raw(&app, &[("Authorization", KEY)], body.clone()).await;
     assert_eq!(status, 401, "a key without Bearer is no key");
 
@@ -115,17 +138,16 @@ async fn keys_are_checked_and_rotate_and_are_no_sessions() {
         assert_eq!(cat.event("news").await, key);
     }
 
-    let bearer = format!("Bearer {KEY}");
-    let mut me = http_client()
+    let me = http_client()
         .get(app.url("/api/me"))
-        .insert_header(("Authorization", bearer.as_str()))
-        .send()
-        .await
-        .expect("GET /api/me");
-    assert_eq!(me.status(), 401, "an API key is not a user session");
-    let _ = me.body().await;
+        .bearer_auth(KEY)
+        .send();
+    let status = me.await.expect("GET /api/me").status();
+    assert_eq!(status, 401, "an API key is not a user session");
     let mut socket = app.socket(&[]).await;
-    socket.send_text(&format!("40{}", json!({ "token": KEY }))).await;
+    socket
+        .send_text(&format!("40{}", json!({ "token": KEY })))
+        .await;
     match socket.recv_data().await {
         WsFrame::Text(reply) => assert!(
             reply.starts_with("44") && reply.contains("unauthenticated"),
@@ -139,7 +161,10 @@ async fn keys_are_checked_and_rotate_and_are_no_sessions() {
 async fn without_keys_the_endpoint_does_not_exist() {
     let app = spawn_app_with(|_| {}).await;
     let (status, answer) = emit_with(&app, KEY, json!({"event": "news"})).await;
-    assert_eq!((status, answer["error"]["code"].as_str()), (404, Some("not_found")));
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
 }
 
 #[actix_web::test]
@@ -155,14 +180,18 @@ async fn bad_input_is_refused_and_sends_nothing() {
 
     let big = json!({"event": "news", "data": ["x".repeat(4096)]});
     let (status, answer) = emit_with(&app, KEY, big).await;
-    assert_eq!((status, answer["error"]["code"].as_str()), (413, Some("payload_too_large")));
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
 
     let cases = [
         json!({"event": "connect"}).to_string(),
         json!({"event": "disconnect", "data": []}).to_string(),
         json!({"event": ""}).to_string(),
         json!({"event": "news", "data": "not a list"}).to_string(),
-        json!({"event": "news", "rooms": (0..101).map(|i| format!("r{i}")).collect::<Vec<_>>()}).to_string(),
+        json!({"event": "news", "rooms": (0..101).map(|i| format!("r{i}")).collect::<Vec<_>>()})
+            .to_string(),
         json!({"event": "news", "namespace": "no-slash"}).to_string(),
         json!({"data": [1]}).to_string(),
         "{\"event\": \"news\", ".to_string(),
@@ -170,7 +199,11 @@ async fn bad_input_is_refused_and_sends_nothing() {
     ];
     for body in cases {
         let (status, answer) = post_raw(&app, &auth, body.clone()).await;
-        assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("bad_request")), "{body}: {answer}");
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (400, Some("bad_request")),
+            "{body}: {answer}"
+        );
         assert!(answer["error"]["message"].is_string(), "{answer}");
     }
     assert!(cat.quiet("news", SILENCE).await, "nothing refused was sent");
@@ -195,15 +228,48 @@ async fn emits_cross_the_nodes_of_a_cluster() {
     let mut on_b = member_of(&node_b, "lobby").await;
     let mut other_b = node_b.client(None).await;
 
-    emit(&node_a, json!({"rooms": ["chat:lobby"], "event": "news", "data": ["room"]})).await;
-    assert_eq!(on_a.event("news").await, "room");
-    assert_eq!(on_b.event("news").await, "room");
-    assert!(other_b.quiet("news", SILENCE).await);
+    reaches_the_lobby_only(&node_a, [&mut on_a, &mut on_b], &mut other_b).await;
 
-    emit(&node_a, json!({"rooms": [other_b.id], "event": "news", "data": ["by id"]})).await;
+    emit(
+        &node_a,
+        json!({"rooms": [other_b.id], "event": "news", "data": ["by id"]}),
+    )
+    .await;
     assert_eq!(other_b.event("news").await, "by id");
-    emit(&node_b, json!({"except": [on_a.id], "event": "news", "data": ["all but"]})).await;
+    emit(
+        &node_b,
+        json!({"except": [on_a.id], "event": "news", "data": ["all but"]}),
+    )
+    .await;
     assert_eq!(on_b.event("news").await, "all but");
     assert_eq!(other_b.event("news").await, "all but");
     assert!(on_a.quiet("news", SILENCE).await);
+}
+
+#[test]
+fn keys_from_the_environment_are_checked_and_never_printed() {
+    let run = |args: &[&str], keys: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_agora"))
+            .args(args)
+            .env("AGORA_API_KEYS", keys)
+            .output()
+            .expect("run agora")
+    };
+    let both = format!("{KEY},{OTHER_KEY}");
+    for args in [&["--print-config"][..], &["--help"][..]] {
+        let output = run(args, &both);
+        assert!(output.status.success(), "{args:?}");
+        let shown = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            !shown.contains(KEY) && !shown.contains(OTHER_KEY),
+            "{shown}"
+        );
+    }
+    let output = run(&["--print-config"], &format!("{KEY},short"));
+    assert_eq!(output.status.code(), Some(2));
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("--api-key") && !error.contains(KEY),
+        "{error}"
+    );
 }

@@ -2,18 +2,17 @@
 //! when the client accepts it, and decodes to the same packets; anything else goes out plain.
 
 use std::io::Read as _;
-use std::time::Duration;
 
 use flate2::read::GzDecoder;
 
 use crate::common::*;
 
-/// The official client's polling scenarios take a few seconds; this is the ceiling.
-const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// A polling GET on the echo server's session, sent raw (no automatic decompression), with this
 /// `Accept-Encoding`: its `Content-Encoding`, `Vary` and body bytes.
-async fn raw_get(session: &Polling, accept: Option<&str>) -> (Option<String>, Option<String>, Vec<u8>) {
+async fn raw_get(
+    session: &Polling,
+    accept: Option<&str>,
+) -> (Option<String>, Option<String>, Vec<u8>) {
     let mut request = http_client().get(&session.url).no_decompress();
     if let Some(accept) = accept {
         request = request.insert_header(("Accept-Encoding", accept));
@@ -41,7 +40,10 @@ async fn echoed(server: &TestServer, packets: &[String]) -> Polling {
 }
 
 fn long_packets() -> Vec<String> {
-    vec![format!("4{}", "agora polls ".repeat(300)), "4short".to_string()]
+    vec![
+        format!("4{}", "agora polls ".repeat(300)),
+        "4short".to_string(),
+    ]
 }
 
 #[actix_web::test]
@@ -53,9 +55,15 @@ async fn a_long_payload_comes_back_gzipped() {
     assert_eq!(encoding.as_deref(), Some("gzip"));
     assert!(vary.unwrap_or_default().contains("Accept-Encoding"));
     let expected = packets.join("\u{1e}");
-    assert!(body.len() < expected.len() / 4, "{} bytes gzipped", body.len());
+    assert!(
+        body.len() < expected.len() / 4,
+        "{} bytes gzipped",
+        body.len()
+    );
     let mut decoded = String::new();
-    GzDecoder::new(&body[..]).read_to_string(&mut decoded).expect("gzip");
+    GzDecoder::new(&body[..])
+        .read_to_string(&mut decoded)
+        .expect("gzip");
     assert_eq!(decoded, expected);
     server.stop().await;
 }
@@ -82,14 +90,5 @@ async fn a_short_payload_or_a_client_without_gzip_gets_it_plain() {
 
 #[actix_web::test]
 async fn official_client_exchanges_large_messages_over_polling() {
-    let server = spawn_quiet().await;
-    crate::common::node::run_scenario(
-        "tests/interop/run.mjs",
-        "tests/interop/node_modules/socket.io-client",
-        "polling-gzip",
-        &[server.http("")],
-        SCENARIO_TIMEOUT,
-    )
-    .await;
-    server.stop().await;
+    crate::interop::run_scenario("polling-gzip").await;
 }
