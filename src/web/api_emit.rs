@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use actix_web::error::JsonPayloadError;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::{ready, Ready};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -154,13 +155,12 @@ fn rooms(names: Vec<String>, field: &str) -> Result<Vec<Room>, ApiError> {
 }
 
 /// `POST /api/emit`: 202 once the event is handed to the adapter (which reaches every node).
+/// The key is checked (first, before the body is read) by the [`EmitKey`] extractor.
 pub async fn emit(
-    req: HttpRequest,
+    key: EmitKey,
     state: web::Data<AppState>,
-    api: web::Data<EmitApi>,
     body: web::Json<EmitRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = authorize(&req, &api)?;
     let emit = Emit::try_from(body.into_inner())?;
     let mut operator = state
         .io
@@ -181,10 +181,28 @@ pub async fn emit(
         namespace = %emit.namespace,
         rooms,
         except,
-        key = key.id(),
+        key = key.0.id(),
         "emitted over HTTP"
     );
     Ok(HttpResponse::Accepted().json(serde_json::json!({ "ok": true })))
+}
+
+/// The API key a request to `/api/emit` showed, within its rate limit. As the handler's first
+/// argument it is extracted before the body, so a request without a valid key is refused
+/// (401/403) before anything of its body is read.
+pub struct EmitKey(ApiKey);
+
+impl FromRequest for EmitKey {
+    type Error = ApiError;
+    type Future = Ready<Result<EmitKey, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(match req.app_data::<web::Data<EmitApi>>() {
+            Some(api) => authorize(req, api).map(|key| EmitKey(key.clone())),
+            // Registered with the route by `configure`: missing only if the wiring is broken.
+            None => Err(ApiError::Internal),
+        })
+    }
 }
 
 /// The key of the request, within its rate limit.

@@ -123,6 +123,8 @@ async fn keys_are_checked_and_rotate_and_are_no_sessions() {
     );
     let (status, _) = post_raw(&app, &[("Authorization", KEY)], body.clone()).await;
     assert_eq!(status, 401, "a key without Bearer is no key");
+    let (status, _) = post_raw(&app, &[], "{not json".repeat(1 << 17)).await;
+    assert_eq!(status, 401, "the key is checked before the body is read");
 
     let token = app.register("ann").await;
     let (status, _) = emit_with(&app, &token, json!({"event": "news"})).await;
