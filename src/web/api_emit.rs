@@ -273,6 +273,30 @@ mod tests {
     }
 
     #[test]
+    fn each_key_has_its_own_rate_limit() {
+        let (a, b) = ("emit-key-a-0123456789", "emit-key-b-0123456789");
+        let keys = [ApiKey::parse(a).unwrap(), ApiKey::parse(b).unwrap()];
+        let api = EmitApi::new(ApiKeys::new(&keys));
+        let request = |key: &str| {
+            actix_web::test::TestRequest::default()
+                .insert_header(("Authorization", format!("Bearer {key}")))
+                .to_http_request()
+        };
+        let with_a = request(a);
+        for _ in 0..EMITS_PER_WINDOW {
+            assert!(authorize(&with_a, &api).is_ok());
+        }
+        assert!(matches!(
+            authorize(&with_a, &api),
+            Err(ApiError::RetryAfter(wait)) if wait <= EMIT_WINDOW
+        ));
+        assert!(
+            authorize(&request(b), &api).is_ok(),
+            "another key is not held back"
+        );
+    }
+
+    #[test]
     fn an_oversized_body_is_413_and_other_failures_400() {
         let overflow = JsonPayloadError::OverflowKnownLength {
             length: 20,
