@@ -12,6 +12,7 @@ use crate::apps::chat::ChatLimits;
 use crate::apps::RateLimits;
 use crate::engineio::EngineConfig;
 use crate::socketio::{RecoveryConfig, SocketIoConfig};
+use crate::web::api_keys::{ApiKey, ApiKeyParser};
 use crate::web::cidr::Cidr;
 use crate::web::client::SecureCookies;
 
@@ -213,6 +214,13 @@ pub struct Settings {
     /// Seconds an empty chat room stays listed after it was created or its last member left.
     #[arg(long, env = "AGORA_CHAT_ROOM_IDLE_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
     pub chat_room_idle_secs: u64,
+
+    /// A key that authorizes `POST /api/emit` (`Authorization: Bearer KEY`; 16 to 256 printable
+    /// ASCII characters). Repeatable, to rotate keys; comma-separated in the environment. None:
+    /// the endpoint does not exist. Never printed.
+    #[arg(long = "api-key", env = "AGORA_API_KEYS", value_delimiter = ',', value_name = "KEY", value_parser = ApiKeyParser, hide_env_values = true)]
+    #[serde(skip)]
+    pub api_keys: Vec<ApiKey>,
 }
 
 /// A configuration file that cannot be used.
@@ -567,6 +575,25 @@ mod tests {
         let path = config.path().display().to_string();
         let again = Settings::load_from(args(&["--config", &path])).unwrap();
         assert_eq!(again.to_toml(), settings.to_toml());
+    }
+
+    #[test]
+    fn api_keys_from_flags_and_file_are_never_printed() {
+        let (a, b) = ("key-a-0123456789abcdef", "key-b-0123456789abcdef");
+        let settings = Settings::load_from(args(&["--api-key", a, "--api-key", b])).unwrap();
+        assert_eq!(settings.api_keys.len(), 2);
+        let shown = format!("{} {settings:?}", settings.to_toml());
+        assert!(!shown.contains(a) && !shown.contains(b), "{shown}");
+        let config = file(&format!("api_key = [\"{a}\"]\n"));
+        let path = config.path().display().to_string();
+        let settings = Settings::load_from(args(&["--config", &path])).unwrap();
+        assert_eq!(settings.api_keys, vec![ApiKey::parse(a).unwrap()]);
+        let error = Settings::load_from(args(&["--api-key", "short-secret"])).unwrap_err();
+        let shown = error.to_string();
+        assert!(
+            shown.contains("--api-key") && !shown.contains("short-secret"),
+            "{shown}"
+        );
     }
 
     #[test]

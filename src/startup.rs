@@ -16,6 +16,8 @@ use crate::engineio::{CloseReason, Engine};
 use crate::hub::{ChatServer, LocalAdapter};
 use crate::socketio::{Adapter, SocketIo};
 use crate::store::{Store, StoreError};
+use crate::web::api_emit;
+use crate::web::api_keys::ApiKeys;
 use crate::web::cidr::TrustedProxies;
 use crate::web::client::{self, ClientInfo, ClientPolicy};
 use crate::web::headers;
@@ -128,6 +130,8 @@ impl Application {
             .map_err(|source| StartupError::Bind { address, source })?
             .port();
         let static_dir = settings.static_dir.clone();
+        let api_keys = ApiKeys::new(&settings.api_keys);
+        let max_payload = settings.max_payload as usize;
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(origin::enforce))
@@ -148,6 +152,7 @@ impl Application {
                 .app_data(policy.clone())
                 .app_data(clients.clone())
                 .service(engine.resource("/socket.io/"))
+                .configure(|cfg| api_emit::configure(cfg, api_keys.clone(), max_payload))
                 .configure(|cfg| pages::configure(cfg, static_dir.clone()))
                 .default_service(web::to(pages::pages::not_found))
         })

@@ -7,6 +7,7 @@
 mod config;
 mod connection;
 mod error;
+mod gzip;
 mod handler;
 pub mod packet;
 pub mod payload;
@@ -123,7 +124,7 @@ impl Engine {
                 websocket::open(self, handshake, &req, body)
             }
             (Some(sid), TransportKind::Polling) => match method {
-                Method::GET => polling::poll(self, &sid).await,
+                Method::GET => polling::poll(self, &sid, gzip::accepts_gzip(req.headers())).await,
                 Method::POST => {
                     let declared_length = req
                         .headers()
@@ -174,6 +175,6 @@ impl Engine {
             handshake,
         )
         .start();
-        polling::poll_session(&session).await
+        polling::poll_session(&session, gzip::accepts_gzip(req.headers())).await
     }
 }

@@ -6,6 +6,7 @@ use bytestring::ByteString;
 use futures_util::StreamExt;
 
 use super::error::EngineError;
+use super::gzip;
 use super::packet::Frame;
 use super::payload;
 use super::session::{EngineSession, GetAbandoned, Incoming, Poll, PollReply};
@@ -16,14 +17,18 @@ use tokio::sync::oneshot;
 
 const TEXT_PLAIN: &str = "text/plain; charset=UTF-8";
 
-/// Answers a GET on an open session with its queued frames, waiting for some if there are none.
-pub async fn poll(engine: &Engine, sid: &str) -> Result<HttpResponse, EngineError> {
+/// Answers a GET on an open session with its queued frames, waiting for some if there are none;
+/// gzipped when `gzip` (the client accepts it) and the body is long enough.
+pub async fn poll(engine: &Engine, sid: &str, gzip: bool) -> Result<HttpResponse, EngineError> {
     let session = engine.registry.get(sid).ok_or(EngineError::UnknownSid)?;
-    poll_session(&session).await
+    poll_session(&session, gzip).await
 }
 
 /// Answers a GET from this session's queue.
-pub async fn poll_session(session: &Addr<EngineSession>) -> Result<HttpResponse, EngineError> {
+pub async fn poll_session(
+    session: &Addr<EngineSession>,
+    gzip: bool,
+) -> Result<HttpResponse, EngineError> {
     let reply = session
         .send(Poll)
         .await
@@ -42,9 +47,7 @@ pub async fn poll_session(session: &Addr<EngineSession>) -> Result<HttpResponse,
             answer.map_err(|_| EngineError::UnknownSid)??
         }
     };
-    Ok(HttpResponse::Ok()
-        .content_type(TEXT_PLAIN)
-        .body(payload::encode(&frames)))
+    Ok(gzip::polling_response(payload::encode(&frames), gzip))
 }
 
 /// A GET waiting for frames. actix-web drops the request's future when its client goes away

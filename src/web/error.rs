@@ -16,6 +16,9 @@ pub enum ApiError {
     /// 401: no valid session.
     #[error("sign in first")]
     Unauthenticated,
+    /// 401: no API key shown (`Authorization: Bearer KEY`).
+    #[error("an API key is required: Authorization: Bearer KEY")]
+    NoApiKey,
     /// 401: a failed login.
     #[error("wrong user name or password")]
     WrongCredentials,
@@ -25,6 +28,9 @@ pub enum ApiError {
     /// 404: nothing there (the message says what).
     #[error("{0}")]
     NotFound(&'static str),
+    /// 413: the body is larger than the limit (in bytes).
+    #[error("the body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
     /// 409: the user name is taken.
     #[error("that name is taken")]
     NameTaken,
@@ -47,11 +53,12 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest(_) => "bad_request",
-            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Unauthenticated | ApiError::NoApiKey => "unauthenticated",
             ApiError::WrongCredentials => "wrong_credentials",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::NameTaken => "name_taken",
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::RateLimited | ApiError::RetryAfter(_) => "rate_limited",
             ApiError::Internal => "internal",
             ApiError::App(error) => error.code(),
@@ -63,10 +70,13 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthenticated | ApiError::WrongCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated | ApiError::WrongCredentials | ApiError::NoApiKey => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::NameTaken => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited | ApiError::RetryAfter(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::App(error) => status_of(error.kind()),
@@ -81,11 +91,17 @@ impl ResponseError for ApiError {
             }
         }
         let mut response = HttpResponse::build(self.status_code());
-        if let ApiError::RetryAfter(wait) = self {
-            response.insert_header((
-                actix_web::http::header::RETRY_AFTER,
-                retry_after_secs(*wait).to_string(),
-            ));
+        match self {
+            ApiError::RetryAfter(wait) => {
+                response.insert_header((
+                    actix_web::http::header::RETRY_AFTER,
+                    retry_after_secs(*wait).to_string(),
+                ));
+            }
+            ApiError::NoApiKey => {
+                response.insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            _ => {}
         }
         response.json(body)
     }

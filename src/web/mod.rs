@@ -3,7 +3,9 @@
 
 mod api_accounts;
 mod api_board;
+pub mod api_emit;
 mod api_feed;
+pub mod api_keys;
 mod api_trades;
 pub mod cidr;
 pub mod client;

@@ -125,7 +125,8 @@ pub async fn enforce(
                     header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
                     HeaderValue::from_static("true"),
                 );
-                headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+                // Appended: the response may vary on more (polling on `Accept-Encoding`).
+                headers.append(header::VARY, HeaderValue::from_static("Origin"));
             }
             Ok(response.map_into_left_body())
         }

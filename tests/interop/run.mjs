@@ -11,6 +11,7 @@ import { io, Manager } from "socket.io-client";
 import { isDeepStrictEqual } from "node:util";
 import * as helpers from "./helpers.mjs";
 import { recoveryScenarios } from "./recovery.mjs";
+import { gzipScenarios } from "./polling_gzip.mjs";
 
 const SCENARIO_TIMEOUT_MS = 9500; // hard limit per scenario
 const STEP_TIMEOUT_MS = 5000; // default wait for one expected event
@@ -541,6 +542,7 @@ const EXTRA_SCENARIOS = {
   "reconnect-polling": reconnectPolling,
   // connection state recovery: against the app (recovery on), not the conformance server
   ...recoveryScenarios({ waitFor, waitConnect, emitAck, expectSilence, assert, assertEqual, show }),
+  ...gzipScenarios({ waitFor, waitConnect, emitAck, assert, assertEqual }),
 };
 
 // ---------------------------------------------------------------------------

@@ -9,7 +9,8 @@ use crate::common::*;
 /// The whole scenario list takes a few seconds; this is the ceiling before the test fails.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 
-async fn run_scenario(scenario: &str) {
+/// Runs one scenario of tests/interop/run.mjs against a fresh conformance server.
+pub async fn run_scenario(scenario: &str) {
     let server = spawn_quiet().await;
     crate::common::node::run_scenario(
         "tests/interop/run.mjs",

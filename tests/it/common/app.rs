@@ -206,6 +206,16 @@ impl TestApp {
     /// Connects a socket to the main namespace (with an optional CONNECT auth payload) and returns
     /// it with its `welcome` payload.
     pub async fn connect(&self, headers: &[(&str, &str)], auth: Option<Value>) -> (Ws, Value) {
+        let (ws, welcome, _) = self.connect_with_id(headers, auth).await;
+        (ws, welcome)
+    }
+
+    /// As [`TestApp::connect`], also returning the socket's id.
+    pub async fn connect_with_id(
+        &self,
+        headers: &[(&str, &str)],
+        auth: Option<Value>,
+    ) -> (Ws, Value, String) {
         let mut ws = self.socket(headers).await;
         let connect = match auth {
             Some(auth) => format!("40{auth}"),
@@ -216,8 +226,10 @@ impl TestApp {
             panic!("no CONNECT reply");
         };
         assert!(reply.starts_with("40{"), "connect refused: {reply}");
+        let answer: Value = serde_json::from_str(&reply[2..]).expect("CONNECT answer JSON");
+        let id = answer["sid"].as_str().expect("socket id").to_string();
         let welcome = next_event(&mut ws, "welcome").await;
-        (ws, welcome)
+        (ws, welcome, id)
     }
 }
 
@@ -242,18 +254,21 @@ pub struct Client {
     next_ack: u64,
     events: std::collections::VecDeque<(String, Value)>,
     pub name: String,
+    /// The socket's id (also a room of its own).
+    pub id: String,
 }
 
 impl TestApp {
     /// A connected client: a guest, or the user of `token`.
     pub async fn client(&self, token: Option<&str>) -> Client {
         let auth = token.map(|t| json!({ "token": t }));
-        let (ws, welcome) = self.connect(&[], auth).await;
+        let (ws, welcome, id) = self.connect_with_id(&[], auth).await;
         Client {
             ws,
             next_ack: 0,
             events: Default::default(),
             name: welcome["user"].as_str().unwrap_or_default().to_string(),
+            id,
         }
     }
 }
