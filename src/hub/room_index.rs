@@ -178,14 +178,22 @@ impl<M> RoomIndex<M> {
         };
         match selection.rooms {
             [] => self.members.iter().for_each(|(id, m)| take(id, m)),
-            // The common case, one room: no set of targets to build.
-            [room] => {
-                for id in self.room(room) {
-                    if let Some(member) = self.members.get(id) {
+            // The common case, one room: no set of targets to build, and no chained iterator on
+            // the per-recipient path (callgrind counted about 60 instructions a recipient for it).
+            [room] => match self.rooms.get(room) {
+                Some(ids) => {
+                    for id in ids {
+                        if let Some(member) = self.members.get(id) {
+                            take(id, member);
+                        }
+                    }
+                }
+                None => {
+                    if let Some((id, member)) = self.members.get_key_value(&**room) {
                         take(id, member);
                     }
                 }
-            }
+            },
             rooms => {
                 let targets: HashSet<&SocketId> =
                     rooms.iter().flat_map(|room| self.room(room)).collect();
