@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::apps::chat::ChatLimits;
 use crate::apps::RateLimits;
 use crate::engineio::EngineConfig;
-use crate::socketio::{RecoveryConfig, SocketIoConfig};
+use crate::socketio::{Parser as WireParser, RecoveryConfig, SocketIoConfig};
 use crate::web::cidr::Cidr;
 use crate::web::client::SecureCookies;
 
@@ -143,6 +143,11 @@ pub struct Settings {
     /// Log format (level from RUST_LOG, default info).
     #[arg(long, env = "AGORA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
+
+    /// Socket.IO packet format: `default` (socket.io-parser) or `msgpack`
+    /// (socket.io-msgpack-parser); every client must use the same.
+    #[arg(long, env = "AGORA_PARSER", value_enum, default_value_t = WireParser::Default)]
+    pub parser: WireParser,
 
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "AGORA_WORKERS")]
@@ -316,6 +321,7 @@ impl Settings {
         SocketIoConfig {
             connect_timeout: Duration::from_millis(self.connect_timeout_ms),
             recovery: self.recovery(),
+            parser: self.parser,
             ..SocketIoConfig::default()
         }
     }

@@ -351,7 +351,7 @@ impl Inner {
         frames: &[Frame],
         options: &BroadcastOptions,
     ) {
-        let Some(mut packet) = WirePacket::from_frames(frames) else {
+        let Some(mut packet) = WirePacket::from_frames(frames, self.options.parser) else {
             tracing::debug!(%nsp, "not an event packet: broadcast locally only");
             return;
         };

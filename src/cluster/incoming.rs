@@ -6,7 +6,6 @@ use super::state::Inner;
 use super::wire::{
     ChannelKind, Channels, RequestMessage, ResponseMessage, WireBroadcast, WirePacket,
 };
-use crate::engineio::Frame;
 use crate::socketio::{Adapter, BroadcastOptions, Room};
 
 impl Inner {
@@ -77,7 +76,7 @@ impl Inner {
             tracing::debug!(%nsp, "ignoring a cluster packet that is not an event");
             return false;
         };
-        let frames: Arc<[Frame]> = event.to_frames().into();
+        let frames = self.options.parser.shared_frames(&event);
         let options = BroadcastOptions {
             rooms: rooms.into_iter().map(Room::from).collect(),
             except_rooms: except.into_iter().map(Room::from).collect(),

@@ -13,6 +13,7 @@ use super::adapter::{AckRequest, Adapter, BroadcastOptions};
 use super::broadcast_ack::collect;
 use super::error::{BroadcastAckError, EmitError};
 use super::packet::{Packet, RESERVED_EVENTS};
+use super::parser::Parser;
 use super::payload::Payload;
 use super::pending_acks::next_ack_id;
 use super::recovery::next_offset;
@@ -27,6 +28,8 @@ pub struct BroadcastOperator {
     options: BroadcastOptions,
     /// Append a recovery offset to each packet.
     recovery: bool,
+    /// How packets are written.
+    parser: Parser,
 }
 
 impl BroadcastOperator {
@@ -35,6 +38,7 @@ impl BroadcastOperator {
         adapter: Arc<dyn Adapter>,
         except: Option<SocketId>,
         recovery: bool,
+        parser: Parser,
     ) -> BroadcastOperator {
         BroadcastOperator {
             nsp,
@@ -44,6 +48,7 @@ impl BroadcastOperator {
                 ..BroadcastOptions::default()
             },
             recovery,
+            parser,
         }
     }
 
@@ -77,7 +82,7 @@ impl BroadcastOperator {
             id: None,
         };
         self.adapter
-            .broadcast(&self.nsp, packet.to_frames().into(), self.options);
+            .broadcast(&self.nsp, self.parser.shared_frames(&packet), self.options);
         Ok(())
     }
 
@@ -114,7 +119,7 @@ impl BroadcastOperator {
             let (reports, received) = mpsc::unbounded_channel();
             let nodes = self.adapter.broadcast_with_ack(
                 &self.nsp,
-                packet.to_frames().into(),
+                self.parser.shared_frames(&packet),
                 self.options,
                 AckRequest {
                     id,

@@ -12,7 +12,7 @@ use super::packet::Packet;
 use super::socket::Socket;
 use super::state::ServerInner;
 use super::types::DisconnectReason;
-use crate::engineio::{CloseReason, EngineConnection, EngineSocket, Frames, Handshake, Message};
+use crate::engineio::{CloseReason, EngineConnection, EngineSocket, Handshake, Message};
 
 /// The Socket.IO state of one Engine.IO session.
 pub(crate) struct Connection {
@@ -39,7 +39,7 @@ impl Connection {
             timer_engine.close(CloseReason::ServerClose);
         });
         Connection {
-            decoder: Decoder::new(server.config.max_attachments),
+            decoder: Decoder::with_parser(server.config.parser, server.config.max_attachments),
             server,
             engine,
             handshake: Arc::new(handshake),
@@ -95,7 +95,9 @@ impl Connection {
                 nsp,
                 data: json!({ "message": "Invalid namespace" }),
             };
-            let _ = self.engine.send(Frames::Shared(refusal.to_frames().into()));
+            let _ = self
+                .engine
+                .send(self.server.config.parser.session_frames(&refusal));
             return;
         };
         // One socket per namespace per connection, whatever arrives: replacing one still in its

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::ack::AckSender;
 use super::adapter::{Adapter, Orphaned, RestoreRequest};
 use super::packet::Packet;
+use super::parser::Parser;
 use super::payload::Payload;
 use super::recovery::{new_pid, KeptSockets};
 use super::socket::{Socket, SocketNamespace};
@@ -56,6 +57,7 @@ pub struct Namespace {
     name: Arc<str>,
     adapter: Arc<dyn Adapter>,
     recovery: Option<Arc<KeptSockets>>,
+    parser: Parser,
     middlewares: Vec<Middleware>,
     on_connect: Option<ConnectHandler>,
     events: HashMap<String, EventHandler>,
@@ -145,12 +147,10 @@ impl Namespace {
             return;
         }
         let reply = |pid: &str| -> Arc<[crate::engineio::Frame]> {
-            Packet::Connect {
+            self.parser.shared_frames(&Packet::Connect {
                 nsp: self.name.to_string(),
                 data: Some(json!({ "sid": socket.id().as_str(), "pid": pid })),
-            }
-            .to_frames()
-            .into()
+            })
         };
         let fresh_pid = new_pid();
         let request = RestoreRequest {
@@ -247,6 +247,10 @@ impl SocketNamespace for Namespace {
         }
     }
 
+    fn parser(&self) -> Parser {
+        self.parser
+    }
+
     fn on_disconnected(&self, socket: &Socket, reason: DisconnectReason) {
         Namespace::on_disconnected(self, socket, reason);
     }
@@ -312,11 +316,13 @@ impl NamespaceBuilder {
         self,
         adapter: Arc<dyn Adapter>,
         recovery: Option<Arc<KeptSockets>>,
+        parser: Parser,
     ) -> Namespace {
         Namespace {
             name: self.name,
             adapter,
             recovery,
+            parser,
             middlewares: self.middlewares,
             on_connect: self.on_connect,
             events: self.events,

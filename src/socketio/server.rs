@@ -37,6 +37,7 @@ impl SocketIo {
             Arc::clone(&self.inner.adapter),
             None,
             ns.recovery().is_some(),
+            self.inner.config.parser,
         ))
     }
 
@@ -52,6 +53,7 @@ impl SocketIo {
             Arc::clone(&self.inner.adapter),
             None,
             self.inner.config.recovery.is_some(),
+            self.inner.config.parser,
         )
     }
 }
@@ -95,7 +97,11 @@ impl SocketIoBuilder {
                 let name = ns.name().to_string();
                 (
                     name,
-                    Arc::new(ns.build(Arc::clone(&self.adapter), kept.clone())),
+                    Arc::new(ns.build(
+                        Arc::clone(&self.adapter),
+                        kept.clone(),
+                        self.config.parser,
+                    )),
                 )
             })
             .collect();

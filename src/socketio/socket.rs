@@ -13,6 +13,7 @@ use super::adapter::Adapter;
 use super::broadcast::BroadcastOperator;
 use super::error::{AckError, EmitError};
 use super::packet::{Packet, RESERVED_EVENTS};
+use super::parser::Parser;
 use super::payload::Payload;
 use super::pending_acks::PendingAcks;
 use super::types::{DisconnectReason, Room, SocketId};
@@ -30,6 +31,8 @@ pub(crate) trait SocketNamespace: Send + Sync {
     fn recovery_window(&self) -> Option<Duration>;
     /// Keeps a disconnected socket under its private id, for a client that comes back.
     fn keep(&self, pid: String, socket: Socket);
+    /// How the server writes packets.
+    fn parser(&self) -> Parser;
     /// The socket left: the namespace's disconnect handler runs.
     fn on_disconnected(&self, socket: &Socket, reason: DisconnectReason);
 }
@@ -253,6 +256,7 @@ impl Socket {
             Arc::clone(self.adapter()),
             None,
             self.inner.ns.recovery_window().is_some(),
+            self.inner.ns.parser(),
         )
     }
 
@@ -263,6 +267,7 @@ impl Socket {
             Arc::clone(self.adapter()),
             Some(self.id().clone()),
             self.inner.ns.recovery_window().is_some(),
+            self.inner.ns.parser(),
         )
     }
 
@@ -293,7 +298,7 @@ impl Socket {
     pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
         self.inner
             .engine
-            .send(packet.to_session_frames())
+            .send(self.inner.ns.parser().session_frames(packet))
             .map_err(|error| match error {
                 SendError::Closed => EmitError::Disconnected,
                 SendError::SlowConsumer => EmitError::SlowConsumer,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::adapter::Adapter;
 use super::namespace::Namespace;
+use super::parser::Parser;
 use super::recovery::RecoveryConfig;
 
 /// Default time a new connection has to join a namespace.
@@ -23,6 +24,8 @@ pub struct SocketIoConfig {
     pub max_attachments: usize,
     /// Connection state recovery; off when `None`.
     pub recovery: Option<RecoveryConfig>,
+    /// The wire format of every packet (`--parser`).
+    pub parser: Parser,
 }
 
 impl Default for SocketIoConfig {
@@ -31,6 +34,7 @@ impl Default for SocketIoConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_attachments: DEFAULT_MAX_ATTACHMENTS,
             recovery: None,
+            parser: Parser::Default,
         }
     }
 }

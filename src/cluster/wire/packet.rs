@@ -7,11 +7,11 @@ use bytes::Bytes;
 use rmpv::Value as Msg;
 use serde_json::{Map, Value};
 
-use super::msgpack::{json_to_msgpack, msgpack_to_json, read, text, write};
+use crate::socketio::msgpack::{json_to_msgpack, msgpack_to_json, read, text, write};
 use super::{packet_type, WireError};
 use crate::engineio::Frame;
 use crate::socketio::packet::Packet;
-use crate::socketio::Payload;
+use crate::socketio::{Parser, Payload};
 
 /// A socket.io-parser packet as the Node adapter carries it, arguments in Agora's form.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,28 +29,10 @@ pub struct WirePacket {
 }
 
 impl WirePacket {
-    /// The packet of an event broadcast in this process, from its encoded frames (a text frame
-    /// `4…`, then one binary frame per attachment). `None` for anything else.
-    pub fn from_frames(frames: &[Frame]) -> Option<WirePacket> {
-        let (Frame::Text(text), rest) = frames.split_first()? else {
-            return None;
-        };
-        let text = text.strip_prefix('4')?;
-        let mut partial = Packet::decode(text, rest.len()).ok()?;
-        if partial.expected != rest.len() {
-            return None;
-        }
-        let attachments: Vec<Bytes> = rest
-            .iter()
-            .map(|frame| match frame {
-                Frame::Binary(bytes) => Some(bytes.clone()),
-                Frame::Text(_) => None,
-            })
-            .collect::<Option<_>>()?;
-        if let Some(payload) = partial.packet.payload_mut() {
-            payload.attachments = attachments;
-        }
-        WirePacket::from_packet(partial.packet)
+    /// The packet of an event broadcast in this process, from the frames `parser` encoded it
+    /// into. `None` for anything else.
+    pub fn from_frames(frames: &[Frame], parser: Parser) -> Option<WirePacket> {
+        WirePacket::from_packet(parser.decode_frames(frames).ok()?)
     }
 
     /// The wire form of an event or ack packet.
@@ -308,7 +290,7 @@ mod tests {
         .to_frames();
         let message = WireBroadcast {
             uid: "abc".into(),
-            packet: WirePacket::from_frames(&frames).unwrap(),
+            packet: WirePacket::from_frames(&frames, Parser::Default).unwrap(),
             rooms: vec!["r".into()],
             except: vec!["s".into()],
             flags: json!({}),
@@ -330,7 +312,7 @@ mod tests {
             id: None,
         }
         .to_frames();
-        let mut packet = WirePacket::from_frames(&frames).unwrap();
+        let mut packet = WirePacket::from_frames(&frames, Parser::Default).unwrap();
         packet.strip_last_arg("off-2");
         assert_eq!(packet.data, Some(json!(["e", 1, "off-1"])));
         packet.strip_last_arg("off-1");

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::msgpack::{json_to_msgpack, msgpack_to_json, read, write};
+use crate::socketio::msgpack::{json_to_msgpack, msgpack_to_json, read, write};
 use super::packet::{room_list, WirePacket};
 use super::{RequestType, WireError};
 use crate::socketio::packet::Packet;
