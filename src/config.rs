@@ -438,7 +438,7 @@ mod tests {
 
     #[test]
     fn a_file_sets_what_flags_do_not() {
-        let config = file("port = 5000\nping_timeout_ms = 9000\nallowed-origin = [\"https://x.example\"]\nlog_format = \"json\"\n");
+        let config = file("port = 5000\nping_timeout_ms = 9000\nallowed-origin = [\"https://x.example\"]\nlog_format = \"json\"\nparser = \"msgpack\"\n");
         let path = config.path().display().to_string();
         let settings = Settings::load_from(args(&["--config", &path, "--port", "6000"])).unwrap();
         assert_eq!(settings.port, 6000, "a flag beats the file");
@@ -448,6 +448,10 @@ mod tests {
             vec!["https://x.example".to_string()]
         );
         assert_eq!(settings.log_format, LogFormat::Json);
+        assert_eq!(settings.socket_io().parser, WireParser::Msgpack);
+        let flag = Settings::load_from(args(&["--parser", "msgpack"])).unwrap();
+        assert_eq!(flag.parser, WireParser::Msgpack);
+        assert!(Settings::load_from(args(&["--parser", "cbor"])).is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use super::error::ProtocolError;
 use super::msgpack_packet;
 use super::packet::{Packet, PartialPacket};
 use super::parser::Parser;
+use crate::engineio::Frame;
 
 /// Per-connection decoding state.
 #[derive(Debug)]
@@ -30,6 +31,25 @@ impl Decoder {
             max_attachments,
             partial: None,
         }
+    }
+
+    /// Reads back the frames of one packet as `parser` wrote them (a local broadcast, to relay it
+    /// to other nodes).
+    pub fn read_frames(parser: Parser, frames: &[Frame]) -> Result<Packet, ProtocolError> {
+        let mut decoder = Decoder::with_parser(parser, frames.len());
+        let mut packet = None;
+        for frame in frames {
+            if packet.is_some() {
+                return Err(ProtocolError::UnexpectedBinary);
+            }
+            packet = match frame {
+                Frame::Text(text) => {
+                    decoder.text(text.strip_prefix('4').ok_or(ProtocolError::Empty)?)?
+                }
+                Frame::Binary(bytes) => decoder.binary(bytes.clone())?,
+            };
+        }
+        packet.ok_or(ProtocolError::Empty)
     }
 
     /// Feeds a text message; returns a packet once it is whole.
@@ -138,7 +158,7 @@ mod tests {
             payload: super::super::Payload::empty(),
             id: None,
         };
-        let crate::engineio::Frame::Binary(bytes) = msgpack_packet::encode(&event) else {
+        let Frame::Binary(bytes) = msgpack_packet::encode(&event) else {
             panic!("msgpack packets are binary frames");
         };
         assert_eq!(decoder.binary(bytes), Ok(Some(event)));

@@ -200,7 +200,7 @@ mod tests {
     #[test]
     fn refuses_malformed_packets() {
         let cases = [
-            (vec![0xc1], ProtocolError::InvalidMessagePack),
+            (vec![0xa5, b'a'], ProtocolError::InvalidMessagePack),
             (vec![0x92, 0x01], ProtocolError::InvalidMessagePack),
             (write(&Msg::from(2)), ProtocolError::InvalidPacketType),
             (

@@ -6,8 +6,6 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::decoder::Decoder;
-use super::error::ProtocolError;
 use super::msgpack_packet;
 use super::packet::Packet;
 use crate::engineio::{Frame, Frames};
@@ -44,23 +42,6 @@ impl Parser {
             Parser::Default => packet.to_session_frames(),
             Parser::Msgpack => Frames::One(msgpack_packet::encode(packet)),
         }
-    }
-
-    /// Reads back the frames of one packet as this parser wrote them (a local broadcast, to
-    /// relay it to other nodes).
-    pub fn decode_frames(self, frames: &[Frame]) -> Result<Packet, ProtocolError> {
-        let mut decoder = Decoder::with_parser(self, frames.len());
-        let mut packet = None;
-        for frame in frames {
-            if packet.is_some() {
-                return Err(ProtocolError::UnexpectedBinary);
-            }
-            packet = match frame {
-                Frame::Text(text) => decoder.text(text.strip_prefix('4').ok_or(ProtocolError::Empty)?)?,
-                Frame::Binary(bytes) => decoder.binary(bytes.clone())?,
-            };
-        }
-        packet.ok_or(ProtocolError::Empty)
     }
 
     /// The name the bundled client and `--parser` use.

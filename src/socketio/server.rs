@@ -7,6 +7,7 @@ use super::broadcast::BroadcastOperator;
 use super::connection::Connection;
 use super::namespace::NamespaceBuilder;
 use super::packet::MAIN_NAMESPACE;
+use super::parser::Parser;
 use super::recovery::KeptSockets;
 use super::state::{ServerInner, SocketIoConfig};
 use super::types::Room;
@@ -39,6 +40,11 @@ impl SocketIo {
             ns.recovery().is_some(),
             self.inner.config.parser,
         ))
+    }
+
+    /// How this server writes packets (`--parser`).
+    pub fn parser(&self) -> Parser {
+        self.inner.config.parser
     }
 
     /// Emits to the sockets of the main namespace in `room`.

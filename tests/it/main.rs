@@ -11,6 +11,7 @@ mod e2e;
 mod engineio;
 mod hostile;
 mod interop;
+mod msgpack;
 mod operations;
 mod recovery;
 mod recovery_clients;

@@ -11,7 +11,7 @@ use crate::socketio::msgpack::{json_to_msgpack, msgpack_to_json, read, text, wri
 use super::{packet_type, WireError};
 use crate::engineio::Frame;
 use crate::socketio::packet::Packet;
-use crate::socketio::{Parser, Payload};
+use crate::socketio::{Decoder, Parser, Payload};
 
 /// A socket.io-parser packet as the Node adapter carries it, arguments in Agora's form.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,7 +32,7 @@ impl WirePacket {
     /// The packet of an event broadcast in this process, from the frames `parser` encoded it
     /// into. `None` for anything else.
     pub fn from_frames(frames: &[Frame], parser: Parser) -> Option<WirePacket> {
-        WirePacket::from_packet(parser.decode_frames(frames).ok()?)
+        WirePacket::from_packet(Decoder::read_frames(parser, frames).ok()?)
     }
 
     /// The wire form of an event or ack packet.
