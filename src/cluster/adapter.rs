@@ -177,7 +177,7 @@ impl Adapter for RedisAdapter {
     }
 
     fn broadcast(&self, nsp: &Arc<str>, frames: Arc<[Frame]>, options: BroadcastOptions) {
-        if !self.inner.only_local_sockets(nsp, &options.rooms) {
+        if !options.local && !self.inner.only_local_sockets(nsp, &options.rooms) {
             self.inner.publish_broadcast(nsp, &frames, &options);
         }
         self.inner.local.broadcast(nsp, frames, options);
@@ -194,7 +194,8 @@ impl Adapter for RedisAdapter {
         options: BroadcastOptions,
         ack: AckRequest,
     ) -> BoxFuture<'static, Option<usize>> {
-        let request = if self.inner.only_local_sockets(nsp, &options.rooms)
+        let request = if options.local
+            || self.inner.only_local_sockets(nsp, &options.rooms)
             || !self.inner.status.is_connected()
         {
             None

@@ -23,6 +23,8 @@ pub struct BroadcastOptions {
     pub except: Option<SocketId>,
     /// The packet's recovery offset, when recovery is on: the adapter logs the packet under it.
     pub offset: Option<Arc<str>>,
+    /// This node's sockets only: not published to the other nodes of a cluster (Node's `local`).
+    pub local: bool,
 }
 
 /// Ends a socket that an adapter finds still registered after its transport closed: runs its

@@ -64,6 +64,13 @@ impl BroadcastOperator {
         self
     }
 
+    /// Only this node's sockets: the broadcast is not sent through the cluster (Node's
+    /// `io.local.emit`).
+    pub fn local(mut self) -> BroadcastOperator {
+        self.options.local = true;
+        self
+    }
+
     /// Emits an event to every selected socket. The packet is encoded once. With recovery on,
     /// its offset is appended as the last argument, as Socket.IO does.
     pub fn emit(mut self, event: &str, mut payload: Payload) -> Result<(), EmitError> {

@@ -72,10 +72,7 @@ impl Connection {
                 payload,
                 id,
             } => match self.sockets.get(&nsp) {
-                Some(socket) if socket.connected() => {
-                    let ns = Arc::clone(&self.server.namespaces[&nsp]);
-                    ns.dispatch(socket, &event, payload, id);
-                }
+                Some(socket) if socket.connected() => socket.dispatch(&event, payload, id),
                 _ => self.protocol_violation("EVENT for a namespace not joined"),
             },
             Packet::Ack { nsp, id, payload } => match self.sockets.get(&nsp) {
@@ -89,7 +86,7 @@ impl Connection {
     }
 
     fn on_connect(&mut self, nsp: String, auth: Option<serde_json::Value>) {
-        let Some(ns) = self.server.namespaces.get(&nsp).cloned() else {
+        let Some(ns) = self.server.namespace_for_connect(&nsp) else {
             tracing::info!(sid = %self.engine.sid(), nsp, "connect to an unknown namespace refused");
             let refusal = Packet::ConnectError {
                 nsp,

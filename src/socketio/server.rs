@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::adapter::Adapter;
 use super::broadcast::BroadcastOperator;
+use super::dynamic::{DynamicNamespace, Matcher, ParentBroadcast};
 use super::connection::Connection;
 use super::namespace::NamespaceBuilder;
 use super::packet::MAIN_NAMESPACE;
@@ -27,7 +28,23 @@ impl SocketIo {
             config: SocketIoConfig::default(),
             adapter,
             namespaces: Vec::new(),
+            dynamic: Vec::new(),
         }
+    }
+
+    /// Emits to every child of the dynamic namespace registered as `parent` (see
+    /// [`SocketIoBuilder::dynamic_namespace`]); `None` if there is no such dynamic namespace.
+    pub fn parent(&self, parent: &str) -> Option<ParentBroadcast> {
+        self.dynamic(parent).map(DynamicNamespace::broadcast)
+    }
+
+    /// How many children of the dynamic namespace `parent` are alive.
+    pub fn child_count(&self, parent: &str) -> usize {
+        self.dynamic(parent).map_or(0, DynamicNamespace::child_count)
+    }
+
+    fn dynamic(&self, parent: &str) -> Option<&DynamicNamespace> {
+        self.inner.dynamic.iter().find(|d| d.name() == parent)
     }
 
     /// Emits to the sockets of a namespace; `None` if the namespace does not exist.
@@ -75,6 +92,7 @@ pub struct SocketIoBuilder {
     config: SocketIoConfig,
     adapter: Arc<dyn Adapter>,
     namespaces: Vec<NamespaceBuilder>,
+    dynamic: Vec<(Matcher, NamespaceBuilder)>,
 }
 
 impl SocketIoBuilder {
@@ -87,6 +105,20 @@ impl SocketIoBuilder {
     /// Adds a namespace.
     pub fn namespace(mut self, namespace: NamespaceBuilder) -> Self {
         self.namespaces.push(namespace);
+        self
+    }
+
+    /// Adds a dynamic namespace: a CONNECT to a name `matches` accepts (and no static namespace
+    /// has) creates a child namespace of that name with `template`'s middlewares and handlers.
+    /// `template`'s own name (say `/room-*`) names the parent in [`SocketIo::parent`] and in
+    /// metrics. At most [`SocketIoConfig::max_dynamic_children`] children live at once; a child is
+    /// dropped when its last socket leaves.
+    pub fn dynamic_namespace(
+        mut self,
+        matches: impl Fn(&str) -> bool + Send + Sync + 'static,
+        template: NamespaceBuilder,
+    ) -> Self {
+        self.dynamic.push((Arc::new(matches), template));
         self
     }
 
@@ -111,11 +143,26 @@ impl SocketIoBuilder {
                 )
             })
             .collect();
+        let dynamic = self
+            .dynamic
+            .into_iter()
+            .map(|(matches, template)| {
+                DynamicNamespace::new(
+                    matches,
+                    template,
+                    Arc::clone(&self.adapter),
+                    kept.clone(),
+                    self.config.parser,
+                    self.config.max_dynamic_children,
+                )
+            })
+            .collect();
         SocketIo {
             inner: Arc::new(ServerInner {
                 config: self.config,
                 namespaces,
                 adapter: self.adapter,
+                dynamic,
             }),
         }
     }

@@ -33,6 +33,10 @@ pub(crate) trait SocketNamespace: Send + Sync {
     fn keep(&self, pid: String, socket: Socket);
     /// How the server writes packets.
     fn parser(&self) -> Parser;
+    /// The socket is about to send an event: the outgoing catch-alls run.
+    fn outgoing(&self, socket: &Socket, event: &str, payload: &Payload);
+    /// An event arrived for the socket: the middlewares, catch-alls and its handler run.
+    fn dispatch(&self, socket: &Socket, event: &str, payload: Payload, id: Option<u64>);
     /// The socket left: the namespace's disconnect handler runs.
     fn on_disconnected(&self, socket: &Socket, reason: DisconnectReason);
 }
@@ -180,6 +184,7 @@ impl Socket {
         if RESERVED_EVENTS.contains(&event) {
             return Err(EmitError::ReservedEvent);
         }
+        self.inner.ns.outgoing(self, event, &payload);
         if self.inner.ns.recovery_window().is_some() {
             if !self.connected() {
                 return Err(EmitError::Disconnected);
@@ -206,6 +211,7 @@ impl Socket {
         let sent = if RESERVED_EVENTS.contains(&event) {
             Err(EmitError::ReservedEvent)
         } else {
+            self.inner.ns.outgoing(self, event, &payload);
             self.send_packet(&Packet::Event {
                 nsp: self.nsp().to_string(),
                 event: event.to_string(),
@@ -340,6 +346,11 @@ impl Socket {
     /// Where this socket's acks go; the adapter registers broadcast acks there.
     pub(crate) fn acks(&self) -> &PendingAcks {
         &self.inner.acks
+    }
+
+    /// An event from the client arrived: its namespace dispatches it.
+    pub(crate) fn dispatch(&self, event: &str, payload: Payload, id: Option<u64>) {
+        self.inner.ns.dispatch(self, event, payload, id);
     }
 
     /// An ack from the client arrived.

@@ -15,5 +15,6 @@ mod msgpack;
 mod operations;
 mod recovery;
 mod recovery_clients;
+mod server_api;
 mod socketio;
 mod trades;

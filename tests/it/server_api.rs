@@ -1,0 +1,161 @@
+//! The Rust API's catch-alls (`on_any`, `on_any_outgoing`), packet middleware (`use_packet`,
+//! `on_error`) and dynamic namespaces, driven by the official socket.io-client
+//! (tests/interop/server_api.mjs) against a server built here with that API.
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use actix::Actor;
+use actix_web::dev::ServerHandle;
+use agora::engineio::Engine;
+use agora::hub::{ChatServer, LocalAdapter};
+use agora::socketio::{
+    MiddlewareError, Namespace, NamespaceBuilder, Payload, SocketIo, SocketIoConfig,
+};
+use serde_json::json;
+
+use crate::common::*;
+
+/// The scenarios take a second or two; this is the ceiling before the test fails.
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
+/// The parent of the dynamic namespaces `/room-…`.
+const ROOMS: &str = "/room-*";
+
+/// What a socket's catch-alls saw: `in:<event>` and `out:<event>`, in order.
+#[derive(Clone, Default)]
+struct Seen(Arc<Mutex<Vec<String>>>);
+
+impl Seen {
+    fn push(socket: &agora::socketio::Socket, entry: String) {
+        if let Some(Seen(log)) = socket.extension::<Seen>() {
+            log.lock().expect("not poisoned").push(entry);
+        }
+    }
+}
+
+/// `/`: a packet middleware refusing `forbidden` (reported back as `refused` by the error hook)
+/// and upper-casing `shout`'s argument; catch-alls logging every event; `echo` + ack; `log` + ack
+/// with the catch-alls' log; `shout` → `shouted`.
+fn main_namespace() -> NamespaceBuilder {
+    Namespace::builder("/")
+        .on_connect(|socket| socket.insert_extension(Seen::default()))
+        .use_packet(|_, event, payload| {
+            if event == "forbidden" {
+                return Err(MiddlewareError::new("forbidden event"));
+            }
+            if event == "shout" {
+                if let Some(text) = payload.args.first().and_then(|a| a.as_str()) {
+                    payload.args[0] = json!(text.to_uppercase());
+                }
+            }
+            Ok(())
+        })
+        .on_error(|socket, error| {
+            let _ = socket.emit("refused", Payload::json(&error.message));
+        })
+        .on_any(|socket, event, _| Seen::push(socket, format!("in:{event}")))
+        .on_any_outgoing(|socket, event, _| Seen::push(socket, format!("out:{event}")))
+        .on("echo", |_, payload, ack| {
+            if let Some(ack) = ack {
+                let _ = ack.send(payload);
+            }
+        })
+        .on("shout", |socket, payload, _| {
+            let _ = socket.emit("shouted", payload);
+        })
+        .on("log", |socket, _, ack| {
+            let log = socket
+                .extension::<Seen>()
+                .map(|Seen(log)| log.lock().expect("not poisoned").clone())
+                .unwrap_or_default();
+            if let Some(ack) = ack {
+                let _ = ack.send_json(log);
+            }
+        })
+}
+
+/// `/room-*`: each child greets its sockets with `welcome` (its name); `to-all-rooms` emits
+/// `news` through the parent, to every child.
+fn rooms_namespace(io: Arc<OnceLock<SocketIo>>) -> NamespaceBuilder {
+    Namespace::builder(ROOMS)
+        .on_connect(|socket| {
+            let _ = socket.emit("welcome", Payload::json(socket.nsp().as_ref()));
+        })
+        .on("to-all-rooms", move |_, payload, _| {
+            if let Some(parent) = io.get().and_then(|io| io.parent(ROOMS)) {
+                let _ = parent.emit("news", payload);
+            }
+        })
+}
+
+struct ApiServer {
+    port: u16,
+    io: SocketIo,
+    handle: ServerHandle,
+}
+
+async fn spawn_api_server() -> ApiServer {
+    let hub = ChatServer::default().start();
+    let slot = Arc::new(OnceLock::new());
+    let io = SocketIo::builder(Arc::new(LocalAdapter::new(hub)))
+        .config(SocketIoConfig {
+            max_dynamic_children: 2,
+            ..SocketIoConfig::default()
+        })
+        .namespace(main_namespace())
+        .dynamic_namespace(
+            |name| name.starts_with("/room-"),
+            rooms_namespace(Arc::clone(&slot)),
+        )
+        .build();
+    let _ = slot.set(io.clone());
+    let engine = Engine::new(quiet_engine(), Arc::new(io.clone()));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    let port = listener.local_addr().expect("bound").port();
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new().service(engine.resource("/socket.io/"))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .expect("listen")
+    .run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    ApiServer { port, io, handle }
+}
+
+async fn run_client(server: &ApiServer, scenario: &str) {
+    node::run_scenario(
+        "tests/interop/server_api.mjs",
+        "tests/interop/node_modules/socket.io-client",
+        scenario,
+        &[format!("http://127.0.0.1:{}", server.port)],
+        SCENARIO_TIMEOUT,
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn packet_middleware_refuses_and_changes_events_and_catch_alls_see_every_event() {
+    let server = spawn_api_server().await;
+    run_client(&server, "middleware").await;
+    server.handle.stop(false).await;
+}
+
+#[actix_web::test]
+async fn dynamic_namespaces_are_created_bounded_reached_by_the_parent_and_dropped_when_empty() {
+    let server = spawn_api_server().await;
+    run_client(&server, "dynamic").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while server.io.child_count(ROOMS) > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} children left after every socket went",
+            server.io.child_count(ROOMS)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(server.io.parent(ROOMS).is_some_and(|p| p.is_empty()));
+    server.handle.stop(false).await;
+}
