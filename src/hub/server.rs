@@ -297,7 +297,9 @@ impl ChatServer {
         ns.index.select(Selection::from(options), |id, member, _| {
             before_send(id, member);
             // A full queue closes that session; the others are not held up by it.
-            let _ = member.engine.send(Frames::Shared(Arc::clone(frames)));
+            let _ = member
+                .engine
+                .send_with(Frames::Shared(Arc::clone(frames)), options.send);
         })
     }
 

@@ -71,6 +71,21 @@ impl BroadcastOperator {
         self
     }
 
+    /// Drops the event for each recipient whose transport cannot take it right now (a polling
+    /// client with no GET waiting, a full queue or buffer) instead of queuing it (Node's
+    /// `volatile`): for frequent, disposable updates.
+    pub fn volatile(mut self) -> BroadcastOperator {
+        self.options.send.volatile = true;
+        self
+    }
+
+    /// Whether the transport may compress the event (Node's `compress`; on by default). A hint
+    /// for a transport that compresses.
+    pub fn compress(mut self, compress: bool) -> BroadcastOperator {
+        self.options.send.compress = compress;
+        self
+    }
+
     /// Emits an event to every selected socket. The packet is encoded once. With recovery on,
     /// its offset is appended as the last argument, as Socket.IO does.
     pub fn emit(mut self, event: &str, mut payload: Payload) -> Result<(), EmitError> {

@@ -35,7 +35,7 @@ impl Seen {
 
 /// `/`: a packet middleware refusing `forbidden` (reported back as `refused` by the error hook)
 /// and upper-casing `shout`'s argument; catch-alls logging every event; `echo` + ack; `log` + ack
-/// with the catch-alls' log; `shout` → `shouted`.
+/// with the catch-alls' log; `shout` → `shouted`; `news` → a volatile `v`, then `n`, to everyone.
 fn main_namespace() -> NamespaceBuilder {
     Namespace::builder("/")
         .on_connect(|socket| socket.insert_extension(Seen::default()))
@@ -62,6 +62,10 @@ fn main_namespace() -> NamespaceBuilder {
         })
         .on("shout", |socket, payload, _| {
             let _ = socket.emit("shouted", payload);
+        })
+        .on("news", |socket, payload, _| {
+            let _ = socket.namespace().volatile().emit("v", payload.clone());
+            let _ = socket.namespace().emit("n", payload);
         })
         .on("log", |socket, _, ack| {
             let log = socket
@@ -157,5 +161,35 @@ async fn dynamic_namespaces_are_created_bounded_reached_by_the_parent_and_droppe
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(server.io.parent(ROOMS).is_some_and(|p| p.is_empty()));
+    server.handle.stop(false).await;
+}
+
+/// A polling client joined to `/` (the CONNECT answered).
+async fn polling_client(server: &ApiServer) -> Polling {
+    let client = Polling::open(&format!("http://127.0.0.1:{}/socket.io/", server.port)).await;
+    assert_eq!(client.post("40").await.0, actix_web::http::StatusCode::OK);
+    let (_, joined) = client.get().await;
+    assert!(joined.starts_with("40{"), "{joined}");
+    client
+}
+
+/// A volatile broadcast is not queued for a polling client with no GET waiting, and is delivered
+/// to one whose GET waits; the ordinary broadcast after it reaches both.
+#[actix_web::test]
+async fn a_volatile_broadcast_is_not_queued_for_a_client_that_is_not_polling() {
+    let server = spawn_api_server().await;
+    let idle = polling_client(&server).await;
+    let waiting = polling_client(&server).await;
+    let held = actix_rt::spawn(async move {
+        let first = waiting.get().await.1;
+        (waiting, first)
+    });
+    // Let the GET reach the server and wait there.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(idle.post(r#"42["news",1]"#).await.0, actix_web::http::StatusCode::OK);
+    let (idle_got, (waiting, first)) = (idle.get().await.1, held.await.expect("the GET ran"));
+    assert_eq!(idle_got, r#"42["n",1]"#, "the volatile event was queued");
+    assert_eq!(first, r#"42["v",1]"#, "a waiting GET gets the volatile event");
+    assert_eq!(waiting.get().await.1, r#"42["n",1]"#);
     server.handle.stop(false).await;
 }
