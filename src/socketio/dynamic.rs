@@ -170,3 +170,85 @@ impl ParentBroadcast {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures_util::future::{ready, BoxFuture};
+    use futures_util::FutureExt;
+
+    use super::*;
+    use crate::engineio::{EngineSocket, Frame};
+    use crate::socketio::adapter::{AckRequest, BroadcastOptions, Orphaned, RestoreRequest};
+    use crate::socketio::pending_acks::PendingAcks;
+    use crate::socketio::types::SocketId;
+
+    /// An adapter with no sockets: creating children never uses it.
+    struct NoSockets;
+
+    impl Adapter for NoSockets {
+        fn add_socket(&self, _: &Arc<str>, _: &SocketId, _: EngineSocket, _: PendingAcks, _: Orphaned) {}
+        fn remove_socket(&self, _: &Arc<str>, _: &SocketId) {}
+        fn join(&self, _: &Arc<str>, _: &SocketId, _: Vec<Room>) {}
+        fn leave(&self, _: &Arc<str>, _: &SocketId, _: Vec<Room>) {}
+        fn broadcast(&self, _: &Arc<str>, _: Arc<[Frame]>, _: BroadcastOptions) {}
+        fn broadcast_with_ack(
+            &self,
+            _: &Arc<str>,
+            _: Arc<[Frame]>,
+            _: BroadcastOptions,
+            _: AckRequest,
+        ) -> BoxFuture<'static, Option<usize>> {
+            ready(Some(1)).boxed()
+        }
+        fn sockets(&self, _: &Arc<str>, _: Vec<Room>) -> BoxFuture<'static, Vec<SocketId>> {
+            ready(Vec::new()).boxed()
+        }
+        fn rooms(&self, _: &Arc<str>, _: &str) -> BoxFuture<'static, Vec<Room>> {
+            ready(Vec::new()).boxed()
+        }
+        fn detach_socket(&self, _: &Arc<str>, _: &SocketId, _: std::time::Duration) {}
+        fn disconnect_sockets(&self, _: &Arc<str>, _: BroadcastOptions, _: bool) {}
+        fn restore_socket(&self, _: &Arc<str>, _: RestoreRequest) -> BoxFuture<'static, bool> {
+            ready(false).boxed()
+        }
+    }
+
+    fn rooms(max_children: usize) -> DynamicNamespace {
+        DynamicNamespace::new(
+            Arc::new(|name: &str| name.starts_with("/room-")),
+            Namespace::builder("/room-*"),
+            Arc::new(NoSockets),
+            None,
+            Parser::Default,
+            max_children,
+        )
+    }
+
+    #[test]
+    fn a_matching_name_creates_one_child_and_others_are_refused() {
+        let parent = rooms(10);
+        let child = parent.child("/room-1").expect("a match");
+        assert_eq!(child.name().as_ref(), "/room-1");
+        let again = parent.child("/room-1").expect("the same child");
+        assert!(Arc::ptr_eq(&child, &again), "one child per name");
+        assert!(parent.child("/other").is_none());
+        let long = format!("/room-{}", "x".repeat(MAX_CHILD_NAME_LEN));
+        assert!(parent.child(&long).is_none(), "names are bounded");
+        assert_eq!(parent.child_count(), 1);
+        assert_eq!(parent.broadcast().len(), 1);
+    }
+
+    #[test]
+    fn children_are_capped_and_an_empty_one_makes_room() {
+        let parent = rooms(2);
+        assert!(parent.child("/room-1").is_some());
+        assert!(parent.child("/room-2").is_some());
+        assert!(parent.child("/room-3").is_none(), "past the cap");
+        assert!(parent.child("/room-1").is_some(), "existing children still found");
+        // The hook a child runs when its last socket left (no socket ever came here).
+        parent.drop_when_empty()("/room-1");
+        assert_eq!(parent.child_count(), 1);
+        assert!(parent.child("/room-3").is_some(), "room again");
+        assert!(parent.broadcast().to("r").emit("news", Payload::empty()).is_ok());
+    }
+}

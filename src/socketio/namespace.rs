@@ -241,7 +241,8 @@ impl Namespace {
         mut payload: Payload,
         id: Option<u64>,
     ) {
-        if !self.interceptors.incoming(socket, event, &mut payload) {
+        if let Err(error) = self.interceptors.incoming(socket, event, &mut payload) {
+            tracing::debug!(socket = %socket.id(), event, %error, "event refused by a packet middleware");
             return;
         }
         match self.events.get(event) {
