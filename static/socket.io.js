@@ -704,20 +704,16 @@
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let pos = 0;
     const need = (n) => { if (pos + n > bytes.length) throw new Error('truncated MessagePack'); };
-    const uint = (size) => {
+    // A big-endian integer of `size` bytes (8-byte ones as the nearest double, as notepack.io).
+    const integer = (size, signed) => {
       need(size);
-      const n = size === 1 ? view.getUint8(pos) : size === 2 ? view.getUint16(pos) : size === 4 ? view.getUint32(pos)
-        : view.getUint32(pos) * 4294967296 + view.getUint32(pos + 4);
+      const kind = signed ? 'getInt' : 'getUint';
+      const n = size === 8 ? view[kind + '32'](pos) * 4294967296 + view.getUint32(pos + 4) : view[kind + size * 8](pos);
       pos += size;
       return n;
     };
-    const int = (size) => {
-      need(size);
-      const n = size === 1 ? view.getInt8(pos) : size === 2 ? view.getInt16(pos) : size === 4 ? view.getInt32(pos)
-        : view.getInt32(pos) * 4294967296 + view.getUint32(pos + 4);
-      pos += size;
-      return n;
-    };
+    const uint = (size) => integer(size, false);
+    const int = (size) => integer(size, true);
     const str = (n) => { need(n); const s = UTF8_DEC.decode(bytes.subarray(pos, pos + n)); pos += n; return s; };
     const bin = (n) => { need(n); const b = bytes.slice(pos, pos + n).buffer; pos += n; return userBinary(b); };
     const arr = (n) => { const a = []; for (let i = 0; i < n; i++) a.push(dec()); return a; };

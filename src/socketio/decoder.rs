@@ -178,6 +178,9 @@ mod tests {
             ("nsp".into(), "/".into()),
         ]);
         let bytes = Bytes::from(super::super::msgpack::write(&fake));
-        assert_eq!(decoder.binary(bytes), Err(ProtocolError::InvalidPlaceholders));
+        assert_eq!(
+            decoder.binary(bytes),
+            Err(ProtocolError::InvalidPlaceholders)
+        );
     }
 }

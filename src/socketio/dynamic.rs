@@ -28,14 +28,20 @@ pub(crate) type Matcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 type Children = Arc<Mutex<HashMap<String, Arc<Namespace>>>>;
 
+/// What a dynamic namespace's children are built with: the server's adapter, kept sockets and
+/// parser, and how many children may live at once.
+pub(crate) struct ChildSettings {
+    pub(crate) adapter: Arc<dyn Adapter>,
+    pub(crate) recovery: Option<Arc<KeptSockets>>,
+    pub(crate) parser: Parser,
+    pub(crate) max_children: usize,
+}
+
 /// A dynamic namespace: its pattern, the handlers its children get, and the children alive now.
 pub(crate) struct DynamicNamespace {
     matches: Matcher,
     template: NamespaceBuilder,
-    adapter: Arc<dyn Adapter>,
-    recovery: Option<Arc<KeptSockets>>,
-    parser: Parser,
-    max_children: usize,
+    settings: ChildSettings,
     children: Children,
 }
 
@@ -43,18 +49,12 @@ impl DynamicNamespace {
     pub(crate) fn new(
         matches: Matcher,
         template: NamespaceBuilder,
-        adapter: Arc<dyn Adapter>,
-        recovery: Option<Arc<KeptSockets>>,
-        parser: Parser,
-        max_children: usize,
+        settings: ChildSettings,
     ) -> DynamicNamespace {
         DynamicNamespace {
             matches,
             template,
-            adapter,
-            recovery,
-            parser,
-            max_children,
+            settings,
             children: Children::default(),
         }
     }
@@ -73,15 +73,19 @@ impl DynamicNamespace {
         if let Some(child) = children.get(name) {
             return Some(Arc::clone(child));
         }
-        if children.len() >= self.max_children {
-            tracing::warn!(parent = self.name(), name, "dynamic namespace not created: too many children");
+        if children.len() >= self.settings.max_children {
+            tracing::warn!(
+                parent = self.name(),
+                name,
+                "dynamic namespace not created: too many children"
+            );
             return None;
         }
         let (builder, label) = self.template.child(name);
         let child = Arc::new(builder.build_child(
-            Arc::clone(&self.adapter),
-            self.recovery.clone(),
-            self.parser,
+            Arc::clone(&self.settings.adapter),
+            self.settings.recovery.clone(),
+            self.settings.parser,
             Some(label),
             Some(self.drop_when_empty()),
         ));
@@ -121,10 +125,10 @@ impl DynamicNamespace {
             .map(|child| {
                 BroadcastOperator::new(
                     Arc::clone(child.name()),
-                    Arc::clone(&self.adapter),
+                    Arc::clone(&self.settings.adapter),
                     None,
-                    self.recovery.is_some(),
-                    self.parser,
+                    self.settings.recovery.is_some(),
+                    self.settings.parser,
                 )
             })
             .collect();
@@ -186,7 +190,15 @@ mod tests {
     struct NoSockets;
 
     impl Adapter for NoSockets {
-        fn add_socket(&self, _: &Arc<str>, _: &SocketId, _: EngineSocket, _: PendingAcks, _: Orphaned) {}
+        fn add_socket(
+            &self,
+            _: &Arc<str>,
+            _: &SocketId,
+            _: EngineSocket,
+            _: PendingAcks,
+            _: Orphaned,
+        ) {
+        }
         fn remove_socket(&self, _: &Arc<str>, _: &SocketId) {}
         fn join(&self, _: &Arc<str>, _: &SocketId, _: Vec<Room>) {}
         fn leave(&self, _: &Arc<str>, _: &SocketId, _: Vec<Room>) {}
@@ -214,13 +226,16 @@ mod tests {
     }
 
     fn rooms(max_children: usize) -> DynamicNamespace {
+        let settings = ChildSettings {
+            adapter: Arc::new(NoSockets),
+            recovery: None,
+            parser: Parser::Default,
+            max_children,
+        };
         DynamicNamespace::new(
             Arc::new(|name: &str| name.starts_with("/room-")),
             Namespace::builder("/room-*"),
-            Arc::new(NoSockets),
-            None,
-            Parser::Default,
-            max_children,
+            settings,
         )
     }
 
@@ -244,11 +259,18 @@ mod tests {
         assert!(parent.child("/room-1").is_some());
         assert!(parent.child("/room-2").is_some());
         assert!(parent.child("/room-3").is_none(), "past the cap");
-        assert!(parent.child("/room-1").is_some(), "existing children still found");
+        assert!(
+            parent.child("/room-1").is_some(),
+            "existing children still found"
+        );
         // The hook a child runs when its last socket left (no socket ever came here).
         parent.drop_when_empty()("/room-1");
         assert_eq!(parent.child_count(), 1);
         assert!(parent.child("/room-3").is_some(), "room again");
-        assert!(parent.broadcast().to("r").emit("news", Payload::empty()).is_ok());
+        assert!(parent
+            .broadcast()
+            .to("r")
+            .emit("news", Payload::empty())
+            .is_ok());
     }
 }

@@ -118,18 +118,22 @@ mod tests {
 
     fn interceptors() -> Interceptors<Log> {
         let mut interceptors = Interceptors::<Log>::default();
-        interceptors.packet_middlewares.push(Arc::new(|log, event, payload| {
-            note(log, format!("use {event}"));
-            if event == "bad" {
-                return Err(MiddlewareError::new("no"));
-            }
-            payload.args.push(json!("added"));
-            Ok(())
-        }));
-        interceptors.packet_middlewares.push(Arc::new(|log, event, _| {
-            note(log, format!("use2 {event}"));
-            Ok(())
-        }));
+        interceptors
+            .packet_middlewares
+            .push(Arc::new(|log, event, payload| {
+                note(log, format!("use {event}"));
+                if event == "bad" {
+                    return Err(MiddlewareError::new("no"));
+                }
+                payload.args.push(json!("added"));
+                Ok(())
+            }));
+        interceptors
+            .packet_middlewares
+            .push(Arc::new(|log, event, _| {
+                note(log, format!("use2 {event}"));
+                Ok(())
+            }));
         interceptors.on_any.push(Arc::new(|log, event, payload| {
             note(log, format!("any {event} {:?}", payload.args));
         }));
@@ -151,7 +155,12 @@ mod tests {
         interceptors().outgoing(&log, "reply", &payload);
         assert_eq!(
             *crate::sync::lock(&log),
-            ["use ok", "use2 ok", r#"any ok [Number(1), String("added")]"#, "out reply"]
+            [
+                "use ok",
+                "use2 ok",
+                r#"any ok [Number(1), String("added")]"#,
+                "out reply"
+            ]
         );
     }
 

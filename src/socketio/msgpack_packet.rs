@@ -27,7 +27,9 @@ pub(crate) fn encode(packet: &Packet) -> Frame {
         Msg::Array(head.into_iter().chain(rest).collect())
     };
     let (kind, nsp, id, data) = match packet {
-        Packet::Connect { nsp, data } => (0, nsp, None, data.as_ref().map(|d| json_to_msgpack(d, &[]))),
+        Packet::Connect { nsp, data } => {
+            (0, nsp, None, data.as_ref().map(|d| json_to_msgpack(d, &[])))
+        }
         Packet::Disconnect { nsp } => (1, nsp, None, None),
         Packet::Event {
             nsp,
@@ -182,7 +184,10 @@ mod tests {
         );
         let event = message(vec![
             ("type", Msg::from(2)),
-            ("data", Msg::Array(vec![Msg::from("up"), Msg::Binary(vec![9])])),
+            (
+                "data",
+                Msg::Array(vec![Msg::from("up"), Msg::Binary(vec![9])]),
+            ),
             (
                 "options",
                 Msg::Map(vec![(Msg::from("compress"), Msg::Boolean(true))]),
@@ -194,7 +199,10 @@ mod tests {
             panic!("an event");
         };
         assert_eq!(id, Some(3));
-        assert_eq!(payload.binary(&payload.args[0]), Some(&Bytes::from_static(&[9])));
+        assert_eq!(
+            payload.binary(&payload.args[0]),
+            Some(&Bytes::from_static(&[9]))
+        );
     }
 
     #[test]
@@ -219,7 +227,10 @@ mod tests {
                 ProtocolError::InvalidPacketType,
             ),
             (
-                message(vec![("type", Msg::from(2)), ("data", Msg::Array(vec![Msg::from("a")]))]),
+                message(vec![
+                    ("type", Msg::from(2)),
+                    ("data", Msg::Array(vec![Msg::from("a")])),
+                ]),
                 ProtocolError::InvalidNamespace,
             ),
             (
@@ -252,7 +263,11 @@ mod tests {
                     ("type", Msg::from(2)),
                     (
                         "data",
-                        Msg::Array(vec![Msg::from("a"), Msg::Binary(vec![]), Msg::Binary(vec![])]),
+                        Msg::Array(vec![
+                            Msg::from("a"),
+                            Msg::Binary(vec![]),
+                            Msg::Binary(vec![]),
+                        ]),
                     ),
                     ("nsp", Msg::from("/")),
                 ]),
@@ -261,7 +276,10 @@ mod tests {
             (
                 message(vec![
                     ("type", Msg::from(0)),
-                    ("data", Msg::Map(vec![(Msg::from("k"), Msg::Binary(vec![]))])),
+                    (
+                        "data",
+                        Msg::Map(vec![(Msg::from("k"), Msg::Binary(vec![]))]),
+                    ),
                     ("nsp", Msg::from("/")),
                 ]),
                 ProtocolError::UnexpectedBinary,
@@ -271,7 +289,10 @@ mod tests {
             assert_eq!(decode(&bytes, 1).err(), Some(error), "{bytes:02x?}");
         }
         // Nesting deeper than JSON allows.
-        let deep: Vec<u8> = std::iter::repeat(0x91).take(1000).chain([0x01]).collect();
-        assert_eq!(decode(&deep, 1).err(), Some(ProtocolError::InvalidMessagePack));
+        let deep: Vec<u8> = std::iter::repeat_n(0x91, 1000).chain([0x01]).collect();
+        assert_eq!(
+            decode(&deep, 1).err(),
+            Some(ProtocolError::InvalidMessagePack)
+        );
     }
 }

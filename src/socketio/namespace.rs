@@ -128,7 +128,11 @@ impl Namespace {
 
     /// Tells the empty hook when no socket is connected (a joining socket that never made it).
     fn release_if_empty(&self) {
-        if let Some(hook) = self.on_empty.as_ref().filter(|_| self.connected_count() == 0) {
+        if let Some(hook) = self
+            .on_empty
+            .as_ref()
+            .filter(|_| self.connected_count() == 0)
+        {
             hook(&self.name);
         }
     }

@@ -286,7 +286,11 @@ impl Packet {
                 }
                 _ => return Err(ProtocolError::InvalidPayload),
             },
-            _ => return Err(ProtocolError::UnknownType(char::from(b'0'.saturating_add(kind)))),
+            _ => {
+                return Err(ProtocolError::UnknownType(char::from(
+                    b'0'.saturating_add(kind),
+                )))
+            }
         })
     }
 

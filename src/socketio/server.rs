@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use super::adapter::Adapter;
 use super::broadcast::BroadcastOperator;
-use super::dynamic::{DynamicNamespace, Matcher, ParentBroadcast};
 use super::connection::Connection;
+use super::dynamic::{ChildSettings, DynamicNamespace, Matcher, ParentBroadcast};
 use super::namespace::NamespaceBuilder;
 use super::packet::MAIN_NAMESPACE;
 use super::parser::Parser;
@@ -40,7 +40,8 @@ impl SocketIo {
 
     /// How many children of the dynamic namespace `parent` are alive.
     pub fn child_count(&self, parent: &str) -> usize {
-        self.dynamic(parent).map_or(0, DynamicNamespace::child_count)
+        self.dynamic(parent)
+            .map_or(0, DynamicNamespace::child_count)
     }
 
     fn dynamic(&self, parent: &str) -> Option<&DynamicNamespace> {
@@ -135,11 +136,7 @@ impl SocketIoBuilder {
                 let name = ns.name().to_string();
                 (
                     name,
-                    Arc::new(ns.build(
-                        Arc::clone(&self.adapter),
-                        kept.clone(),
-                        self.config.parser,
-                    )),
+                    Arc::new(ns.build(Arc::clone(&self.adapter), kept.clone(), self.config.parser)),
                 )
             })
             .collect();
@@ -147,14 +144,13 @@ impl SocketIoBuilder {
             .dynamic
             .into_iter()
             .map(|(matches, template)| {
-                DynamicNamespace::new(
-                    matches,
-                    template,
-                    Arc::clone(&self.adapter),
-                    kept.clone(),
-                    self.config.parser,
-                    self.config.max_dynamic_children,
-                )
+                let settings = ChildSettings {
+                    adapter: Arc::clone(&self.adapter),
+                    recovery: kept.clone(),
+                    parser: self.config.parser,
+                    max_children: self.config.max_dynamic_children,
+                };
+                DynamicNamespace::new(matches, template, settings)
             })
             .collect();
         SocketIo {

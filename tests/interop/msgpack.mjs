@@ -10,7 +10,7 @@
 
 import { createRequire } from "node:module";
 import { io } from "socket.io-client";
-import { assertEqual, waitFor } from "./helpers.mjs";
+import { assertEqual, runMain, waitFor } from "./helpers.mjs";
 
 const require = createRequire(import.meta.url);
 const parser = require("socket.io-msgpack-parser");
@@ -71,24 +71,8 @@ async function run() {
   for (const socket of [alice, bob, custom]) socket.disconnect();
 }
 
-const watchdog = setTimeout(() => {
-  console.log(`FAIL ${scenario}: did not finish in time`);
-  process.exit(1);
-}, 4 * STEP_MS);
-
 if (!(scenario in TRANSPORTS) || !baseUrl) {
   console.log(`FAIL ${scenario}: usage: msgpack.mjs <websocket|polling> <baseUrl>`);
   process.exit(1);
 }
-run().then(
-  () => {
-    clearTimeout(watchdog);
-    console.log(`ok ${scenario}`);
-    process.exit(0);
-  },
-  (error) => {
-    clearTimeout(watchdog);
-    console.log(`FAIL ${scenario}: ${error.message}`);
-    process.exit(1);
-  },
-);
+runMain(scenario, run, 4 * STEP_MS);

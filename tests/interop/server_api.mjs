@@ -11,7 +11,7 @@
 //   its place. Prints "ok <scenario>" last on success.
 
 import { io } from "socket.io-client";
-import { assertEqual, waitFor } from "./helpers.mjs";
+import { assertEqual, runMain, waitFor } from "./helpers.mjs";
 
 const STEP_MS = 5000; // wait for one expected event
 
@@ -76,25 +76,8 @@ async function dynamic() {
 }
 
 const SCENARIOS = { middleware, dynamic };
-const watchdog = setTimeout(() => {
-  console.log(`FAIL ${scenario}: did not finish in time`);
-  process.exit(1);
-}, 6 * STEP_MS);
-
 if (!(scenario in SCENARIOS) || !baseUrl) {
   console.log(`FAIL ${scenario}: usage: server_api.mjs <middleware|dynamic> <baseUrl>`);
   process.exit(1);
 }
-SCENARIOS[scenario]().then(
-  () => {
-    clearTimeout(watchdog);
-    console.log(`ok ${scenario}`);
-    // Let the disconnects reach the server before the process goes.
-    setTimeout(() => process.exit(0), 100);
-  },
-  (error) => {
-    clearTimeout(watchdog);
-    console.log(`FAIL ${scenario}: ${error.message}`);
-    process.exit(1);
-  },
-);
+runMain(scenario, SCENARIOS[scenario], 6 * STEP_MS);

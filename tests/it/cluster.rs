@@ -6,16 +6,14 @@
 //!
 //! Each test uses its own random namespace, so its Redis channels are its own.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::redis_proxy::Proxy;
-use crate::common::{quiet_engine, Ws, WsFrame, WAIT};
+use crate::common::{quiet_engine, serve_socket_io, Ws, WsFrame, WAIT};
 use actix::Actor;
 use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpServer};
 use agora::cluster::{ClusterError, ClusterOptions, RedisAdapter};
 use agora::engineio::Engine;
 use agora::hub::{ChatServer, LocalAdapter};
@@ -87,17 +85,7 @@ impl Node {
             })
             .namespace(test_namespace(nsp))
             .build();
-        let engine = Engine::new(quiet_engine(), Arc::new(io));
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-        let port = listener.local_addr().unwrap().port();
-        let server = HttpServer::new(move || App::new().service(engine.resource("/socket.io/")))
-            .workers(1)
-            .disable_signals()
-            .listen(listener)
-            .expect("listen")
-            .run();
-        let handle = server.handle();
-        actix_rt::spawn(server);
+        let (port, handle) = serve_socket_io(Engine::new(quiet_engine(), Arc::new(io)));
         Node {
             port,
             adapter,
@@ -392,7 +380,10 @@ async fn a_local_broadcast_stays_on_its_node() {
     here.emit(r#"["shout-local","mine"]"#).await;
     here.expect_msg_once(r#""mine""#).await;
     also_here.expect_msg_once(r#""mine""#).await;
-    assert!(there.silent().await, "a local broadcast crossed to the other node");
+    assert!(
+        there.silent().await,
+        "a local broadcast crossed to the other node"
+    );
     // The same broadcast without `local` does cross.
     here.emit(r#"["shout","everyone"]"#).await;
     there.expect_msg_once(r#""everyone""#).await;

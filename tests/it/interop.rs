@@ -11,11 +11,10 @@ const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 
 async fn run_scenario(scenario: &str) {
     let server = spawn_quiet().await;
-    crate::common::node::run_scenario(
+    crate::common::node::run_interop(
         "tests/interop/run.mjs",
-        "tests/interop/node_modules/socket.io-client",
         scenario,
-        &[server.http("")],
+        server.http(""),
         SCENARIO_TIMEOUT,
     )
     .await;

@@ -26,11 +26,11 @@ async fn spawn_msgpack() -> TestServer {
 
 async fn run_client(scenario: &str) {
     let server = spawn_msgpack().await;
-    node::run_scenario(
+    let base = server.http("");
+    node::run_interop(
         "tests/interop/msgpack.mjs",
-        "tests/interop/node_modules/socket.io-msgpack-parser",
         scenario,
-        &[server.http("")],
+        base,
         SCENARIO_TIMEOUT,
     )
     .await;
@@ -61,8 +61,11 @@ fn packet(fields: Vec<(&str, Msg)>) -> Vec<u8> {
 async fn joined(server: &TestServer) -> Ws {
     let mut ws = Ws::connect(&server.ws("/socket.io/?EIO=4&transport=websocket")).await;
     assert!(matches!(ws.recv().await, WsFrame::Text(open) if open.starts_with('0')));
-    ws.send_binary(&packet(vec![("type", Msg::from(0)), ("nsp", Msg::from("/"))]))
-        .await;
+    ws.send_binary(&packet(vec![
+        ("type", Msg::from(0)),
+        ("nsp", Msg::from("/")),
+    ]))
+    .await;
     let WsFrame::Binary(reply) = ws.recv_data().await else {
         panic!("the CONNECT answer is one binary message");
     };
@@ -82,17 +85,17 @@ async fn malformed_msgpack_closes_that_connection_and_no_other() {
     let server = spawn_msgpack().await;
     let mut bystander = joined(&server).await;
     let bad_messages: Vec<Vec<u8>> = vec![
-        vec![0xc1],                                                      // not MessagePack
-        vec![0x93, 0x01],                                                // truncated
-        packet(vec![("type", Msg::from(9)), ("nsp", Msg::from("/"))]),   // unknown type
-        packet(vec![("type", Msg::from(2)), ("nsp", Msg::from(7))]),     // namespace not a string
+        vec![0xc1],                                                    // not MessagePack
+        vec![0x93, 0x01],                                              // truncated
+        packet(vec![("type", Msg::from(9)), ("nsp", Msg::from("/"))]), // unknown type
+        packet(vec![("type", Msg::from(2)), ("nsp", Msg::from(7))]),   // namespace not a string
         packet(vec![
             ("type", Msg::from(2)),
             ("data", Msg::Array(vec![Msg::from("message")])),
             ("nsp", Msg::from("/")),
             ("id", Msg::from("one")),
         ]), // ack id not an integer
-        std::iter::repeat(0x91).take(5000).chain([0x01]).collect(), // nested deeper than JSON allows
+        std::iter::repeat_n(0x91, 5000).chain([0x01]).collect(), // nested deeper than JSON allows
     ];
     for bad in bad_messages {
         let mut ws = joined(&server).await;
@@ -109,7 +112,10 @@ async fn malformed_msgpack_closes_that_connection_and_no_other() {
     bystander
         .send_binary(&packet(vec![
             ("type", Msg::from(2)),
-            ("data", Msg::Array(vec![Msg::from("message"), Msg::Binary(vec![7])])),
+            (
+                "data",
+                Msg::Array(vec![Msg::from("message"), Msg::Binary(vec![7])]),
+            ),
             ("nsp", Msg::from("/")),
         ]))
         .await;

@@ -113,28 +113,16 @@ async fn spawn_api_server() -> ApiServer {
         )
         .build();
     let _ = slot.set(io.clone());
-    let engine = Engine::new(quiet_engine(), Arc::new(io.clone()));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    let port = listener.local_addr().expect("bound").port();
-    let server = actix_web::HttpServer::new(move || {
-        actix_web::App::new().service(engine.resource("/socket.io/"))
-    })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .expect("listen")
-    .run();
-    let handle = server.handle();
-    actix_rt::spawn(server);
+    let (port, handle) = serve_socket_io(Engine::new(quiet_engine(), Arc::new(io.clone())));
     ApiServer { port, io, handle }
 }
 
 async fn run_client(server: &ApiServer, scenario: &str) {
-    node::run_scenario(
+    let base = format!("http://127.0.0.1:{}", server.port);
+    node::run_interop(
         "tests/interop/server_api.mjs",
-        "tests/interop/node_modules/socket.io-client",
         scenario,
-        &[format!("http://127.0.0.1:{}", server.port)],
+        base,
         SCENARIO_TIMEOUT,
     )
     .await;
@@ -186,10 +174,16 @@ async fn a_volatile_broadcast_is_not_queued_for_a_client_that_is_not_polling() {
     });
     // Let the GET reach the server and wait there.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(idle.post(r#"42["news",1]"#).await.0, actix_web::http::StatusCode::OK);
+    assert_eq!(
+        idle.post(r#"42["news",1]"#).await.0,
+        actix_web::http::StatusCode::OK
+    );
     let (idle_got, (waiting, first)) = (idle.get().await.1, held.await.expect("the GET ran"));
     assert_eq!(idle_got, r#"42["n",1]"#, "the volatile event was queued");
-    assert_eq!(first, r#"42["v",1]"#, "a waiting GET gets the volatile event");
+    assert_eq!(
+        first, r#"42["v",1]"#,
+        "a waiting GET gets the volatile event"
+    );
     assert_eq!(waiting.get().await.1, r#"42["n",1]"#);
     server.handle.stop(false).await;
 }

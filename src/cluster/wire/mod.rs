@@ -17,12 +17,12 @@ mod packet;
 mod request;
 
 pub use self::channels::{ChannelKind, Channels};
-pub use crate::socketio::msgpack::{json_to_msgpack, msgpack_to_json};
 pub use self::packet::{room_list, unique, WireBroadcast, WirePacket};
 pub use self::request::{
     BroadcastRequest, Request, RequestMessage, Response, ResponseMessage, RoomFilter, Target,
     WireObject,
 };
+pub use crate::socketio::msgpack::{json_to_msgpack, msgpack_to_json};
 
 /// The channel prefix of the Node adapter.
 pub const DEFAULT_KEY: &str = "socket.io";

@@ -7,9 +7,9 @@ use bytes::Bytes;
 use rmpv::Value as Msg;
 use serde_json::{Map, Value};
 
-use crate::socketio::msgpack::{json_to_msgpack, msgpack_to_json, read, text, write};
 use super::{packet_type, WireError};
 use crate::engineio::Frame;
+use crate::socketio::msgpack::{json_to_msgpack, msgpack_to_json, read, text, write};
 use crate::socketio::packet::Packet;
 use crate::socketio::{Decoder, Parser, Payload};
 
