@@ -367,7 +367,7 @@ impl Inner {
             packet,
             rooms,
             except,
-            flags: json!({}),
+            flags: WireBroadcast::flags_of(options.send),
         };
         self.publish(channel, message.encode());
     }

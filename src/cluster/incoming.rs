@@ -6,6 +6,7 @@ use super::state::Inner;
 use super::wire::{
     ChannelKind, Channels, RequestMessage, ResponseMessage, WireBroadcast, WirePacket,
 };
+use crate::engineio::SendOptions;
 use crate::socketio::{Adapter, BroadcastOptions, Room};
 
 impl Inner {
@@ -47,13 +48,14 @@ impl Inner {
         if !Channels::broadcast_is_for(channel_rest, &message.packet.nsp) {
             return;
         }
+        let send = message.send_options();
         let WireBroadcast {
             packet,
             rooms,
             except,
             ..
         } = message;
-        self.deliver(packet, rooms, except);
+        self.deliver(packet, rooms, except, send);
     }
 
     /// Delivers a packet from another node to this node's matching sockets; answers whether it
@@ -63,6 +65,7 @@ impl Inner {
         mut packet: WirePacket,
         rooms: Vec<String>,
         except: Vec<String>,
+        send: SendOptions,
     ) -> bool {
         let Some(nsp) = self.known_namespace(&packet.nsp) else {
             return false;
@@ -81,6 +84,7 @@ impl Inner {
             rooms: rooms.into_iter().map(Room::from).collect(),
             except_rooms: except.into_iter().map(Room::from).collect(),
             offset,
+            send,
             ..BroadcastOptions::default()
         };
         self.local.broadcast(&nsp, frames, options);

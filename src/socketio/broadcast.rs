@@ -19,6 +19,7 @@ use super::pending_acks::next_ack_id;
 use super::recovery::next_offset;
 use super::types::Room;
 use super::SocketId;
+use crate::engineio::SendOptions;
 
 /// Selects sockets of one namespace by room, then emits to them. Build it with `to`/`except`.
 #[derive(Clone)]
@@ -83,6 +84,12 @@ impl BroadcastOperator {
     /// for a transport that compresses.
     pub fn compress(mut self, compress: bool) -> BroadcastOperator {
         self.options.send.compress = compress;
+        self
+    }
+
+    /// Sends with these options (a socket's own emit, through the adapter).
+    pub(crate) fn send_options(mut self, send: SendOptions) -> BroadcastOperator {
+        self.options.send = send;
         self
     }
 

@@ -17,7 +17,7 @@ use super::parser::Parser;
 use super::payload::Payload;
 use super::pending_acks::PendingAcks;
 use super::types::{DisconnectReason, Room, SocketId};
-use crate::engineio::{CloseReason, EngineSocket, Handshake, SendError};
+use crate::engineio::{CloseReason, EngineSocket, Handshake, SendError, SendOptions};
 use crate::sync::lock;
 
 /// What a socket needs from its namespace. Implemented by [`Namespace`](super::Namespace), which
@@ -181,6 +181,17 @@ impl Socket {
     /// Emits an event to this client. With recovery on it goes through the adapter like a
     /// broadcast to this socket alone, so it carries an offset and can be replayed.
     pub fn emit(&self, event: &str, payload: Payload) -> Result<(), EmitError> {
+        self.emit_with(event, payload, SendOptions::default())
+    }
+
+    /// Emits an event with send options: Node's `socket.volatile.emit` (dropped if the
+    /// transport cannot take it now) and `socket.compress(false).emit`.
+    pub fn emit_with(
+        &self,
+        event: &str,
+        payload: Payload,
+        options: SendOptions,
+    ) -> Result<(), EmitError> {
         if RESERVED_EVENTS.contains(&event) {
             return Err(EmitError::ReservedEvent);
         }
@@ -189,14 +200,19 @@ impl Socket {
             if !self.connected() {
                 return Err(EmitError::Disconnected);
             }
-            return self.namespace().to(self.id().as_str()).emit(event, payload);
+            return self
+                .namespace()
+                .to(self.id().as_str())
+                .send_options(options)
+                .emit(event, payload);
         }
-        self.send_packet(&Packet::Event {
+        let packet = Packet::Event {
             nsp: self.nsp().to_string(),
             event: event.to_string(),
             payload,
             id: None,
-        })
+        };
+        self.send_packet_with(&packet, options)
     }
 
     /// Emits an event and waits up to `timeout` for the client's ack. The ack id comes from the
@@ -302,9 +318,13 @@ impl Socket {
     }
 
     pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
+        self.send_packet_with(packet, SendOptions::default())
+    }
+
+    fn send_packet_with(&self, packet: &Packet, options: SendOptions) -> Result<(), EmitError> {
         self.inner
             .engine
-            .send(self.inner.ns.parser().session_frames(packet))
+            .send_with(self.inner.ns.parser().session_frames(packet), options)
             .map_err(|error| match error {
                 SendError::Closed => EmitError::Disconnected,
                 SendError::SlowConsumer => EmitError::SlowConsumer,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix::Actor;
 use actix_web::dev::ServerHandle;
-use agora::engineio::Engine;
+use agora::engineio::{Engine, SendOptions};
 use agora::hub::{ChatServer, LocalAdapter};
 use agora::socketio::{
     MiddlewareError, Namespace, NamespaceBuilder, Payload, SocketIo, SocketIoConfig,
@@ -35,7 +35,8 @@ impl Seen {
 
 /// `/`: a packet middleware refusing `forbidden` (reported back as `refused` by the error hook)
 /// and upper-casing `shout`'s argument; catch-alls logging every event; `echo` + ack; `log` + ack
-/// with the catch-alls' log; `shout` → `shouted`; `news` → a volatile `v`, then `n`, to everyone.
+/// with the catch-alls' log; `shout` → `shouted`; `news` → a volatile `v`, then `n`, to everyone;
+/// `own-news` → the same, to the sender alone.
 fn main_namespace() -> NamespaceBuilder {
     Namespace::builder("/")
         .on_connect(|socket| socket.insert_extension(Seen::default()))
@@ -66,6 +67,14 @@ fn main_namespace() -> NamespaceBuilder {
         .on("news", |socket, payload, _| {
             let _ = socket.namespace().volatile().emit("v", payload.clone());
             let _ = socket.namespace().emit("n", payload);
+        })
+        .on("own-news", |socket, payload, _| {
+            let volatile = SendOptions {
+                volatile: true,
+                ..SendOptions::default()
+            };
+            let _ = socket.emit_with("v", payload.clone(), volatile);
+            let _ = socket.emit("n", payload);
         })
         .on("log", |socket, _, ack| {
             let log = socket
@@ -185,5 +194,15 @@ async fn a_volatile_broadcast_is_not_queued_for_a_client_that_is_not_polling() {
         "a waiting GET gets the volatile event"
     );
     assert_eq!(waiting.get().await.1, r#"42["n",1]"#);
+    // A socket's own volatile emit, likewise.
+    assert_eq!(
+        idle.post(r#"42["own-news",2]"#).await.0,
+        actix_web::http::StatusCode::OK
+    );
+    assert_eq!(
+        idle.get().await.1,
+        r#"42["n",2]"#,
+        "the volatile emit was queued"
+    );
     server.handle.stop(false).await;
 }

@@ -8,7 +8,7 @@ use rmpv::Value as Msg;
 use serde_json::{Map, Value};
 
 use super::{packet_type, WireError};
-use crate::engineio::Frame;
+use crate::engineio::{Frame, SendOptions};
 use crate::socketio::msgpack::{json_to_msgpack, msgpack_to_json, read, text, write};
 use crate::socketio::packet::Packet;
 use crate::socketio::{Decoder, Parser, Payload};
@@ -178,6 +178,27 @@ pub struct WireBroadcast {
 }
 
 impl WireBroadcast {
+    /// The broadcast flags Node sets for these send options (`volatile: true`, `compress:
+    /// false`; none for the defaults).
+    pub fn flags_of(send: SendOptions) -> Value {
+        let mut flags = Map::new();
+        if send.volatile {
+            flags.insert("volatile".into(), Value::Bool(true));
+        }
+        if !send.compress {
+            flags.insert("compress".into(), Value::Bool(false));
+        }
+        Value::Object(flags)
+    }
+
+    /// The send options the broadcast's flags ask for.
+    pub fn send_options(&self) -> SendOptions {
+        SendOptions {
+            volatile: self.flags.get("volatile") == Some(&Value::Bool(true)),
+            compress: self.flags.get("compress") != Some(&Value::Bool(false)),
+        }
+    }
+
     /// `[uid, packet, {rooms, except, flags}]` in MessagePack.
     pub fn encode(&self) -> Vec<u8> {
         let strings =
@@ -319,5 +340,39 @@ mod tests {
         assert_eq!(packet.data, Some(json!(["e", 1])));
         packet.push_arg("mine");
         assert_eq!(packet.data, Some(json!(["e", 1, "mine"])));
+    }
+
+    #[test]
+    fn send_options_cross_as_node_flags() {
+        for send in [
+            SendOptions::default(),
+            SendOptions {
+                volatile: true,
+                compress: false,
+            },
+        ] {
+            let message = WireBroadcast {
+                uid: "u".into(),
+                packet: WirePacket::from_packet(Packet::Event {
+                    nsp: "/".into(),
+                    event: "e".into(),
+                    payload: Payload::empty(),
+                    id: None,
+                })
+                .expect("an event"),
+                rooms: Vec::new(),
+                except: Vec::new(),
+                flags: WireBroadcast::flags_of(send),
+            };
+            let decoded = WireBroadcast::decode(&message.encode()).expect("decodes");
+            assert_eq!(decoded.send_options(), send);
+        }
+        assert_eq!(
+            WireBroadcast::flags_of(SendOptions {
+                volatile: true,
+                compress: false
+            }),
+            json!({"volatile": true, "compress": false})
+        );
     }
 }
