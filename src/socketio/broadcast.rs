@@ -94,12 +94,14 @@ impl BroadcastOperator {
     }
 
     /// Emits an event to every selected socket. The packet is encoded once. With recovery on,
-    /// its offset is appended as the last argument, as Socket.IO does.
+    /// its offset is appended as the last argument, as Socket.IO does (not to a volatile event,
+    /// which is neither logged nor replayed).
     pub fn emit(mut self, event: &str, mut payload: Payload) -> Result<(), EmitError> {
         if RESERVED_EVENTS.contains(&event) {
             return Err(EmitError::ReservedEvent);
         }
-        if self.recovery {
+        // A volatile event is not logged for replay, as in Node.
+        if self.recovery && !self.options.send.volatile {
             let offset = next_offset();
             payload.args.push(offset.as_str().into());
             self.options.offset = Some(offset.into());
