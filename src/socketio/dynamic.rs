@@ -94,6 +94,11 @@ impl DynamicNamespace {
         Some(child)
     }
 
+    /// The child called `name`, if it is alive (never creates one).
+    pub(crate) fn existing(&self, name: &str) -> Option<Arc<Namespace>> {
+        lock(&self.children).get(name).cloned()
+    }
+
     /// The hook a child runs when its last socket left: it is dropped, unless a socket came
     /// meanwhile.
     fn drop_when_empty(&self) -> EmptyHook {
@@ -262,6 +267,11 @@ mod tests {
         assert!(
             parent.child("/room-1").is_some(),
             "existing children still found"
+        );
+        assert!(parent.existing("/room-2").is_some());
+        assert!(
+            parent.existing("/room-3").is_none(),
+            "looking does not create"
         );
         // The hook a child runs when its last socket left (no socket ever came here).
         parent.drop_when_empty()("/room-1");

@@ -48,9 +48,13 @@ impl SocketIo {
         self.inner.dynamic.iter().find(|d| d.name() == parent)
     }
 
-    /// Emits to the sockets of a namespace; `None` if the namespace does not exist.
+    /// Emits to the sockets of a namespace (a dynamic namespace's child alive now included);
+    /// `None` if the namespace does not exist.
     pub fn of(&self, nsp: &str) -> Option<BroadcastOperator> {
-        let ns = self.inner.namespaces.get(nsp)?;
+        let ns = match self.inner.namespaces.get(nsp) {
+            Some(ns) => Arc::clone(ns),
+            None => self.inner.dynamic.iter().find_map(|d| d.existing(nsp))?,
+        };
         Some(BroadcastOperator::new(
             Arc::clone(ns.name()),
             Arc::clone(&self.inner.adapter),
