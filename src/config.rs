@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::apps::chat::ChatLimits;
 use crate::apps::RateLimits;
 use crate::engineio::EngineConfig;
-use crate::socketio::{RecoveryConfig, SocketIoConfig};
+use crate::socketio::{Parser as WireParser, RecoveryConfig, SocketIoConfig};
 use crate::web::api_keys::{ApiKey, ApiKeyParser};
 use crate::web::cidr::Cidr;
 use crate::web::client::SecureCookies;
@@ -144,6 +144,11 @@ pub struct Settings {
     /// Log format (level from RUST_LOG, default info).
     #[arg(long, env = "AGORA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
+
+    /// Socket.IO packet format: `default` (socket.io-parser) or `msgpack`
+    /// (socket.io-msgpack-parser); every client must use the same.
+    #[arg(long, env = "AGORA_PARSER", value_enum, default_value_t = WireParser::Default)]
+    pub parser: WireParser,
 
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "AGORA_WORKERS")]
@@ -324,6 +329,7 @@ impl Settings {
         SocketIoConfig {
             connect_timeout: Duration::from_millis(self.connect_timeout_ms),
             recovery: self.recovery(),
+            parser: self.parser,
             ..SocketIoConfig::default()
         }
     }
@@ -440,7 +446,7 @@ mod tests {
 
     #[test]
     fn a_file_sets_what_flags_do_not() {
-        let config = file("port = 5000\nping_timeout_ms = 9000\nallowed-origin = [\"https://x.example\"]\nlog_format = \"json\"\n");
+        let config = file("port = 5000\nping_timeout_ms = 9000\nallowed-origin = [\"https://x.example\"]\nlog_format = \"json\"\nparser = \"msgpack\"\n");
         let path = config.path().display().to_string();
         let settings = Settings::load_from(args(&["--config", &path, "--port", "6000"])).unwrap();
         assert_eq!(settings.port, 6000, "a flag beats the file");
@@ -450,6 +456,10 @@ mod tests {
             vec!["https://x.example".to_string()]
         );
         assert_eq!(settings.log_format, LogFormat::Json);
+        assert_eq!(settings.socket_io().parser, WireParser::Msgpack);
+        let flag = Settings::load_from(args(&["--parser", "msgpack"])).unwrap();
+        assert_eq!(flag.parser, WireParser::Msgpack);
+        assert!(Settings::load_from(args(&["--parser", "cbor"])).is_err());
     }
 
     #[test]

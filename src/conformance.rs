@@ -63,7 +63,9 @@ pub fn run(
     engine_config: EngineConfig,
     socket_io_config: SocketIoConfig,
 ) -> std::io::Result<Conformance> {
-    let hub = ChatServer::default().start();
+    let hub = ChatServer::default()
+        .with_parser(socket_io_config.parser)
+        .start();
     let io = socket_io(Arc::new(LocalAdapter::new(hub)), socket_io_config);
     let socket_io_engine = Engine::new(engine_config.clone(), Arc::new(io));
     let echo_engine = Engine::new(engine_config, Arc::new(EchoHandler));

@@ -75,6 +75,7 @@ impl Application {
             Some(recovery) => ChatServer::with_recovery(recovery),
             None => ChatServer::default(),
         }
+        .with_parser(settings.parser)
         .start();
         let apps = AppContext {
             accounts,
@@ -91,6 +92,7 @@ impl Application {
                     key: settings.redis_key.clone(),
                     recovery: settings.recovery().is_some(),
                     recovery_max_sessions: settings.recovery_max_sessions as usize,
+                    parser: settings.parser,
                     ..ClusterOptions::default()
                 };
                 let redis = RedisAdapter::connect_with(url, local, options).await?;

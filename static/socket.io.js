@@ -631,6 +631,174 @@
     }
   }
 
+  // ==== socket.io-msgpack-parser's format ====================================
+  // Each packet is one binary message, the MessagePack object {type, data, nsp, id}, binary
+  // values inline (no attachments). Used when the server runs `--parser msgpack`: the page says
+  // so in <meta name="agora-parser">, or io(url, { parser: 'msgpack' }).
+
+  const UTF8_ENC = typeof TextEncoder === 'function' ? new TextEncoder() : null;
+  const UTF8_DEC = typeof TextDecoder === 'function' ? new TextDecoder() : null;
+
+  function mpEncode(value) {
+    const out = [];
+    const push = function () { for (let i = 0; i < arguments.length; i++) out.push(arguments[i] & 0xff); };
+    const u16 = (n) => push(n >> 8, n);
+    const u32 = (n) => push(n >>> 24, n >>> 16, n >>> 8, n);
+    const float = new DataView(new ArrayBuffer(8));
+    // A length header: the short form when `short` (fixstr, fixarray, fixmap) fits, else 8/16/32 bits.
+    const head = (n, short, shortMax, c8, c16, c32) => {
+      if (short !== null && n <= shortMax) push(short | n);
+      else if (c8 !== null && n < 0x100) push(c8, n);
+      else if (n < 0x10000) { push(c16); u16(n); } else { push(c32); u32(n); }
+    };
+    const raw = (bytes) => { for (let i = 0; i < bytes.length; i++) out.push(bytes[i]); };
+    function enc(v) {
+      if (v === null || v === undefined || typeof v === 'function' || typeof v === 'symbol') return push(0xc0);
+      if (v === true) return push(0xc3);
+      if (v === false) return push(0xc2);
+      if (typeof v === 'number') {
+        if (Number.isInteger(v) && v >= 0 && v <= 0xffffffff) {
+          if (v < 0x80) return push(v);
+          if (v < 0x100) return push(0xcc, v);
+          if (v < 0x10000) { push(0xcd); return u16(v); }
+          push(0xce); return u32(v);
+        }
+        if (Number.isInteger(v) && v < 0 && v >= -0x80000000) {
+          if (v >= -0x20) return push(v);
+          if (v >= -0x80) return push(0xd0, v);
+          if (v >= -0x8000) { push(0xd1); return u16(v); }
+          push(0xd2); return u32(v);
+        }
+        float.setFloat64(0, v);
+        push(0xcb);
+        return raw(new Uint8Array(float.buffer));
+      }
+      if (typeof v === 'string') {
+        const bytes = UTF8_ENC.encode(v);
+        head(bytes.length, 0xa0, 31, 0xd9, 0xda, 0xdb);
+        return raw(bytes);
+      }
+      if (isBinary(v) && !isBlob(v)) {
+        const bytes = toBytes(v);
+        head(bytes.length, null, 0, 0xc4, 0xc5, 0xc6);
+        return raw(bytes);
+      }
+      if (Array.isArray(v)) {
+        head(v.length, 0x90, 15, null, 0xdc, 0xdd);
+        return v.forEach(enc);
+      }
+      if (typeof v === 'object') {
+        if (typeof v.toJSON === 'function') return enc(v.toJSON());
+        const keys = Object.keys(v).filter((k) => v[k] !== undefined && typeof v[k] !== 'function');
+        head(keys.length, 0x80, 15, null, 0xde, 0xdf);
+        return keys.forEach((k) => { enc(k); enc(v[k]); });
+      }
+      return push(0xc0);
+    }
+    enc(value);
+    return new Uint8Array(out).buffer;
+  }
+
+  function mpDecode(data) {
+    const bytes = toBytes(data);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let pos = 0;
+    const need = (n) => { if (pos + n > bytes.length) throw new Error('truncated MessagePack'); };
+    // A big-endian integer of `size` bytes (8-byte ones as the nearest double, as notepack.io).
+    const integer = (size, signed) => {
+      need(size);
+      const kind = signed ? 'getInt' : 'getUint';
+      const n = size === 8 ? view[kind + '32'](pos) * 4294967296 + view.getUint32(pos + 4) : view[kind + size * 8](pos);
+      pos += size;
+      return n;
+    };
+    const uint = (size) => integer(size, false);
+    const int = (size) => integer(size, true);
+    const str = (n) => { need(n); const s = UTF8_DEC.decode(bytes.subarray(pos, pos + n)); pos += n; return s; };
+    const bin = (n) => { need(n); const b = bytes.slice(pos, pos + n).buffer; pos += n; return userBinary(b); };
+    const arr = (n) => { const a = []; for (let i = 0; i < n; i++) a.push(dec()); return a; };
+    const map = (n) => {
+      const o = {};
+      for (let i = 0; i < n; i++) {
+        const k = dec();
+        Object.defineProperty(o, k, { value: dec(), enumerable: true, writable: true, configurable: true });
+      }
+      return o;
+    };
+    function dec() {
+      need(1);
+      const b = bytes[pos++];
+      if (b < 0x80) return b;
+      if (b < 0x90) return map(b & 0x0f);
+      if (b < 0xa0) return arr(b & 0x0f);
+      if (b < 0xc0) return str(b & 0x1f);
+      if (b >= 0xe0) return b - 0x100;
+      switch (b) {
+        case 0xc0: return null;
+        case 0xc2: return false;
+        case 0xc3: return true;
+        case 0xc4: return bin(uint(1));
+        case 0xc5: return bin(uint(2));
+        case 0xc6: return bin(uint(4));
+        case 0xca: need(4); pos += 4; return view.getFloat32(pos - 4);
+        case 0xcb: need(8); pos += 8; return view.getFloat64(pos - 8);
+        case 0xcc: return uint(1);
+        case 0xcd: return uint(2);
+        case 0xce: return uint(4);
+        case 0xcf: return uint(8);
+        case 0xd0: return int(1);
+        case 0xd1: return int(2);
+        case 0xd2: return int(4);
+        case 0xd3: return int(8);
+        case 0xd4: need(2); pos += 2; return undefined; // notepack.io's undefined (fixext 1)
+        case 0xd9: return str(uint(1));
+        case 0xda: return str(uint(2));
+        case 0xdb: return str(uint(4));
+        case 0xdc: return arr(uint(2));
+        case 0xdd: return arr(uint(4));
+        case 0xde: return map(uint(2));
+        case 0xdf: return map(uint(4));
+        default: throw new Error('unsupported MessagePack type 0x' + b.toString(16));
+      }
+    }
+    const value = dec();
+    if (pos !== bytes.length) throw new Error('trailing bytes after the MessagePack value');
+    return value;
+  }
+
+  class MsgpackDecoder {
+    add(obj) {
+      if (typeof obj === 'string') throw new Error('text message under the msgpack parser');
+      const p = mpDecode(obj);
+      const valid = isObject(p) && Number.isInteger(p.type) && p.type >= PT.CONNECT && p.type <= PT.CONNECT_ERROR &&
+        typeof p.nsp === 'string' && (p.id === undefined || Number.isInteger(p.id)) && validSioPacket(p);
+      if (!valid) throw new Error('invalid packet');
+      return p;
+    }
+  }
+
+  function encodeMsgpackPacket(packet) {
+    const out = { type: packet.type };
+    if (packet.data !== undefined) out.data = packet.data;
+    out.nsp = packet.nsp || '/';
+    if (packet.id !== undefined && packet.id !== null) out.id = packet.id;
+    return [mpEncode(out)];
+  }
+
+  const PARSERS = {
+    default: { encode: encodeSioPacket, Decoder: Decoder },
+    msgpack: { encode: encodeMsgpackPacket, Decoder: MsgpackDecoder },
+  };
+
+  // The parser named by the option, else by the page (<meta name="agora-parser">), else the default.
+  function resolveParser(name) {
+    if (!name && typeof document !== 'undefined' && document.querySelector) {
+      const meta = document.querySelector('meta[name="agora-parser"]');
+      if (meta) name = meta.getAttribute('content');
+    }
+    return PARSERS[name] || PARSERS.default;
+  }
+
   // ==== Manager: one Engine connection shared by namespaces, with reconnection ====
 
   // Exponential backoff with jitter: min(max, base * 2^attempt) ± factor.
@@ -678,6 +846,7 @@
         transports: opts.transports, upgrade: opts.upgrade, withCredentials: opts.withCredentials,
         extraHeaders: opts.extraHeaders, autoUnref: opts.autoUnref,
       };
+      this.parser = resolveParser(opts.parser);
       this.nsps = {};
       this.subs = [];
       this._reconnection = opts.reconnection !== false;
@@ -727,7 +896,7 @@
       this._readyState = 'open';
       this.emit('open');
       const engine = this.engine;
-      this.decoder = new Decoder();
+      this.decoder = new this.parser.Decoder();
       this.subs.push(
         sub(engine, 'ping', () => this.emit('ping')),
         sub(engine, 'data', (data) => this.ondata(data)),
@@ -761,7 +930,7 @@
       this._close();
     }
     _packet(packet) {
-      for (const chunk of encodeSioPacket(packet)) this.engine.write(chunk, packet.options);
+      for (const chunk of this.parser.encode(packet)) this.engine.write(chunk, packet.options);
     }
     cleanup() {
       this.subs.forEach((unsub) => unsub());

@@ -177,7 +177,7 @@ impl Adapter for RedisAdapter {
     }
 
     fn broadcast(&self, nsp: &Arc<str>, frames: Arc<[Frame]>, options: BroadcastOptions) {
-        if !self.inner.only_local_sockets(nsp, &options.rooms) {
+        if !options.local && !self.inner.only_local_sockets(nsp, &options.rooms) {
             self.inner.publish_broadcast(nsp, &frames, &options);
         }
         self.inner.local.broadcast(nsp, frames, options);
@@ -194,7 +194,8 @@ impl Adapter for RedisAdapter {
         options: BroadcastOptions,
         ack: AckRequest,
     ) -> BoxFuture<'static, Option<usize>> {
-        let request = if self.inner.only_local_sockets(nsp, &options.rooms)
+        let request = if options.local
+            || self.inner.only_local_sockets(nsp, &options.rooms)
             || !self.inner.status.is_connected()
         {
             None
@@ -351,7 +352,7 @@ impl Inner {
         frames: &[Frame],
         options: &BroadcastOptions,
     ) {
-        let Some(mut packet) = WirePacket::from_frames(frames) else {
+        let Some(mut packet) = WirePacket::from_frames(frames, self.options.parser) else {
             tracing::debug!(%nsp, "not an event packet: broadcast locally only");
             return;
         };
@@ -366,7 +367,7 @@ impl Inner {
             packet,
             rooms,
             except,
-            flags: json!({}),
+            flags: WireBroadcast::flags_of(options.send),
         };
         self.publish(channel, message.encode());
     }

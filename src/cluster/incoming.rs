@@ -6,7 +6,7 @@ use super::state::Inner;
 use super::wire::{
     ChannelKind, Channels, RequestMessage, ResponseMessage, WireBroadcast, WirePacket,
 };
-use crate::engineio::Frame;
+use crate::engineio::SendOptions;
 use crate::socketio::{Adapter, BroadcastOptions, Room};
 
 impl Inner {
@@ -48,13 +48,14 @@ impl Inner {
         if !Channels::broadcast_is_for(channel_rest, &message.packet.nsp) {
             return;
         }
+        let send = message.send_options();
         let WireBroadcast {
             packet,
             rooms,
             except,
             ..
         } = message;
-        self.deliver(packet, rooms, except);
+        self.deliver(packet, rooms, except, send);
     }
 
     /// Delivers a packet from another node to this node's matching sockets; answers whether it
@@ -64,6 +65,7 @@ impl Inner {
         mut packet: WirePacket,
         rooms: Vec<String>,
         except: Vec<String>,
+        send: SendOptions,
     ) -> bool {
         let Some(nsp) = self.known_namespace(&packet.nsp) else {
             return false;
@@ -77,11 +79,12 @@ impl Inner {
             tracing::debug!(%nsp, "ignoring a cluster packet that is not an event");
             return false;
         };
-        let frames: Arc<[Frame]> = event.to_frames().into();
+        let frames = self.options.parser.shared_frames(&event);
         let options = BroadcastOptions {
             rooms: rooms.into_iter().map(Room::from).collect(),
             except_rooms: except.into_iter().map(Room::from).collect(),
             offset,
+            send,
             ..BroadcastOptions::default()
         };
         self.local.broadcast(&nsp, frames, options);

@@ -7,7 +7,7 @@ use redis::RedisError;
 use super::wire::DEFAULT_KEY;
 #[cfg(doc)]
 use crate::socketio::Adapter;
-use crate::socketio::DEFAULT_MAX_SESSIONS;
+use crate::socketio::{Parser, DEFAULT_MAX_SESSIONS};
 
 /// Settings of the Redis adapter.
 #[derive(Debug, Clone)]
@@ -28,6 +28,9 @@ pub struct ClusterOptions {
     pub queue_capacity: usize,
     /// Time allowed for each connection attempt and each command.
     pub connect_timeout: Duration,
+    /// How this node's Socket.IO server writes packets (`--parser`): broadcasts from other nodes
+    /// are written so, and local ones read back so before they are relayed.
+    pub parser: Parser,
 }
 
 impl Default for ClusterOptions {
@@ -40,6 +43,7 @@ impl Default for ClusterOptions {
             recovery_max_sessions: DEFAULT_MAX_SESSIONS,
             queue_capacity: 65_536,
             connect_timeout: Duration::from_secs(3),
+            parser: Parser::Default,
         }
     }
 }

@@ -30,7 +30,7 @@ impl Inner {
         options: &BroadcastOptions,
         timeout: Duration,
     ) -> Option<(String, Vec<u8>)> {
-        let Some(mut packet) = WirePacket::from_frames(frames) else {
+        let Some(mut packet) = WirePacket::from_frames(frames, self.options.parser) else {
             tracing::debug!(%nsp, "not an event packet: broadcast with acks locally only");
             return None;
         };

@@ -12,7 +12,7 @@ use super::state::Inner;
 use super::wire::{
     BroadcastRequest, Request, RequestMessage, RequestType, RoomFilter, Target, WireObject,
 };
-use crate::engineio::{CloseReason, Frame, Frames};
+use crate::engineio::CloseReason;
 use crate::hub::room_index::Selection;
 use crate::socketio::packet::Packet;
 use crate::socketio::{next_ack_id, AckReport, Adapter, BroadcastOptions, Payload, Room, SocketId};
@@ -147,12 +147,10 @@ impl Inner {
 
     /// Disconnects one of this node's sockets for another node.
     pub(super) fn disconnect(&self, nsp: &Arc<str>, target: Selected, close: bool) {
-        let frames: Arc<[Frame]> = Packet::Disconnect {
+        let frames = self.options.parser.session_frames(&Packet::Disconnect {
             nsp: nsp.to_string(),
-        }
-        .to_frames()
-        .into();
-        let _ = target.engine.send(Frames::Shared(frames));
+        });
+        let _ = target.engine.send(frames);
         if close {
             target.engine.close(CloseReason::ServerClose);
         } else {
@@ -179,14 +177,12 @@ impl Inner {
             timeout,
         } = request;
         let id = next_ack_id();
-        let frames: Arc<[Frame]> = Packet::Event {
+        let frames = self.options.parser.shared_frames(&Packet::Event {
             nsp: nsp.to_string(),
             event,
             payload,
             id: Some(id),
-        }
-        .to_frames()
-        .into();
+        });
         let options = BroadcastOptions {
             rooms: filter.rooms,
             except_rooms: filter.except,

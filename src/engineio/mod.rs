@@ -38,7 +38,7 @@ pub use packet::{Frame, Message};
 pub use session::{EngineSession, Registry};
 pub use sid::Sid;
 pub use socket::{EngineSocket, SendError};
-pub use types::{CloseReason, CloseSession, Frames, TransportKind};
+pub use types::{CloseReason, CloseSession, Frames, SendOptions, TransportKind};
 
 /// The only protocol revision served.
 const PROTOCOL_VERSION: &str = "4";

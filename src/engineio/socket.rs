@@ -9,7 +9,7 @@ use super::packet::Frame;
 use super::sid::Sid;
 use super::sink::{SinkFull, TransportSink};
 use super::traffic::count_outbound;
-use super::types::{CloseReason, CloseSession, Frames, Outgoing};
+use super::types::{CloseReason, CloseSession, Frames, Outgoing, SendOptions};
 
 /// Why a frame could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -72,19 +72,27 @@ impl EngineSocket {
 
     /// Queues frames for the client, in order. A full queue closes the session as a slow consumer.
     pub fn send(&self, frames: Frames) -> Result<(), SendError> {
+        self.send_with(frames, SendOptions::default())
+    }
+
+    /// Queues frames with send options: volatile frames the transport cannot take now are
+    /// dropped (answering `Ok`), never counted against the client.
+    pub fn send_with(&self, frames: Frames, options: SendOptions) -> Result<(), SendError> {
         if let Some(sink) = &self.inner.direct {
             if !self.inner.outgoing.connected() {
                 return Err(SendError::Closed);
             }
             count_outbound(frames.as_slice());
-            return match sink.send(frames) {
+            return match sink.send_with(frames, options) {
                 Ok(()) => Ok(()),
+                Err(SinkFull) if options.volatile => Ok(()),
                 Err(SinkFull) => Err(self.overflowed()),
             };
         }
-        match self.inner.outgoing.try_send(Outgoing(frames)) {
+        match self.inner.outgoing.try_send(Outgoing(frames, options)) {
             Ok(()) => Ok(()),
             Err(SendError_::Closed(_)) => Err(SendError::Closed),
+            Err(SendError_::Full(_)) if options.volatile => Ok(()),
             Err(SendError_::Full(_)) => Err(self.overflowed()),
         }
     }

@@ -86,10 +86,30 @@ pub type TransportId = u64;
 /// The id of a session's long-polling transport.
 pub const POLLING: TransportId = 0;
 
+/// How frames are to be sent (Node's `volatile` and `compress` emit flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendOptions {
+    /// The transport may compress these frames (a hint: a transport that compresses reads it).
+    pub compress: bool,
+    /// Drop the frames rather than queue them when the transport cannot take them now: a polling
+    /// session with no GET waiting, or a full queue or buffer (which then does not count the
+    /// client as a slow consumer).
+    pub volatile: bool,
+}
+
+impl Default for SendOptions {
+    fn default() -> Self {
+        SendOptions {
+            compress: true,
+            volatile: false,
+        }
+    }
+}
+
 /// Frames for the client, from the layer above or the hub (handled by the session actor).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Outgoing(pub Frames);
+pub struct Outgoing(pub Frames, pub SendOptions);
 
 /// Close the session (handled by the session actor).
 #[derive(Message)]

@@ -14,8 +14,8 @@ use crate::accounts::Identity;
 use crate::engineio::{CloseReason, EngineSocket, Frame, Frames};
 use crate::socketio::packet::Packet;
 use crate::socketio::{
-    AckReport, BroadcastOptions, Orphaned, PendingAcks, RecoveryConfig, RestoreRequest, Room,
-    SocketId,
+    AckReport, BroadcastOptions, Orphaned, Parser, PendingAcks, RecoveryConfig, RestoreRequest,
+    Room, SocketId,
 };
 
 /// Why the hub refused a trade request.
@@ -46,6 +46,8 @@ pub struct ChatServer {
     /// Connection state recovery: how long packets are logged and dropped sockets' rooms kept,
     /// and how many dropped sockets at most; no log and nothing kept when `None`.
     recovery: Option<RecoveryConfig>,
+    /// How the Socket.IO server writes packets: the hub writes DISCONNECT packets itself.
+    parser: Parser,
 }
 
 /// The sockets and rooms of one namespace, and its packet log.
@@ -69,6 +71,12 @@ impl ChatServer {
             recovery: Some(recovery),
             ..ChatServer::default()
         }
+    }
+
+    /// The hub of a Socket.IO server that writes packets with `parser` (the default one unless
+    /// told).
+    pub fn with_parser(self, parser: Parser) -> ChatServer {
+        ChatServer { parser, ..self }
     }
 
     fn namespace(&mut self, nsp: Arc<str>) -> &mut Namespace {
@@ -153,11 +161,9 @@ impl ChatServer {
         options: &BroadcastOptions,
         close: bool,
     ) -> usize {
-        let frames: Arc<[Frame]> = Packet::Disconnect {
+        let frames = self.parser.shared_frames(&Packet::Disconnect {
             nsp: nsp.to_string(),
-        }
-        .to_frames()
-        .into();
+        });
         let mut targets = Vec::new();
         let reached = self.deliver(nsp, &frames, options, |id, member| {
             targets.push((id.clone(), member.engine.clone()));
@@ -291,7 +297,9 @@ impl ChatServer {
         ns.index.select(Selection::from(options), |id, member, _| {
             before_send(id, member);
             // A full queue closes that session; the others are not held up by it.
-            let _ = member.engine.send(Frames::Shared(Arc::clone(frames)));
+            let _ = member
+                .engine
+                .send_with(Frames::Shared(Arc::clone(frames)), options.send);
         })
     }
 

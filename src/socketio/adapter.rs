@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 
-use crate::engineio::{EngineSocket, Frame};
+use crate::engineio::{EngineSocket, Frame, SendOptions};
 
 use super::pending_acks::PendingAcks;
 use super::types::{AckReport, Room, SocketId};
@@ -23,6 +23,10 @@ pub struct BroadcastOptions {
     pub except: Option<SocketId>,
     /// The packet's recovery offset, when recovery is on: the adapter logs the packet under it.
     pub offset: Option<Arc<str>>,
+    /// This node's sockets only: not published to the other nodes of a cluster (Node's `local`).
+    pub local: bool,
+    /// How each recipient's transport sends the frames (Node's `volatile` and `compress`).
+    pub send: SendOptions,
 }
 
 /// Ends a socket that an adapter finds still registered after its transport closed: runs its

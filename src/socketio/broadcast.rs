@@ -13,11 +13,13 @@ use super::adapter::{AckRequest, Adapter, BroadcastOptions};
 use super::broadcast_ack::collect;
 use super::error::{BroadcastAckError, EmitError};
 use super::packet::{Packet, RESERVED_EVENTS};
+use super::parser::Parser;
 use super::payload::Payload;
 use super::pending_acks::next_ack_id;
 use super::recovery::next_offset;
 use super::types::Room;
 use super::SocketId;
+use crate::engineio::SendOptions;
 
 /// Selects sockets of one namespace by room, then emits to them. Build it with `to`/`except`.
 #[derive(Clone)]
@@ -27,6 +29,8 @@ pub struct BroadcastOperator {
     options: BroadcastOptions,
     /// Append a recovery offset to each packet.
     recovery: bool,
+    /// How packets are written.
+    parser: Parser,
 }
 
 impl BroadcastOperator {
@@ -35,6 +39,7 @@ impl BroadcastOperator {
         adapter: Arc<dyn Adapter>,
         except: Option<SocketId>,
         recovery: bool,
+        parser: Parser,
     ) -> BroadcastOperator {
         BroadcastOperator {
             nsp,
@@ -44,6 +49,7 @@ impl BroadcastOperator {
                 ..BroadcastOptions::default()
             },
             recovery,
+            parser,
         }
     }
 
@@ -59,13 +65,43 @@ impl BroadcastOperator {
         self
     }
 
+    /// Only this node's sockets: the broadcast is not sent through the cluster (Node's
+    /// `io.local.emit`).
+    pub fn local(mut self) -> BroadcastOperator {
+        self.options.local = true;
+        self
+    }
+
+    /// Drops the event for each recipient whose transport cannot take it right now (a polling
+    /// client with no GET waiting, a full queue or buffer) instead of queuing it (Node's
+    /// `volatile`): for frequent, disposable updates.
+    pub fn volatile(mut self) -> BroadcastOperator {
+        self.options.send.volatile = true;
+        self
+    }
+
+    /// Whether the transport may compress the event (Node's `compress`; on by default). A hint
+    /// for a transport that compresses.
+    pub fn compress(mut self, compress: bool) -> BroadcastOperator {
+        self.options.send.compress = compress;
+        self
+    }
+
+    /// Sends with these options (a socket's own emit, through the adapter).
+    pub(crate) fn send_options(mut self, send: SendOptions) -> BroadcastOperator {
+        self.options.send = send;
+        self
+    }
+
     /// Emits an event to every selected socket. The packet is encoded once. With recovery on,
-    /// its offset is appended as the last argument, as Socket.IO does.
+    /// its offset is appended as the last argument, as Socket.IO does (not to a volatile event,
+    /// which is neither logged nor replayed).
     pub fn emit(mut self, event: &str, mut payload: Payload) -> Result<(), EmitError> {
         if RESERVED_EVENTS.contains(&event) {
             return Err(EmitError::ReservedEvent);
         }
-        if self.recovery {
+        // A volatile event is not logged for replay, as in Node.
+        if self.recovery && !self.options.send.volatile {
             let offset = next_offset();
             payload.args.push(offset.as_str().into());
             self.options.offset = Some(offset.into());
@@ -77,7 +113,7 @@ impl BroadcastOperator {
             id: None,
         };
         self.adapter
-            .broadcast(&self.nsp, packet.to_frames().into(), self.options);
+            .broadcast(&self.nsp, self.parser.shared_frames(&packet), self.options);
         Ok(())
     }
 
@@ -114,7 +150,7 @@ impl BroadcastOperator {
             let (reports, received) = mpsc::unbounded_channel();
             let nodes = self.adapter.broadcast_with_ack(
                 &self.nsp,
-                packet.to_frames().into(),
+                self.parser.shared_frames(&packet),
                 self.options,
                 AckRequest {
                     id,

@@ -12,7 +12,7 @@ use super::packet::Packet;
 use super::socket::Socket;
 use super::state::ServerInner;
 use super::types::DisconnectReason;
-use crate::engineio::{CloseReason, EngineConnection, EngineSocket, Frames, Handshake, Message};
+use crate::engineio::{CloseReason, EngineConnection, EngineSocket, Handshake, Message};
 
 /// The Socket.IO state of one Engine.IO session.
 pub(crate) struct Connection {
@@ -39,7 +39,7 @@ impl Connection {
             timer_engine.close(CloseReason::ServerClose);
         });
         Connection {
-            decoder: Decoder::new(server.config.max_attachments),
+            decoder: Decoder::with_parser(server.config.parser, server.config.max_attachments),
             server,
             engine,
             handshake: Arc::new(handshake),
@@ -72,10 +72,7 @@ impl Connection {
                 payload,
                 id,
             } => match self.sockets.get(&nsp) {
-                Some(socket) if socket.connected() => {
-                    let ns = Arc::clone(&self.server.namespaces[&nsp]);
-                    ns.dispatch(socket, &event, payload, id);
-                }
+                Some(socket) if socket.connected() => socket.dispatch(&event, payload, id),
                 _ => self.protocol_violation("EVENT for a namespace not joined"),
             },
             Packet::Ack { nsp, id, payload } => match self.sockets.get(&nsp) {
@@ -89,13 +86,15 @@ impl Connection {
     }
 
     fn on_connect(&mut self, nsp: String, auth: Option<serde_json::Value>) {
-        let Some(ns) = self.server.namespaces.get(&nsp).cloned() else {
+        let Some(ns) = self.server.namespace_for_connect(&nsp) else {
             tracing::info!(sid = %self.engine.sid(), nsp, "connect to an unknown namespace refused");
             let refusal = Packet::ConnectError {
                 nsp,
                 data: json!({ "message": "Invalid namespace" }),
             };
-            let _ = self.engine.send(Frames::Shared(refusal.to_frames().into()));
+            let _ = self
+                .engine
+                .send(self.server.config.parser.session_frames(&refusal));
             return;
         };
         // One socket per namespace per connection, whatever arrives: replacing one still in its

@@ -1,29 +1,60 @@
 //! Reassembles binary packets: a text header announcing N attachments, then N binary messages.
+//! Under the msgpack parser every packet is one binary message instead.
 
 use bytes::Bytes;
 
 use super::error::ProtocolError;
+use super::msgpack_packet;
 use super::packet::{Packet, PartialPacket};
+use super::parser::Parser;
+use crate::engineio::Frame;
 
 /// Per-connection decoding state.
 #[derive(Debug)]
 pub struct Decoder {
+    parser: Parser,
     max_attachments: usize,
     partial: Option<PartialPacket>,
 }
 
 impl Decoder {
-    /// A decoder that refuses packets announcing more than `max_attachments` attachments.
+    /// A decoder of the default parser's packets that refuses packets announcing more than
+    /// `max_attachments` attachments.
     pub fn new(max_attachments: usize) -> Decoder {
+        Decoder::with_parser(Parser::Default, max_attachments)
+    }
+
+    /// A decoder of `parser`'s packets, holding at most `max_attachments` binary values each.
+    pub fn with_parser(parser: Parser, max_attachments: usize) -> Decoder {
         Decoder {
+            parser,
             max_attachments,
             partial: None,
         }
     }
 
+    /// Reads back the frames of one packet as `parser` wrote them (a local broadcast, to relay it
+    /// to other nodes).
+    pub fn read_frames(parser: Parser, frames: &[Frame]) -> Result<Packet, ProtocolError> {
+        let mut decoder = Decoder::with_parser(parser, frames.len());
+        let mut packet = None;
+        for frame in frames {
+            if packet.is_some() {
+                return Err(ProtocolError::UnexpectedBinary);
+            }
+            packet = match frame {
+                Frame::Text(text) => {
+                    decoder.text(text.strip_prefix('4').ok_or(ProtocolError::Empty)?)?
+                }
+                Frame::Binary(bytes) => decoder.binary(bytes.clone())?,
+            };
+        }
+        packet.ok_or(ProtocolError::Empty)
+    }
+
     /// Feeds a text message; returns a packet once it is whole.
     pub fn text(&mut self, text: &str) -> Result<Option<Packet>, ProtocolError> {
-        if self.partial.is_some() {
+        if self.parser == Parser::Msgpack || self.partial.is_some() {
             return Err(ProtocolError::UnexpectedText);
         }
         let partial = Packet::decode(text, self.max_attachments)?;
@@ -36,6 +67,10 @@ impl Decoder {
 
     /// Feeds a binary message: the next attachment of the pending packet.
     pub fn binary(&mut self, bytes: Bytes) -> Result<Option<Packet>, ProtocolError> {
+        if self.parser == Parser::Msgpack {
+            let packet = msgpack_packet::decode(&bytes, self.max_attachments)?;
+            return finish(packet).map(Some);
+        }
         let partial = self
             .partial
             .as_mut()
@@ -110,6 +145,42 @@ mod tests {
         assert_eq!(
             decoder.text(r#"55-["up"]"#),
             Err(ProtocolError::TooManyAttachments(5))
+        );
+    }
+
+    #[test]
+    fn msgpack_packets_are_whole_binary_messages() {
+        let mut decoder = Decoder::with_parser(Parser::Msgpack, 4);
+        assert_eq!(decoder.text("2[\"a\"]"), Err(ProtocolError::UnexpectedText));
+        let event = Packet::Event {
+            nsp: "/".into(),
+            event: "a".into(),
+            payload: super::super::Payload::empty(),
+            id: None,
+        };
+        let Frame::Binary(bytes) = msgpack_packet::encode(&event) else {
+            panic!("msgpack packets are binary frames");
+        };
+        assert_eq!(decoder.binary(bytes), Ok(Some(event)));
+        // A literal placeholder without its binary value is refused, as in a text packet.
+        let fake = rmpv::Value::Map(vec![
+            ("type".into(), 2.into()),
+            (
+                "data".into(),
+                rmpv::Value::Array(vec![
+                    "a".into(),
+                    rmpv::Value::Map(vec![
+                        ("_placeholder".into(), true.into()),
+                        ("num".into(), 0.into()),
+                    ]),
+                ]),
+            ),
+            ("nsp".into(), "/".into()),
+        ]);
+        let bytes = Bytes::from(super::super::msgpack::write(&fake));
+        assert_eq!(
+            decoder.binary(bytes),
+            Err(ProtocolError::InvalidPlaceholders)
         );
     }
 }

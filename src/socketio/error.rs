@@ -36,6 +36,15 @@ pub enum ProtocolError {
     /// A text packet before the announced attachments came.
     #[error("text packet while binary attachments were expected")]
     UnexpectedText,
+    /// A msgpack-parser message that is not one whole MessagePack value.
+    #[error("invalid MessagePack")]
+    InvalidMessagePack,
+    /// A msgpack-parser packet without a known integer `type`.
+    #[error("invalid packet type")]
+    InvalidPacketType,
+    /// A msgpack-parser packet whose `nsp` is not a string.
+    #[error("invalid namespace")]
+    InvalidNamespace,
     /// A packet only a server sends (CONNECT_ERROR).
     #[error("packet type the server does not accept from clients")]
     UnexpectedPacket,

@@ -3,6 +3,7 @@
 // Small maps keyed by namespace or event name, looked up for every packet: a fast hash.
 use foldhash::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +13,9 @@ use serde_json::{json, Value};
 
 use super::ack::AckSender;
 use super::adapter::{Adapter, Orphaned, RestoreRequest};
+use super::middleware::{Interceptors, MiddlewareError};
 use super::packet::Packet;
+use super::parser::Parser;
 use super::payload::Payload;
 use super::recovery::{new_pid, KeptSockets};
 use super::socket::{Socket, SocketNamespace};
@@ -50,16 +53,27 @@ type Middleware =
 type ConnectHandler = Arc<dyn Fn(&Socket) + Send + Sync>;
 type EventHandler = Arc<dyn Fn(&Socket, Payload, Option<AckSender>) + Send + Sync>;
 type DisconnectHandler = Arc<dyn Fn(&Socket, DisconnectReason) + Send + Sync>;
+/// Told the name of a namespace whose last socket left (a dynamic namespace's child, dropped).
+pub(crate) type EmptyHook = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// A namespace and its handlers. Built with [`Namespace::builder`], shared by every connection.
 pub struct Namespace {
     name: Arc<str>,
+    /// The `namespace` label of its metrics: its name, or its parent's for a dynamic child (so
+    /// that clients cannot mint label values).
+    label: Arc<str>,
     adapter: Arc<dyn Adapter>,
     recovery: Option<Arc<KeptSockets>>,
+    parser: Parser,
     middlewares: Vec<Middleware>,
     on_connect: Option<ConnectHandler>,
     events: HashMap<String, EventHandler>,
     on_disconnect: Option<DisconnectHandler>,
+    interceptors: Interceptors,
+    /// Sockets connected here now.
+    connected: AtomicUsize,
+    /// Runs when the namespace has no socket left (set for a dynamic namespace's children).
+    on_empty: Option<EmptyHook>,
 }
 
 impl Namespace {
@@ -71,6 +85,7 @@ impl Namespace {
             on_connect: None,
             events: HashMap::default(),
             on_disconnect: None,
+            interceptors: Interceptors::default(),
         }
     }
 
@@ -106,8 +121,25 @@ impl Namespace {
         });
     }
 
+    /// How many sockets are connected here now.
+    pub(crate) fn connected_count(&self) -> usize {
+        self.connected.load(Ordering::Acquire)
+    }
+
+    /// Tells the empty hook when no socket is connected (a joining socket that never made it).
+    fn release_if_empty(&self) {
+        if let Some(hook) = self
+            .on_empty
+            .as_ref()
+            .filter(|_| self.connected_count() == 0)
+        {
+            hook(&self.name);
+        }
+    }
+
     fn accept(&self, socket: &Socket) {
         if !socket.mark_connected() {
+            self.release_if_empty();
             return;
         }
         let mut data = json!({ "sid": socket.id().as_str() });
@@ -123,6 +155,7 @@ impl Namespace {
         if socket.send_packet(&reply).is_err() {
             // The connection is gone: the socket never counted as connected, so it ends silently.
             socket.mark_gone();
+            self.release_if_empty();
             return;
         }
         // Registered once the answer is queued, so no broadcast to the socket can reach the client
@@ -145,12 +178,10 @@ impl Namespace {
             return;
         }
         let reply = |pid: &str| -> Arc<[crate::engineio::Frame]> {
-            Packet::Connect {
+            self.parser.shared_frames(&Packet::Connect {
                 nsp: self.name.to_string(),
                 data: Some(json!({ "sid": socket.id().as_str(), "pid": pid })),
-            }
-            .to_frames()
-            .into()
+            })
         };
         let fresh_pid = new_pid();
         let request = RestoreRequest {
@@ -178,9 +209,10 @@ impl Namespace {
     }
 
     fn connected(&self, socket: &Socket) {
+        self.connected.fetch_add(1, Ordering::AcqRel);
         crate::metrics::get()
             .sockets
-            .with_label_values(&[&self.name])
+            .with_label_values(&[&self.label])
             .inc();
         tracing::debug!(socket = %socket.id(), nsp = %self.name, "socket connected");
         if let Some(handler) = &self.on_connect {
@@ -192,6 +224,7 @@ impl Namespace {
         if !socket.mark_refused() {
             return;
         }
+        self.release_if_empty();
         tracing::info!(nsp = %self.name, error = %error.message, "connection refused by middleware");
         let mut data = json!({ "message": error.message });
         if let Some(extra) = error.data {
@@ -203,8 +236,19 @@ impl Namespace {
         });
     }
 
-    /// Calls the handler of an event; events without one are ignored.
-    pub(crate) fn dispatch(&self, socket: &Socket, event: &str, payload: Payload, id: Option<u64>) {
+    /// Runs the packet middlewares and catch-alls, then the handler of an event; events without
+    /// one are ignored.
+    pub(crate) fn dispatch(
+        &self,
+        socket: &Socket,
+        event: &str,
+        mut payload: Payload,
+        id: Option<u64>,
+    ) {
+        if let Err(error) = self.interceptors.incoming(socket, event, &mut payload) {
+            tracing::debug!(socket = %socket.id(), event, %error, "event refused by a packet middleware");
+            return;
+        }
         match self.events.get(event) {
             Some(handler) => {
                 let ack = id.map(|id| AckSender::new(socket.clone(), id));
@@ -217,11 +261,14 @@ impl Namespace {
     pub(crate) fn on_disconnected(&self, socket: &Socket, reason: DisconnectReason) {
         crate::metrics::get()
             .sockets
-            .with_label_values(&[&self.name])
+            .with_label_values(&[&self.label])
             .dec();
         tracing::debug!(socket = %socket.id(), nsp = %self.name, reason = reason.as_str(), "socket disconnected");
         if let Some(handler) = &self.on_disconnect {
             handler(socket, reason);
+        }
+        if self.connected.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.release_if_empty();
         }
     }
 }
@@ -247,6 +294,18 @@ impl SocketNamespace for Namespace {
         }
     }
 
+    fn parser(&self) -> Parser {
+        self.parser
+    }
+
+    fn outgoing(&self, socket: &Socket, event: &str, payload: &Payload) {
+        self.interceptors.outgoing(socket, event, payload);
+    }
+
+    fn dispatch(&self, socket: &Socket, event: &str, payload: Payload, id: Option<u64>) {
+        Namespace::dispatch(self, socket, event, payload, id);
+    }
+
     fn on_disconnected(&self, socket: &Socket, reason: DisconnectReason) {
         Namespace::on_disconnected(self, socket, reason);
     }
@@ -261,13 +320,16 @@ fn orphaned(socket: &Socket) -> Orphaned {
     })
 }
 
-/// Describes a namespace: middlewares, then handlers.
+/// Describes a namespace: middlewares, then handlers. Cloning it shares the handlers (a dynamic
+/// namespace's children are built from one).
+#[derive(Clone)]
 pub struct NamespaceBuilder {
     name: Arc<str>,
     middlewares: Vec<Middleware>,
     on_connect: Option<ConnectHandler>,
     events: HashMap<String, EventHandler>,
     on_disconnect: Option<DisconnectHandler>,
+    interceptors: Interceptors,
 }
 
 impl NamespaceBuilder {
@@ -308,15 +370,88 @@ impl NamespaceBuilder {
         self
     }
 
+    /// Adds a packet middleware (Node's `socket.use`), run in order on every incoming event of
+    /// every socket, before the catch-alls and the event's handler; it may change the arguments.
+    /// An error drops the event and goes to the [`on_error`](Self::on_error) hook.
+    pub fn use_packet(
+        mut self,
+        middleware: impl Fn(&Socket, &str, &mut Payload) -> Result<(), MiddlewareError>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Self {
+        self.interceptors
+            .packet_middlewares
+            .push(Arc::new(middleware));
+        self
+    }
+
+    /// Sees every incoming event of every socket (Node's `socket.onAny`), after the packet
+    /// middlewares and before the event's own handler, whether it has one or not.
+    pub fn on_any(
+        mut self,
+        listener: impl Fn(&Socket, &str, &Payload) + Send + Sync + 'static,
+    ) -> Self {
+        self.interceptors.on_any.push(Arc::new(listener));
+        self
+    }
+
+    /// Sees every event a socket emits itself, just before it is sent (Node's
+    /// `socket.onAnyOutgoing`): [`Socket::emit`] and [`Socket::emit_with_ack`], not broadcasts.
+    pub fn on_any_outgoing(
+        mut self,
+        listener: impl Fn(&Socket, &str, &Payload) + Send + Sync + 'static,
+    ) -> Self {
+        self.interceptors.on_any_outgoing.push(Arc::new(listener));
+        self
+    }
+
+    /// Gets each event a packet middleware refused, with the error (Node's `error` event on the
+    /// server socket).
+    pub fn on_error(
+        mut self,
+        hook: impl Fn(&Socket, &MiddlewareError) + Send + Sync + 'static,
+    ) -> Self {
+        self.interceptors.on_error = Some(Arc::new(hook));
+        self
+    }
+
+    /// The same handlers under another name, counted in metrics under this one's name.
+    pub(crate) fn child(&self, name: &str) -> (NamespaceBuilder, Arc<str>) {
+        let child = NamespaceBuilder {
+            name: name.into(),
+            ..self.clone()
+        };
+        (child, Arc::clone(&self.name))
+    }
+
     pub(crate) fn build(
         self,
         adapter: Arc<dyn Adapter>,
         recovery: Option<Arc<KeptSockets>>,
+        parser: Parser,
+    ) -> Namespace {
+        self.build_child(adapter, recovery, parser, None, None)
+    }
+
+    /// Builds the namespace; a dynamic child gets its parent's metric label and an empty hook.
+    pub(crate) fn build_child(
+        self,
+        adapter: Arc<dyn Adapter>,
+        recovery: Option<Arc<KeptSockets>>,
+        parser: Parser,
+        label: Option<Arc<str>>,
+        on_empty: Option<EmptyHook>,
     ) -> Namespace {
         Namespace {
+            label: label.unwrap_or_else(|| Arc::clone(&self.name)),
+            interceptors: self.interceptors,
+            connected: AtomicUsize::new(0),
+            on_empty,
             name: self.name,
             adapter,
             recovery,
+            parser,
             middlewares: self.middlewares,
             on_connect: self.on_connect,
             events: self.events,

@@ -227,16 +227,28 @@ impl Packet {
         } else {
             Some(serde_json::from_str::<Value>(rest).map_err(|_| ProtocolError::InvalidJson)?)
         };
-        let packet = match kind {
-            '0' => match data {
+        let packet = Packet::from_parts(kind as u8 - b'0', nsp, id, data)?;
+        Ok(PartialPacket { packet, expected })
+    }
+
+    /// Builds a packet of type `kind` (0–6) from its decoded parts, checking that they fit the type,
+    /// whichever parser read them.
+    pub(crate) fn from_parts(
+        kind: u8,
+        nsp: String,
+        id: Option<u64>,
+        data: Option<Value>,
+    ) -> Result<Packet, ProtocolError> {
+        Ok(match kind {
+            0 => match data {
                 None | Some(Value::Object(_)) if id.is_none() => Packet::Connect { nsp, data },
                 _ => return Err(ProtocolError::InvalidPayload),
             },
-            '1' => match (data, id) {
+            1 => match (data, id) {
                 (None, None) => Packet::Disconnect { nsp },
                 _ => return Err(ProtocolError::InvalidPayload),
             },
-            '2' | '5' => {
+            2 | 5 => {
                 let Some(Value::Array(mut items)) = data else {
                     return Err(ProtocolError::InvalidPayload);
                 };
@@ -258,7 +270,7 @@ impl Packet {
                     id,
                 }
             }
-            '3' | '6' => {
+            3 | 6 => {
                 let (Some(id), Some(Value::Array(items))) = (id, data) else {
                     return Err(ProtocolError::InvalidPayload);
                 };
@@ -268,14 +280,18 @@ impl Packet {
                     payload: Payload::new(items),
                 }
             }
-            _ => match data {
+            4 => match data {
                 Some(data @ (Value::Object(_) | Value::String(_))) if id.is_none() => {
                     Packet::ConnectError { nsp, data }
                 }
                 _ => return Err(ProtocolError::InvalidPayload),
             },
-        };
-        Ok(PartialPacket { packet, expected })
+            _ => {
+                return Err(ProtocolError::UnknownType(char::from(
+                    b'0'.saturating_add(kind),
+                )))
+            }
+        })
     }
 
     /// The payload that binary attachments are added to.

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use super::adapter::Adapter;
 use super::broadcast::BroadcastOperator;
 use super::connection::Connection;
+use super::dynamic::{ChildSettings, DynamicNamespace, Matcher, ParentBroadcast};
 use super::namespace::NamespaceBuilder;
 use super::packet::MAIN_NAMESPACE;
+use super::parser::Parser;
 use super::recovery::KeptSockets;
 use super::state::{ServerInner, SocketIoConfig};
 use super::types::Room;
@@ -26,18 +28,45 @@ impl SocketIo {
             config: SocketIoConfig::default(),
             adapter,
             namespaces: Vec::new(),
+            dynamic: Vec::new(),
         }
     }
 
-    /// Emits to the sockets of a namespace; `None` if the namespace does not exist.
+    /// Emits to every child of the dynamic namespace registered as `parent` (see
+    /// [`SocketIoBuilder::dynamic_namespace`]); `None` if there is no such dynamic namespace.
+    pub fn parent(&self, parent: &str) -> Option<ParentBroadcast> {
+        self.dynamic(parent).map(DynamicNamespace::broadcast)
+    }
+
+    /// How many children of the dynamic namespace `parent` are alive.
+    pub fn child_count(&self, parent: &str) -> usize {
+        self.dynamic(parent)
+            .map_or(0, DynamicNamespace::child_count)
+    }
+
+    fn dynamic(&self, parent: &str) -> Option<&DynamicNamespace> {
+        self.inner.dynamic.iter().find(|d| d.name() == parent)
+    }
+
+    /// Emits to the sockets of a namespace (a dynamic namespace's child alive now included);
+    /// `None` if the namespace does not exist.
     pub fn of(&self, nsp: &str) -> Option<BroadcastOperator> {
-        let ns = self.inner.namespaces.get(nsp)?;
+        let ns = match self.inner.namespaces.get(nsp) {
+            Some(ns) => Arc::clone(ns),
+            None => self.inner.dynamic.iter().find_map(|d| d.existing(nsp))?,
+        };
         Some(BroadcastOperator::new(
             Arc::clone(ns.name()),
             Arc::clone(&self.inner.adapter),
             None,
             ns.recovery().is_some(),
+            self.inner.config.parser,
         ))
+    }
+
+    /// How this server writes packets (`--parser`).
+    pub fn parser(&self) -> Parser {
+        self.inner.config.parser
     }
 
     /// Emits to the sockets of the main namespace in `room`.
@@ -52,6 +81,7 @@ impl SocketIo {
             Arc::clone(&self.inner.adapter),
             None,
             self.inner.config.recovery.is_some(),
+            self.inner.config.parser,
         )
     }
 }
@@ -67,6 +97,7 @@ pub struct SocketIoBuilder {
     config: SocketIoConfig,
     adapter: Arc<dyn Adapter>,
     namespaces: Vec<NamespaceBuilder>,
+    dynamic: Vec<(Matcher, NamespaceBuilder)>,
 }
 
 impl SocketIoBuilder {
@@ -79,6 +110,20 @@ impl SocketIoBuilder {
     /// Adds a namespace.
     pub fn namespace(mut self, namespace: NamespaceBuilder) -> Self {
         self.namespaces.push(namespace);
+        self
+    }
+
+    /// Adds a dynamic namespace: a CONNECT to a name `matches` accepts (and no static namespace
+    /// has) creates a child namespace of that name with `template`'s middlewares and handlers.
+    /// `template`'s own name (say `/room-*`) names the parent in [`SocketIo::parent`] and in
+    /// metrics. At most [`SocketIoConfig::max_dynamic_children`] children live at once; a child is
+    /// dropped when its last socket leaves.
+    pub fn dynamic_namespace(
+        mut self,
+        matches: impl Fn(&str) -> bool + Send + Sync + 'static,
+        template: NamespaceBuilder,
+    ) -> Self {
+        self.dynamic.push((Arc::new(matches), template));
         self
     }
 
@@ -95,8 +140,21 @@ impl SocketIoBuilder {
                 let name = ns.name().to_string();
                 (
                     name,
-                    Arc::new(ns.build(Arc::clone(&self.adapter), kept.clone())),
+                    Arc::new(ns.build(Arc::clone(&self.adapter), kept.clone(), self.config.parser)),
                 )
+            })
+            .collect();
+        let dynamic = self
+            .dynamic
+            .into_iter()
+            .map(|(matches, template)| {
+                let settings = ChildSettings {
+                    adapter: Arc::clone(&self.adapter),
+                    recovery: kept.clone(),
+                    parser: self.config.parser,
+                    max_children: self.config.max_dynamic_children,
+                };
+                DynamicNamespace::new(matches, template, settings)
             })
             .collect();
         SocketIo {
@@ -104,6 +162,7 @@ impl SocketIoBuilder {
                 config: self.config,
                 namespaces,
                 adapter: self.adapter,
+                dynamic,
             }),
         }
     }

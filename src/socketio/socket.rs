@@ -13,10 +13,11 @@ use super::adapter::Adapter;
 use super::broadcast::BroadcastOperator;
 use super::error::{AckError, EmitError};
 use super::packet::{Packet, RESERVED_EVENTS};
+use super::parser::Parser;
 use super::payload::Payload;
 use super::pending_acks::PendingAcks;
 use super::types::{DisconnectReason, Room, SocketId};
-use crate::engineio::{CloseReason, EngineSocket, Handshake, SendError};
+use crate::engineio::{CloseReason, EngineSocket, Handshake, SendError, SendOptions};
 use crate::sync::lock;
 
 /// What a socket needs from its namespace. Implemented by [`Namespace`](super::Namespace), which
@@ -30,6 +31,12 @@ pub(crate) trait SocketNamespace: Send + Sync {
     fn recovery_window(&self) -> Option<Duration>;
     /// Keeps a disconnected socket under its private id, for a client that comes back.
     fn keep(&self, pid: String, socket: Socket);
+    /// How the server writes packets.
+    fn parser(&self) -> Parser;
+    /// The socket is about to send an event: the outgoing catch-alls run.
+    fn outgoing(&self, socket: &Socket, event: &str, payload: &Payload);
+    /// An event arrived for the socket: the middlewares, catch-alls and its handler run.
+    fn dispatch(&self, socket: &Socket, event: &str, payload: Payload, id: Option<u64>);
     /// The socket left: the namespace's disconnect handler runs.
     fn on_disconnected(&self, socket: &Socket, reason: DisconnectReason);
 }
@@ -174,21 +181,38 @@ impl Socket {
     /// Emits an event to this client. With recovery on it goes through the adapter like a
     /// broadcast to this socket alone, so it carries an offset and can be replayed.
     pub fn emit(&self, event: &str, payload: Payload) -> Result<(), EmitError> {
+        self.emit_with(event, payload, SendOptions::default())
+    }
+
+    /// Emits an event with send options: Node's `socket.volatile.emit` (dropped if the
+    /// transport cannot take it now) and `socket.compress(false).emit`.
+    pub fn emit_with(
+        &self,
+        event: &str,
+        payload: Payload,
+        options: SendOptions,
+    ) -> Result<(), EmitError> {
         if RESERVED_EVENTS.contains(&event) {
             return Err(EmitError::ReservedEvent);
         }
+        self.inner.ns.outgoing(self, event, &payload);
         if self.inner.ns.recovery_window().is_some() {
             if !self.connected() {
                 return Err(EmitError::Disconnected);
             }
-            return self.namespace().to(self.id().as_str()).emit(event, payload);
+            return self
+                .namespace()
+                .to(self.id().as_str())
+                .send_options(options)
+                .emit(event, payload);
         }
-        self.send_packet(&Packet::Event {
+        let packet = Packet::Event {
             nsp: self.nsp().to_string(),
             event: event.to_string(),
             payload,
             id: None,
-        })
+        };
+        self.send_packet_with(&packet, options)
     }
 
     /// Emits an event and waits up to `timeout` for the client's ack. The ack id comes from the
@@ -203,6 +227,7 @@ impl Socket {
         let sent = if RESERVED_EVENTS.contains(&event) {
             Err(EmitError::ReservedEvent)
         } else {
+            self.inner.ns.outgoing(self, event, &payload);
             self.send_packet(&Packet::Event {
                 nsp: self.nsp().to_string(),
                 event: event.to_string(),
@@ -253,6 +278,7 @@ impl Socket {
             Arc::clone(self.adapter()),
             None,
             self.inner.ns.recovery_window().is_some(),
+            self.inner.ns.parser(),
         )
     }
 
@@ -263,6 +289,7 @@ impl Socket {
             Arc::clone(self.adapter()),
             Some(self.id().clone()),
             self.inner.ns.recovery_window().is_some(),
+            self.inner.ns.parser(),
         )
     }
 
@@ -291,9 +318,13 @@ impl Socket {
     }
 
     pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
+        self.send_packet_with(packet, SendOptions::default())
+    }
+
+    fn send_packet_with(&self, packet: &Packet, options: SendOptions) -> Result<(), EmitError> {
         self.inner
             .engine
-            .send(packet.to_session_frames())
+            .send_with(self.inner.ns.parser().session_frames(packet), options)
             .map_err(|error| match error {
                 SendError::Closed => EmitError::Disconnected,
                 SendError::SlowConsumer => EmitError::SlowConsumer,
@@ -335,6 +366,11 @@ impl Socket {
     /// Where this socket's acks go; the adapter registers broadcast acks there.
     pub(crate) fn acks(&self) -> &PendingAcks {
         &self.inner.acks
+    }
+
+    /// An event from the client arrived: its namespace dispatches it.
+    pub(crate) fn dispatch(&self, event: &str, payload: Payload, id: Option<u64>) {
+        self.inner.ns.dispatch(self, event, payload, id);
     }
 
     /// An ack from the client arrived.

@@ -41,6 +41,8 @@ pub async fn page(
     let user = session::current_user(req, &state.apps.accounts).await;
     let (token, cookie) = csrf::token(req);
     let mut context = Templates::context(title, user.as_ref(), &token);
+    // The bundled client speaks the server's packet format (`<meta name="agora-parser">`).
+    context.insert("parser", state.io.parser().as_str());
     extra(&mut context, user.as_ref());
     let mut response = state.templates.render(status, template, &context);
     if let Some(cookie) = cookie {

@@ -43,3 +43,25 @@ export function waitUntil(cond, what, ms) {
     tick();
   });
 }
+
+/** Runs `scenario()` as `name`: prints "ok <name>" and exits 0, or "FAIL <name>: <reason>" and
+ * exits 1; gives up after `ms`. */
+export function runMain(name, scenario, ms) {
+  const watchdog = setTimeout(() => {
+    console.log(`FAIL ${name}: did not finish in time`);
+    process.exit(1);
+  }, ms);
+  scenario().then(
+    () => {
+      clearTimeout(watchdog);
+      console.log(`ok ${name}`);
+      // Let the last disconnects reach the server before the process goes.
+      setTimeout(() => process.exit(0), 100);
+    },
+    (error) => {
+      clearTimeout(watchdog);
+      console.log(`FAIL ${name}: ${error.message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -6,16 +6,14 @@
 //!
 //! Each test uses its own random namespace, so its Redis channels are its own.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::redis_proxy::Proxy;
-use crate::common::{quiet_engine, Ws, WsFrame, WAIT};
+use crate::common::{quiet_engine, serve_socket_io, Ws, WsFrame, WAIT};
 use actix::Actor;
 use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpServer};
 use agora::cluster::{ClusterError, ClusterOptions, RedisAdapter};
 use agora::engineio::Engine;
 use agora::hub::{ChatServer, LocalAdapter};
@@ -36,7 +34,8 @@ fn fresh_namespace() -> String {
 }
 
 /// The test namespace: `join` [room] + ack, `broadcast` [room, ...args] → `msg` ...args to the
-/// room except the sender, `shout` ...args → `msg` ...args to the whole namespace, `ask-room`
+/// room except the sender, `shout` ...args → `msg` ...args to the whole namespace (`shout-local`:
+/// this node's sockets only), `ask-room`
 /// [room, timeout ms?] + ack → `question` to the room with acks, acked `{error, responses}`.
 fn test_namespace(nsp: &str) -> NamespaceBuilder {
     Namespace::builder(nsp)
@@ -45,6 +44,9 @@ fn test_namespace(nsp: &str) -> NamespaceBuilder {
         .on("ask-room", agora::conformance::ask_room)
         .on("shout", |socket, payload, _| {
             let _ = socket.namespace().emit("msg", payload);
+        })
+        .on("shout-local", |socket, payload, _| {
+            let _ = socket.namespace().local().emit("msg", payload);
         })
 }
 
@@ -83,17 +85,7 @@ impl Node {
             })
             .namespace(test_namespace(nsp))
             .build();
-        let engine = Engine::new(quiet_engine(), Arc::new(io));
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-        let port = listener.local_addr().unwrap().port();
-        let server = HttpServer::new(move || App::new().service(engine.resource("/socket.io/")))
-            .workers(1)
-            .disable_signals()
-            .listen(listener)
-            .expect("listen")
-            .run();
-        let handle = server.handle();
-        actix_rt::spawn(server);
+        let (port, handle) = serve_socket_io(Engine::new(quiet_engine(), Arc::new(io)));
         Node {
             port,
             adapter,
@@ -370,6 +362,31 @@ async fn namespace_broadcast_and_socket_id_rooms_span_nodes() {
     for client in &mut clients[..3] {
         assert!(client.silent().await);
     }
+    a.stop().await;
+    b.stop().await;
+}
+
+/// `local()` keeps a broadcast on its node: the other node's sockets do not get it.
+#[actix_web::test]
+async fn a_local_broadcast_stays_on_its_node() {
+    let nsp = fresh_namespace();
+    let (a, b) = (
+        Node::start(&nsp, REDIS).await,
+        Node::start(&nsp, REDIS).await,
+    );
+    let mut here = a.client(&nsp).await;
+    let mut also_here = a.client(&nsp).await;
+    let mut there = b.client(&nsp).await;
+    here.emit(r#"["shout-local","mine"]"#).await;
+    here.expect_msg_once(r#""mine""#).await;
+    also_here.expect_msg_once(r#""mine""#).await;
+    assert!(
+        there.silent().await,
+        "a local broadcast crossed to the other node"
+    );
+    // The same broadcast without `local` does cross.
+    here.emit(r#"["shout","everyone"]"#).await;
+    there.expect_msg_once(r#""everyone""#).await;
     a.stop().await;
     b.stop().await;
 }

@@ -4,14 +4,22 @@
 
 use std::time::Duration;
 
-use crate::common::app::spawn_app;
+use agora::config::Settings;
+use agora::socketio::Parser;
+
+use crate::common::app::spawn_app_with;
 
 /// Ceiling for one scenario run, browser start included.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Runs a browser scenario against a fresh application.
 pub async fn run_browser_scenario(scenario: &str) {
-    let app = spawn_app().await;
+    run_browser_scenario_with(scenario, |_| {}).await;
+}
+
+/// Runs a browser scenario against a fresh application with settings adjusted by `adjust`.
+pub async fn run_browser_scenario_with(scenario: &str, adjust: impl FnOnce(&mut Settings)) {
+    let app = spawn_app_with(adjust).await;
     let screenshots = concat!(env!("CARGO_MANIFEST_DIR"), "/target/e2e-screenshots");
     crate::common::node::run_scenario(
         "tests/e2e/run.mjs",
@@ -36,6 +44,13 @@ async fn a_user_registers_logs_out_and_logs_in_through_the_forms() {
 #[actix_web::test]
 async fn a_chat_message_typed_in_one_browser_appears_in_the_other() {
     run_browser_scenario("chat").await;
+}
+
+/// The pages' client learns the server's parser from the page: the server refuses text packets
+/// under `--parser msgpack`, so the chat works only if the browser speaks MessagePack.
+#[actix_web::test]
+async fn a_chat_message_appears_in_the_other_browser_under_the_msgpack_parser() {
+    run_browser_scenario_with("chat", |settings| settings.parser = Parser::Msgpack).await;
 }
 
 #[actix_web::test]

@@ -12,11 +12,10 @@ const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 /// Runs one scenario of tests/interop/run.mjs against a fresh conformance server.
 pub async fn run_scenario(scenario: &str) {
     let server = spawn_quiet().await;
-    crate::common::node::run_scenario(
+    crate::common::node::run_interop(
         "tests/interop/run.mjs",
-        "tests/interop/node_modules/socket.io-client",
         scenario,
-        &[server.http("")],
+        server.http(""),
         SCENARIO_TIMEOUT,
     )
     .await;

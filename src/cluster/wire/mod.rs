@@ -13,17 +13,16 @@
 //! (see [`Payload`](crate::socketio::Payload)); this module converts between that form and MessagePack.
 
 mod channels;
-mod msgpack;
 mod packet;
 mod request;
 
 pub use self::channels::{ChannelKind, Channels};
-pub use self::msgpack::{json_to_msgpack, msgpack_to_json};
 pub use self::packet::{room_list, unique, WireBroadcast, WirePacket};
 pub use self::request::{
     BroadcastRequest, Request, RequestMessage, Response, ResponseMessage, RoomFilter, Target,
     WireObject,
 };
+pub use crate::socketio::msgpack::{json_to_msgpack, msgpack_to_json};
 
 /// The channel prefix of the Node adapter.
 pub const DEFAULT_KEY: &str = "socket.io";
@@ -88,6 +87,12 @@ impl RequestType {
             9 => BroadcastAck,
             _ => return None,
         })
+    }
+}
+
+impl From<crate::socketio::msgpack::InvalidMessagePack> for WireError {
+    fn from(_: crate::socketio::msgpack::InvalidMessagePack) -> WireError {
+        WireError::MessagePack
     }
 }
 

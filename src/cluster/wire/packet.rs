@@ -7,11 +7,11 @@ use bytes::Bytes;
 use rmpv::Value as Msg;
 use serde_json::{Map, Value};
 
-use super::msgpack::{json_to_msgpack, msgpack_to_json, read, text, write};
 use super::{packet_type, WireError};
-use crate::engineio::Frame;
+use crate::engineio::{Frame, SendOptions};
+use crate::socketio::msgpack::{json_to_msgpack, msgpack_to_json, read, text, write};
 use crate::socketio::packet::Packet;
-use crate::socketio::Payload;
+use crate::socketio::{Decoder, Parser, Payload};
 
 /// A socket.io-parser packet as the Node adapter carries it, arguments in Agora's form.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,28 +29,10 @@ pub struct WirePacket {
 }
 
 impl WirePacket {
-    /// The packet of an event broadcast in this process, from its encoded frames (a text frame
-    /// `4…`, then one binary frame per attachment). `None` for anything else.
-    pub fn from_frames(frames: &[Frame]) -> Option<WirePacket> {
-        let (Frame::Text(text), rest) = frames.split_first()? else {
-            return None;
-        };
-        let text = text.strip_prefix('4')?;
-        let mut partial = Packet::decode(text, rest.len()).ok()?;
-        if partial.expected != rest.len() {
-            return None;
-        }
-        let attachments: Vec<Bytes> = rest
-            .iter()
-            .map(|frame| match frame {
-                Frame::Binary(bytes) => Some(bytes.clone()),
-                Frame::Text(_) => None,
-            })
-            .collect::<Option<_>>()?;
-        if let Some(payload) = partial.packet.payload_mut() {
-            payload.attachments = attachments;
-        }
-        WirePacket::from_packet(partial.packet)
+    /// The packet of an event broadcast in this process, from the frames `parser` encoded it
+    /// into. `None` for anything else.
+    pub fn from_frames(frames: &[Frame], parser: Parser) -> Option<WirePacket> {
+        WirePacket::from_packet(Decoder::read_frames(parser, frames).ok()?)
     }
 
     /// The wire form of an event or ack packet.
@@ -196,6 +178,27 @@ pub struct WireBroadcast {
 }
 
 impl WireBroadcast {
+    /// The broadcast flags Node sets for these send options (`volatile: true`, `compress:
+    /// false`; none for the defaults).
+    pub fn flags_of(send: SendOptions) -> Value {
+        let mut flags = Map::new();
+        if send.volatile {
+            flags.insert("volatile".into(), Value::Bool(true));
+        }
+        if !send.compress {
+            flags.insert("compress".into(), Value::Bool(false));
+        }
+        Value::Object(flags)
+    }
+
+    /// The send options the broadcast's flags ask for.
+    pub fn send_options(&self) -> SendOptions {
+        SendOptions {
+            volatile: self.flags.get("volatile") == Some(&Value::Bool(true)),
+            compress: self.flags.get("compress") != Some(&Value::Bool(false)),
+        }
+    }
+
     /// `[uid, packet, {rooms, except, flags}]` in MessagePack.
     pub fn encode(&self) -> Vec<u8> {
         let strings =
@@ -308,7 +311,7 @@ mod tests {
         .to_frames();
         let message = WireBroadcast {
             uid: "abc".into(),
-            packet: WirePacket::from_frames(&frames).unwrap(),
+            packet: WirePacket::from_frames(&frames, Parser::Default).unwrap(),
             rooms: vec!["r".into()],
             except: vec!["s".into()],
             flags: json!({}),
@@ -330,12 +333,46 @@ mod tests {
             id: None,
         }
         .to_frames();
-        let mut packet = WirePacket::from_frames(&frames).unwrap();
+        let mut packet = WirePacket::from_frames(&frames, Parser::Default).unwrap();
         packet.strip_last_arg("off-2");
         assert_eq!(packet.data, Some(json!(["e", 1, "off-1"])));
         packet.strip_last_arg("off-1");
         assert_eq!(packet.data, Some(json!(["e", 1])));
         packet.push_arg("mine");
         assert_eq!(packet.data, Some(json!(["e", 1, "mine"])));
+    }
+
+    #[test]
+    fn send_options_cross_as_node_flags() {
+        for send in [
+            SendOptions::default(),
+            SendOptions {
+                volatile: true,
+                compress: false,
+            },
+        ] {
+            let message = WireBroadcast {
+                uid: "u".into(),
+                packet: WirePacket::from_packet(Packet::Event {
+                    nsp: "/".into(),
+                    event: "e".into(),
+                    payload: Payload::empty(),
+                    id: None,
+                })
+                .expect("an event"),
+                rooms: Vec::new(),
+                except: Vec::new(),
+                flags: WireBroadcast::flags_of(send),
+            };
+            let decoded = WireBroadcast::decode(&message.encode()).expect("decodes");
+            assert_eq!(decoded.send_options(), send);
+        }
+        assert_eq!(
+            WireBroadcast::flags_of(SendOptions {
+                volatile: true,
+                compress: false
+            }),
+            json!({"volatile": true, "compress": false})
+        );
     }
 }

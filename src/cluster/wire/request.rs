@@ -6,9 +6,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::msgpack::{json_to_msgpack, msgpack_to_json, read, write};
 use super::packet::{room_list, WirePacket};
 use super::{RequestType, WireError};
+use crate::socketio::msgpack::{json_to_msgpack, msgpack_to_json, read, write};
 use crate::socketio::packet::Packet;
 use crate::socketio::{Payload, Room};
 

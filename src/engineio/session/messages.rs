@@ -16,7 +16,7 @@ impl Handler<Outgoing> for EngineSession {
 
     fn handle(&mut self, msg: Outgoing, ctx: &mut Self::Context) {
         if self.state == State::Open {
-            self.push(msg.0, ctx);
+            self.push(msg.0, msg.1, ctx);
         }
     }
 }

@@ -21,7 +21,7 @@ use super::sid::Sid;
 use super::sink::TransportSink;
 use super::socket::EngineSocket;
 use super::traffic::{count_inbound, count_outbound};
-use super::types::{CloseReason, Frames, TransportId, TransportKind, POLLING};
+use super::types::{CloseReason, Frames, SendOptions, TransportId, TransportKind, POLLING};
 
 mod messages;
 pub use messages::*;
@@ -177,7 +177,7 @@ impl EngineSession {
             if session.state != State::Open {
                 return;
             }
-            session.push(Frames::One(Frame::ping()), ctx);
+            session.push(Frames::One(Frame::ping()), SendOptions::default(), ctx);
             let remaining = deadline.saturating_duration_since(Instant::now());
             let timeout = ctx.run_later(remaining, |session, ctx| {
                 session.close(CloseReason::PingTimeout, ctx);
@@ -194,11 +194,15 @@ impl EngineSession {
     }
 
     /// Queues frames for the client on whichever transport is active.
-    fn push(&mut self, frames: Frames, ctx: &mut Context<Self>) {
+    fn push(&mut self, frames: Frames, options: SendOptions, ctx: &mut Context<Self>) {
+        // Volatile frames go only where the transport can take them now.
+        if options.volatile && matches!(self.transport, Transport::Polling { waiting: None }) {
+            return;
+        }
         count_outbound(frames.as_slice());
         match &mut self.transport {
             Transport::WebSocket { sink, .. } => {
-                if sink.send(frames).is_err() {
+                if sink.send_with(frames, options).is_err() && !options.volatile {
                     self.close(CloseReason::SlowConsumer, ctx);
                 }
             }
@@ -209,7 +213,9 @@ impl EngineSession {
                     .push(frames.as_slice(), max_frames, max_bytes)
                     .is_err()
                 {
-                    self.close(CloseReason::SlowConsumer, ctx);
+                    if !options.volatile {
+                        self.close(CloseReason::SlowConsumer, ctx);
+                    }
                     return;
                 }
                 self.flush_polling();
@@ -320,7 +326,7 @@ impl EngineSession {
         tracing::debug!(sid = %self.sid, "upgraded to websocket");
         let queued: Vec<Frame> = self.queue.take();
         if !queued.is_empty() {
-            self.push(Frames::Shared(queued.into()), ctx);
+            self.push(Frames::Shared(queued.into()), SendOptions::default(), ctx);
         }
         if let Some(reason) = self.pending_close.take() {
             self.close(reason, ctx);
@@ -441,7 +447,7 @@ impl Actor for EngineSession {
         let upgrades =
             self.config.allow_upgrades && self.transport_kind() == TransportKind::Polling;
         let open = self.open_frame(upgrades);
-        self.push(Frames::One(open), ctx);
+        self.push(Frames::One(open), SendOptions::default(), ctx);
         if let Some((handler, handshake)) = self.opener.take() {
             tracing::info!(
                 sid = %self.sid,

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use bytestring::ByteString;
 
 use super::*;
-use crate::engineio::types::Outgoing;
+use crate::engineio::types::{Outgoing, SendOptions};
 use crate::engineio::{Message, Registry};
 
 /// What the connection above the session saw.
@@ -169,7 +169,42 @@ async fn a_client_that_never_reads_is_dropped_as_a_slow_consumer() {
     };
     let (session, seen) = start(config);
     for _ in 0..8 {
-        session.do_send(Outgoing(Frames::One(Frame::noop())));
+        session.do_send(Outgoing(Frames::One(Frame::noop()), SendOptions::default()));
     }
     until_seen(&seen, &Seen::Closed(CloseReason::SlowConsumer)).await;
+}
+
+#[actix_rt::test]
+async fn volatile_frames_go_only_to_a_waiting_get_and_never_overflow() {
+    let config = EngineConfig {
+        max_queue: 1,
+        ..EngineConfig::default()
+    };
+    let (session, seen) = start(config);
+    poll_ready(&session).await;
+    let volatile = SendOptions {
+        volatile: true,
+        ..SendOptions::default()
+    };
+    let frame = |text: &'static str| Frames::One(Frame::Text(ByteString::from_static(text)));
+    // No GET waits: dropped, however many.
+    for _ in 0..4 {
+        session.do_send(Outgoing(frame("4dropped"), volatile));
+    }
+    session.do_send(Outgoing(frame("4kept"), SendOptions::default()));
+    let frames = poll_ready(&session).await;
+    assert_eq!(frames.iter().map(text).collect::<Vec<_>>(), ["4kept"]);
+    // A GET waits: delivered.
+    let Ok(PollReply::Wait(receiver)) = session.send(Poll).await.expect("session runs") else {
+        panic!("an empty queue holds the GET");
+    };
+    session.do_send(Outgoing(frame("4live"), volatile));
+    let frames = receiver.await.expect("answered").expect("frames");
+    assert_eq!(frames.iter().map(text).collect::<Vec<_>>(), ["4live"]);
+    assert!(
+        !crate::sync::lock(&seen)
+            .iter()
+            .any(|s| matches!(s, Seen::Closed(_))),
+        "volatile frames never make a slow consumer"
+    );
 }

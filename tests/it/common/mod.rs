@@ -77,6 +77,24 @@ pub async fn spawn_conformance(engine: EngineConfig, socket_io: SocketIoConfig) 
     }
 }
 
+/// Serves `engine` at `/socket.io/` on a free port with one worker; the port and the handle that
+/// stops the server.
+pub fn serve_socket_io(engine: Engine) -> (u16, ServerHandle) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    let port = listener.local_addr().expect("bound").port();
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new().service(engine.resource("/socket.io/"))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .expect("listen")
+    .run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    (port, handle)
+}
+
 /// Starts the conformance server with quiet heartbeats and default Socket.IO settings.
 pub async fn spawn_quiet() -> TestServer {
     spawn_conformance(quiet_engine(), SocketIoConfig::default()).await

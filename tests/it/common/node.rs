@@ -38,3 +38,15 @@ pub async fn run_scenario(
         "scenario {scenario} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
     );
 }
+
+/// Runs a driver of tests/interop (the official socket.io-client) against the server at `base`.
+pub async fn run_interop(script: &str, scenario: &str, base: String, limit: Duration) {
+    run_scenario(
+        script,
+        "tests/interop/node_modules/socket.io-client",
+        scenario,
+        &[base],
+        limit,
+    )
+    .await;
+}

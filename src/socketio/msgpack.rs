@@ -1,20 +1,32 @@
-//! MessagePack as the Node adapter writes it (notepack.io), converted to and from Agora's JSON
-//! arguments with binary placeholders.
+//! MessagePack as Node writes it (notepack.io, under both `socket.io-msgpack-parser` and the
+//! Redis adapter), converted to and from Agora's JSON arguments with binary placeholders.
 
 use bytes::Bytes;
 use rmpv::Value as Msg;
 use serde_json::{Map, Number, Value};
 
-use super::WireError;
+/// Deepest nesting read, as deep as serde_json reads JSON.
+pub const MAX_DEPTH: usize = 128;
 
-/// Reads one MessagePack value.
-pub(super) fn read(bytes: &[u8]) -> Result<Msg, WireError> {
+/// Bytes that are not one whole MessagePack value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not valid MessagePack")]
+pub struct InvalidMessagePack;
+
+/// Reads exactly one MessagePack value (nested at most [`MAX_DEPTH`] deep; no trailing bytes, as
+/// notepack.io refuses them too).
+pub fn read(bytes: &[u8]) -> Result<Msg, InvalidMessagePack> {
     let mut reader = bytes;
-    rmpv::decode::read_value(&mut reader).map_err(|_| WireError::MessagePack)
+    let value = rmpv::decode::read_value_with_max_depth(&mut reader, MAX_DEPTH)
+        .map_err(|_| InvalidMessagePack)?;
+    if !reader.is_empty() {
+        return Err(InvalidMessagePack);
+    }
+    Ok(value)
 }
 
 /// Writes one MessagePack value.
-pub(super) fn write(value: &Msg) -> Vec<u8> {
+pub fn write(value: &Msg) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     // Writing to a Vec cannot fail.
     let _ = rmpv::encode::write_value(&mut out, value);
@@ -35,6 +47,8 @@ pub fn msgpack_to_json(value: Msg, attachments: &mut Vec<Bytes>) -> Value {
         Msg::F32(f) => Number::from_f64(f64::from(f)).map_or(Value::Null, Value::Number),
         Msg::F64(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
         Msg::String(s) => Value::String(text(s)),
+        // notepack.io's `undefined`, which JSON writes as null in an array.
+        Msg::Ext(0, bytes) if bytes.len() == 1 => Value::Null,
         Msg::Binary(bytes) | Msg::Ext(_, bytes) => {
             let num = attachments.len();
             attachments.push(Bytes::from(bytes));
@@ -61,7 +75,7 @@ pub fn msgpack_to_json(value: Msg, attachments: &mut Vec<Bytes>) -> Value {
 }
 
 /// A MessagePack string as text (invalid UTF-8 replaced).
-pub(super) fn text(s: rmpv::Utf8String) -> String {
+pub fn text(s: rmpv::Utf8String) -> String {
     if s.is_str() {
         s.into_str().unwrap_or_default()
     } else {
