@@ -16,10 +16,10 @@ import crypto from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { run as scenarioTrades } from "./scenarios/trades.mjs";
 import { run as scenarioOffline } from "./scenarios/offline.mjs";
+import { STEP_TIMEOUT_MS, assert, expectSameDocument, markDocument, waitForChatJoined } from "./page_helpers.mjs";
 
 const SCENARIO_TIMEOUT_MS = 30_000; // hard limit per scenario (unless SCENARIO_LIMITS_MS says otherwise)
 const SCENARIO_LIMITS_MS = { chat: 45_000, board: 45_000, feed: 45_000, trades: 60_000, offline: 60_000 }; // two browsers each
-const STEP_TIMEOUT_MS = 10_000; // default wait for one thing on a page
 const SERVER_WAIT_MS = 15_000; // how long to wait for the server to answer at all
 const LAUNCH_TIMEOUT_MS = 20_000;
 
@@ -40,10 +40,6 @@ const CHROMIUM_ARGS = [
 
 // ---------------------------------------------------------------------------
 // helpers
-
-function assert(cond, what) {
-  if (!cond) throw new Error(what);
-}
 
 function withTimeout(promise, ms, what) {
   let timer;
@@ -431,18 +427,6 @@ async function waitForName(page, selector, name, present, what) {
     });
 }
 
-/** Put a marker on the page; `expectSameDocument` later proves the page was not reloaded. */
-async function markDocument(page) {
-  await page.evaluate(() => {
-    window.__e2eMarker = "still-here";
-  });
-}
-
-async function expectSameDocument(page, what) {
-  const marker = await page.evaluate(() => window.__e2eMarker).catch(() => null);
-  assert(marker === "still-here", `${what}: the page was reloaded or left`);
-}
-
 async function expectNoProbe(page, id, what) {
   assert((await page.locator(`#${id}`).count()) === 0, `${what}: markup from a user was rendered as HTML (#${id} exists)`);
 }
@@ -453,26 +437,6 @@ async function waitForLoaded(page, listSelector, what) {
     const status = await page.locator(".board-status, .feed-status").first().textContent().catch(() => null);
     throw new Error(`${what}: ${listSelector} never loaded (state ${JSON.stringify(state)}, status ${JSON.stringify(status)})`);
   });
-}
-
-/** The chat page has joined `room`: its name shows and the message box is enabled. */
-async function waitForChatJoined(page, room, what) {
-  await page
-    .waitForFunction(
-      (r) =>
-        (document.getElementById("room-name")?.textContent || "").trim() === r &&
-        !document.querySelector('#message-form input[name="text"]')?.disabled,
-      room,
-    )
-    .catch(async () => {
-      const shown = await page.evaluate(() => ({
-        room: document.getElementById("room-name")?.textContent,
-        state: document.getElementById("room-state")?.textContent,
-        error: document.getElementById("chat-error")?.textContent,
-        disabled: document.querySelector('#message-form input[name="text"]')?.disabled,
-      }));
-      throw new Error(`${what}: never joined #${room} (page shows ${JSON.stringify(shown)})`);
-    });
 }
 
 /** The member count that #room-list shows for `room`, or null. */

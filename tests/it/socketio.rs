@@ -420,11 +420,7 @@ async fn malformed_packets_close_their_connection_and_harm_no_other() {
 /// bounded queue is full, instead of buffering without limit, and keep serving everyone else.
 #[actix_web::test]
 async fn a_websocket_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
-    let config = EngineConfig {
-        max_queue: 16,
-        ..quiet_engine()
-    };
-    let server = spawn_conformance(config, SocketIoConfig::default()).await;
+    let server = spawn_quiet_with(|engine| engine.max_queue = 16).await;
     let mut stalled = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
         .await
         .unwrap();

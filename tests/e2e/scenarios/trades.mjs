@@ -36,15 +36,11 @@
 
 import crypto from "node:crypto";
 import path from "node:path";
+import { STEP_TIMEOUT_MS, assert, expectSameDocument, markDocument } from "../page_helpers.mjs";
 
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
-const STEP_TIMEOUT_MS = 10_000;
 const RARITIES = ["common", "uncommon", "rare", "legendary"];
-
-function assert(cond, what) {
-  if (!cond) throw new Error(what);
-}
 
 /** Stand-ins for run.mjs's Ctx when the scenario runs on its own. */
 function ownHelpers(browser, baseUrl, shotDir) {
@@ -259,17 +255,6 @@ async function sendOffer(page, label) {
 
 function scrollTop(page) {
   return page.evaluate(() => window.scrollTo(0, 0));
-}
-
-async function markDocument(page) {
-  await page.evaluate(() => {
-    window.__e2eMarker = "still-here";
-  });
-}
-
-async function expectSameDocument(page, what) {
-  const marker = await page.evaluate(() => window.__e2eMarker).catch(() => null);
-  assert(marker === "still-here", `${what}: the page was reloaded or left`);
 }
 
 function chipIds(page, sel) {

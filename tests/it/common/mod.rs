@@ -43,6 +43,26 @@ impl TestServer {
         format!("ws://127.0.0.1:{}{}", self.port, path_and_query)
     }
 
+    /// Opens a polling session on the Engine.IO echo endpoint.
+    pub async fn echo_polling(&self) -> Polling {
+        Polling::open(&self.http("/engine.io/")).await
+    }
+
+    /// Opens a WebSocket session on the Engine.IO echo endpoint and reads its open packet.
+    pub async fn echo_ws(&self) -> Ws {
+        let mut ws = Ws::connect(&self.ws("/engine.io/?EIO=4&transport=websocket")).await;
+        ws.recv().await;
+        ws
+    }
+
+    /// Opens the WebSocket that upgrades the echo endpoint's polling session `sid`.
+    pub async fn echo_upgrade(&self, sid: &str) -> Ws {
+        Ws::connect(&self.ws(&format!(
+            "/engine.io/?EIO=4&transport=websocket&sid={sid}"
+        )))
+        .await
+    }
+
     /// Stops the server.
     pub async fn stop(self) {
         self.handle.stop(false).await;
@@ -80,6 +100,13 @@ pub async fn spawn_conformance(engine: EngineConfig, socket_io: SocketIoConfig) 
 /// Starts the conformance server with quiet heartbeats and default Socket.IO settings.
 pub async fn spawn_quiet() -> TestServer {
     spawn_conformance(quiet_engine(), SocketIoConfig::default()).await
+}
+
+/// Starts the conformance server with quiet heartbeats changed by `adjust`.
+pub async fn spawn_quiet_with(adjust: impl FnOnce(&mut EngineConfig)) -> TestServer {
+    let mut engine = quiet_engine();
+    adjust(&mut engine);
+    spawn_conformance(engine, SocketIoConfig::default()).await
 }
 
 /// An HTTP client whose requests may wait as long as a long poll does.
@@ -141,6 +168,17 @@ impl Polling {
 
     pub async fn post(&self, body: &str) -> (StatusCode, String) {
         post(&self.url, body.to_string()).await
+    }
+
+    /// A long poll started in the background, and then `pause` for it to reach the server.
+    pub async fn pending_get(
+        &self,
+        pause: Duration,
+    ) -> actix_rt::task::JoinHandle<(StatusCode, String)> {
+        let url = self.url.clone();
+        let poll = actix_rt::spawn(async move { get(&url).await });
+        tokio::time::sleep(pause).await;
+        poll
     }
 }
 
