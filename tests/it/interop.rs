@@ -11,14 +11,7 @@ const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 
 async fn run_scenario(scenario: &str) {
     let server = spawn_quiet().await;
-    crate::common::node::run_scenario(
-        "tests/interop/run.mjs",
-        "tests/interop/node_modules/socket.io-client",
-        scenario,
-        &[server.http("")],
-        SCENARIO_TIMEOUT,
-    )
-    .await;
+    crate::common::node::run_interop(scenario, server.http(""), SCENARIO_TIMEOUT).await;
     server.stop().await;
 }
 

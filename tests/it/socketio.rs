@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use crate::common::*;
-use agora::engineio::EngineConfig;
 use agora::socketio::SocketIoConfig;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -170,6 +170,11 @@ impl Polling {
         post(&self.url, body.to_string()).await
     }
 
+    /// Asserts that the session is gone: a GET is refused with 400.
+    pub async fn expect_gone(&self) {
+        assert_eq!(self.get().await.0, StatusCode::BAD_REQUEST, "{}", self.url);
+    }
+
     /// A long poll started in the background, and then `pause` for it to reach the server.
     pub async fn pending_get(
         &self,

@@ -38,3 +38,16 @@ pub async fn run_scenario(
         "scenario {scenario} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
     );
 }
+
+/// Runs scenario `scenario` of the interop driver (tests/interop/run.mjs, the official
+/// socket.io-client) against the server at `base_url`.
+pub async fn run_interop(scenario: &str, base_url: String, limit: Duration) {
+    run_scenario(
+        "tests/interop/run.mjs",
+        "tests/interop/node_modules/socket.io-client",
+        scenario,
+        &[base_url],
+        limit,
+    )
+    .await;
+}

@@ -4,14 +4,12 @@
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use agora::engineio::EngineConfig;
-use agora::socketio::SocketIoConfig;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
 use super::{metric, metric_until, SOCKETS_OPEN};
 use crate::common::app::spawn_app;
-use crate::common::{get, spawn_conformance, Polling, Sio, WsFrame};
+use crate::common::{get, Polling, Sio, WsFrame};
 
 /// The Engine.IO record separator between the packets of one polling body.
 const SEP: char = '\u{1e}';
@@ -192,11 +190,7 @@ async fn a_reset_pending_get_closes_the_session_at_once_and_keeps_the_socket() {
 /// frames (30 MB) waited and the client stayed.
 #[actix_rt::test]
 async fn a_websocket_client_that_stops_reading_is_dropped_by_bytes() {
-    let engine = EngineConfig {
-        max_queue_bytes: 1 << 20,
-        ..crate::common::quiet_engine()
-    };
-    let server = spawn_conformance(engine, SocketIoConfig::default()).await;
+    let server = crate::common::spawn_quiet_with(|engine| engine.max_queue_bytes = 1 << 20).await;
     let (mut slow, _) = Sio::connect(&server).await;
     slow.send(r#"42["join","r"]"#).await;
     let (mut fast, _) = Sio::connect(&server).await;
@@ -227,11 +221,7 @@ async fn a_websocket_client_that_stops_reading_is_dropped_by_bytes() {
 /// session is gone (`Session ID unknown`) after a few MiB, not after 1,024 frames.
 #[actix_rt::test]
 async fn a_polling_client_that_never_reads_is_dropped_by_bytes() {
-    let engine = EngineConfig {
-        max_queue_bytes: 1 << 20,
-        ..crate::common::quiet_engine()
-    };
-    let server = spawn_conformance(engine, SocketIoConfig::default()).await;
+    let server = crate::common::spawn_quiet_with(|engine| engine.max_queue_bytes = 1 << 20).await;
     let polling = Polling::open(&server.http("/socket.io/")).await;
     polling.post("40").await;
     let big = "x".repeat(100_000);
