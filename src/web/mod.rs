@@ -22,6 +22,7 @@ use actix_web::web;
 
 use crate::apps::AppContext;
 use crate::socketio::SocketIo;
+use pages::CredentialsAction;
 use templates::Templates;
 
 /// State shared by every HTTP handler.
@@ -47,7 +48,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, static_dir: PathBuf) {
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics))
-        .route("/login", web::post().to(pages::login))
+        .route(
+            "/login",
+            web::post().to(pages::credentials(CredentialsAction::LogIn)),
+        )
         .route("/messages", web::get().to(api_board::list))
         .route("/messages", web::post().to(api_board::post))
         .route("/api/tweets", web::get().to(api_feed::list))
@@ -63,7 +67,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, static_dir: PathBuf) {
             "/api/trades/{id}/{action}",
             web::post().to(api_trades::decide),
         )
-        .route("/register", web::post().to(pages::register))
+        .route(
+            "/register",
+            web::post().to(pages::credentials(CredentialsAction::Register)),
+        )
         .route("/logout", web::post().to(pages::logout))
         .route("/api/register", web::post().to(api_accounts::register))
         .route("/api/login", web::post().to(api_accounts::login))

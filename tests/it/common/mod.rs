@@ -57,10 +57,7 @@ impl TestServer {
 
     /// Opens the WebSocket that upgrades the echo endpoint's polling session `sid`.
     pub async fn echo_upgrade(&self, sid: &str) -> Ws {
-        Ws::connect(&self.ws(&format!(
-            "/engine.io/?EIO=4&transport=websocket&sid={sid}"
-        )))
-        .await
+        Ws::connect(&self.ws(&format!("/engine.io/?EIO=4&transport=websocket&sid={sid}"))).await
     }
 
     /// Stops the server.
