@@ -194,3 +194,6 @@ impl EngineConnection for Connection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

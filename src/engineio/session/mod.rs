@@ -538,4 +538,6 @@ impl Registry {
 }
 
 #[cfg(test)]
+pub(crate) mod test_support;
+#[cfg(test)]
 mod tests;
