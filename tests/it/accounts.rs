@@ -194,6 +194,16 @@ async fn the_online_list_follows_connections() {
         .contains(&json!("frank")));
 }
 
+/// The one cross-site origin the CORS tests allow.
+const FRIEND: &str = "https://friend.example";
+
+/// CORS headers that let `origin`, and only it, send credentials.
+fn assert_allows_credentials_from(headers: &actix_web::http::header::HeaderMap, origin: &str) {
+    let header = |name: &str| headers.get(name).map(|value| value.to_str().unwrap_or("?"));
+    assert_eq!(header("access-control-allow-origin"), Some(origin));
+    assert_eq!(header("access-control-allow-credentials"), Some("true"));
+}
+
 #[actix_web::test]
 async fn handshakes_from_other_origins_are_refused() {
     let app = spawn_app_with(|s| s.allowed_origins = vec!["https://friend.example".into()]).await;
@@ -218,14 +228,7 @@ async fn handshakes_from_other_origins_are_refused() {
         .await
         .unwrap();
     let headers = allowed.headers();
-    assert_eq!(
-        headers.get("access-control-allow-origin").unwrap(),
-        "https://friend.example"
-    );
-    assert_eq!(
-        headers.get("access-control-allow-credentials").unwrap(),
-        "true"
-    );
+    assert_allows_credentials_from(headers, FRIEND);
 
     let ws_url = format!(
         "ws://127.0.0.1:{}/socket.io/?EIO=4&transport=websocket",
@@ -312,14 +315,7 @@ async fn preflights_answer_allowed_origins_only_and_never_with_a_wildcard() {
     let allowed = preflight("https://friend.example").await.unwrap();
     assert_eq!(allowed.status(), 204);
     let headers = allowed.headers();
-    assert_eq!(
-        headers.get("access-control-allow-origin").unwrap(),
-        "https://friend.example"
-    );
-    assert_eq!(
-        headers.get("access-control-allow-credentials").unwrap(),
-        "true"
-    );
+    assert_allows_credentials_from(headers, FRIEND);
     assert!(headers
         .get("access-control-allow-methods")
         .unwrap()

@@ -256,6 +256,21 @@ impl TestApp {
             name: welcome["user"].as_str().unwrap_or_default().to_string(),
         }
     }
+
+    /// A new guest client, and its `online` greeting: who is online as it arrives.
+    pub async fn fresh_guest(&self) -> (Client, Value) {
+        let mut guest = self.client(None).await;
+        let online = guest.event("online").await;
+        (guest, online)
+    }
+}
+
+/// How many users an `online` event lists.
+pub fn online_count(online: &Value) -> usize {
+    online["users"]
+        .as_array()
+        .expect("online lists users")
+        .len()
 }
 
 impl Client {

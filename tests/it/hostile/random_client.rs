@@ -18,7 +18,7 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use super::{metric, SOCKETS_OPEN};
-use crate::common::app::{spawn_app_with, TestApp};
+use crate::common::app::{online_count, spawn_app_with, TestApp};
 
 mod packets;
 mod polling;
@@ -159,11 +159,10 @@ async fn a_random_storm_harms_no_honest_client_and_leaves_nothing_behind() {
         most_excess <= EXCESS_SLACK,
         "seed {seed}: up to {most_excess} more sockets on / than open sessions"
     );
-    let mut fresh = app.client(None).await;
-    let online = fresh.event("online").await;
+    let (mut fresh, online) = app.fresh_guest().await;
     assert_eq!(
-        online["users"].as_array().map(Vec::len),
-        Some(1),
+        online_count(&online),
+        1,
         "seed {seed}: a fresh client sees only itself online: {online}"
     );
     let rooms = fresh.ack("chat:rooms", json!({})).await;
