@@ -1,5 +1,7 @@
 // Page helpers shared by run.mjs and the scenarios under scenarios/.
 
+import crypto from "node:crypto";
+
 /** How long one expected thing on a page may take (the machine may be loaded). */
 export const STEP_TIMEOUT_MS = 10_000;
 
@@ -38,4 +40,19 @@ export async function waitForChatJoined(page, room, what, timeout = STEP_TIMEOUT
       }));
       throw new Error(`${what}: never joined #${room} (page shows ${JSON.stringify(shown)})`);
     });
+}
+
+/** A short random tag for this run's names, so runs against one server never collide. */
+export function freshTag() {
+  return crypto.randomBytes(4).toString("hex");
+}
+
+/** A random password, long enough for the rules. */
+export function freshPassword() {
+  return "pw-" + crypto.randomBytes(9).toString("base64url");
+}
+
+/** The scenario's two browsers A and B (`ctx.page`: separate contexts, separate cookies). */
+export async function pagesAB(ctx) {
+  return [await ctx.page("A"), await ctx.page("B")];
 }

@@ -22,9 +22,8 @@
 // (simulated by giving A's socket a pid the server never issued): socket.recovered is false and the
 // page catches up with chat:join `after` its last message id; again each message shows once, in order.
 
-import crypto from "node:crypto";
 import { startRelay } from "../../interop/helpers.mjs";
-import { STEP_TIMEOUT_MS, assert, waitForChatJoined } from "../page_helpers.mjs";
+import { STEP_TIMEOUT_MS, assert, freshTag, pagesAB, waitForChatJoined } from "../page_helpers.mjs";
 
 const RECONNECT_TIMEOUT_MS = 15_000; // the page's backoff is 1 s doubling up to 5 s (plus jitter)
 
@@ -121,9 +120,8 @@ async function send(page, text) {
 // ---------------------------------------------------------------------------
 
 async function scenario(h, baseUrl, relay) {
-  const tag = crypto.randomBytes(4).toString("hex");
-  const a = await h.page("A");
-  const b = await h.page("B");
+  const tag = freshTag();
+  const [a, b] = await pagesAB(h);
   // Keep a handle on the page's sockets (io() is wrapped as soon as socket.io.js defines it), to
   // report whether the session was recovered.
   await a.addInitScript(() => {

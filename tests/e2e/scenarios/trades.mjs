@@ -34,9 +34,8 @@
 // both sides; the page fits a phone-sized screen (trades-phone.png).
 // It leaves three accounts `trd_{a,b,c}_<hex>` and a few trades behind: use a throwaway database.
 
-import crypto from "node:crypto";
 import path from "node:path";
-import { STEP_TIMEOUT_MS, assert, expectSameDocument, markDocument } from "../page_helpers.mjs";
+import { STEP_TIMEOUT_MS, assert, expectSameDocument, freshPassword, freshTag, markDocument, pagesAB } from "../page_helpers.mjs";
 
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
@@ -274,13 +273,12 @@ async function checkFits(page, label) {
 // the scenario
 
 async function scenario(h, baseUrl) {
-  const tag = crypto.randomBytes(4).toString("hex");
-  const password = "pw-" + crypto.randomBytes(9).toString("base64url");
+  const tag = freshTag();
+  const password = freshPassword();
   const nameA = `trd_a_${tag}`;
   const nameB = `trd_b_${tag}`;
   const nameC = `trd_c_${tag}`;
-  const a = await h.page("A");
-  const b = await h.page("B");
+  const [a, b] = await pagesAB(h);
 
   h.step("a guest on /trades gets a prompt to log in, no trading UI");
   await goto(baseUrl, b, "/trades");
