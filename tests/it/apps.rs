@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::common::app::{spawn_app, spawn_app_with};
-use crate::common::http_client;
+use crate::common::{http_client, texts_of};
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
@@ -154,13 +154,7 @@ async fn chat_history_survives_a_restart() {
     let app = app.restart().await;
     let mut b = app.client(None).await;
     let joined = b.ack("chat:join", json!({"room": "archive"})).await;
-    let texts: Vec<&str> = joined["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["text"].as_str().unwrap())
-        .collect();
-    assert_eq!(texts, ["m0", "m1", "m2"]);
+    assert_eq!(texts_of(&joined["history"]), ["m0", "m1", "m2"]);
 }
 
 #[actix_web::test]

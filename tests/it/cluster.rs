@@ -92,12 +92,10 @@ impl Node {
             .listen(listener)
             .expect("listen")
             .run();
-        let handle = server.handle();
-        actix_rt::spawn(server);
         Node {
             port,
             adapter,
-            handle,
+            handle: crate::common::serve(server),
         }
     }
 

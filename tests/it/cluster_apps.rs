@@ -77,23 +77,13 @@ async fn board_messages_and_trade_offers_cross_nodes() {
     assert_eq!(accepted["trade"]["status"], "accepted");
 }
 
-#[actix_web::test]
-async fn concurrent_accepts_on_two_nodes_give_one_success() {
-    let (node_a, node_b) = two_nodes().await;
-    trading::concurrent_accepts_give_one_success(&[&node_a, &node_b]).await;
-}
-
-#[actix_web::test]
-async fn one_item_offered_twice_and_accepted_on_two_nodes_moves_once() {
-    let (node_a, node_b) = two_nodes().await;
-    trading::shared_item_trades_give_one_accepted(&[&node_a, &node_b]).await;
-}
-
-#[actix_web::test]
-async fn randomized_trading_across_two_nodes_conserves_every_item() {
-    let (node_a, node_b) = two_nodes().await;
-    trading::randomized_trading_conserves_every_item(&[&node_a, &node_b]).await;
-}
+trading::scenario_tests!(Vec::from(<[TestApp; 2]>::from(two_nodes().await)) => {
+    concurrent_accepts_on_two_nodes_give_one_success: concurrent_accepts_give_one_success,
+    one_item_offered_twice_and_accepted_on_two_nodes_moves_once:
+        shared_item_trades_give_one_accepted,
+    randomized_trading_across_two_nodes_conserves_every_item:
+        randomized_trading_conserves_every_item,
+});
 
 /// Chat members, presence events, member counts and the online list span the nodes: a user with
 /// tabs on two nodes is present until the last of them leaves.
@@ -239,11 +229,7 @@ async fn a_redis_outage_shows_in_readyz_and_metrics_and_heals() {
     assert_eq!(readiness(&node).await, (200, "ok".to_string()));
 
     proxy.cut().await;
-    let (status, cluster) = eventually_ready_as(&node, 503).await;
-    assert_eq!((status, cluster.as_str()), (503, "unreachable"));
-    assert!(metric_line(&node, "agora_cluster_connected")
-        .await
-        .ends_with(" 0"));
+    expect_cluster_link(&node, false).await;
     let (posted, _) = node
         .post_json("/messages", json!({"name": "ann", "message": "still here"}))
         .await;
@@ -251,14 +237,24 @@ async fn a_redis_outage_shows_in_readyz_and_metrics_and_heals() {
     assert_eq!(reader.event("message").await["message"], "still here");
 
     proxy.restore().await;
-    let (status, cluster) = eventually_ready_as(&node, 200).await;
-    assert_eq!((status, cluster.as_str()), (200, "ok"));
-    assert!(metric_line(&node, "agora_cluster_connected")
-        .await
-        .ends_with(" 1"));
+    expect_cluster_link(&node, true).await;
 }
 
 /// `/readyz`: its status and what it says of the cluster link.
+/// Waits until `/readyz` reports the Redis link up (200, `ok`) or down (503, `unreachable`), and
+/// checks that the `agora_cluster_connected` gauge agrees.
+async fn expect_cluster_link(node: &TestApp, up: bool) {
+    let expected = if up {
+        (200, "ok")
+    } else {
+        (503, "unreachable")
+    };
+    let (status, cluster) = eventually_ready_as(node, expected.0).await;
+    assert_eq!((status, cluster.as_str()), expected);
+    let gauge = metric_line(node, "agora_cluster_connected").await;
+    assert!(gauge.ends_with(if up { " 1" } else { " 0" }), "{gauge}");
+}
+
 async fn readiness(node: &TestApp) -> (u16, String) {
     let mut response = http_client().get(node.url("/readyz")).send().await.unwrap();
     let body: Value = response.json().await.unwrap();

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::common::app::{spawn_app, spawn_app_with, TestApp};
-use crate::common::{get, Polling, Ws, WsFrame};
+use crate::common::{get, texts_of, Polling, Ws, WsFrame};
 use serde_json::{json, Value};
 
 /// A raw recovering client: remembers its pid and the last offset it saw.
@@ -259,13 +259,7 @@ async fn past_the_window_the_client_gets_a_fresh_session_and_the_chat_catches_up
             json!({"room": "lobby", "after": seen["id"]}),
         )
         .await;
-    let texts: Vec<&str> = caught_up["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["text"].as_str().unwrap())
-        .collect();
-    assert_eq!(texts, ["missed 1", "missed 2"]);
+    assert_eq!(texts_of(&caught_up["history"]), ["missed 1", "missed 2"]);
 }
 
 #[actix_web::test]

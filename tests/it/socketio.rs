@@ -508,9 +508,7 @@ async fn spawn_guarded() -> (u16, actix_web::dev::ServerHandle) {
     .listen(listener)
     .unwrap()
     .run();
-    let handle = server.handle();
-    actix_rt::spawn(server);
-    (port, handle)
+    (port, serve(server))
 }
 
 async fn open_on(port: u16) -> Sio {

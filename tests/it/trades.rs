@@ -279,17 +279,12 @@ async fn an_idempotency_key_returns_the_first_trade() {
     );
 }
 
-#[actix_web::test]
-async fn many_concurrent_accepts_of_one_trade_give_exactly_one_success() {
-    let app = spawn_app().await;
-    trading::concurrent_accepts_give_one_success(&[&app]).await;
-}
-
-#[actix_web::test]
-async fn two_trades_sharing_an_item_accepted_together_give_one_accepted_and_one_invalid() {
-    let app = spawn_app().await;
-    trading::shared_item_trades_give_one_accepted(&[&app]).await;
-}
+trading::scenario_tests!(vec![spawn_app().await] => {
+    many_concurrent_accepts_of_one_trade_give_exactly_one_success: concurrent_accepts_give_one_success,
+    two_trades_sharing_an_item_accepted_together_give_one_accepted_and_one_invalid:
+        shared_item_trades_give_one_accepted,
+    randomized_concurrent_trading_conserves_every_item: randomized_trading_conserves_every_item,
+});
 
 #[actix_web::test]
 async fn an_accepted_trade_invalidates_other_offers_of_its_items_and_tells_both_sides() {
@@ -298,14 +293,8 @@ async fn an_accepted_trade_invalidates_other_offers_of_its_items_and_tells_both_
     let mut bob = trader(&app, "bob").await;
     let mut carol = trader(&app, "carol").await;
     let item = inventory(&app, "ann").await[0];
-    let to_bob = ann
-        .client
-        .ack("trade:offer", json!({"to": "bob", "give": [item]}))
-        .await;
-    let to_carol = ann
-        .client
-        .ack("trade:offer", json!({"to": "carol", "give": [item]}))
-        .await;
+    let to_bob = ann.offer("bob", item).await;
+    let to_carol = ann.offer("carol", item).await;
     bob.client
         .ack("trade:accept", json!({"id": to_bob["trade"]["id"]}))
         .await;
@@ -324,10 +313,7 @@ async fn an_expired_trade_cannot_be_accepted() {
     let mut ann = trader(&app, "ann").await;
     let mut bob = trader(&app, "bob").await;
     let item = inventory(&app, "ann").await[0];
-    let offered = ann
-        .client
-        .ack("trade:offer", json!({"to": "bob", "give": [item]}))
-        .await;
+    let offered = ann.offer("bob", item).await;
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     let late = bob
         .client
@@ -414,22 +400,13 @@ async fn trades_over_http_follow_the_same_rules() {
 }
 
 #[actix_web::test]
-async fn randomized_concurrent_trading_conserves_every_item() {
-    let app = spawn_app().await;
-    trading::randomized_trading_conserves_every_item(&[&app]).await;
-}
-
-#[actix_web::test]
 async fn a_flood_of_offers_is_rate_limited() {
     let app = spawn_app_with(|s| s.trade_offers_per_minute = 2).await;
     let mut ann = trader(&app, "ann").await;
     let _bob = trader(&app, "bob").await;
     let items = inventory(&app, "ann").await;
     for item in &items[..2] {
-        let ok = ann
-            .client
-            .ack("trade:offer", json!({"to": "bob", "give": [item]}))
-            .await;
+        let ok = ann.offer("bob", *item).await;
         assert_eq!(ok["ok"], true);
     }
     let limited = ann

@@ -84,14 +84,19 @@ pub async fn spawn_conformance(engine: EngineConfig, socket_io: SocketIoConfig) 
         socket_io,
         echo,
     } = conformance::run(listener, engine, socket_io).expect("start the server");
-    let handle = server.handle();
-    actix_rt::spawn(server);
     TestServer {
         port,
         socket_io,
         echo,
-        handle,
+        handle: serve(server),
     }
+}
+
+/// Runs `server` in the background; the handle stops it.
+pub fn serve(server: actix_web::dev::Server) -> ServerHandle {
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    handle
 }
 
 /// Starts the conformance server with quiet heartbeats and default Socket.IO settings.
@@ -104,6 +109,15 @@ pub async fn spawn_quiet_with(adjust: impl FnOnce(&mut EngineConfig)) -> TestSer
     let mut engine = quiet_engine();
     adjust(&mut engine);
     spawn_conformance(engine, SocketIoConfig::default()).await
+}
+
+/// The `text` of every message in `messages` (a JSON array), in order.
+pub fn texts_of(messages: &Value) -> Vec<&str> {
+    let messages = messages.as_array().expect("an array of messages");
+    messages
+        .iter()
+        .map(|m| m["text"].as_str().expect("a text"))
+        .collect()
 }
 
 /// An HTTP client whose requests may wait as long as a long poll does.

@@ -134,6 +134,22 @@ async fn registrations_of_a_taken_name_are_answered_without_hashing() {
     assert!(metrics.contains("agora_password_hashes_total"), "{metrics}");
 }
 
+/// Counts the answers with status `expected` and the well-formed 429s; any other answer fails.
+fn tally(answers: Vec<(u16, Option<String>, Value)>, expected: u16) -> (usize, usize) {
+    let (mut answered, mut limited) = (0, 0);
+    for (status, retry_after, body) in answers {
+        match status {
+            429 => {
+                assert_limited(&retry_after, &body);
+                limited += 1;
+            }
+            status if status == expected => answered += 1,
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    (answered, limited)
+}
+
 #[actix_web::test]
 async fn registrations_beyond_the_hashing_queue_get_429_with_retry_after() {
     // One worker: one hash at a time and four waiting; 40 at once cannot all fit.
@@ -149,17 +165,7 @@ async fn registrations_beyond_the_hashing_queue_get_429_with_retry_after() {
             credentials(&format!("flood{i}"), PASSWORD),
         )
     });
-    let (mut created, mut limited) = (0, 0);
-    for (status, retry_after, body) in join_all(attempts).await {
-        match status {
-            201 => created += 1,
-            429 => {
-                assert_limited(&retry_after, &body);
-                limited += 1;
-            }
-            other => panic!("unexpected {other}: {body}"),
-        }
-    }
+    let (created, limited) = tally(join_all(attempts).await, 201);
     assert!(created >= 1, "some registrations go through");
     assert!(limited >= 1, "a full queue refuses ({created} created)");
     // The refusals were not the client's fault: a registration after the burst works.
@@ -195,17 +201,7 @@ async fn parallel_wrong_guesses_meet_the_same_limit_as_serial_ones() {
             credentials("victim", &format!("guess-{i:04}")),
         )
     });
-    let (mut checked, mut limited) = (0, 0);
-    for (status, retry_after, body) in join_all(guesses).await {
-        match status {
-            401 => checked += 1,
-            429 => {
-                assert_limited(&retry_after, &body);
-                limited += 1;
-            }
-            other => panic!("unexpected {other}: {body}"),
-        }
-    }
+    let (checked, limited) = tally(join_all(guesses).await, 401);
     assert!(
         (1..=5).contains(&checked),
         "at most 5 guesses checked, {checked} were"

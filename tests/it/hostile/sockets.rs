@@ -37,7 +37,7 @@ async fn a_connect_storm_over_polling_leaves_one_socket_and_none_once_closed() {
     assert_eq!(answers, 1, "one CONNECT answer: {body}");
     assert_eq!(metric_until(&app, SOCKETS_OPEN, |v| v >= 1.0).await, 1.0);
 
-    let (_, online) = app.fresh_guest().await;
+    let (fresh, online) = app.fresh_guest().await;
     let users = online_count(&online);
     assert_eq!(users, 2, "the storm's guest and the fresh one: {online}");
     assert_eq!(metric(&app, SOCKETS_OPEN).await, 2.0);
