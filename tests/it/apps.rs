@@ -248,12 +248,7 @@ async fn a_board_post_reaches_every_socket_and_is_listed() {
         .await
         .unwrap();
     assert_eq!(form.status(), 201);
-    let mut response = http_client()
-        .get(app.url("/messages"))
-        .send()
-        .await
-        .unwrap();
-    let listed: Value = response.json().await.unwrap();
+    let (_, listed) = app.get_json("/messages", None).await;
     let names: Vec<&str> = listed
         .as_array()
         .unwrap()
@@ -262,12 +257,9 @@ async fn a_board_post_reaches_every_socket_and_is_listed() {
         .collect();
     assert_eq!(names, ["Zoe", "Yan"], "oldest first");
     let before = listed[1]["id"].as_i64().unwrap();
-    let mut response = http_client()
-        .get(app.url(&format!("/messages?before={before}")))
-        .send()
-        .await
-        .unwrap();
-    let older: Value = response.json().await.unwrap();
+    let (_, older) = app
+        .get_json(&format!("/messages?before={before}"), None)
+        .await;
     assert_eq!(older.as_array().unwrap().len(), 1);
 }
 

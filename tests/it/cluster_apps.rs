@@ -59,12 +59,7 @@ async fn board_messages_and_trade_offers_cross_nodes() {
     assert_eq!(bob.event("message").await["id"], posted["id"]);
     assert_eq!(ann.event("message").await["id"], posted["id"]);
 
-    let mut response = http_client()
-        .get(node_b.url("/api/users/ann/inventory"))
-        .send()
-        .await
-        .unwrap();
-    let items: Value = response.json().await.unwrap();
+    let (_, items) = node_b.get_json("/api/users/ann/inventory", None).await;
     let item = items["items"][0]["id"].clone();
     let offered = ann
         .ack("trade:offer", json!({"to": "bob", "give": [item]}))

@@ -217,16 +217,23 @@ fn ask_room_answer(packet: &str, ack: u64) -> (Value, Vec<String>) {
     (answer[0]["error"].clone(), responses)
 }
 
+/// One client for each room, connected to the main namespace and in that room.
+async fn in_rooms<const N: usize>(server: &TestServer, rooms: [&str; N]) -> [Sio; N] {
+    let mut clients = Vec::new();
+    for room in rooms {
+        let (mut sio, _) = Sio::connect(server).await;
+        sio.join_room(room).await;
+        clients.push(sio);
+    }
+    clients
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("one client a room"))
+}
+
 #[actix_web::test]
 async fn a_room_broadcast_with_acks_collects_every_answer_or_times_out() {
     let server = spawn_quiet().await;
-    let (mut a, _) = Sio::connect(&server).await;
-    let (mut b, _) = Sio::connect(&server).await;
-    let (mut c, _) = Sio::connect(&server).await;
-    for (sio, room) in [(&mut a, "r"), (&mut b, "r"), (&mut c, "other")] {
-        sio.send(&format!(r#"421["join","{room}"]"#)).await;
-        assert_eq!(sio.recv_text().await, "431[]");
-    }
+    let [mut a, mut b, mut c] = in_rooms(&server, ["r", "r", "other"]).await;
 
     // b waits for its own question (Socket::emit_with_ack) while the room is asked: the two
     // pending ids on b must differ.
@@ -271,13 +278,7 @@ async fn a_room_broadcast_with_acks_collects_every_answer_or_times_out() {
 #[actix_web::test]
 async fn room_broadcasts_reach_the_room_but_not_the_sender_or_outsiders() {
     let server = spawn_quiet().await;
-    let (mut a, _) = Sio::connect(&server).await;
-    let (mut b, _) = Sio::connect(&server).await;
-    let (mut c, _) = Sio::connect(&server).await;
-    for (sio, room) in [(&mut a, "r1"), (&mut b, "r1"), (&mut c, "r2")] {
-        sio.send(&format!(r#"421["join","{room}"]"#)).await;
-        assert_eq!(sio.recv_text().await, "431[]");
-    }
+    let [mut a, mut b, mut c] = in_rooms(&server, ["r1", "r1", "r2"]).await;
     a.send(r#"42["broadcast","r1",{"hello":"world"}]"#).await;
     assert_eq!(b.recv_text().await, r#"42["msg",{"hello":"world"}]"#);
     assert!(a.silent_for(SILENCE).await, "the sender gets nothing");

@@ -16,19 +16,11 @@ async fn accounts_start_with_six_items_and_inventories_are_public() {
     let app = spawn_app().await;
     let ann = trader(&app, "ann").await;
     assert_eq!(inventory(&app, &ann.name).await.len(), 6);
-    let own = http_client()
-        .get(app.url("/api/inventory"))
-        .insert_header(("Authorization", format!("Bearer {}", ann.token)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(own.status(), 200);
-    let guest = http_client()
-        .get(app.url("/api/inventory"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(guest.status(), 401);
+    assert_eq!(
+        app.get_json("/api/inventory", Some(&ann.token)).await.0,
+        200
+    );
+    assert_eq!(app.get_json("/api/inventory", None).await.0, 401);
     let mut unknown = http_client()
         .get(app.url("/api/users/nobody/inventory"))
         .send()
@@ -237,21 +229,16 @@ async fn decline_and_cancel_end_a_trade_without_moving_anything() {
         .await;
     assert_eq!(canceled["trade"]["status"], "canceled");
     assert_eq!(inventory(&app, "ann").await, items);
-    let mut response = http_client()
-        .get(app.url("/api/trades?status=declined"))
-        .insert_header(("Authorization", format!("Bearer {}", bob.token)))
-        .send()
-        .await
-        .unwrap();
-    let listed: Value = response.json().await.unwrap();
+    let (_, listed) = app
+        .get_json("/api/trades?status=declined", Some(&bob.token))
+        .await;
     assert_eq!(listed["trades"].as_array().unwrap().len(), 1);
-    let bad = http_client()
-        .get(app.url("/api/trades?status=weird"))
-        .insert_header(("Authorization", format!("Bearer {}", bob.token)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), 400);
+    assert_eq!(
+        app.get_json("/api/trades?status=weird", Some(&bob.token))
+            .await
+            .0,
+        400
+    );
 }
 
 #[actix_web::test]

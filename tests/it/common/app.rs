@@ -167,6 +167,18 @@ impl TestApp {
         (status, body)
     }
 
+    /// GETs `path`, as the user of `token` if given; returns status and JSON body (null if none).
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut request = http_client().get(self.url(path));
+        if let Some(token) = token {
+            request = request.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        let mut response = request.send().await.expect("GET");
+        let status = response.status().as_u16();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
     /// Tries to log in through the API: the status and the JSON answer.
     pub async fn log_in(&self, name: &str, password: &str) -> (u16, Value) {
         self.post_json(

@@ -337,6 +337,12 @@ impl Sio {
         self.ws.send_text(text).await;
     }
 
+    /// Joins `room` through the conformance server's `join` event, and waits for its ack.
+    pub async fn join_room(&mut self, room: &str) {
+        self.send(&format!(r#"421["join","{room}"]"#)).await;
+        assert_eq!(self.recv_text().await, "431[]", "join {room}");
+    }
+
     /// The next text message, pings answered and skipped.
     pub async fn recv_text(&mut self) -> String {
         match self.ws.recv_data().await {

@@ -72,7 +72,7 @@ async fn a_connect_storm_over_websocket_leaves_at_most_one_socket() {
     drop(ws);
     let after = metric_until(&app, SOCKETS_OPEN, |v| v == 0.0).await;
     assert_eq!(after, 0.0, "{after} sockets left (answers {answers})");
-    let (_, online) = app.fresh_guest().await;
+    let (_fresh, online) = app.fresh_guest().await;
     assert_eq!(online_count(&online), 1, "{online}");
 }
 
@@ -88,7 +88,7 @@ async fn a_disconnect_while_joining_leaves_no_socket() {
     // Give a forgotten middleware every chance to finish and register.
     let (_, body) = polling.get().await;
     assert!(!body.contains("40{"), "no CONNECT answer: {body}");
-    let (_, online) = app.fresh_guest().await;
+    let (_fresh, online) = app.fresh_guest().await;
     assert_eq!(online_count(&online), 1, "{online}");
     assert_eq!(metric(&app, SOCKETS_OPEN).await, 1.0);
 }
