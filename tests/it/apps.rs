@@ -37,16 +37,13 @@ async fn two_members_of_a_room_see_each_other_and_an_outsider_sees_nothing() {
     let mut bob = app.client(None).await;
     let mut outsider = app.client(None).await;
 
-    let joined = ann.ack("chat:join", json!({"room": "den"})).await;
+    let joined = ann.join("den").await;
     assert_eq!(joined["ok"], true);
     assert_eq!(joined["members"], json!(["ann"]));
     assert_eq!(joined["history"], json!([]));
-    assert_eq!(
-        outsider.ack("chat:join", json!({"room": "lobby"})).await["ok"],
-        true
-    );
+    assert_eq!(outsider.join("lobby").await["ok"], true);
 
-    let joined = bob.ack("chat:join", json!({"room": "den"})).await;
+    let joined = bob.join("den").await;
     let mut members = joined["members"].as_array().unwrap().clone();
     members.sort_by_key(|m| m.as_str().unwrap().to_string());
     assert_eq!(members, vec![json!("ann"), json!(bob.name.clone())]);
@@ -101,12 +98,12 @@ async fn a_user_with_two_tabs_stays_in_the_room_until_the_last_tab_goes() {
     let app = spawn_app().await;
     let token = app.register("tabby").await;
     let mut watcher = app.client(None).await;
-    watcher.ack("chat:join", json!({"room": "lobby"})).await;
+    watcher.join("lobby").await;
     let mut tab1 = app.client(Some(&token)).await;
     let mut tab2 = app.client(Some(&token)).await;
-    tab1.ack("chat:join", json!({"room": "lobby"})).await;
+    tab1.join("lobby").await;
     assert_eq!(watcher.event("chat:presence").await["online"], true);
-    tab2.ack("chat:join", json!({"room": "lobby"})).await;
+    tab2.join("lobby").await;
     drop(tab1);
     assert!(
         watcher.quiet("chat:presence", QUIET).await,
@@ -125,7 +122,7 @@ async fn rooms_are_listed_with_member_counts() {
     let mut a = app.client(None).await;
     let listed = a.ack("chat:rooms", Value::Null).await;
     assert_eq!(listed["rooms"], json!([{"name": "lobby", "members": 0}]));
-    a.ack("chat:join", json!({"room": "attic"})).await;
+    a.join("attic").await;
     let listed = a.ack("chat:rooms", Value::Null).await;
     assert_eq!(
         listed["rooms"],
@@ -142,7 +139,7 @@ async fn rooms_are_listed_with_member_counts() {
 async fn chat_history_survives_a_restart() {
     let app = spawn_app().await;
     let mut a = app.client(None).await;
-    a.ack("chat:join", json!({"room": "archive"})).await;
+    a.join("archive").await;
     for i in 0..3 {
         a.ack(
             "chat:send",
@@ -153,7 +150,7 @@ async fn chat_history_survives_a_restart() {
     drop(a);
     let app = app.restart().await;
     let mut b = app.client(None).await;
-    let joined = b.ack("chat:join", json!({"room": "archive"})).await;
+    let joined = b.join("archive").await;
     assert_eq!(texts_of(&joined["history"]), ["m0", "m1", "m2"]);
 }
 
@@ -161,7 +158,7 @@ async fn chat_history_survives_a_restart() {
 async fn bad_chat_payloads_get_documented_error_codes() {
     let app = spawn_app().await;
     let mut a = app.client(None).await;
-    a.ack("chat:join", json!({"room": "lobby"})).await;
+    a.join("lobby").await;
     let cases = [
         ("chat:join", json!({}), "bad_request"),
         ("chat:join", json!("lobby"), "bad_request"),
@@ -204,7 +201,7 @@ async fn bad_chat_payloads_get_documented_error_codes() {
 async fn a_chat_flood_is_rate_limited_without_a_disconnect() {
     let app = spawn_app_with(|s| s.chat_messages_per_minute = 3).await;
     let mut a = app.client(None).await;
-    a.ack("chat:join", json!({"room": "lobby"})).await;
+    a.join("lobby").await;
     for i in 0..3 {
         let ok = a
             .ack(

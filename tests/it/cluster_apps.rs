@@ -92,9 +92,9 @@ async fn presence_spans_nodes_and_follows_the_last_tab() {
     // Online lists from both nodes' arrivals may cross; the last one is the whole truth.
     online_list_becomes(&mut bob, json!(["ann", "bob"])).await;
 
-    let first = bob.ack("chat:join", json!({"room": "den"})).await;
+    let first = bob.join("den").await;
     assert_eq!(first["members"], json!(["bob"]), "{first}");
-    let joined = ann_a.ack("chat:join", json!({"room": "den"})).await;
+    let joined = ann_a.join("den").await;
     assert_eq!(joined["members"], json!(["ann", "bob"]), "{joined}");
     let arrival = bob.event("chat:presence").await;
     assert_eq!(
@@ -113,7 +113,7 @@ async fn presence_spans_nodes_and_follows_the_last_tab() {
 
     // A second tab of Ann's, on the other node: she was there already, nobody is told.
     let mut ann_b = node_b.client(Some(&ann_token)).await;
-    let second = ann_b.ack("chat:join", json!({"room": "den"})).await;
+    let second = ann_b.join("den").await;
     assert_eq!(second["members"], json!(["ann", "bob"]));
     assert!(
         bob.quiet("chat:presence", Duration::from_millis(300)).await,
@@ -160,7 +160,7 @@ async fn clients_of_a_dead_node_carry_on_at_another() {
     let mut ann = doomed.client(Some(&ann_token)).await;
     let mut bob = survivor.client(Some(&bob_token)).await;
     for client in [&mut ann, &mut bob] {
-        let joined = client.ack("chat:join", json!({"room": "den"})).await;
+        let joined = client.join("den").await;
         assert_eq!(joined["ok"], true, "{joined}");
     }
     let sent = ann

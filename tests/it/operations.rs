@@ -137,7 +137,7 @@ async fn metrics_follow_real_traffic() {
     let before = scrape(&app).await;
     let token = app.register("metered").await;
     let mut client = app.client(Some(&token)).await;
-    client.ack("chat:join", json!({"room": "lobby"})).await;
+    client.join("lobby").await;
     client
         .ack("chat:send", json!({"room": "lobby", "text": "counted"}))
         .await;

@@ -112,7 +112,7 @@ async fn a_websocket_client_cut_off_gets_every_missed_packet_once_and_in_order()
         true
     );
     let mut b = app.client(None).await;
-    b.ack("chat:join", json!({"room": "lobby"})).await;
+    b.join("lobby").await;
     say(&mut b, "before").await;
     assert_eq!(a.event_named("chat:message").await["text"], "before");
     let (sid, pid, offset) = (a.sid.clone(), a.pid.clone(), a.offset.clone().unwrap());
@@ -195,7 +195,7 @@ async fn a_polling_client_that_vanishes_recovers_too() {
     // The client stops polling; the server notices through the heartbeat and keeps the socket.
     tokio::time::sleep(Duration::from_millis(800)).await;
     let mut b = app.client(None).await;
-    b.ack("chat:join", json!({"room": "lobby"})).await;
+    b.join("lobby").await;
     say(&mut b, "while you were away").await;
 
     let again = Polling::open(&base).await;
@@ -234,7 +234,7 @@ async fn past_the_window_the_client_gets_a_fresh_session_and_the_chat_catches_up
     let joined = a.ack(1, "chat:join", json!({"room": "lobby"})).await;
     assert_eq!(joined["ok"], true);
     let mut b = app.client(None).await;
-    b.ack("chat:join", json!({"room": "lobby"})).await;
+    b.join("lobby").await;
     say(&mut b, "seen").await;
     let seen = a.event_named("chat:message").await;
     let (sid, pid, offset) = (a.sid.clone(), a.pid.clone(), a.offset.clone());

@@ -311,6 +311,11 @@ impl Client {
         }
     }
 
+    /// Joins chat room `room`; the ack.
+    pub async fn join(&mut self, room: &str) -> Value {
+        self.ack("chat:join", json!({ "room": room })).await
+    }
+
     /// The next event called `name` (earlier ones of other names are kept).
     pub async fn event(&mut self, name: &str) -> Value {
         if let Some(index) = self.events.iter().position(|(n, _)| n == name) {

@@ -191,7 +191,7 @@ struct Observed {
 /// every tenth round it looks at the gauges.
 async fn honest(app: &TestApp, until: Instant, seed: u64) -> Observed {
     let mut client = app.client(None).await;
-    let joined = client.ack("chat:join", json!({ "room": "lobby" })).await;
+    let joined = client.join("lobby").await;
     assert_eq!(joined["ok"], true, "seed {seed}: join: {joined}");
     let mut acks = 1;
     let (mut most_sockets, mut most_excess) = (0.0_f64, 0.0_f64);
