@@ -87,9 +87,7 @@ async fn two_members_of_a_room_see_each_other_and_an_outsider_sees_nothing() {
         ann.event("chat:presence").await,
         json!({"room": "den", "user": bob.name, "online": false})
     );
-    let refused = bob
-        .ack("chat:send", json!({"room": "den", "text": "back?"}))
-        .await;
+    let refused = bob.say("den", "back?").await;
     assert_eq!(refused["error"]["code"], "not_in_room");
 }
 
@@ -211,9 +209,7 @@ async fn a_chat_flood_is_rate_limited_without_a_disconnect() {
             .await;
         assert_eq!(ok["ok"], true);
     }
-    let limited = a
-        .ack("chat:send", json!({"room": "lobby", "text": "one more"}))
-        .await;
+    let limited = a.say("lobby", "one more").await;
     assert_eq!(limited["error"]["code"], "rate_limited");
     assert_eq!(
         a.ack("chat:rooms", Value::Null).await["ok"],

@@ -163,24 +163,14 @@ async fn clients_of_a_dead_node_carry_on_at_another() {
         let joined = client.join("den").await;
         assert_eq!(joined["ok"], true, "{joined}");
     }
-    let sent = ann
-        .ack(
-            "chat:send",
-            json!({"room": "den", "text": "from the doomed node"}),
-        )
-        .await;
+    let sent = ann.say("den", "from the doomed node").await;
     let last_seen = sent["message"]["id"].as_i64().unwrap();
     assert_eq!(bob.event("chat:message").await["id"], last_seen);
 
     doomed.kill();
     // The dead node's client sees its connection end (after whatever was already in flight).
     ann.ws.expect_close().await;
-    let missed = bob
-        .ack(
-            "chat:send",
-            json!({"room": "den", "text": "while you were away"}),
-        )
-        .await;
+    let missed = bob.say("den", "while you were away").await;
     assert_eq!(missed["ok"], true, "{missed}");
 
     let mut ann = survivor.client(Some(&ann_token)).await;
@@ -200,11 +190,9 @@ async fn clients_of_a_dead_node_carry_on_at_another() {
         (&presence["user"], &presence["online"]),
         (&json!("ann"), &json!(true))
     );
-    ann.ack("chat:send", json!({"room": "den", "text": "back"}))
-        .await;
+    ann.say("den", "back").await;
     assert_eq!(bob.event("chat:message").await["text"], "back");
-    bob.ack("chat:send", json!({"room": "den", "text": "welcome back"}))
-        .await;
+    bob.say("den", "welcome back").await;
     assert_eq!(ann.event("chat:message").await["text"], "welcome back");
 }
 

@@ -138,9 +138,7 @@ async fn metrics_follow_real_traffic() {
     let token = app.register("metered").await;
     let mut client = app.client(Some(&token)).await;
     client.join("lobby").await;
-    client
-        .ack("chat:send", json!({"room": "lobby", "text": "counted"}))
-        .await;
+    client.say("lobby", "counted").await;
     let offer = client
         .ack("trade:offer", json!({"to": "nobody", "give": [1]}))
         .await;

@@ -95,9 +95,7 @@ impl Recovering {
 }
 
 async fn say(sender: &mut crate::common::app::Client, text: &str) {
-    let sent = sender
-        .ack("chat:send", json!({"room": "lobby", "text": text}))
-        .await;
+    let sent = sender.say("lobby", text).await;
     assert_eq!(sent["ok"], true, "{sent}");
 }
 
@@ -157,13 +155,15 @@ async fn a_websocket_client_cut_off_gets_every_missed_packet_once_and_in_order()
     assert_eq!(b.event("chat:message").await["text"], "I am back");
 }
 
+/// A heartbeat short enough that a polling client that vanishes is let go within half a second.
+fn short_heartbeat(s: &mut agora::config::Settings) {
+    s.ping_interval_ms = 300;
+    s.ping_timeout_ms = 200;
+}
+
 #[actix_web::test]
 async fn a_polling_client_that_vanishes_recovers_too() {
-    let app = spawn_app_with(|s| {
-        s.ping_interval_ms = 300;
-        s.ping_timeout_ms = 200;
-    })
-    .await;
+    let app = spawn_app_with(short_heartbeat).await;
     let base = app.url("/socket.io/");
     let session = Polling::open(&base).await;
     session.post("40").await;

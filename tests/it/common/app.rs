@@ -181,21 +181,19 @@ impl TestApp {
 
     /// Tries to log in through the API: the status and the JSON answer.
     pub async fn log_in(&self, name: &str, password: &str) -> (u16, Value) {
-        self.post_json(
-            "/api/login",
-            json!({"username": name, "password": password}),
-        )
-        .await
+        self.post_json("/api/login", credentials(name, password))
+            .await
+    }
+
+    /// Tries to register through the API: the status and the JSON answer.
+    pub async fn try_register(&self, name: &str, password: &str) -> (u16, Value) {
+        self.post_json("/api/register", credentials(name, password))
+            .await
     }
 
     /// Registers an account through the API; returns its session token.
     pub async fn register(&self, name: &str) -> String {
-        let (status, body) = self
-            .post_json(
-                "/api/register",
-                json!({"username": name, "password": "correct horse"}),
-            )
-            .await;
+        let (status, body) = self.try_register(name, "correct horse").await;
         assert_eq!(status, 201, "register {name}: {body}");
         body["token"].as_str().expect("token").to_string()
     }
@@ -277,6 +275,11 @@ impl TestApp {
     }
 }
 
+/// The body of a login or registration.
+pub fn credentials(name: &str, password: &str) -> Value {
+    json!({"username": name, "password": password})
+}
+
 /// How many users an `online` event lists.
 pub fn online_count(online: &Value) -> usize {
     online["users"]
@@ -314,6 +317,12 @@ impl Client {
     /// Joins chat room `room`; the ack.
     pub async fn join(&mut self, room: &str) -> Value {
         self.ack("chat:join", json!({ "room": room })).await
+    }
+
+    /// Sends `text` to chat room `room`; the ack.
+    pub async fn say(&mut self, room: &str, text: &str) -> Value {
+        self.ack("chat:send", json!({ "room": room, "text": text }))
+            .await
     }
 
     /// The next event called `name` (earlier ones of other names are kept).

@@ -8,7 +8,7 @@ use agora::store::Store;
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
-use crate::common::app::{spawn_app, spawn_app_with, spawn_node_beside, TestApp};
+use crate::common::app::{credentials, spawn_app, spawn_app_with, spawn_node_beside, TestApp};
 use crate::common::postgres::TestDatabase;
 use crate::common::{http_client, Ws, WsFrame};
 
@@ -44,10 +44,6 @@ async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Option<String>, V
         .map(str::to_owned);
     let body = response.json::<Value>().await.unwrap_or(Value::Null);
     (response.status().as_u16(), retry_after, body)
-}
-
-fn credentials(name: &str, password: &str) -> Value {
-    json!({"username": name, "password": password})
 }
 
 /// Checks a 429 answer: `rate_limited`, and a whole number of seconds to wait, at least 1.

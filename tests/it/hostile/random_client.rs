@@ -199,9 +199,7 @@ async fn honest(app: &TestApp, until: Instant, seed: u64) -> Observed {
     while Instant::now() < until {
         if Instant::now() >= next_send {
             let text = format!("honest {acks}");
-            let sent = client
-                .ack("chat:send", json!({ "room": "lobby", "text": text }))
-                .await;
+            let sent = client.say("lobby", &text).await;
             assert_eq!(sent["ok"], true, "seed {seed}: send: {sent}");
             assert_eq!(sent["message"]["text"], text, "seed {seed}: {sent}");
             next_send += HONEST_SEND_EVERY;
