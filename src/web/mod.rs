@@ -22,7 +22,6 @@ use actix_web::web;
 
 use crate::apps::AppContext;
 use crate::socketio::SocketIo;
-use pages::CredentialsAction;
 use templates::Templates;
 
 /// State shared by every HTTP handler.
@@ -40,8 +39,8 @@ pub struct AppState {
 /// Signing up, in and out: the forms and the JSON API.
 fn account_routes(cfg: &mut web::ServiceConfig) {
     let form = |action| web::post().to(pages::credentials(action));
-    cfg.route("/login", form(CredentialsAction::LogIn))
-        .route("/register", form(CredentialsAction::Register))
+    cfg.route("/login", form(pages::CredentialsAction::LogIn))
+        .route("/register", form(pages::CredentialsAction::Register))
         .route("/logout", web::post().to(pages::logout));
     cfg.route("/api/register", web::post().to(api_accounts::register))
         .route("/api/login", web::post().to(api_accounts::login))
