@@ -74,8 +74,7 @@ async fn a_connection_that_joins_no_namespace_is_closed_after_the_connect_timeou
 
 #[actix_web::test]
 async fn json_arguments_come_back_with_their_key_order() {
-    let server = spawn_quiet().await;
-    let (mut sio, _) = Sio::connect(&server).await;
+    let (server, mut sio) = quiet_client().await;
     let event = r#"42["message",{"z":1,"a":{"y":[1.5,"é\n\"q\""],"b":null}},"\u2028"]"#;
     sio.send(event).await;
     let echoed = sio.recv_text().await;
@@ -91,8 +90,7 @@ async fn json_arguments_come_back_with_their_key_order() {
 
 #[actix_web::test]
 async fn events_and_client_acks() {
-    let server = spawn_quiet().await;
-    let (mut sio, _) = Sio::connect(&server).await;
+    let (server, mut sio) = quiet_client().await;
     sio.send(r#"42["message",1,"2",{"3":[true]}]"#).await;
     assert_eq!(
         sio.recv_text().await,
@@ -110,8 +108,7 @@ async fn events_and_client_acks() {
 
 #[actix_web::test]
 async fn replies_come_back_in_the_order_of_the_messages() {
-    let server = spawn_quiet().await;
-    let (mut sio, _) = Sio::connect(&server).await;
+    let (server, mut sio) = quiet_client().await;
     // Sent back to back without waiting, so several are handled in one turn of the WebSocket.
     let sent = 60;
     for i in 0..sent {
@@ -134,8 +131,7 @@ async fn replies_come_back_in_the_order_of_the_messages() {
 
 #[actix_web::test]
 async fn binary_events_and_acks_keep_their_attachments() {
-    let server = spawn_quiet().await;
-    let (mut sio, _) = Sio::connect(&server).await;
+    let (server, mut sio) = quiet_client().await;
     sio.send(r#"452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#)
         .await;
     sio.ws.send_binary(&[1, 2, 3]).await;
@@ -166,8 +162,7 @@ async fn binary_events_and_acks_keep_their_attachments() {
 
 #[actix_web::test]
 async fn the_server_waits_for_client_acks_with_a_timeout() {
-    let server = spawn_quiet().await;
-    let (mut sio, _) = Sio::connect(&server).await;
+    let (server, mut sio) = quiet_client().await;
     sio.send(r#"42["ask"]"#).await;
     let question = sio.recv_text().await;
     let id: String = question[2..]
@@ -305,8 +300,7 @@ async fn a_client_can_leave_and_rejoin_a_namespace() {
 
 #[actix_web::test]
 async fn a_server_disconnect_sends_disconnect_then_closes() {
-    let server = spawn_quiet().await;
-    let (mut sio, _) = Sio::connect(&server).await;
+    let (server, mut sio) = quiet_client().await;
     sio.send(r#"42["kick-me"]"#).await;
     assert_eq!(sio.recv_text().await, "41");
     sio.ws.expect_close().await;
@@ -315,8 +309,7 @@ async fn a_server_disconnect_sends_disconnect_then_closes() {
 
 #[actix_web::test]
 async fn an_ack_with_an_unknown_id_is_ignored() {
-    let server = spawn_quiet().await;
-    let (mut sio, _) = Sio::connect(&server).await;
+    let (server, mut sio) = quiet_client().await;
     sio.send("43999[1]").await;
     sio.send(r#"42["message","alive"]"#).await;
     assert_eq!(sio.recv_text().await, r#"42["message-back","alive"]"#);

@@ -120,6 +120,13 @@ pub fn texts_of(messages: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// A quiet conformance server and one client connected to its main namespace.
+pub async fn quiet_client() -> (TestServer, Sio) {
+    let server = spawn_quiet().await;
+    let (sio, _) = Sio::connect(&server).await;
+    (server, sio)
+}
+
 /// An HTTP client whose requests may wait as long as a long poll does.
 pub fn http_client() -> awc::Client {
     awc::Client::builder()
