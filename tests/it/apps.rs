@@ -41,7 +41,7 @@ async fn two_members_of_a_room_see_each_other_and_an_outsider_sees_nothing() {
     assert_eq!(joined["ok"], true);
     assert_eq!(joined["members"], json!(["ann"]));
     assert_eq!(joined["history"], json!([]));
-    assert_eq!(outsider.join("lobby").await["ok"], true);
+    outsider.must_join("lobby", "within the limits").await;
 
     let joined = bob.join("den").await;
     let mut members = joined["members"].as_array().unwrap().clone();

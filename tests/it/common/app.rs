@@ -319,6 +319,16 @@ impl Client {
         self.ack("chat:join", json!({ "room": room })).await
     }
 
+    /// Joins chat room `room` and asserts that it was allowed (`why` says why it must be).
+    pub async fn must_join(&mut self, room: &str, why: &str) {
+        let answer = self.join(room).await;
+        assert_eq!(
+            answer["ok"], true,
+            "{} joins {room}: {why}: {answer}",
+            self.name
+        );
+    }
+
     /// Sends `text` to chat room `room`; the ack.
     pub async fn say(&mut self, room: &str, text: &str) -> Value {
         self.ack("chat:send", json!({ "room": room, "text": text }))
