@@ -22,24 +22,19 @@ use agora::engineio::{Engine, EngineConfig};
 use agora::hub::{ChatServer, LocalAdapter};
 use agora::socketio::{Namespace, SocketIo};
 
+#[path = "../benches/floor/src/server_args.rs"]
+mod server_args;
+
+use server_args::ServerArgs;
+
 #[derive(Parser, Debug)]
 #[command(about = "Agora benchmark server (join / broadcast / echo)")]
 struct Args {
     /// Port to listen on.
     #[arg(long, default_value_t = 3000)]
     port: u16,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    host: String,
-    /// actix-web worker threads (default: actix's choice, one per CPU the process may run on).
-    #[arg(long)]
-    workers: Option<usize>,
-    /// Engine.IO ping interval, in milliseconds.
-    #[arg(long, default_value_t = 25_000)]
-    ping_interval: u64,
-    /// Engine.IO ping timeout, in milliseconds.
-    #[arg(long, default_value_t = 20_000)]
-    ping_timeout: u64,
+    #[command(flatten)]
+    server: ServerArgs,
     /// Frames a session may hold for a client that has not read them yet (fan-out bursts).
     #[arg(long, default_value_t = 4_096)]
     max_queue: usize,
@@ -68,8 +63,8 @@ async fn main() -> std::io::Result<()> {
         .init();
 
     let config = EngineConfig {
-        ping_interval: Duration::from_millis(args.ping_interval),
-        ping_timeout: Duration::from_millis(args.ping_timeout),
+        ping_interval: Duration::from_millis(args.server.ping_interval),
+        ping_timeout: Duration::from_millis(args.server.ping_timeout),
         max_queue: args.max_queue,
         ..EngineConfig::default()
     };
@@ -77,13 +72,16 @@ async fn main() -> std::io::Result<()> {
     let io = socket_io(Arc::new(LocalAdapter::new(hub)));
     let engine = Engine::new(config, Arc::new(io));
 
-    let listener = TcpListener::bind((args.host.as_str(), args.port))?;
+    let listener = TcpListener::bind((args.server.host.as_str(), args.port))?;
     let mut server = HttpServer::new(move || App::new().service(engine.resource("/socket.io/")))
         .backlog(4_096)
         .shutdown_timeout(1);
-    if let Some(workers) = args.workers {
+    if let Some(workers) = args.server.workers {
         server = server.workers(workers);
     }
-    println!("agora bench server on http://{}:{}", args.host, args.port);
+    println!(
+        "agora bench server on http://{}:{}",
+        args.server.host, args.port
+    );
     server.listen(listener)?.run().await
 }

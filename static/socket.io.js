@@ -1239,13 +1239,7 @@
     return manager.socket(parsed.nsp, opts);
   }
 
-  io.protocol = 5;
-  io.connect = io;
-  io.io = io;
-  io.default = io;
-  io.Manager = Manager;
-  io.Socket = Socket;
-  io.Emitter = Emitter;
+  Object.assign(io, { protocol: 5, connect: io, io, default: io, Manager, Socket, Emitter });
 
   if (typeof module === 'object' && module && module.exports) module.exports = io;
   if (root) root.io = io;

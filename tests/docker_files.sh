@@ -439,18 +439,20 @@ try:
                 if not any(re.search(p, text, re.M) for p in sticky):
                     problems.append(f"{cfg}: no sticky-session directive (ip_hash, hash $remote_addr, sticky, balance source, cookie insert)")
                 if "nginx" in os.path.basename(cfg_path):
-                    if not re.search(r"proxy_http_version\s+1\.1\s*;", text):
-                        problems.append(f"{cfg}: no proxy_http_version 1.1 (needed for WebSocket)")
-                    if not re.search(r"proxy_set_header\s+Upgrade\s+\$http_upgrade\s*;", text):
-                        problems.append(f"{cfg}: Upgrade header not proxied")
-                    if not re.search(r"proxy_set_header\s+Connection\s+\S+", text):
-                        problems.append(f"{cfg}: Connection header not proxied")
-                    if not re.search(r"listen\s+(\S+:)?3000\b", text):
-                        problems.append(f"{cfg}: does not listen on 3000")
-                    if not re.search(r"proxy_set_header\s+Host\s+\$http_host\s*;", text):
-                        problems.append(f"{cfg}: Host is not proxied as $http_host (with the port; the nodes compare Origin with Host)")
-                    if not re.search(r"proxy_set_header\s+X-Forwarded-For\s+\$proxy_add_x_forwarded_for\s*;", text):
-                        problems.append(f"{cfg}: X-Forwarded-For is not appended to ($proxy_add_x_forwarded_for)")
+                    # (directive that must be there, what is wrong without it)
+                    nginx_needs = (
+                        (r"proxy_http_version\s+1\.1\s*;", "no proxy_http_version 1.1 (needed for WebSocket)"),
+                        (r"proxy_set_header\s+Upgrade\s+\$http_upgrade\s*;", "Upgrade header not proxied"),
+                        (r"proxy_set_header\s+Connection\s+\S+", "Connection header not proxied"),
+                        (r"listen\s+(\S+:)?3000\b", "does not listen on 3000"),
+                        (r"proxy_set_header\s+Host\s+\$http_host\s*;",
+                         "Host is not proxied as $http_host (with the port; the nodes compare Origin with Host)"),
+                        (r"proxy_set_header\s+X-Forwarded-For\s+\$proxy_add_x_forwarded_for\s*;",
+                         "X-Forwarded-For is not appended to ($proxy_add_x_forwarded_for)"),
+                    )
+                    for pattern, problem in nginx_needs:
+                        if not re.search(pattern, text):
+                            problems.append(f"{cfg}: {problem}")
                 for node in nodes:
                     host = nodes[node].get("hostname", node)
                     if not re.search(r"\b(%s|%s):3000\b" % (re.escape(node), re.escape(host)), text):

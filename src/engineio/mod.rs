@@ -35,6 +35,8 @@ pub use connection::EngineConnection;
 pub use error::{EngineError, PacketError};
 pub use handler::{EngineHandler, Handshake};
 pub use packet::{Frame, Message};
+#[cfg(test)]
+pub(crate) use session::test_support;
 pub use session::{EngineSession, Registry};
 pub use sid::Sid;
 pub use socket::{EngineSocket, SendError};

@@ -193,3 +193,6 @@ impl EngineConnection for Connection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -158,6 +158,21 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Runs an `INSERT … RETURNING id` whose values are `texts`, then the time now; the new row's
+    /// id and that time.
+    async fn insert_stamped<'q>(
+        &self,
+        sql: &'q str,
+        texts: &[&'q str],
+    ) -> Result<(i64, i64), StoreError> {
+        let at = now_ms();
+        let query = texts
+            .iter()
+            .fold(sqlx::query(sql), |query, text| query.bind(*text));
+        let row = query.bind(at).fetch_one(&self.pool).await?;
+        Ok((row.get(0), at))
+    }
+
     /// Stores a chat message.
     pub async fn add_chat_message(
         &self,
@@ -165,18 +180,15 @@ impl Store {
         user: &str,
         text: &str,
     ) -> Result<ChatMessage, StoreError> {
-        let at = now_ms();
-        let row = sqlx::query(
-            "INSERT INTO chat_messages (room, author, text, at) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(room)
-        .bind(user)
-        .bind(text)
-        .bind(at)
-        .fetch_one(&self.pool)
-        .await?;
+        let (id, at) = self
+            .insert_stamped(
+                "INSERT INTO chat_messages (room, author, text, at) VALUES ($1, $2, $3, $4) \
+                 RETURNING id",
+                &[room, user, text],
+            )
+            .await?;
         Ok(ChatMessage {
-            id: row.get(0),
+            id,
             room: room.to_string(),
             user: user.to_string(),
             text: text.to_string(),
@@ -209,17 +221,14 @@ impl Store {
         name: &str,
         message: &str,
     ) -> Result<BoardMessage, StoreError> {
-        let at = now_ms();
-        let row = sqlx::query(
-            "INSERT INTO board_messages (name, message, at) VALUES ($1, $2, $3) RETURNING id",
-        )
-        .bind(name)
-        .bind(message)
-        .bind(at)
-        .fetch_one(&self.pool)
-        .await?;
+        let (id, at) = self
+            .insert_stamped(
+                "INSERT INTO board_messages (name, message, at) VALUES ($1, $2, $3) RETURNING id",
+                &[name, message],
+            )
+            .await?;
         Ok(BoardMessage {
-            id: row.get(0),
+            id,
             name: name.to_string(),
             message: message.to_string(),
             at,
@@ -253,16 +262,14 @@ impl Store {
 
     /// Stores a tweet.
     pub async fn add_tweet(&self, author: &str, text: &str) -> Result<Tweet, StoreError> {
-        let at = now_ms();
-        let row =
-            sqlx::query("INSERT INTO tweets (author, text, at) VALUES ($1, $2, $3) RETURNING id")
-                .bind(author)
-                .bind(text)
-                .bind(at)
-                .fetch_one(&self.pool)
-                .await?;
+        let (id, at) = self
+            .insert_stamped(
+                "INSERT INTO tweets (author, text, at) VALUES ($1, $2, $3) RETURNING id",
+                &[author, text],
+            )
+            .await?;
         Ok(Tweet {
-            id: row.get(0),
+            id,
             author: author.to_string(),
             text: text.to_string(),
             at,

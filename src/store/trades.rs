@@ -269,6 +269,28 @@ async fn set_status(
     Ok(())
 }
 
+/// Ends trade `id` as `status` (expired, or invalid: it can no longer be decided) and commits
+/// that; the error the decision answers with.
+async fn end_undecidable(
+    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    id: i64,
+    status: TradeStatus,
+) -> TradeError {
+    let ended: Result<TradeError, TradeError> = async move {
+        set_status(&mut tx, id, status).await?;
+        let trade = Box::new(load_trade(&mut tx, id).await?);
+        tx.commit().await?;
+        Ok(TradeError::NotActive {
+            trade,
+            changed_now: true,
+        })
+    }
+    .await;
+    match ended {
+        Ok(error) | Err(error) => error,
+    }
+}
+
 async fn side_ids(
     conn: &mut AnyConnection,
     trade: i64,
@@ -445,13 +467,7 @@ impl Store {
             });
         }
         if now_ms() >= row.get::<i64, _>(3) {
-            set_status(&mut tx, id, TradeStatus::Expired).await?;
-            let trade = Box::new(load_trade(&mut tx, id).await?);
-            tx.commit().await?;
-            return Err(TradeError::NotActive {
-                trade,
-                changed_now: true,
-            });
+            return Err(end_undecidable(tx, id, TradeStatus::Expired).await);
         }
         let mut invalidated = Vec::new();
         let status = match decision {
@@ -463,13 +479,7 @@ impl Store {
                 let still_owned = count_owned(&mut tx, dialect, sender, &give).await? == give.len()
                     && count_owned(&mut tx, dialect, recipient, &want).await? == want.len();
                 if !still_owned {
-                    set_status(&mut tx, id, TradeStatus::Invalid).await?;
-                    let trade = Box::new(load_trade(&mut tx, id).await?);
-                    tx.commit().await?;
-                    return Err(TradeError::NotActive {
-                        trade,
-                        changed_now: true,
-                    });
+                    return Err(end_undecidable(tx, id, TradeStatus::Invalid).await);
                 }
                 // The transaction is exclusive, so the checked owners cannot change before these
                 // updates (PostgreSQL would fail the commit instead); a short move still aborts.

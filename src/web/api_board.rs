@@ -24,8 +24,7 @@ pub async fn list(
         .apps
         .store
         .board_messages(page.before, board::PAGE_SIZE)
-        .await
-        .map_err(crate::apps::error::AppError::from)?;
+        .await?;
     Ok(HttpResponse::Ok().json(messages))
 }
 

@@ -37,12 +37,7 @@ pub async fn list(
         (None, None) => TweetPage::Latest,
     };
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let tweets = state
-        .apps
-        .store
-        .tweets(page, limit)
-        .await
-        .map_err(crate::apps::error::AppError::from)?;
+    let tweets = state.apps.store.tweets(page, limit).await?;
     Ok(HttpResponse::Ok().json(tweets))
 }
 

@@ -324,6 +324,14 @@ mod tests {
         ClientInfo::resolve(peer.parse().ok(), &headers(list), &trusted(trust))
     }
 
+    /// A request through the trusted proxy 10.0.0.5 (10.0.0.0/8 trusted).
+    fn via_proxy(list: &[(&'static str, &'static str)]) -> ClientInfo {
+        client(PROXY, &[TRUSTED], list)
+    }
+
+    const PROXY: &str = "10.0.0.5";
+    const TRUSTED: &str = "10.0.0.0/8";
+
     fn ip(text: &str) -> Option<IpAddr> {
         text.parse().ok()
     }
@@ -346,84 +354,57 @@ mod tests {
 
     #[test]
     fn walks_x_forwarded_for_from_the_right() {
-        let trust = ["10.0.0.0/8"];
         // The client forged the first entry; the proxy appended the real one.
-        let seen = client(
-            "10.0.0.5",
-            &trust,
-            &[("x-forwarded-for", "1.1.1.1, 203.0.113.7, 10.0.0.9")],
-        );
+        let seen = via_proxy(&[("x-forwarded-for", "1.1.1.1, 203.0.113.7, 10.0.0.9")]);
         assert_eq!(seen.addr, ip("203.0.113.7"));
-        assert_eq!(seen.proxy, ip("10.0.0.5"));
+        assert_eq!(seen.proxy, ip(PROXY));
         // Split over two lines, with ports and brackets.
-        let seen = client(
-            "10.0.0.5",
-            &trust,
-            &[
-                ("x-forwarded-for", "[2001:db8::1]:443"),
-                ("x-forwarded-for", "10.0.0.9:80"),
-            ],
-        );
+        let seen = via_proxy(&[
+            ("x-forwarded-for", "[2001:db8::1]:443"),
+            ("x-forwarded-for", "10.0.0.9:80"),
+        ]);
         assert_eq!(seen.addr, ip("2001:db8::1"));
         // Every hop trusted: the leftmost.
-        let seen = client(
-            "10.0.0.5",
-            &trust,
-            &[("x-forwarded-for", "10.1.1.1, 10.0.0.9")],
-        );
+        let seen = via_proxy(&[("x-forwarded-for", "10.1.1.1, 10.0.0.9")]);
         assert_eq!(seen.addr, ip("10.1.1.1"));
         // No header from a trusted proxy: the proxy itself.
-        assert_eq!(client("10.0.0.5", &trust, &[]).addr, ip("10.0.0.5"));
+        assert_eq!(via_proxy(&[]).addr, ip(PROXY));
     }
 
     #[test]
     fn malformed_headers_fall_back_to_the_peer() {
-        let trust = ["10.0.0.0/8"];
         for bad in ["", "unknown", "1.2.3.4, nonsense", "999.1.1.1"] {
             let list = [("x-forwarded-for", bad)];
-            let seen = client("10.0.0.5", &trust, &list);
-            assert_eq!(seen.addr, ip("10.0.0.5"), "{bad:?}");
+            let seen = via_proxy(&list);
+            assert_eq!(seen.addr, ip(PROXY), "{bad:?}");
         }
         // Garbage left of the first untrusted hop is never reached.
-        let seen = client(
-            "10.0.0.5",
-            &trust,
-            &[("x-forwarded-for", "garbage, 203.0.113.7")],
-        );
+        let seen = via_proxy(&[("x-forwarded-for", "garbage, 203.0.113.7")]);
         assert_eq!(seen.addr, ip("203.0.113.7"));
         let mut map = HeaderMap::new();
         map.insert(
             header::HeaderName::from_static("x-forwarded-for"),
             HeaderValue::from_bytes(b"\xff1.2.3.4").unwrap(),
         );
-        let seen = ClientInfo::resolve(ip("10.0.0.5"), &map, &trusted(&trust));
-        assert_eq!(seen.addr, ip("10.0.0.5"));
+        let seen = ClientInfo::resolve(ip(PROXY), &map, &trusted(&[TRUSTED]));
+        assert_eq!(seen.addr, ip(PROXY));
     }
 
     #[test]
     fn reads_forwarded_only_without_x_forwarded_for() {
-        let trust = ["10.0.0.0/8"];
-        let seen = client(
-            "10.0.0.5",
-            &trust,
-            &[(
-                "forwarded",
-                "for=192.0.2.60;proto=http, for=\"[2001:db8:cafe::17]:4711\";proto=https",
-            )],
-        );
+        let seen = via_proxy(&[(
+            "forwarded",
+            "for=192.0.2.60;proto=http, for=\"[2001:db8:cafe::17]:4711\";proto=https",
+        )]);
         assert_eq!(seen.addr, ip("2001:db8:cafe::17"));
         assert!(seen.https, "proto of the last element");
-        let seen = client(
-            "10.0.0.5",
-            &trust,
-            &[
-                ("forwarded", "for=192.0.2.60"),
-                ("x-forwarded-for", "203.0.113.7"),
-            ],
-        );
+        let seen = via_proxy(&[
+            ("forwarded", "for=192.0.2.60"),
+            ("x-forwarded-for", "203.0.113.7"),
+        ]);
         assert_eq!(seen.addr, ip("203.0.113.7"), "X-Forwarded-For wins");
-        let seen = client("10.0.0.5", &trust, &[("forwarded", "for=unknown")]);
-        assert_eq!(seen.addr, ip("10.0.0.5"));
+        let seen = via_proxy(&[("forwarded", "for=unknown")]);
+        assert_eq!(seen.addr, ip(PROXY));
     }
 
     #[test]

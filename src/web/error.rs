@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::accounts::AccountError;
 use crate::apps::error::{AppError, ErrorKind};
+use crate::store::StoreError;
 
 /// An error answer of the HTTP API.
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +131,12 @@ impl From<AppError> for ApiError {
             AppError::Internal => ApiError::Internal,
             other => ApiError::App(Box::new(other)),
         }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::from(AppError::from(error))
     }
 }
 

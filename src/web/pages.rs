@@ -74,48 +74,56 @@ pub fn plain(
     }
 }
 
-/// `POST /login`: signs in and redirects home, or shows the form again with the error.
-pub async fn login(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    form: web::Form<CredentialsForm>,
-) -> HttpResponse {
-    if !csrf::verify(&req, &form.csrf_token) {
-        return csrf_refused(&req, &state).await;
-    }
-    let peer = ClientInfo::of(&req).addr;
-    let result = state
-        .apps
-        .accounts
-        .login(&form.username, &form.password, peer)
-        .await;
-    finish_form(&req, &state, result, "login.html.tera", "Log in", &form).await
+/// What a posted [`CredentialsForm`] asks for: `POST /login` or `POST /register`.
+#[derive(Clone, Copy)]
+pub enum CredentialsAction {
+    /// Sign in to an existing account.
+    LogIn,
+    /// Create the account and sign in.
+    Register,
 }
 
-/// `POST /register`: creates the account, signs in and redirects home.
-pub async fn register(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    form: web::Form<CredentialsForm>,
-) -> HttpResponse {
-    if !csrf::verify(&req, &form.csrf_token) {
-        return csrf_refused(&req, &state).await;
+/// The `POST` handler of a credentials form: redirects home signed in, or shows the form again
+/// with the error.
+pub fn credentials(
+    action: CredentialsAction,
+) -> impl Fn(
+    HttpRequest,
+    web::Data<AppState>,
+    web::Form<CredentialsForm>,
+) -> LocalBoxFuture<'static, HttpResponse>
+       + Clone {
+    move |req, state, form| {
+        Box::pin(async move { submit_credentials(&req, &state, &form, action).await })
     }
-    let peer = req.peer_addr().map(|addr| addr.ip());
-    let result = state
-        .apps
-        .accounts
-        .register(&form.username, &form.password, peer)
-        .await;
-    finish_form(
-        &req,
-        &state,
-        result,
-        "register.html.tera",
-        "Register",
-        &form,
-    )
-    .await
+}
+
+/// Checks the form's CSRF token, then logs in or registers: a redirect home with the session
+/// cookie, or the same form again with the error.
+async fn submit_credentials(
+    req: &HttpRequest,
+    state: &AppState,
+    form: &CredentialsForm,
+    action: CredentialsAction,
+) -> HttpResponse {
+    if !csrf::verify(req, &form.csrf_token) {
+        return csrf_refused(req, state).await;
+    }
+    let accounts = &state.apps.accounts;
+    let (username, password) = (&form.username, &form.password);
+    let (result, template, title) = match action {
+        CredentialsAction::LogIn => {
+            let peer = ClientInfo::of(req).addr;
+            let result = accounts.login(username, password, peer).await;
+            (result, "login.html.tera", "Log in")
+        }
+        CredentialsAction::Register => {
+            let peer = req.peer_addr().map(|addr| addr.ip());
+            let result = accounts.register(username, password, peer).await;
+            (result, "register.html.tera", "Register")
+        }
+    };
+    finish_form(req, state, result, template, title, form).await
 }
 
 /// `POST /logout`: ends the session and redirects home.

@@ -16,10 +16,19 @@ import crypto from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { run as scenarioTrades } from "./scenarios/trades.mjs";
 import { run as scenarioOffline } from "./scenarios/offline.mjs";
+import {
+  STEP_TIMEOUT_MS,
+  assert,
+  expectSameDocument,
+  freshPassword,
+  freshTag,
+  markDocument,
+  pagesAB,
+  waitForChatJoined,
+} from "./page_helpers.mjs";
 
 const SCENARIO_TIMEOUT_MS = 30_000; // hard limit per scenario (unless SCENARIO_LIMITS_MS says otherwise)
 const SCENARIO_LIMITS_MS = { chat: 45_000, board: 45_000, feed: 45_000, trades: 60_000, offline: 60_000 }; // two browsers each
-const STEP_TIMEOUT_MS = 10_000; // default wait for one thing on a page
 const SERVER_WAIT_MS = 15_000; // how long to wait for the server to answer at all
 const LAUNCH_TIMEOUT_MS = 20_000;
 
@@ -40,10 +49,6 @@ const CHROMIUM_ARGS = [
 
 // ---------------------------------------------------------------------------
 // helpers
-
-function assert(cond, what) {
-  if (!cond) throw new Error(what);
-}
 
 function withTimeout(promise, ms, what) {
   let timer;
@@ -73,13 +78,7 @@ async function waitForServer(baseUrl) {
 /** One scenario run: owns its browser contexts, collects the browser's log, fails on page errors. */
 class Ctx {
   constructor(name, browser, baseUrl, shotDir) {
-    this.name = name;
-    this.browser = browser;
-    this.baseUrl = baseUrl;
-    this.shotDir = shotDir;
-    this.contexts = [];
-    this.log = [];
-    this.problems = [];
+    Object.assign(this, { name, browser, baseUrl, shotDir, contexts: [], log: [], problems: [] });
   }
 
   step(line) {
@@ -308,7 +307,7 @@ async function scenarioHome(ctx) {
 async function scenarioRegisterLogin(ctx) {
   // As long as a name may be (24): long unbroken names must not break the layout.
   const username = "e2e_" + crypto.randomBytes(10).toString("hex");
-  const password = "pw-" + crypto.randomBytes(9).toString("base64url");
+  const password = freshPassword();
   const page = await ctx.page("desktop");
 
   ctx.step(`register ${username}`);
@@ -431,18 +430,6 @@ async function waitForName(page, selector, name, present, what) {
     });
 }
 
-/** Put a marker on the page; `expectSameDocument` later proves the page was not reloaded. */
-async function markDocument(page) {
-  await page.evaluate(() => {
-    window.__e2eMarker = "still-here";
-  });
-}
-
-async function expectSameDocument(page, what) {
-  const marker = await page.evaluate(() => window.__e2eMarker).catch(() => null);
-  assert(marker === "still-here", `${what}: the page was reloaded or left`);
-}
-
 async function expectNoProbe(page, id, what) {
   assert((await page.locator(`#${id}`).count()) === 0, `${what}: markup from a user was rendered as HTML (#${id} exists)`);
 }
@@ -453,26 +440,6 @@ async function waitForLoaded(page, listSelector, what) {
     const status = await page.locator(".board-status, .feed-status").first().textContent().catch(() => null);
     throw new Error(`${what}: ${listSelector} never loaded (state ${JSON.stringify(state)}, status ${JSON.stringify(status)})`);
   });
-}
-
-/** The chat page has joined `room`: its name shows and the message box is enabled. */
-async function waitForChatJoined(page, room, what) {
-  await page
-    .waitForFunction(
-      (r) =>
-        (document.getElementById("room-name")?.textContent || "").trim() === r &&
-        !document.querySelector('#message-form input[name="text"]')?.disabled,
-      room,
-    )
-    .catch(async () => {
-      const shown = await page.evaluate(() => ({
-        room: document.getElementById("room-name")?.textContent,
-        state: document.getElementById("room-state")?.textContent,
-        error: document.getElementById("chat-error")?.textContent,
-        disabled: document.querySelector('#message-form input[name="text"]')?.disabled,
-      }));
-      throw new Error(`${what}: never joined #${room} (page shows ${JSON.stringify(shown)})`);
-    });
 }
 
 /** The member count that #room-list shows for `room`, or null. */
@@ -513,13 +480,18 @@ async function registerAs(ctx, page, username, password, label) {
 
 // scenarios of the apps ---------------------------------------------------------
 
+/** Pages A and B both on the page `/<name>`, A's layout checked. */
+async function openAB(ctx, name, step) {
+  const [a, b] = await pagesAB(ctx);
+  ctx.step(step);
+  await Promise.all([goto(ctx, a, `/${name}`), goto(ctx, b, `/${name}`)]);
+  await checkLayout(a, name);
+  return [a, b];
+}
+
 async function scenarioChat(ctx) {
-  const tag = crypto.randomBytes(4).toString("hex");
-  const a = await ctx.page("A");
-  const b = await ctx.page("B");
-  ctx.step("A and B (two browsers, separate cookies) open /chat");
-  await Promise.all([goto(ctx, a, "/chat"), goto(ctx, b, "/chat")]);
-  await checkLayout(a, "chat");
+  const tag = freshTag();
+  const [a, b] = await openAB(ctx, "chat", "A and B (two browsers, separate cookies) open /chat");
   const [nameA, nameB] = await Promise.all([welcomeName(a), welcomeName(b)]);
   await Promise.all([waitForConnected(a), waitForConnected(b)]);
   ctx.step(`A is ${nameA}, B is ${nameB}: both auto-join lobby`);
@@ -592,12 +564,8 @@ async function scenarioChat(ctx) {
 }
 
 async function scenarioBoard(ctx) {
-  const tag = crypto.randomBytes(4).toString("hex");
-  const a = await ctx.page("A");
-  const b = await ctx.page("B");
-  ctx.step("A and B open /board");
-  await Promise.all([goto(ctx, a, "/board"), goto(ctx, b, "/board")]);
-  await checkLayout(a, "board");
+  const tag = freshTag();
+  const [a, b] = await openAB(ctx, "board", "A and B open /board");
   await Promise.all([waitForConnected(a), waitForConnected(b)]);
   await Promise.all([waitForLoaded(a, "#board-messages", "A"), waitForLoaded(b, "#board-messages", "B")]);
   await markDocument(b);
@@ -668,12 +636,11 @@ async function scenarioBoard(ctx) {
 }
 
 async function scenarioFeed(ctx) {
-  const tag = crypto.randomBytes(4).toString("hex");
-  const password = "pw-" + crypto.randomBytes(9).toString("base64url");
+  const tag = freshTag();
+  const password = freshPassword();
   const nameA = `feed_a_${tag}`;
   const nameB = `feed_b_${tag}`;
-  const a = await ctx.page("A");
-  const b = await ctx.page("B");
+  const [a, b] = await pagesAB(ctx);
 
   ctx.step("a guest sees the feed but no compose form, and cannot post over the socket");
   await goto(ctx, b, "/feed");

@@ -15,7 +15,6 @@
 // Prints progress lines starting with "# ", then "ok <scenario>" (exit 0) or
 // "FAIL <scenario>: <reason>" (exit 1).
 
-import net from "node:net";
 import { io } from "socket.io-client";
 import * as helpers from "./helpers.mjs";
 
@@ -44,70 +43,36 @@ async function ack(s, label, event, arg) {
  * A's network: a TCP relay to `target`. `reset()` resets every open connection on both sides at
  * once (RST, as SO_LINGER 0 then close) and refuses new ones; `up()` accepts again.
  */
-async function startRelay(target) {
-  const { hostname, port } = new URL(target);
-  const links = new Set();
-  let online = true;
-  const server = net.createServer((client) => {
-    client.on("error", () => {});
-    if (!online) {
-      client.resetAndDestroy();
-      return;
-    }
-    const upstream = net.connect(Number(port), hostname);
-    upstream.on("error", () => {});
-    // getSince: when a GET went up on this connection that has had no answer yet.
-    const link = { client, upstream, getSince: null };
-    links.add(link);
-    client.on("data", (d) => {
-      if (d.subarray(0, 4).toString() === "GET ") link.getSince = Date.now();
-    });
-    upstream.on("data", () => {
+async function startResettingRelay(target) {
+  const relay = await helpers.startRelay(target, {
+    resetRefused: true,
+    forward(link) {
+      // getSince: when a GET went up on this connection that has had no answer yet.
       link.getSince = null;
-    });
-    client.pipe(upstream);
-    upstream.pipe(client);
-    const end = () => {
-      links.delete(link);
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on("close", end);
-    upstream.on("close", end);
+      link.client.on("data", (d) => {
+        if (d.subarray(0, 4).toString() === "GET ") link.getSince = Date.now();
+      });
+      link.upstream.on("data", () => {
+        link.getSince = null;
+      });
+      link.client.pipe(link.upstream);
+      link.upstream.pipe(link.client);
+    },
   });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
+  return Object.assign(relay, {
     /** Whether a GET has been waiting for its answer for at least `ms`. */
     getPendingFor(ms) {
-      return [...links].some((l) => l.getSince !== null && Date.now() - l.getSince >= ms);
+      return [...relay.links].some((l) => l.getSince !== null && Date.now() - l.getSince >= ms);
     },
-    reset() {
-      online = false;
-      const count = links.size;
-      for (const { client, upstream } of [...links]) {
-        upstream.resetAndDestroy();
-        client.resetAndDestroy();
-      }
-      links.clear();
-      return count;
-    },
+    reset: () => relay.dropAll({ reset: true }),
     up() {
-      online = true;
+      relay.online = true;
     },
-    close() {
-      online = false;
-      for (const { client, upstream } of links) {
-        client.destroy();
-        upstream.destroy();
-      }
-      server.close();
-    },
-  };
+  });
 }
 
 async function scenario(baseUrl) {
-  const relay = await startRelay(baseUrl);
+  const relay = await startResettingRelay(baseUrl);
   const a = io(relay.url, { forceNew: true, transports: ["polling"], ...CLIENT_OPTS });
   const b = io(baseUrl, { forceNew: true, transports: ["websocket"] });
   try {
@@ -137,20 +102,13 @@ async function scenario(baseUrl) {
     // the connection, and then nothing at all tells the app before the heartbeat does.
     await waitUntil(() => relay.getPendingFor(GET_PENDING_MS), "A: a GET held by the app");
 
-    const letGo = new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`the app did not let A go within ${DROP_NOTICED_MS} ms of the reset (its heartbeat alone takes 45 s)`)),
-        DROP_NOTICED_MS,
-      );
-      const onPresence = (p) => {
-        if (p?.user === nameA && p?.online === false) {
-          clearTimeout(timer);
-          b.off("chat:presence", onPresence);
-          resolve();
-        }
-      };
-      b.on("chat:presence", onPresence);
-    });
+    const letGo = helpers.waitForMatch(
+      b,
+      "chat:presence",
+      (p) => p?.user === nameA && p?.online === false,
+      `the app to let A go (B: chat:presence offline), within ${DROP_NOTICED_MS} ms of the reset (its heartbeat alone takes 45 s)`,
+      DROP_NOTICED_MS,
+    );
     const aNoticed = waitFor(a, "disconnect", "A: disconnect after the reset");
     const t0 = Date.now();
     const count = relay.reset();

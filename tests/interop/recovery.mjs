@@ -23,11 +23,10 @@
 // `chat:message` exactly once, in order, before a live one. Expired: A.recovered === false, a new
 // id, none of the missed messages arrive by themselves, and `chat:join` with `after` returns them.
 
-import net from "node:net";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { io as officialIo } from "socket.io-client";
-import { waitUntil } from "./helpers.mjs";
+import { startRelay, waitForMatch, waitUntil } from "./helpers.mjs";
 
 const require = createRequire(import.meta.url);
 const AGORA_CLIENT = fileURLToPath(new URL("../../static/socket.io.js", import.meta.url));
@@ -52,63 +51,27 @@ function agoraIo() {
  * back after an outage would have reset them) and lets new connections through again.
  */
 async function startNetwork(target) {
-  const { hostname, port } = new URL(target);
-  const links = new Set();
-  let online = true;
-  const server = net.createServer((client) => {
-    client.on("error", () => {});
-    if (!online) {
-      client.destroy();
-      return;
-    }
-    const upstream = net.connect(Number(port), hostname);
-    upstream.on("error", () => {});
-    const link = { client, upstream, frozen: false };
-    links.add(link);
-    client.on("data", (d) => {
-      if (!link.frozen) upstream.write(d);
-    });
-    upstream.on("data", (d) => {
-      if (!link.frozen) client.write(d);
-    });
-    const end = () => {
-      if (link.frozen) return; // a network that is down does not carry a close either (see up())
-      links.delete(link);
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on("close", end);
-    upstream.on("close", end);
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    get connections() {
-      return links.size;
+  const relay = await startRelay(target, {
+    forward(link) {
+      link.client.on("data", (d) => {
+        if (!link.frozen) link.upstream.write(d);
+      });
+      link.upstream.on("data", (d) => {
+        if (!link.frozen) link.client.write(d);
+      });
     },
+  });
+  return Object.assign(relay, {
     /** No new connections; with `freeze`, the open ones carry nothing any more either. */
     down({ freeze = true } = {}) {
-      online = false;
-      if (freeze) for (const link of links) link.frozen = true;
+      relay.online = false;
+      if (freeze) for (const link of relay.links) link.frozen = true;
     },
     up() {
-      for (const link of [...links]) {
-        if (!link.frozen) continue;
-        links.delete(link);
-        link.client.destroy();
-        link.upstream.destroy();
-      }
-      online = true;
+      for (const link of [...relay.links]) if (link.frozen) relay.drop(link);
+      relay.online = true;
     },
-    close() {
-      online = false;
-      for (const link of links) {
-        link.client.destroy();
-        link.upstream.destroy();
-      }
-      server.close();
-    },
-  };
+  });
 }
 
 /** The scenarios, given run.mjs's helpers. */
@@ -161,17 +124,13 @@ export function recoveryScenarios({ waitFor, waitConnect, emitAck, expectSilence
   /** Cut A off abruptly; resolves once the server has let A go and A has noticed. */
   async function cut(ctx, { a, b, nameA }, network, transport) {
     a.allowDisconnect = true;
-    const serverNoticed = new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the server never let A go within ${OFFLINE_WAIT_MS} ms (B got no chat:presence offline for ${nameA})`)), OFFLINE_WAIT_MS);
-      const onPresence = (p) => {
-        if (p?.user === nameA && p?.online === false) {
-          clearTimeout(timer);
-          b.off("chat:presence", onPresence);
-          resolve();
-        }
-      };
-      b.on("chat:presence", onPresence);
-    });
+    const serverNoticed = waitForMatch(
+      b,
+      "chat:presence",
+      (p) => p?.user === nameA && p?.online === false,
+      `the server to let A go (B: chat:presence offline for ${nameA})`,
+      OFFLINE_WAIT_MS,
+    );
     const clientNoticed = waitFor(a, "disconnect", "A: disconnect after the cut", OFFLINE_WAIT_MS);
     const t0 = Date.now();
     // websocket: the relay keeps passing what is open, so the FIN of the destroyed socket reaches

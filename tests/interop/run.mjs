@@ -366,24 +366,18 @@ async function rooms(ctx) {
     }
   };
 
-  // A -> r1: only B receives
-  const payload = { hello: "world" };
-  const bGets = waitFor(B, "msg", "B to receive msg broadcast by A to r1");
-  A.emit("broadcast", r1, payload);
-  assertEqual(await bGets, [payload], "msg received by B");
-  await quiet(["A", "C"], "broadcast A -> r1 (A is the sender, C is in r2)");
-  assertEqual(got.B.length, 1, "number of msg events B received for one broadcast");
-  ctx.step("A -> r1 reached B only");
-
-  // B -> r1: only A receives
-  got.A.length = got.B.length = got.C.length = 0;
-  const payload2 = { from: "B", n: [1, 2, 3] };
-  const aGets = waitFor(A, "msg", "A to receive msg broadcast by B to r1");
-  B.emit("broadcast", r1, payload2);
-  assertEqual(await aGets, [payload2], "msg received by A");
-  await quiet(["B", "C"], "broadcast B -> r1 (B is the sender, C is in r2)");
-  assertEqual(got.A.length, 1, "number of msg events A received for one broadcast");
-  ctx.step("B -> r1 reached A only");
+  /** `from` broadcasts to r1: only `to` receives, once; `from` itself and C (in r2) nothing. */
+  const broadcastReachesOnly = async (from, to, payload) => {
+    for (const l of ["A", "B", "C"]) got[l].length = 0;
+    const arrives = waitFor(to, "msg", `${to.label} to receive msg broadcast by ${from.label} to r1`);
+    from.emit("broadcast", r1, payload);
+    assertEqual(await arrives, [payload], `msg received by ${to.label}`);
+    await quiet([from.label, "C"], `broadcast ${from.label} -> r1 (${from.label} is the sender, C is in r2)`);
+    assertEqual(got[to.label].length, 1, `number of msg events ${to.label} received for one broadcast`);
+    ctx.step(`${from.label} -> r1 reached ${to.label} only`);
+  };
+  await broadcastReachesOnly(A, B, { hello: "world" });
+  await broadcastReachesOnly(B, A, { from: "B", n: [1, 2, 3] });
 }
 
 function binaryArgs() {

@@ -1,18 +1,33 @@
 //! Accounts (JSON API and forms), socket identity, origin checks, CSRF and persistence.
 
-use crate::common::app::{next_event, spawn_app, spawn_app_with};
+use actix_web::cookie::Cookie;
+use actix_web::http::Method;
+
+use crate::common::app::{next_event, spawn_app, spawn_app_with, TestApp};
 use crate::common::{http_client, Ws, WsFrame};
 use serde_json::{json, Value};
+
+/// `method path` with the session `cookie`: the status and the JSON answer (null if none).
+async fn with_cookie(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    cookie: &Cookie<'static>,
+) -> (u16, Value) {
+    let request = http_client().request(method, app.url(path));
+    let mut response = request
+        .cookie(cookie.clone())
+        .send()
+        .await
+        .expect("request");
+    let body = response.json::<Value>().await.unwrap_or(Value::Null);
+    (response.status().as_u16(), body)
+}
 
 #[actix_web::test]
 async fn register_login_me_logout() {
     let app = spawn_app().await;
-    let (status, body) = app
-        .post_json(
-            "/api/register",
-            json!({"username": "alice", "password": "wonderland"}),
-        )
-        .await;
+    let (status, body) = app.try_register("alice", "wonderland").await;
     assert_eq!(status, 201);
     assert_eq!(body["user"], json!({"name": "alice"}));
 
@@ -32,36 +47,15 @@ async fn register_login_me_logout() {
         .unwrap()
         .to_string();
 
-    let mut me = http_client()
-        .get(app.url("/api/me"))
-        .cookie(cookie.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status(), 200);
-    assert_eq!(me.json::<Value>().await.unwrap()["user"]["name"], "alice");
-    let bearer = http_client()
-        .get(app.url("/api/me"))
-        .insert_header(("Authorization", format!("Bearer {token}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bearer.status(), 200);
+    let (status, me) = with_cookie(&app, Method::GET, "/api/me", &cookie).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["user"]["name"], "alice");
+    assert_eq!(app.get_json("/api/me", Some(&token)).await.0, 200);
 
-    let logout = http_client()
-        .post(app.url("/api/logout"))
-        .cookie(cookie.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(logout.status(), 200);
-    let after = http_client()
-        .get(app.url("/api/me"))
-        .cookie(cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(after.status(), 401, "the session ended server-side");
+    let (status, _) = with_cookie(&app, Method::POST, "/api/logout", &cookie).await;
+    assert_eq!(status, 200);
+    let (status, _) = with_cookie(&app, Method::GET, "/api/me", &cookie).await;
+    assert_eq!(status, 401, "the session ended server-side");
 }
 
 #[actix_web::test]
@@ -194,6 +188,16 @@ async fn the_online_list_follows_connections() {
         .contains(&json!("frank")));
 }
 
+/// The one cross-site origin the CORS tests allow.
+const FRIEND: &str = "https://friend.example";
+
+/// CORS headers that let `origin`, and only it, send credentials.
+fn assert_allows_credentials_from(headers: &actix_web::http::header::HeaderMap, origin: &str) {
+    let header = |name: &str| headers.get(name).map(|value| value.to_str().unwrap_or("?"));
+    assert_eq!(header("access-control-allow-origin"), Some(origin));
+    assert_eq!(header("access-control-allow-credentials"), Some("true"));
+}
+
 #[actix_web::test]
 async fn handshakes_from_other_origins_are_refused() {
     let app = spawn_app_with(|s| s.allowed_origins = vec!["https://friend.example".into()]).await;
@@ -218,14 +222,7 @@ async fn handshakes_from_other_origins_are_refused() {
         .await
         .unwrap();
     let headers = allowed.headers();
-    assert_eq!(
-        headers.get("access-control-allow-origin").unwrap(),
-        "https://friend.example"
-    );
-    assert_eq!(
-        headers.get("access-control-allow-credentials").unwrap(),
-        "true"
-    );
+    assert_allows_credentials_from(headers, FRIEND);
 
     let ws_url = format!(
         "ws://127.0.0.1:{}/socket.io/?EIO=4&transport=websocket",
@@ -257,21 +254,20 @@ async fn forms_need_the_csrf_token_of_their_cookie() {
         ("password", "long enough"),
         ("csrf_token", "guess"),
     ];
-    let forged = no_cookies
-        .post(app.url("/register"))
-        .send_form(&form)
-        .await
-        .unwrap();
+    // The registration form, posted with the CSRF cookie if there is one.
+    let register = |form: &[(&str, &str)], csrf: Option<&Cookie<'static>>| {
+        let mut request = no_cookies.post(app.url("/register"));
+        if let Some(csrf) = csrf {
+            request = request.cookie(csrf.clone());
+        }
+        request.send_form(&form)
+    };
+    let forged = register(&form, None).await.unwrap();
     assert_eq!(forged.status(), 403);
 
     let page = no_cookies.get(app.url("/register")).send().await.unwrap();
     let csrf = page.cookie("agora_csrf").expect("the CSRF cookie is set");
-    let wrong = no_cookies
-        .post(app.url("/register"))
-        .cookie(csrf.clone())
-        .send_form(&form)
-        .await
-        .unwrap();
+    let wrong = register(&form, Some(&csrf)).await.unwrap();
     assert_eq!(wrong.status(), 403);
 
     let good_form = [
@@ -279,12 +275,7 @@ async fn forms_need_the_csrf_token_of_their_cookie() {
         ("password", "long enough"),
         ("csrf_token", csrf.value()),
     ];
-    let registered = no_cookies
-        .post(app.url("/register"))
-        .cookie(csrf.clone())
-        .send_form(&good_form)
-        .await
-        .unwrap();
+    let registered = register(&good_form, Some(&csrf)).await.unwrap();
     assert_eq!(registered.status(), 303);
     assert!(registered.cookie("agora_session").is_some());
 }
@@ -312,14 +303,7 @@ async fn preflights_answer_allowed_origins_only_and_never_with_a_wildcard() {
     let allowed = preflight("https://friend.example").await.unwrap();
     assert_eq!(allowed.status(), 204);
     let headers = allowed.headers();
-    assert_eq!(
-        headers.get("access-control-allow-origin").unwrap(),
-        "https://friend.example"
-    );
-    assert_eq!(
-        headers.get("access-control-allow-credentials").unwrap(),
-        "true"
-    );
+    assert_allows_credentials_from(headers, FRIEND);
     assert!(headers
         .get("access-control-allow-methods")
         .unwrap()

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::common::app::{spawn_app, spawn_app_with};
-use crate::common::http_client;
+use crate::common::{http_client, texts_of};
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
@@ -37,16 +37,13 @@ async fn two_members_of_a_room_see_each_other_and_an_outsider_sees_nothing() {
     let mut bob = app.client(None).await;
     let mut outsider = app.client(None).await;
 
-    let joined = ann.ack("chat:join", json!({"room": "den"})).await;
+    let joined = ann.join("den").await;
     assert_eq!(joined["ok"], true);
     assert_eq!(joined["members"], json!(["ann"]));
     assert_eq!(joined["history"], json!([]));
-    assert_eq!(
-        outsider.ack("chat:join", json!({"room": "lobby"})).await["ok"],
-        true
-    );
+    outsider.must_join("lobby", "within the limits").await;
 
-    let joined = bob.ack("chat:join", json!({"room": "den"})).await;
+    let joined = bob.join("den").await;
     let mut members = joined["members"].as_array().unwrap().clone();
     members.sort_by_key(|m| m.as_str().unwrap().to_string());
     assert_eq!(members, vec![json!("ann"), json!(bob.name.clone())]);
@@ -90,9 +87,7 @@ async fn two_members_of_a_room_see_each_other_and_an_outsider_sees_nothing() {
         ann.event("chat:presence").await,
         json!({"room": "den", "user": bob.name, "online": false})
     );
-    let refused = bob
-        .ack("chat:send", json!({"room": "den", "text": "back?"}))
-        .await;
+    let refused = bob.say("den", "back?").await;
     assert_eq!(refused["error"]["code"], "not_in_room");
 }
 
@@ -101,12 +96,12 @@ async fn a_user_with_two_tabs_stays_in_the_room_until_the_last_tab_goes() {
     let app = spawn_app().await;
     let token = app.register("tabby").await;
     let mut watcher = app.client(None).await;
-    watcher.ack("chat:join", json!({"room": "lobby"})).await;
+    watcher.join("lobby").await;
     let mut tab1 = app.client(Some(&token)).await;
     let mut tab2 = app.client(Some(&token)).await;
-    tab1.ack("chat:join", json!({"room": "lobby"})).await;
+    tab1.join("lobby").await;
     assert_eq!(watcher.event("chat:presence").await["online"], true);
-    tab2.ack("chat:join", json!({"room": "lobby"})).await;
+    tab2.join("lobby").await;
     drop(tab1);
     assert!(
         watcher.quiet("chat:presence", QUIET).await,
@@ -125,7 +120,7 @@ async fn rooms_are_listed_with_member_counts() {
     let mut a = app.client(None).await;
     let listed = a.ack("chat:rooms", Value::Null).await;
     assert_eq!(listed["rooms"], json!([{"name": "lobby", "members": 0}]));
-    a.ack("chat:join", json!({"room": "attic"})).await;
+    a.join("attic").await;
     let listed = a.ack("chat:rooms", Value::Null).await;
     assert_eq!(
         listed["rooms"],
@@ -142,7 +137,7 @@ async fn rooms_are_listed_with_member_counts() {
 async fn chat_history_survives_a_restart() {
     let app = spawn_app().await;
     let mut a = app.client(None).await;
-    a.ack("chat:join", json!({"room": "archive"})).await;
+    a.join("archive").await;
     for i in 0..3 {
         a.ack(
             "chat:send",
@@ -153,21 +148,15 @@ async fn chat_history_survives_a_restart() {
     drop(a);
     let app = app.restart().await;
     let mut b = app.client(None).await;
-    let joined = b.ack("chat:join", json!({"room": "archive"})).await;
-    let texts: Vec<&str> = joined["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["text"].as_str().unwrap())
-        .collect();
-    assert_eq!(texts, ["m0", "m1", "m2"]);
+    let joined = b.join("archive").await;
+    assert_eq!(texts_of(&joined["history"]), ["m0", "m1", "m2"]);
 }
 
 #[actix_web::test]
 async fn bad_chat_payloads_get_documented_error_codes() {
     let app = spawn_app().await;
     let mut a = app.client(None).await;
-    a.ack("chat:join", json!({"room": "lobby"})).await;
+    a.join("lobby").await;
     let cases = [
         ("chat:join", json!({}), "bad_request"),
         ("chat:join", json!("lobby"), "bad_request"),
@@ -210,7 +199,7 @@ async fn bad_chat_payloads_get_documented_error_codes() {
 async fn a_chat_flood_is_rate_limited_without_a_disconnect() {
     let app = spawn_app_with(|s| s.chat_messages_per_minute = 3).await;
     let mut a = app.client(None).await;
-    a.ack("chat:join", json!({"room": "lobby"})).await;
+    a.join("lobby").await;
     for i in 0..3 {
         let ok = a
             .ack(
@@ -220,9 +209,7 @@ async fn a_chat_flood_is_rate_limited_without_a_disconnect() {
             .await;
         assert_eq!(ok["ok"], true);
     }
-    let limited = a
-        .ack("chat:send", json!({"room": "lobby", "text": "one more"}))
-        .await;
+    let limited = a.say("lobby", "one more").await;
     assert_eq!(limited["error"]["code"], "rate_limited");
     assert_eq!(
         a.ack("chat:rooms", Value::Null).await["ok"],
@@ -254,12 +241,7 @@ async fn a_board_post_reaches_every_socket_and_is_listed() {
         .await
         .unwrap();
     assert_eq!(form.status(), 201);
-    let mut response = http_client()
-        .get(app.url("/messages"))
-        .send()
-        .await
-        .unwrap();
-    let listed: Value = response.json().await.unwrap();
+    let (_, listed) = app.get_json("/messages", None).await;
     let names: Vec<&str> = listed
         .as_array()
         .unwrap()
@@ -268,12 +250,9 @@ async fn a_board_post_reaches_every_socket_and_is_listed() {
         .collect();
     assert_eq!(names, ["Zoe", "Yan"], "oldest first");
     let before = listed[1]["id"].as_i64().unwrap();
-    let mut response = http_client()
-        .get(app.url(&format!("/messages?before={before}")))
-        .send()
-        .await
-        .unwrap();
-    let older: Value = response.json().await.unwrap();
+    let (_, older) = app
+        .get_json(&format!("/messages?before={before}"), None)
+        .await;
     assert_eq!(older.as_array().unwrap().len(), 1);
 }
 

@@ -59,12 +59,7 @@ async fn board_messages_and_trade_offers_cross_nodes() {
     assert_eq!(bob.event("message").await["id"], posted["id"]);
     assert_eq!(ann.event("message").await["id"], posted["id"]);
 
-    let mut response = http_client()
-        .get(node_b.url("/api/users/ann/inventory"))
-        .send()
-        .await
-        .unwrap();
-    let items: Value = response.json().await.unwrap();
+    let (_, items) = node_b.get_json("/api/users/ann/inventory", None).await;
     let item = items["items"][0]["id"].clone();
     let offered = ann
         .ack("trade:offer", json!({"to": "bob", "give": [item]}))
@@ -77,23 +72,13 @@ async fn board_messages_and_trade_offers_cross_nodes() {
     assert_eq!(accepted["trade"]["status"], "accepted");
 }
 
-#[actix_web::test]
-async fn concurrent_accepts_on_two_nodes_give_one_success() {
-    let (node_a, node_b) = two_nodes().await;
-    trading::concurrent_accepts_give_one_success(&[&node_a, &node_b]).await;
-}
-
-#[actix_web::test]
-async fn one_item_offered_twice_and_accepted_on_two_nodes_moves_once() {
-    let (node_a, node_b) = two_nodes().await;
-    trading::shared_item_trades_give_one_accepted(&[&node_a, &node_b]).await;
-}
-
-#[actix_web::test]
-async fn randomized_trading_across_two_nodes_conserves_every_item() {
-    let (node_a, node_b) = two_nodes().await;
-    trading::randomized_trading_conserves_every_item(&[&node_a, &node_b]).await;
-}
+trading::scenario_tests!(Vec::from(<[TestApp; 2]>::from(two_nodes().await)) => {
+    concurrent_accepts_on_two_nodes_give_one_success: concurrent_accepts_give_one_success,
+    one_item_offered_twice_and_accepted_on_two_nodes_moves_once:
+        shared_item_trades_give_one_accepted,
+    randomized_trading_across_two_nodes_conserves_every_item:
+        randomized_trading_conserves_every_item,
+});
 
 /// Chat members, presence events, member counts and the online list span the nodes: a user with
 /// tabs on two nodes is present until the last of them leaves.
@@ -107,9 +92,9 @@ async fn presence_spans_nodes_and_follows_the_last_tab() {
     // Online lists from both nodes' arrivals may cross; the last one is the whole truth.
     online_list_becomes(&mut bob, json!(["ann", "bob"])).await;
 
-    let first = bob.ack("chat:join", json!({"room": "den"})).await;
+    let first = bob.join("den").await;
     assert_eq!(first["members"], json!(["bob"]), "{first}");
-    let joined = ann_a.ack("chat:join", json!({"room": "den"})).await;
+    let joined = ann_a.join("den").await;
     assert_eq!(joined["members"], json!(["ann", "bob"]), "{joined}");
     let arrival = bob.event("chat:presence").await;
     assert_eq!(
@@ -128,7 +113,7 @@ async fn presence_spans_nodes_and_follows_the_last_tab() {
 
     // A second tab of Ann's, on the other node: she was there already, nobody is told.
     let mut ann_b = node_b.client(Some(&ann_token)).await;
-    let second = ann_b.ack("chat:join", json!({"room": "den"})).await;
+    let second = ann_b.join("den").await;
     assert_eq!(second["members"], json!(["ann", "bob"]));
     assert!(
         bob.quiet("chat:presence", Duration::from_millis(300)).await,
@@ -175,27 +160,17 @@ async fn clients_of_a_dead_node_carry_on_at_another() {
     let mut ann = doomed.client(Some(&ann_token)).await;
     let mut bob = survivor.client(Some(&bob_token)).await;
     for client in [&mut ann, &mut bob] {
-        let joined = client.ack("chat:join", json!({"room": "den"})).await;
+        let joined = client.join("den").await;
         assert_eq!(joined["ok"], true, "{joined}");
     }
-    let sent = ann
-        .ack(
-            "chat:send",
-            json!({"room": "den", "text": "from the doomed node"}),
-        )
-        .await;
+    let sent = ann.say("den", "from the doomed node").await;
     let last_seen = sent["message"]["id"].as_i64().unwrap();
     assert_eq!(bob.event("chat:message").await["id"], last_seen);
 
     doomed.kill();
     // The dead node's client sees its connection end (after whatever was already in flight).
     ann.ws.expect_close().await;
-    let missed = bob
-        .ack(
-            "chat:send",
-            json!({"room": "den", "text": "while you were away"}),
-        )
-        .await;
+    let missed = bob.say("den", "while you were away").await;
     assert_eq!(missed["ok"], true, "{missed}");
 
     let mut ann = survivor.client(Some(&ann_token)).await;
@@ -215,11 +190,9 @@ async fn clients_of_a_dead_node_carry_on_at_another() {
         (&presence["user"], &presence["online"]),
         (&json!("ann"), &json!(true))
     );
-    ann.ack("chat:send", json!({"room": "den", "text": "back"}))
-        .await;
+    ann.say("den", "back").await;
     assert_eq!(bob.event("chat:message").await["text"], "back");
-    bob.ack("chat:send", json!({"room": "den", "text": "welcome back"}))
-        .await;
+    bob.say("den", "welcome back").await;
     assert_eq!(ann.event("chat:message").await["text"], "welcome back");
 }
 
@@ -239,11 +212,7 @@ async fn a_redis_outage_shows_in_readyz_and_metrics_and_heals() {
     assert_eq!(readiness(&node).await, (200, "ok".to_string()));
 
     proxy.cut().await;
-    let (status, cluster) = eventually_ready_as(&node, 503).await;
-    assert_eq!((status, cluster.as_str()), (503, "unreachable"));
-    assert!(metric_line(&node, "agora_cluster_connected")
-        .await
-        .ends_with(" 0"));
+    expect_cluster_link(&node, false).await;
     let (posted, _) = node
         .post_json("/messages", json!({"name": "ann", "message": "still here"}))
         .await;
@@ -251,14 +220,24 @@ async fn a_redis_outage_shows_in_readyz_and_metrics_and_heals() {
     assert_eq!(reader.event("message").await["message"], "still here");
 
     proxy.restore().await;
-    let (status, cluster) = eventually_ready_as(&node, 200).await;
-    assert_eq!((status, cluster.as_str()), (200, "ok"));
-    assert!(metric_line(&node, "agora_cluster_connected")
-        .await
-        .ends_with(" 1"));
+    expect_cluster_link(&node, true).await;
 }
 
 /// `/readyz`: its status and what it says of the cluster link.
+/// Waits until `/readyz` reports the Redis link up (200, `ok`) or down (503, `unreachable`), and
+/// checks that the `agora_cluster_connected` gauge agrees.
+async fn expect_cluster_link(node: &TestApp, up: bool) {
+    let expected = if up {
+        (200, "ok")
+    } else {
+        (503, "unreachable")
+    };
+    let (status, cluster) = eventually_ready_as(node, expected.0).await;
+    assert_eq!((status, cluster.as_str()), expected);
+    let gauge = metric_line(node, "agora_cluster_connected").await;
+    assert!(gauge.ends_with(if up { " 1" } else { " 0" }), "{gauge}");
+}
+
 async fn readiness(node: &TestApp) -> (u16, String) {
     let mut response = http_client().get(node.url("/readyz")).send().await.unwrap();
     let body: Value = response.json().await.unwrap();

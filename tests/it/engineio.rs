@@ -21,7 +21,7 @@ async fn spawn_fast_heartbeat() -> TestServer {
 #[actix_web::test]
 async fn polling_handshake_sends_the_open_packet_with_the_default_settings() {
     let server = spawn_conformance(EngineConfig::default(), SocketIoConfig::default()).await;
-    let session = Polling::open(&server.http("/engine.io/")).await;
+    let session = server.echo_polling().await;
     let keys: Vec<&str> = session
         .open
         .as_object()
@@ -137,7 +137,7 @@ async fn bad_handshakes_get_the_protocol_error_codes() {
 #[actix_web::test]
 async fn polling_carries_text_and_binary_packets_both_ways() {
     let server = spawn_quiet().await;
-    let session = Polling::open(&server.http("/engine.io/")).await;
+    let session = server.echo_polling().await;
     let (status, body) = session.post("4hello\x1e4é\x1ebAQIDBA==").await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));
     let (status, body) = session.get().await;
@@ -149,12 +149,8 @@ async fn polling_carries_text_and_binary_packets_both_ways() {
 #[actix_web::test]
 async fn a_long_poll_waits_for_data() {
     let server = spawn_quiet().await;
-    let session = Polling::open(&server.http("/engine.io/")).await;
-    let poll = actix_rt::spawn({
-        let url = session.url.clone();
-        async move { get(&url).await }
-    });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let session = server.echo_polling().await;
+    let poll = session.pending_get(Duration::from_millis(100)).await;
     assert!(
         !poll.is_finished(),
         "the GET must wait while nothing is queued"
@@ -168,16 +164,12 @@ async fn a_long_poll_waits_for_data() {
 #[actix_web::test]
 async fn a_second_concurrent_get_closes_the_session() {
     let server = spawn_quiet().await;
-    let session = Polling::open(&server.http("/engine.io/")).await;
-    let first = actix_rt::spawn({
-        let url = session.url.clone();
-        async move { get(&url).await }
-    });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let session = server.echo_polling().await;
+    let first = session.pending_get(Duration::from_millis(50)).await;
     let (status, _) = session.get().await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(first.await.unwrap(), (StatusCode::OK, "1".to_string()));
-    assert_eq!(session.get().await.0, StatusCode::BAD_REQUEST);
+    session.expect_gone().await;
     assert!(server.echo.registry().is_empty());
     server.stop().await;
 }
@@ -185,9 +177,9 @@ async fn a_second_concurrent_get_closes_the_session() {
 #[actix_web::test]
 async fn a_malformed_polling_payload_closes_only_its_session() {
     let server = spawn_quiet().await;
-    let bystander = Polling::open(&server.http("/engine.io/")).await;
+    let bystander = server.echo_polling().await;
     for bad in ["abc", "4ok\x1e", "bnot-base64!", "\x1e\x1e"] {
-        let session = Polling::open(&server.http("/engine.io/")).await;
+        let session = server.echo_polling().await;
         assert_eq!(
             session.post(bad).await.0,
             StatusCode::BAD_REQUEST,
@@ -203,7 +195,7 @@ async fn a_malformed_polling_payload_closes_only_its_session() {
 #[actix_web::test]
 async fn an_oversized_polling_post_gets_413_and_nothing_of_it_is_delivered() {
     let server = spawn_quiet().await;
-    let session = Polling::open(&server.http("/engine.io/")).await;
+    let session = server.echo_polling().await;
     let body = format!("4{}", "x".repeat(1_000_000));
     let (status, _) = session.post(&body).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -216,7 +208,7 @@ async fn an_oversized_polling_post_gets_413_and_nothing_of_it_is_delivered() {
 #[actix_web::test]
 async fn a_post_that_declares_too_large_a_body_is_refused_before_it_is_read() {
     let server = spawn_quiet().await;
-    let session = Polling::open(&server.http("/engine.io/")).await;
+    let session = server.echo_polling().await;
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
         .await
         .unwrap();
@@ -238,7 +230,7 @@ async fn a_post_that_declares_too_large_a_body_is_refused_before_it_is_read() {
 #[actix_web::test]
 async fn polling_heartbeat_pings_and_accepts_pongs() {
     let server = spawn_fast_heartbeat().await;
-    let session = Polling::open(&server.http("/engine.io/")).await;
+    let session = server.echo_polling().await;
     for _ in 0..3 {
         assert_eq!(session.get().await, (StatusCode::OK, "2".to_string()));
         assert_eq!(session.post("3").await.0, StatusCode::OK);
@@ -249,17 +241,16 @@ async fn polling_heartbeat_pings_and_accepts_pongs() {
 #[actix_web::test]
 async fn a_polling_session_without_pong_times_out() {
     let server = spawn_fast_heartbeat().await;
-    let session = Polling::open(&server.http("/engine.io/")).await;
+    let session = server.echo_polling().await;
     tokio::time::sleep(Duration::from_millis(300 + 200 + 100)).await;
-    assert_eq!(session.get().await.0, StatusCode::BAD_REQUEST);
+    session.expect_gone().await;
     server.stop().await;
 }
 
 #[actix_web::test]
 async fn websocket_heartbeat_pings_and_times_out_without_pong() {
     let server = spawn_fast_heartbeat().await;
-    let mut ws = Ws::connect(&server.ws("/engine.io/?EIO=4&transport=websocket")).await;
-    ws.recv().await; // open
+    let mut ws = server.echo_ws().await;
     for _ in 0..3 {
         assert_eq!(ws.recv().await, WsFrame::Text("2".into()));
         ws.send_text("3").await;
@@ -272,18 +263,13 @@ async fn websocket_heartbeat_pings_and_times_out_without_pong() {
 #[actix_web::test]
 async fn a_close_packet_releases_the_pending_get_and_ends_the_session() {
     let server = spawn_quiet().await;
-    let session = Polling::open(&server.http("/engine.io/")).await;
-    let pending = actix_rt::spawn({
-        let url = session.url.clone();
-        async move { get(&url).await }
-    });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let session = server.echo_polling().await;
+    let pending = session.pending_get(Duration::from_millis(50)).await;
     assert_eq!(session.post("1").await.0, StatusCode::OK);
     assert_eq!(pending.await.unwrap(), (StatusCode::OK, "6".to_string()));
-    assert_eq!(session.get().await.0, StatusCode::BAD_REQUEST);
+    session.expect_gone().await;
 
-    let mut ws = Ws::connect(&server.ws("/engine.io/?EIO=4&transport=websocket")).await;
-    ws.recv().await;
+    let mut ws = server.echo_ws().await;
     ws.send_text("1").await;
     ws.expect_close().await;
     server.stop().await;
@@ -292,8 +278,7 @@ async fn a_close_packet_releases_the_pending_get_and_ends_the_session() {
 #[actix_web::test]
 async fn websocket_carries_text_and_binary_messages() {
     let server = spawn_quiet().await;
-    let mut ws = Ws::connect(&server.ws("/engine.io/?EIO=4&transport=websocket")).await;
-    ws.recv().await;
+    let mut ws = server.echo_ws().await;
     ws.send_text("4hello").await;
     assert_eq!(ws.recv().await, WsFrame::Text("4hello".into()));
     ws.send_binary(&[1, 2, 3, 4]).await;
@@ -304,11 +289,9 @@ async fn websocket_carries_text_and_binary_messages() {
 #[actix_web::test]
 async fn malformed_websocket_packets_close_only_that_socket() {
     let server = spawn_quiet().await;
-    let mut bystander = Ws::connect(&server.ws("/engine.io/?EIO=4&transport=websocket")).await;
-    bystander.recv().await;
+    let mut bystander = server.echo_ws().await;
     for bad in ["abc", "", "9", "bnot base64"] {
-        let mut ws = Ws::connect(&server.ws("/engine.io/?EIO=4&transport=websocket")).await;
-        ws.recv().await;
+        let mut ws = server.echo_ws().await;
         ws.send_text(bad).await;
         assert_eq!(ws.expect_close().await, Some(1002), "{bad:?}");
     }
@@ -319,13 +302,8 @@ async fn malformed_websocket_packets_close_only_that_socket() {
 
 #[actix_web::test]
 async fn an_oversized_websocket_message_closes_with_1009() {
-    let config = EngineConfig {
-        max_payload: 1_000,
-        ..quiet_engine()
-    };
-    let server = spawn_conformance(config, SocketIoConfig::default()).await;
-    let mut ws = Ws::connect(&server.ws("/engine.io/?EIO=4&transport=websocket")).await;
-    ws.recv().await;
+    let server = spawn_quiet_with(|engine| engine.max_payload = 1_000).await;
+    let mut ws = server.echo_ws().await;
     ws.send_text(&format!("4{}", "x".repeat(2_000))).await;
     assert_eq!(ws.expect_close().await, Some(1009));
     server.stop().await;
@@ -334,15 +312,11 @@ async fn an_oversized_websocket_message_closes_with_1009() {
 #[actix_web::test]
 async fn upgrade_keeps_every_packet_once_and_in_order() {
     let server = spawn_quiet().await;
-    let session = Polling::open(&server.http("/engine.io/")).await;
+    let session = server.echo_polling().await;
     let mut received = Vec::new();
 
     session.post("4m1\x1e4m2\x1e4m3").await;
-    let mut ws = Ws::connect(&server.ws(&format!(
-        "/engine.io/?EIO=4&transport=websocket&sid={}",
-        session.sid
-    )))
-    .await;
+    let mut ws = server.echo_upgrade(&session.sid).await;
     ws.send_text("2probe").await;
     assert_eq!(ws.recv().await, WsFrame::Text("3probe".into()));
     // Messages keep flowing over polling during the probe.
@@ -362,12 +336,8 @@ async fn upgrade_keeps_every_packet_once_and_in_order() {
     assert_eq!(received, expected);
 
     // The old transport is gone; so is a second upgrade of the same session.
-    assert_eq!(session.get().await.0, StatusCode::BAD_REQUEST);
-    let mut second = Ws::connect(&server.ws(&format!(
-        "/engine.io/?EIO=4&transport=websocket&sid={}",
-        session.sid
-    )))
-    .await;
+    session.expect_gone().await;
+    let mut second = server.echo_upgrade(&session.sid).await;
     second.expect_close().await;
     ws.send_text("4still").await;
     assert_eq!(ws.recv().await, WsFrame::Text("4still".into()));
@@ -377,16 +347,9 @@ async fn upgrade_keeps_every_packet_once_and_in_order() {
 #[actix_web::test]
 async fn a_pending_get_is_released_with_a_noop_after_the_probe() {
     let server = spawn_quiet().await;
-    let session = Polling::open(&server.http("/engine.io/")).await;
-    let pending = actix_rt::spawn({
-        let url = session.url.clone();
-        async move { get(&url).await }
-    });
-    let mut ws = Ws::connect(&server.ws(&format!(
-        "/engine.io/?EIO=4&transport=websocket&sid={}",
-        session.sid
-    )))
-    .await;
+    let session = server.echo_polling().await;
+    let pending = session.pending_get(Duration::ZERO).await;
+    let mut ws = server.echo_upgrade(&session.sid).await;
     ws.send_text("2probe").await;
     assert_eq!(ws.recv().await, WsFrame::Text("3probe".into()));
     assert_eq!(pending.await.unwrap(), (StatusCode::OK, "6".to_string()));
@@ -395,15 +358,11 @@ async fn a_pending_get_is_released_with_a_noop_after_the_probe() {
 
 #[actix_web::test]
 async fn a_polling_client_that_stops_reading_is_dropped_and_its_queue_freed() {
-    let config = EngineConfig {
-        max_queue: 8,
-        ..quiet_engine()
-    };
-    let server = spawn_conformance(config, SocketIoConfig::default()).await;
-    let session = Polling::open(&server.http("/engine.io/")).await;
+    let server = spawn_quiet_with(|engine| engine.max_queue = 8).await;
+    let session = server.echo_polling().await;
     let flood: Vec<String> = (0..20).map(|i| format!("4msg{i}")).collect();
     session.post(&flood.join("\x1e")).await;
-    assert_eq!(session.get().await.0, StatusCode::BAD_REQUEST);
+    session.expect_gone().await;
     assert!(server.echo.registry().is_empty());
     server.stop().await;
 }
@@ -411,13 +370,12 @@ async fn a_polling_client_that_stops_reading_is_dropped_and_its_queue_freed() {
 #[actix_web::test]
 async fn a_packet_starting_with_a_multibyte_character_is_refused_without_a_panic() {
     let server = spawn_quiet().await;
-    let session = Polling::open(&server.http("/engine.io/")).await;
+    let session = server.echo_polling().await;
     assert_eq!(session.post("4ok\x1eé").await.0, StatusCode::BAD_REQUEST);
-    let mut ws = Ws::connect(&server.ws("/engine.io/?EIO=4&transport=websocket")).await;
-    ws.recv().await;
+    let mut ws = server.echo_ws().await;
     ws.send_text("é").await;
     assert_eq!(ws.expect_close().await, Some(1002));
-    let fine = Polling::open(&server.http("/engine.io/")).await;
+    let fine = server.echo_polling().await;
     fine.post("4still serving").await;
     assert_eq!(fine.get().await.1, "4still serving");
     server.stop().await;

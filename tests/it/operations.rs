@@ -19,33 +19,35 @@ fn agora(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         .expect("run agora")
 }
 
+/// A config file `agora.toml` holding `text`, in a directory removed when the guard drops.
+fn config_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("agora.toml");
+    std::fs::write(&file, text).expect("write the config file");
+    (dir, file)
+}
+
 #[test]
 fn help_documents_every_setting_with_its_default() {
     let output = agora(&["--help"], &[]);
     assert!(output.status.success());
     let help = String::from_utf8_lossy(&output.stdout);
-    for (flag, env, default) in [
-        ("--port", "AGORA_PORT", "3000"),
-        ("--bind", "AGORA_BIND", "127.0.0.1"),
-        (
-            "--database-url",
-            "AGORA_DATABASE_URL",
-            "sqlite://data/agora.db",
-        ),
-        ("--ping-interval-ms", "AGORA_PING_INTERVAL_MS", "25000"),
-        ("--ping-timeout-ms", "AGORA_PING_TIMEOUT_MS", "20000"),
-        ("--max-payload", "AGORA_MAX_PAYLOAD", "1000000"),
-        ("--max-queue", "AGORA_MAX_QUEUE", "1024"),
-        (
-            "--trade-lifetime-secs",
-            "AGORA_TRADE_LIFETIME_SECS",
-            "86400",
-        ),
-        ("--log-format", "AGORA_LOG_FORMAT", "human"),
-        ("--shutdown-grace-secs", "AGORA_SHUTDOWN_GRACE_SECS", "10"),
+    // Every flag's variable is its name in capitals after `AGORA_`: --max-queue, AGORA_MAX_QUEUE.
+    for (flag, default) in [
+        ("--port", "3000"),
+        ("--bind", "127.0.0.1"),
+        ("--database-url", "sqlite://data/agora.db"),
+        ("--ping-interval-ms", "25000"),
+        ("--ping-timeout-ms", "20000"),
+        ("--max-payload", "1000000"),
+        ("--max-queue", "1024"),
+        ("--trade-lifetime-secs", "86400"),
+        ("--log-format", "human"),
+        ("--shutdown-grace-secs", "10"),
     ] {
+        let env = format!("AGORA_{}", flag[2..].replace('-', "_").to_uppercase());
         assert!(help.contains(flag), "{flag} missing from --help");
-        assert!(help.contains(env), "{env} missing from --help");
+        assert!(help.contains(&env), "{env} missing from --help");
         assert!(
             help.contains(&format!("default: {default}")),
             "default of {flag}"
@@ -65,9 +67,7 @@ fn bad_values_stop_the_start_with_a_message_naming_the_setting() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--max-payload"));
 
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("agora.toml");
-    std::fs::write(&file, "shiny = true\n").unwrap();
+    let (_dir, file) = config_file("shiny = true\n");
     let output = agora(&["--config", file.to_str().unwrap()], &[]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("`shiny`"));
@@ -75,13 +75,7 @@ fn bad_values_stop_the_start_with_a_message_naming_the_setting() {
 
 #[test]
 fn flags_beat_the_environment_which_beats_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("agora.toml");
-    std::fs::write(
-        &file,
-        "port = 4001\nmax_queue = 64\nping_timeout_ms = 7000\n",
-    )
-    .unwrap();
+    let (_dir, file) = config_file("port = 4001\nmax_queue = 64\nping_timeout_ms = 7000\n");
     let output = agora(
         &[
             "--config",
@@ -143,10 +137,8 @@ async fn metrics_follow_real_traffic() {
     let before = scrape(&app).await;
     let token = app.register("metered").await;
     let mut client = app.client(Some(&token)).await;
-    client.ack("chat:join", json!({"room": "lobby"})).await;
-    client
-        .ack("chat:send", json!({"room": "lobby", "text": "counted"}))
-        .await;
+    client.join("lobby").await;
+    client.say("lobby", "counted").await;
     let offer = client
         .ack("trade:offer", json!({"to": "nobody", "give": [1]}))
         .await;
@@ -361,13 +353,8 @@ fn boolean_settings_work_bare_with_values_from_the_environment_and_from_a_file()
         secure(printed(&[], &[("AGORA_SECURE_COOKIES", "true")])),
         toml::Value::Boolean(true)
     );
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("agora.toml");
-    std::fs::write(
-        &file,
-        "secure_cookies = true\ntrusted_proxy = [\"172.28.0.0/24\", \"::1\"]\n",
-    )
-    .unwrap();
+    let (dir, file) =
+        config_file("secure_cookies = true\ntrusted_proxy = [\"172.28.0.0/24\", \"::1\"]\n");
     let from_file = printed(&["--config", file.to_str().unwrap()], &[]);
     assert_eq!(from_file["secure_cookies"], toml::Value::Boolean(true));
     assert_eq!(

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::common::app::{spawn_app, spawn_app_with, TestApp};
-use crate::common::{get, Polling, Ws, WsFrame};
+use crate::common::{get, texts_of, Polling, Ws, WsFrame};
 use serde_json::{json, Value};
 
 /// A raw recovering client: remembers its pid and the last offset it saw.
@@ -95,9 +95,7 @@ impl Recovering {
 }
 
 async fn say(sender: &mut crate::common::app::Client, text: &str) {
-    let sent = sender
-        .ack("chat:send", json!({"room": "lobby", "text": text}))
-        .await;
+    let sent = sender.say("lobby", text).await;
     assert_eq!(sent["ok"], true, "{sent}");
 }
 
@@ -112,7 +110,7 @@ async fn a_websocket_client_cut_off_gets_every_missed_packet_once_and_in_order()
         true
     );
     let mut b = app.client(None).await;
-    b.ack("chat:join", json!({"room": "lobby"})).await;
+    b.join("lobby").await;
     say(&mut b, "before").await;
     assert_eq!(a.event_named("chat:message").await["text"], "before");
     let (sid, pid, offset) = (a.sid.clone(), a.pid.clone(), a.offset.clone().unwrap());
@@ -157,13 +155,15 @@ async fn a_websocket_client_cut_off_gets_every_missed_packet_once_and_in_order()
     assert_eq!(b.event("chat:message").await["text"], "I am back");
 }
 
+/// A heartbeat short enough that a polling client that vanishes is let go within half a second.
+fn short_heartbeat(s: &mut agora::config::Settings) {
+    s.ping_interval_ms = 300;
+    s.ping_timeout_ms = 200;
+}
+
 #[actix_web::test]
 async fn a_polling_client_that_vanishes_recovers_too() {
-    let app = spawn_app_with(|s| {
-        s.ping_interval_ms = 300;
-        s.ping_timeout_ms = 200;
-    })
-    .await;
+    let app = spawn_app_with(short_heartbeat).await;
     let base = app.url("/socket.io/");
     let session = Polling::open(&base).await;
     session.post("40").await;
@@ -195,7 +195,7 @@ async fn a_polling_client_that_vanishes_recovers_too() {
     // The client stops polling; the server notices through the heartbeat and keeps the socket.
     tokio::time::sleep(Duration::from_millis(800)).await;
     let mut b = app.client(None).await;
-    b.ack("chat:join", json!({"room": "lobby"})).await;
+    b.join("lobby").await;
     say(&mut b, "while you were away").await;
 
     let again = Polling::open(&base).await;
@@ -234,7 +234,7 @@ async fn past_the_window_the_client_gets_a_fresh_session_and_the_chat_catches_up
     let joined = a.ack(1, "chat:join", json!({"room": "lobby"})).await;
     assert_eq!(joined["ok"], true);
     let mut b = app.client(None).await;
-    b.ack("chat:join", json!({"room": "lobby"})).await;
+    b.join("lobby").await;
     say(&mut b, "seen").await;
     let seen = a.event_named("chat:message").await;
     let (sid, pid, offset) = (a.sid.clone(), a.pid.clone(), a.offset.clone());
@@ -259,13 +259,7 @@ async fn past_the_window_the_client_gets_a_fresh_session_and_the_chat_catches_up
             json!({"room": "lobby", "after": seen["id"]}),
         )
         .await;
-    let texts: Vec<&str> = caught_up["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["text"].as_str().unwrap())
-        .collect();
-    assert_eq!(texts, ["missed 1", "missed 2"]);
+    assert_eq!(texts_of(&caught_up["history"]), ["missed 1", "missed 2"]);
 }
 
 #[actix_web::test]

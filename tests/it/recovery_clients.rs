@@ -20,50 +20,32 @@ fn short_ping(s: &mut Settings) {
 
 async fn run_scenario(scenario: &str, adjust: impl FnOnce(&mut Settings)) {
     let app = spawn_app_with(adjust).await;
-    crate::common::node::run_scenario(
-        "tests/interop/run.mjs",
-        "tests/interop/node_modules/socket.io-client",
-        scenario,
-        &[app.url("")],
-        SCENARIO_TIMEOUT,
-    )
-    .await;
+    crate::common::node::run_interop("tests/interop/run.mjs", scenario, app.url(""), SCENARIO_TIMEOUT).await;
 }
 
-#[actix_web::test]
-async fn official_client_recovers_over_websocket() {
-    run_scenario("recovery-websocket", short_ping).await;
+/// A short heartbeat and a recovery window of one second.
+fn short_window(s: &mut Settings) {
+    short_ping(s);
+    s.recovery_window_secs = 1;
 }
 
-#[actix_web::test]
-async fn official_client_recovers_over_polling() {
-    run_scenario("recovery-polling", short_ping).await;
+/// One test a scenario, run against an app with the given settings.
+macro_rules! scenarios {
+    ($($test:ident => $scenario:literal with $adjust:expr),* $(,)?) => {$(
+        #[actix_web::test]
+        async fn $test() {
+            run_scenario($scenario, $adjust).await;
+        }
+    )*};
 }
 
-#[actix_web::test]
-async fn agora_client_recovers_over_websocket() {
-    run_scenario("recovery-websocket-agora", short_ping).await;
-}
-
-#[actix_web::test]
-async fn agora_client_recovers_over_polling() {
-    run_scenario("recovery-polling-agora", short_ping).await;
-}
-
-#[actix_web::test]
-async fn official_client_past_the_window_is_not_recovered_and_catches_up_with_after() {
-    run_scenario("recovery-expired", |s| {
-        short_ping(s);
-        s.recovery_window_secs = 1;
-    })
-    .await;
-}
-
-#[actix_web::test]
-async fn agora_client_past_the_window_is_not_recovered_and_catches_up_with_after() {
-    run_scenario("recovery-expired-agora", |s| {
-        short_ping(s);
-        s.recovery_window_secs = 1;
-    })
-    .await;
+scenarios! {
+    official_client_recovers_over_websocket => "recovery-websocket" with short_ping,
+    official_client_recovers_over_polling => "recovery-polling" with short_ping,
+    agora_client_recovers_over_websocket => "recovery-websocket-agora" with short_ping,
+    agora_client_recovers_over_polling => "recovery-polling-agora" with short_ping,
+    official_client_past_the_window_is_not_recovered_and_catches_up_with_after =>
+        "recovery-expired" with short_window,
+    agora_client_past_the_window_is_not_recovered_and_catches_up_with_after =>
+        "recovery-expired-agora" with short_window,
 }

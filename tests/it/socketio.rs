@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use crate::common::*;
-use agora::engineio::EngineConfig;
 use agora::socketio::SocketIoConfig;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -75,8 +74,7 @@ async fn a_connection_that_joins_no_namespace_is_closed_after_the_connect_timeou
 
 #[actix_web::test]
 async fn json_arguments_come_back_with_their_key_order() {
-    let server = spawn_quiet().await;
-    let (mut sio, _) = Sio::connect(&server).await;
+    let (server, mut sio) = quiet_client().await;
     let event = r#"42["message",{"z":1,"a":{"y":[1.5,"é\n\"q\""],"b":null}},"\u2028"]"#;
     sio.send(event).await;
     let echoed = sio.recv_text().await;
@@ -92,8 +90,7 @@ async fn json_arguments_come_back_with_their_key_order() {
 
 #[actix_web::test]
 async fn events_and_client_acks() {
-    let server = spawn_quiet().await;
-    let (mut sio, _) = Sio::connect(&server).await;
+    let (server, mut sio) = quiet_client().await;
     sio.send(r#"42["message",1,"2",{"3":[true]}]"#).await;
     assert_eq!(
         sio.recv_text().await,
@@ -111,8 +108,7 @@ async fn events_and_client_acks() {
 
 #[actix_web::test]
 async fn replies_come_back_in_the_order_of_the_messages() {
-    let server = spawn_quiet().await;
-    let (mut sio, _) = Sio::connect(&server).await;
+    let (server, mut sio) = quiet_client().await;
     // Sent back to back without waiting, so several are handled in one turn of the WebSocket.
     let sent = 60;
     for i in 0..sent {
@@ -135,8 +131,7 @@ async fn replies_come_back_in_the_order_of_the_messages() {
 
 #[actix_web::test]
 async fn binary_events_and_acks_keep_their_attachments() {
-    let server = spawn_quiet().await;
-    let (mut sio, _) = Sio::connect(&server).await;
+    let (server, mut sio) = quiet_client().await;
     sio.send(r#"452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#)
         .await;
     sio.ws.send_binary(&[1, 2, 3]).await;
@@ -167,8 +162,7 @@ async fn binary_events_and_acks_keep_their_attachments() {
 
 #[actix_web::test]
 async fn the_server_waits_for_client_acks_with_a_timeout() {
-    let server = spawn_quiet().await;
-    let (mut sio, _) = Sio::connect(&server).await;
+    let (server, mut sio) = quiet_client().await;
     sio.send(r#"42["ask"]"#).await;
     let question = sio.recv_text().await;
     let id: String = question[2..]
@@ -218,16 +212,23 @@ fn ask_room_answer(packet: &str, ack: u64) -> (Value, Vec<String>) {
     (answer[0]["error"].clone(), responses)
 }
 
+/// One client for each room, connected to the main namespace and in that room.
+async fn in_rooms<const N: usize>(server: &TestServer, rooms: [&str; N]) -> [Sio; N] {
+    let mut clients = Vec::new();
+    for room in rooms {
+        let (mut sio, _) = Sio::connect(server).await;
+        sio.join_room(room).await;
+        clients.push(sio);
+    }
+    clients
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("one client a room"))
+}
+
 #[actix_web::test]
 async fn a_room_broadcast_with_acks_collects_every_answer_or_times_out() {
     let server = spawn_quiet().await;
-    let (mut a, _) = Sio::connect(&server).await;
-    let (mut b, _) = Sio::connect(&server).await;
-    let (mut c, _) = Sio::connect(&server).await;
-    for (sio, room) in [(&mut a, "r"), (&mut b, "r"), (&mut c, "other")] {
-        sio.send(&format!(r#"421["join","{room}"]"#)).await;
-        assert_eq!(sio.recv_text().await, "431[]");
-    }
+    let [mut a, mut b, mut c] = in_rooms(&server, ["r", "r", "other"]).await;
 
     // b waits for its own question (Socket::emit_with_ack) while the room is asked: the two
     // pending ids on b must differ.
@@ -272,13 +273,7 @@ async fn a_room_broadcast_with_acks_collects_every_answer_or_times_out() {
 #[actix_web::test]
 async fn room_broadcasts_reach_the_room_but_not_the_sender_or_outsiders() {
     let server = spawn_quiet().await;
-    let (mut a, _) = Sio::connect(&server).await;
-    let (mut b, _) = Sio::connect(&server).await;
-    let (mut c, _) = Sio::connect(&server).await;
-    for (sio, room) in [(&mut a, "r1"), (&mut b, "r1"), (&mut c, "r2")] {
-        sio.send(&format!(r#"421["join","{room}"]"#)).await;
-        assert_eq!(sio.recv_text().await, "431[]");
-    }
+    let [mut a, mut b, mut c] = in_rooms(&server, ["r1", "r1", "r2"]).await;
     a.send(r#"42["broadcast","r1",{"hello":"world"}]"#).await;
     assert_eq!(b.recv_text().await, r#"42["msg",{"hello":"world"}]"#);
     assert!(a.silent_for(SILENCE).await, "the sender gets nothing");
@@ -305,8 +300,7 @@ async fn a_client_can_leave_and_rejoin_a_namespace() {
 
 #[actix_web::test]
 async fn a_server_disconnect_sends_disconnect_then_closes() {
-    let server = spawn_quiet().await;
-    let (mut sio, _) = Sio::connect(&server).await;
+    let (server, mut sio) = quiet_client().await;
     sio.send(r#"42["kick-me"]"#).await;
     assert_eq!(sio.recv_text().await, "41");
     sio.ws.expect_close().await;
@@ -315,8 +309,7 @@ async fn a_server_disconnect_sends_disconnect_then_closes() {
 
 #[actix_web::test]
 async fn an_ack_with_an_unknown_id_is_ignored() {
-    let server = spawn_quiet().await;
-    let (mut sio, _) = Sio::connect(&server).await;
+    let (server, mut sio) = quiet_client().await;
     sio.send("43999[1]").await;
     sio.send(r#"42["message","alive"]"#).await;
     assert_eq!(sio.recv_text().await, r#"42["message-back","alive"]"#);
@@ -420,11 +413,7 @@ async fn malformed_packets_close_their_connection_and_harm_no_other() {
 /// bounded queue is full, instead of buffering without limit, and keep serving everyone else.
 #[actix_web::test]
 async fn a_websocket_client_that_stops_reading_is_dropped_as_a_slow_consumer() {
-    let config = EngineConfig {
-        max_queue: 16,
-        ..quiet_engine()
-    };
-    let server = spawn_conformance(config, SocketIoConfig::default()).await;
+    let server = spawn_quiet_with(|engine| engine.max_queue = 16).await;
     let mut stalled = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
         .await
         .unwrap();
@@ -513,9 +502,7 @@ async fn spawn_guarded() -> (u16, actix_web::dev::ServerHandle) {
     .listen(listener)
     .unwrap()
     .run();
-    let handle = server.handle();
-    actix_rt::spawn(server);
-    (port, handle)
+    (port, serve(server))
 }
 
 async fn open_on(port: u16) -> Sio {

@@ -16,19 +16,11 @@ async fn accounts_start_with_six_items_and_inventories_are_public() {
     let app = spawn_app().await;
     let ann = trader(&app, "ann").await;
     assert_eq!(inventory(&app, &ann.name).await.len(), 6);
-    let own = http_client()
-        .get(app.url("/api/inventory"))
-        .insert_header(("Authorization", format!("Bearer {}", ann.token)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(own.status(), 200);
-    let guest = http_client()
-        .get(app.url("/api/inventory"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(guest.status(), 401);
+    assert_eq!(
+        app.get_json("/api/inventory", Some(&ann.token)).await.0,
+        200
+    );
+    assert_eq!(app.get_json("/api/inventory", None).await.0, 401);
     let mut unknown = http_client()
         .get(app.url("/api/users/nobody/inventory"))
         .send()
@@ -237,21 +229,16 @@ async fn decline_and_cancel_end_a_trade_without_moving_anything() {
         .await;
     assert_eq!(canceled["trade"]["status"], "canceled");
     assert_eq!(inventory(&app, "ann").await, items);
-    let mut response = http_client()
-        .get(app.url("/api/trades?status=declined"))
-        .insert_header(("Authorization", format!("Bearer {}", bob.token)))
-        .send()
-        .await
-        .unwrap();
-    let listed: Value = response.json().await.unwrap();
+    let (_, listed) = app
+        .get_json("/api/trades?status=declined", Some(&bob.token))
+        .await;
     assert_eq!(listed["trades"].as_array().unwrap().len(), 1);
-    let bad = http_client()
-        .get(app.url("/api/trades?status=weird"))
-        .insert_header(("Authorization", format!("Bearer {}", bob.token)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), 400);
+    assert_eq!(
+        app.get_json("/api/trades?status=weird", Some(&bob.token))
+            .await
+            .0,
+        400
+    );
 }
 
 #[actix_web::test]
@@ -279,17 +266,12 @@ async fn an_idempotency_key_returns_the_first_trade() {
     );
 }
 
-#[actix_web::test]
-async fn many_concurrent_accepts_of_one_trade_give_exactly_one_success() {
-    let app = spawn_app().await;
-    trading::concurrent_accepts_give_one_success(&[&app]).await;
-}
-
-#[actix_web::test]
-async fn two_trades_sharing_an_item_accepted_together_give_one_accepted_and_one_invalid() {
-    let app = spawn_app().await;
-    trading::shared_item_trades_give_one_accepted(&[&app]).await;
-}
+trading::scenario_tests!(vec![spawn_app().await] => {
+    many_concurrent_accepts_of_one_trade_give_exactly_one_success: concurrent_accepts_give_one_success,
+    two_trades_sharing_an_item_accepted_together_give_one_accepted_and_one_invalid:
+        shared_item_trades_give_one_accepted,
+    randomized_concurrent_trading_conserves_every_item: randomized_trading_conserves_every_item,
+});
 
 #[actix_web::test]
 async fn an_accepted_trade_invalidates_other_offers_of_its_items_and_tells_both_sides() {
@@ -298,14 +280,8 @@ async fn an_accepted_trade_invalidates_other_offers_of_its_items_and_tells_both_
     let mut bob = trader(&app, "bob").await;
     let mut carol = trader(&app, "carol").await;
     let item = inventory(&app, "ann").await[0];
-    let to_bob = ann
-        .client
-        .ack("trade:offer", json!({"to": "bob", "give": [item]}))
-        .await;
-    let to_carol = ann
-        .client
-        .ack("trade:offer", json!({"to": "carol", "give": [item]}))
-        .await;
+    let to_bob = ann.offer("bob", item).await;
+    let to_carol = ann.offer("carol", item).await;
     bob.client
         .ack("trade:accept", json!({"id": to_bob["trade"]["id"]}))
         .await;
@@ -324,10 +300,7 @@ async fn an_expired_trade_cannot_be_accepted() {
     let mut ann = trader(&app, "ann").await;
     let mut bob = trader(&app, "bob").await;
     let item = inventory(&app, "ann").await[0];
-    let offered = ann
-        .client
-        .ack("trade:offer", json!({"to": "bob", "give": [item]}))
-        .await;
+    let offered = ann.offer("bob", item).await;
     tokio::time::sleep(Duration::from_millis(1_200)).await;
     let late = bob
         .client
@@ -414,22 +387,13 @@ async fn trades_over_http_follow_the_same_rules() {
 }
 
 #[actix_web::test]
-async fn randomized_concurrent_trading_conserves_every_item() {
-    let app = spawn_app().await;
-    trading::randomized_trading_conserves_every_item(&[&app]).await;
-}
-
-#[actix_web::test]
 async fn a_flood_of_offers_is_rate_limited() {
     let app = spawn_app_with(|s| s.trade_offers_per_minute = 2).await;
     let mut ann = trader(&app, "ann").await;
     let _bob = trader(&app, "bob").await;
     let items = inventory(&app, "ann").await;
     for item in &items[..2] {
-        let ok = ann
-            .client
-            .ack("trade:offer", json!({"to": "bob", "give": [item]}))
-            .await;
+        let ok = ann.offer("bob", *item).await;
         assert_eq!(ok["ok"], true);
     }
     let limited = ann

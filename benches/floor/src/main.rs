@@ -20,6 +20,7 @@
 
 mod hub;
 mod protocol;
+mod server_args;
 mod session;
 
 use std::net::TcpListener;
@@ -31,6 +32,7 @@ use actix_web_actors::ws;
 use clap::Parser;
 
 use crate::hub::ChatServer;
+use crate::server_args::ServerArgs;
 use crate::session::{Settings, WsChatSession};
 
 #[derive(Parser, Debug)]
@@ -39,18 +41,8 @@ struct Args {
     /// Port to listen on.
     #[arg(long, default_value_t = 3002)]
     port: u16,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    host: String,
-    /// actix-web worker threads (default: actix's choice, one per CPU the process may run on).
-    #[arg(long)]
-    workers: Option<usize>,
-    /// Engine.IO ping interval, in milliseconds.
-    #[arg(long, default_value_t = 25_000)]
-    ping_interval: u64,
-    /// Engine.IO ping timeout, in milliseconds.
-    #[arg(long, default_value_t = 20_000)]
-    ping_timeout: u64,
+    #[command(flatten)]
+    server: ServerArgs,
     /// Largest message accepted, in bytes (WebSocket frame size).
     #[arg(long, default_value_t = 1_000_000)]
     max_payload: usize,
@@ -99,12 +91,12 @@ async fn main() -> std::io::Result<()> {
         // Started here, so the hub lives on the main thread, like Agora's in `examples/bench.rs`.
         hub: ChatServer::default().start(),
         settings: Settings {
-            ping_interval: Duration::from_millis(args.ping_interval),
-            ping_timeout: Duration::from_millis(args.ping_timeout),
+            ping_interval: Duration::from_millis(args.server.ping_interval),
+            ping_timeout: Duration::from_millis(args.server.ping_timeout),
             max_payload: args.max_payload,
         },
     };
-    let listener = TcpListener::bind((args.host.as_str(), args.port))?;
+    let listener = TcpListener::bind((args.server.host.as_str(), args.port))?;
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(state.clone()))
@@ -112,9 +104,9 @@ async fn main() -> std::io::Result<()> {
     })
     .backlog(4_096)
     .shutdown_timeout(1);
-    if let Some(workers) = args.workers {
+    if let Some(workers) = args.server.workers {
         server = server.workers(workers);
     }
-    println!("floor server on http://{}:{}", args.host, args.port);
+    println!("floor server on http://{}:{}", args.server.host, args.port);
     server.listen(listener)?.run().await
 }

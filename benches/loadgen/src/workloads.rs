@@ -95,6 +95,26 @@ async fn connect_many(port: u16, n: usize, concurrency: usize) -> Result<(Vec<Cl
     Ok((clients, elapsed))
 }
 
+/// The CPU readings every loaded workload reports, named `<prefix>_server_cpu_pct`,
+/// `<prefix>_loadgen_cpu_pct`, `<prefix>_server_core_others_pct` and
+/// `<prefix>_loadgen_core_others_pct`.
+macro_rules! cpu_readings {
+    ($cpu:expr, $prefix:literal) => {
+        [
+            (concat!($prefix, "_server_cpu_pct"), $cpu.server_percent()),
+            (concat!($prefix, "_loadgen_cpu_pct"), $cpu.loadgen_percent()),
+            (
+                concat!($prefix, "_server_core_others_pct"),
+                $cpu.server_core_others_percent(),
+            ),
+            (
+                concat!($prefix, "_loadgen_core_others_pct"),
+                $cpu.loadgen_core_others_percent(),
+            ),
+        ]
+    };
+}
+
 fn new_histogram() -> Histogram<u64> {
     // Microseconds, 1 µs to 10 min, 3 significant digits.
     Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
@@ -436,7 +456,7 @@ async fn open_loop(
         );
     }
     let latency = &state.latency;
-    Ok(vec![
+    Ok([
         ("open_rate", window_sent as f64 / cpu.seconds),
         ("open_drain_s", drain_started.elapsed().as_secs_f64()),
         ("open_p50_ms", ms(latency.value_at_quantile(0.5))),
@@ -451,17 +471,10 @@ async fn open_loop(
             "open_deliveries_per_cpu_s",
             per_cpu_second(state.window_received, cpu.server_cpu),
         ),
-        ("open_server_cpu_pct", cpu.server_percent()),
-        ("open_loadgen_cpu_pct", cpu.loadgen_percent()),
-        (
-            "open_server_core_others_pct",
-            cpu.server_core_others_percent(),
-        ),
-        (
-            "open_loadgen_core_others_pct",
-            cpu.loadgen_core_others_percent(),
-        ),
-    ])
+    ]
+    .into_iter()
+    .chain(cpu_readings!(cpu, "open"))
+    .collect())
 }
 
 async fn closed_loop(
@@ -547,22 +560,15 @@ async fn closed_loop(
         );
     }
     let rate = completed as f64 / cpu.seconds;
-    Ok(vec![
+    Ok([
         ("closed_bcast_per_s", rate),
         ("closed_deliveries_per_s", rate * n as f64),
         ("closed_p50_ms", ms(st.completion.value_at_quantile(0.5))),
         ("closed_p99_ms", ms(st.completion.value_at_quantile(0.99))),
-        ("closed_server_cpu_pct", cpu.server_percent()),
-        ("closed_loadgen_cpu_pct", cpu.loadgen_percent()),
-        (
-            "closed_server_core_others_pct",
-            cpu.server_core_others_percent(),
-        ),
-        (
-            "closed_loadgen_core_others_pct",
-            cpu.loadgen_core_others_percent(),
-        ),
-    ])
+    ]
+    .into_iter()
+    .chain(cpu_readings!(cpu, "closed"))
+    .collect())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -655,7 +661,7 @@ pub async fn echo(server: &mut Server, n: usize, settings: &Settings) -> Result<
     if state.acks == 0 {
         fail!("no echo ack in the window");
     }
-    Ok(vec![
+    Ok([
         ("echo_acks_per_s", state.acks as f64 / cpu.seconds),
         ("echo_p50_ms", ms(state.rtt.value_at_quantile(0.5))),
         ("echo_p99_ms", ms(state.rtt.value_at_quantile(0.99))),
@@ -664,17 +670,10 @@ pub async fn echo(server: &mut Server, n: usize, settings: &Settings) -> Result<
             "echo_acks_per_cpu_s",
             per_cpu_second(state.acks, cpu.server_cpu),
         ),
-        ("echo_server_cpu_pct", cpu.server_percent()),
-        ("echo_loadgen_cpu_pct", cpu.loadgen_percent()),
-        (
-            "echo_server_core_others_pct",
-            cpu.server_core_others_percent(),
-        ),
-        (
-            "echo_loadgen_core_others_pct",
-            cpu.loadgen_core_others_percent(),
-        ),
-    ])
+    ]
+    .into_iter()
+    .chain(cpu_readings!(cpu, "echo"))
+    .collect())
 }
 
 #[cfg(test)]

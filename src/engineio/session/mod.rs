@@ -92,13 +92,21 @@ impl EngineSession {
         handler: Arc<dyn EngineHandler>,
         handshake: Handshake,
     ) -> EngineSession {
-        EngineSession::new(
+        EngineSession {
+            sid: handshake.sid.clone(),
             config,
             registry,
-            handler,
-            handshake,
-            Transport::Polling { waiting: None },
-        )
+            opener: Some((handler, handshake)),
+            connection: None,
+            transport: Transport::Polling { waiting: None },
+            probe: None,
+            queue: OutQueue::default(),
+            ping_timeout: None,
+            state: State::Open,
+            opened_at: Instant::now(),
+            label: Arc::new(OnceLock::new()),
+            pending_close: None,
+        }
     }
 
     /// A session that starts on a WebSocket, whose sink is `sink`.
@@ -110,36 +118,10 @@ impl EngineSession {
         id: TransportId,
         sink: Arc<dyn TransportSink>,
     ) -> EngineSession {
-        EngineSession::new(
-            config,
-            registry,
-            handler,
-            handshake,
-            Transport::WebSocket { id, sink },
-        )
-    }
-
-    fn new(
-        config: Arc<EngineConfig>,
-        registry: Registry,
-        handler: Arc<dyn EngineHandler>,
-        handshake: Handshake,
-        transport: Transport,
-    ) -> EngineSession {
+        let session = EngineSession::polling(config, registry, handler, handshake);
         EngineSession {
-            sid: handshake.sid.clone(),
-            config,
-            registry,
-            opener: Some((handler, handshake)),
-            connection: None,
-            transport,
-            probe: None,
-            queue: OutQueue::default(),
-            ping_timeout: None,
-            state: State::Open,
-            opened_at: Instant::now(),
-            label: Arc::new(OnceLock::new()),
-            pending_close: None,
+            transport: Transport::WebSocket { id, sink },
+            ..session
         }
     }
 
@@ -543,5 +525,7 @@ impl Registry {
     }
 }
 
+#[cfg(test)]
+pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;

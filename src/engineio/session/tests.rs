@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use bytestring::ByteString;
 
+use super::test_support::{polling_handshake, text};
 use super::*;
 use crate::engineio::types::{Outgoing, SendOptions};
 use crate::engineio::{Message, Registry};
@@ -47,13 +48,7 @@ impl EngineConnection for Recorder {
 fn start(config: EngineConfig) -> (Addr<EngineSession>, Arc<Mutex<Vec<Seen>>>) {
     let opener = Arc::new(Opener::default());
     let seen = Arc::clone(&opener.0);
-    let handshake = Handshake {
-        sid: Sid::random(),
-        headers: Default::default(),
-        query: String::new(),
-        peer: None,
-        transport: TransportKind::Polling,
-    };
+    let handshake = polling_handshake();
     let addr =
         EngineSession::polling(Arc::new(config), Registry::default(), opener, handshake).start();
     (addr, seen)
@@ -76,13 +71,6 @@ async fn poll_ready(session: &Addr<EngineSession>) -> Vec<Frame> {
         Ok(PollReply::Ready(frames)) => frames,
         Ok(PollReply::Wait(_)) => panic!("the GET was held"),
         Err(error) => panic!("the GET was refused: {error}"),
-    }
-}
-
-fn text(frame: &Frame) -> String {
-    match frame {
-        Frame::Text(text) => text.to_string(),
-        Frame::Binary(bytes) => format!("<{} bytes>", bytes.len()),
     }
 }
 

@@ -3,60 +3,14 @@
 //! without their rooms, the configured cap on kept sockets, disconnecting by room, and the sweep.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use super::*;
-use crate::engineio::{
-    CloseReason, CloseSession, EngineConfig, EngineConnection, EngineHandler, EngineSession,
-    Handshake, Message, Registry, Sid, TransportKind,
-};
+use crate::engineio::test_support::TestSession;
+use crate::engineio::{CloseReason, CloseSession, Sid};
 use crate::socketio::{next_ack_id, Payload};
 
 /// Long enough that nothing kept expires during a test.
 const KEEP: Duration = Duration::from_secs(60);
-
-/// Hands out the `EngineSocket` of the session it opens.
-#[derive(Default)]
-struct Capture(Mutex<Option<EngineSocket>>);
-
-struct Silent;
-
-impl EngineConnection for Silent {
-    fn on_message(&mut self, _: Message) {}
-    fn on_close(&mut self, _: CloseReason) {}
-}
-
-impl EngineHandler for Capture {
-    fn on_open(&self, socket: EngineSocket, _: Handshake) -> Box<dyn EngineConnection> {
-        *crate::sync::lock(&self.0) = Some(socket);
-        Box::new(Silent)
-    }
-}
-
-/// A running long-polling session, and the handle the hub writes to it through.
-async fn open_session() -> (Addr<EngineSession>, EngineSocket) {
-    let capture = Arc::new(Capture::default());
-    let handshake = Handshake {
-        sid: Sid::random(),
-        headers: Default::default(),
-        query: String::new(),
-        peer: None,
-        transport: TransportKind::Polling,
-    };
-    let addr = EngineSession::polling(
-        Arc::new(EngineConfig::default()),
-        Registry::default(),
-        capture.clone(),
-        handshake,
-    )
-    .start();
-    // Let the actor start and open its connection.
-    while crate::sync::lock(&capture.0).is_none() {
-        actix_rt::task::yield_now().await;
-    }
-    let socket = crate::sync::lock(&capture.0).take();
-    (addr, socket.expect("the session opened"))
-}
 
 /// A socket of the tests: its id is its name.
 struct Peer {
@@ -64,15 +18,15 @@ struct Peer {
     engine: EngineSocket,
     acks: PendingAcks,
     /// Keeps the session running.
-    _session: Addr<EngineSession>,
+    _session: TestSession,
 }
 
 impl Peer {
     async fn new(name: &str) -> Peer {
-        let (session, engine) = open_session().await;
+        let session = TestSession::open().await;
         Peer {
             id: SocketId::from(name),
-            engine,
+            engine: session.socket.clone(),
             acks: PendingAcks::default(),
             _session: session,
         }
@@ -333,8 +287,8 @@ async fn disconnecting_a_room_ends_its_live_sockets_and_forgets_its_kept_ones() 
 /// leaves its rooms); a member whose session runs is kept.
 #[actix_rt::test]
 async fn the_sweep_ends_members_whose_transport_closed() {
-    let (dead, dead_engine) = open_session().await;
-    let (_live, live_engine) = open_session().await;
+    let (dead, live) = (TestSession::open().await, TestSession::open().await);
+    let (dead_engine, live_engine) = (dead.socket.clone(), live.socket.clone());
     let ended = Arc::new(AtomicUsize::new(0));
     let hook = |ended: &Arc<AtomicUsize>| {
         let ended = Arc::clone(ended);
@@ -362,7 +316,7 @@ async fn the_sweep_ends_members_whose_transport_closed() {
     hub.join(&nsp, &dead_id, vec!["online\nghost".into()]);
     assert_eq!(hub.sweep_orphans(), 0, "both sessions still run");
 
-    dead.do_send(CloseSession(CloseReason::PingTimeout));
+    dead.addr.do_send(CloseSession(CloseReason::PingTimeout));
     while dead_engine.is_open() {
         actix_rt::task::yield_now().await;
     }

@@ -22,69 +22,28 @@
 // (simulated by giving A's socket a pid the server never issued): socket.recovered is false and the
 // page catches up with chat:join `after` its last message id; again each message shows once, in order.
 
-import crypto from "node:crypto";
-import net from "node:net";
+import { startRelay } from "../../interop/helpers.mjs";
+import { STEP_TIMEOUT_MS, assert, freshTag, pagesAB, waitForChatJoined } from "../page_helpers.mjs";
 
-const STEP_TIMEOUT_MS = 10_000;
 const RECONNECT_TIMEOUT_MS = 15_000; // the page's backoff is 1 s doubling up to 5 s (plus jitter)
-
-function assert(cond, what) {
-  if (!cond) throw new Error(what);
-}
 
 /**
  * A TCP relay to `target`: `down()` drops every open connection abruptly and refuses new ones,
  * `up()` lets connections through again.
  */
-async function startRelay(target) {
-  const { hostname, port } = new URL(target);
-  const links = new Set();
-  let online = true;
-  const server = net.createServer((client) => {
-    client.on("error", () => {});
-    if (!online) {
-      client.destroy();
-      return;
-    }
-    const upstream = net.connect(Number(port), hostname);
-    upstream.on("error", () => {});
-    client.pipe(upstream);
-    upstream.pipe(client);
-    const link = { client, upstream };
-    links.add(link);
-    const end = () => {
-      links.delete(link);
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on("close", end);
-    upstream.on("close", end);
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    down() {
-      online = false;
-      const n = links.size;
-      for (const { client, upstream } of links) {
-        client.destroy();
-        upstream.destroy();
-      }
-      return n;
-    },
+async function startDroppingRelay(target) {
+  const relay = await startRelay(target);
+  return Object.assign(relay, {
+    down: () => relay.dropAll(),
     up() {
-      online = true;
+      relay.online = true;
     },
-    close() {
-      this.down();
-      server.close();
-    },
-  };
+  });
 }
 
 export async function run({ browser, baseUrl, shotDir, helpers } = {}) {
   assert(browser && baseUrl && shotDir && helpers, "offline: run({ browser, baseUrl, shotDir, helpers }) needs all four");
-  const relay = await startRelay(baseUrl);
+  const relay = await startDroppingRelay(baseUrl);
   try {
     await scenario(helpers, baseUrl, relay);
     helpers.check();
@@ -112,25 +71,6 @@ async function waitConnState(page, state, label, timeout = STEP_TIMEOUT_MS) {
   await page.waitForSelector(`#conn-status[data-state="${state}"]`, { state: "visible", timeout }).catch(async () => {
     throw new Error(`${label}: #conn-status never showed ${state} within ${timeout} ms (shows ${JSON.stringify(await connState(page))})`);
   });
-}
-
-async function waitJoined(page, room, label, timeout = STEP_TIMEOUT_MS) {
-  await page
-    .waitForFunction(
-      (r) =>
-        (document.getElementById("room-name")?.textContent || "").trim() === r &&
-        !document.querySelector('#message-form input[name="text"]')?.disabled,
-      room,
-      { timeout },
-    )
-    .catch(async () => {
-      const shown = await page.evaluate(() => ({
-        room: document.getElementById("room-name")?.textContent,
-        state: document.getElementById("room-state")?.textContent,
-        error: document.getElementById("chat-error")?.textContent,
-      }));
-      throw new Error(`${label}: never joined #${room} (page shows ${JSON.stringify(shown)})`);
-    });
 }
 
 async function welcomeName(page, label) {
@@ -180,9 +120,8 @@ async function send(page, text) {
 // ---------------------------------------------------------------------------
 
 async function scenario(h, baseUrl, relay) {
-  const tag = crypto.randomBytes(4).toString("hex");
-  const a = await h.page("A");
-  const b = await h.page("B");
+  const tag = freshTag();
+  const [a, b] = await pagesAB(h);
   // Keep a handle on the page's sockets (io() is wrapped as soon as socket.io.js defines it), to
   // report whether the session was recovered.
   await a.addInitScript(() => {
@@ -205,7 +144,7 @@ async function scenario(h, baseUrl, relay) {
   await Promise.all([goto(a, new URL("/chat", relay.url).toString()), goto(b, new URL("/chat", baseUrl).toString())]);
   const [nameA, nameB] = await Promise.all([welcomeName(a, "A"), welcomeName(b, "B")]);
   await Promise.all([waitConnState(a, "connected", "A"), waitConnState(b, "connected", "B")]);
-  await Promise.all([waitJoined(a, "lobby", "A"), waitJoined(b, "lobby", "B")]);
+  await Promise.all([waitForChatJoined(a, "lobby", "A"), waitForChatJoined(b, "lobby", "B")]);
   await waitMember(b, nameA, true, "B's members");
   await waitMember(a, nameB, true, "A's members");
   const hello = `before the outage ${tag}`;
@@ -243,7 +182,7 @@ async function scenario(h, baseUrl, relay) {
   relay.up();
   await waitConnState(a, "connected", "A back online", RECONNECT_TIMEOUT_MS);
   await waitMessages(a, missed, "A after coming back");
-  await waitJoined(a, "lobby", "A after coming back");
+  await waitForChatJoined(a, "lobby", "A after coming back");
   await a.waitForTimeout(500); // a duplicate would show up by now
   const shown = await messageTexts(a);
   for (const text of [hello, ...missed]) {
@@ -287,7 +226,7 @@ async function scenario(h, baseUrl, relay) {
   relay.up();
   await waitConnState(a, "connected", "A back online (second outage)", RECONNECT_TIMEOUT_MS);
   await waitMessages(a, missedAgain, "A after the second outage");
-  await waitJoined(a, "lobby", "A after the second outage");
+  await waitForChatJoined(a, "lobby", "A after the second outage");
   await a.waitForTimeout(500);
   const shownAgain = await messageTexts(a);
   const all = [hello, ...missed, fromA, ...missedAgain];

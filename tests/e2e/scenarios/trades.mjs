@@ -34,17 +34,12 @@
 // both sides; the page fits a phone-sized screen (trades-phone.png).
 // It leaves three accounts `trd_{a,b,c}_<hex>` and a few trades behind: use a throwaway database.
 
-import crypto from "node:crypto";
 import path from "node:path";
+import { STEP_TIMEOUT_MS, assert, expectSameDocument, freshPassword, freshTag, markDocument, pagesAB } from "../page_helpers.mjs";
 
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
-const STEP_TIMEOUT_MS = 10_000;
 const RARITIES = ["common", "uncommon", "rare", "legendary"];
-
-function assert(cond, what) {
-  if (!cond) throw new Error(what);
-}
 
 /** Stand-ins for run.mjs's Ctx when the scenario runs on its own. */
 function ownHelpers(browser, baseUrl, shotDir) {
@@ -261,17 +256,6 @@ function scrollTop(page) {
   return page.evaluate(() => window.scrollTo(0, 0));
 }
 
-async function markDocument(page) {
-  await page.evaluate(() => {
-    window.__e2eMarker = "still-here";
-  });
-}
-
-async function expectSameDocument(page, what) {
-  const marker = await page.evaluate(() => window.__e2eMarker).catch(() => null);
-  assert(marker === "still-here", `${what}: the page was reloaded or left`);
-}
-
 function chipIds(page, sel) {
   return page.evaluate((s) => Array.from(document.querySelectorAll(`${s} .chip[data-id]`)).map((c) => c.dataset.id), sel);
 }
@@ -289,13 +273,12 @@ async function checkFits(page, label) {
 // the scenario
 
 async function scenario(h, baseUrl) {
-  const tag = crypto.randomBytes(4).toString("hex");
-  const password = "pw-" + crypto.randomBytes(9).toString("base64url");
+  const tag = freshTag();
+  const password = freshPassword();
   const nameA = `trd_a_${tag}`;
   const nameB = `trd_b_${tag}`;
   const nameC = `trd_c_${tag}`;
-  const a = await h.page("A");
-  const b = await h.page("B");
+  const [a, b] = await pagesAB(h);
 
   h.step("a guest on /trades gets a prompt to log in, no trading UI");
   await goto(baseUrl, b, "/trades");

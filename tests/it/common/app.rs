@@ -167,23 +167,33 @@ impl TestApp {
         (status, body)
     }
 
+    /// GETs `path`, as the user of `token` if given; returns status and JSON body (null if none).
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut request = http_client().get(self.url(path));
+        if let Some(token) = token {
+            request = request.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        let mut response = request.send().await.expect("GET");
+        let status = response.status().as_u16();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
     /// Tries to log in through the API: the status and the JSON answer.
     pub async fn log_in(&self, name: &str, password: &str) -> (u16, Value) {
-        self.post_json(
-            "/api/login",
-            json!({"username": name, "password": password}),
-        )
-        .await
+        self.post_json("/api/login", credentials(name, password))
+            .await
+    }
+
+    /// Tries to register through the API: the status and the JSON answer.
+    pub async fn try_register(&self, name: &str, password: &str) -> (u16, Value) {
+        self.post_json("/api/register", credentials(name, password))
+            .await
     }
 
     /// Registers an account through the API; returns its session token.
     pub async fn register(&self, name: &str) -> String {
-        let (status, body) = self
-            .post_json(
-                "/api/register",
-                json!({"username": name, "password": "correct horse"}),
-            )
-            .await;
+        let (status, body) = self.try_register(name, "correct horse").await;
         assert_eq!(status, 201, "register {name}: {body}");
         body["token"].as_str().expect("token").to_string()
     }
@@ -271,6 +281,26 @@ impl TestApp {
             id,
         }
     }
+
+    /// A new guest client, and its `online` greeting: who is online as it arrives.
+    pub async fn fresh_guest(&self) -> (Client, Value) {
+        let mut guest = self.client(None).await;
+        let online = guest.event("online").await;
+        (guest, online)
+    }
+}
+
+/// The body of a login or registration.
+pub fn credentials(name: &str, password: &str) -> Value {
+    json!({"username": name, "password": password})
+}
+
+/// How many users an `online` event lists.
+pub fn online_count(online: &Value) -> usize {
+    online["users"]
+        .as_array()
+        .expect("online lists users")
+        .len()
 }
 
 impl Client {
@@ -297,6 +327,27 @@ impl Client {
             }
             self.keep(&text);
         }
+    }
+
+    /// Joins chat room `room`; the ack.
+    pub async fn join(&mut self, room: &str) -> Value {
+        self.ack("chat:join", json!({ "room": room })).await
+    }
+
+    /// Joins chat room `room` and asserts that it was allowed (`why` says why it must be).
+    pub async fn must_join(&mut self, room: &str, why: &str) {
+        let answer = self.join(room).await;
+        assert_eq!(
+            answer["ok"], true,
+            "{} joins {room}: {why}: {answer}",
+            self.name
+        );
+    }
+
+    /// Sends `text` to chat room `room`; the ack.
+    pub async fn say(&mut self, room: &str, text: &str) -> Value {
+        self.ack("chat:send", json!({ "room": room, "text": text }))
+            .await
     }
 
     /// The next event called `name` (earlier ones of other names are kept).

@@ -43,6 +43,23 @@ impl TestServer {
         format!("ws://127.0.0.1:{}{}", self.port, path_and_query)
     }
 
+    /// Opens a polling session on the Engine.IO echo endpoint.
+    pub async fn echo_polling(&self) -> Polling {
+        Polling::open(&self.http("/engine.io/")).await
+    }
+
+    /// Opens a WebSocket session on the Engine.IO echo endpoint and reads its open packet.
+    pub async fn echo_ws(&self) -> Ws {
+        let mut ws = Ws::connect(&self.ws("/engine.io/?EIO=4&transport=websocket")).await;
+        ws.recv().await;
+        ws
+    }
+
+    /// Opens the WebSocket that upgrades the echo endpoint's polling session `sid`.
+    pub async fn echo_upgrade(&self, sid: &str) -> Ws {
+        Ws::connect(&self.ws(&format!("/engine.io/?EIO=4&transport=websocket&sid={sid}"))).await
+    }
+
     /// Stops the server.
     pub async fn stop(self) {
         self.handle.stop(false).await;
@@ -67,13 +84,11 @@ pub async fn spawn_conformance(engine: EngineConfig, socket_io: SocketIoConfig) 
         socket_io,
         echo,
     } = conformance::run(listener, engine, socket_io).expect("start the server");
-    let handle = server.handle();
-    actix_rt::spawn(server);
     TestServer {
         port,
         socket_io,
         echo,
-        handle,
+        handle: serve(server),
     }
 }
 
@@ -90,14 +105,42 @@ pub fn serve_socket_io(engine: Engine) -> (u16, ServerHandle) {
     .listen(listener)
     .expect("listen")
     .run();
+    (port, serve(server))
+}
+
+/// Runs `server` in the background; the handle stops it.
+pub fn serve(server: actix_web::dev::Server) -> ServerHandle {
     let handle = server.handle();
     actix_rt::spawn(server);
-    (port, handle)
+    handle
 }
 
 /// Starts the conformance server with quiet heartbeats and default Socket.IO settings.
 pub async fn spawn_quiet() -> TestServer {
     spawn_conformance(quiet_engine(), SocketIoConfig::default()).await
+}
+
+/// Starts the conformance server with quiet heartbeats changed by `adjust`.
+pub async fn spawn_quiet_with(adjust: impl FnOnce(&mut EngineConfig)) -> TestServer {
+    let mut engine = quiet_engine();
+    adjust(&mut engine);
+    spawn_conformance(engine, SocketIoConfig::default()).await
+}
+
+/// The `text` of every message in `messages` (a JSON array), in order.
+pub fn texts_of(messages: &Value) -> Vec<&str> {
+    let messages = messages.as_array().expect("an array of messages");
+    messages
+        .iter()
+        .map(|m| m["text"].as_str().expect("a text"))
+        .collect()
+}
+
+/// A quiet conformance server and one client connected to its main namespace.
+pub async fn quiet_client() -> (TestServer, Sio) {
+    let server = spawn_quiet().await;
+    let (sio, _) = Sio::connect(&server).await;
+    (server, sio)
 }
 
 /// An HTTP client whose requests may wait as long as a long poll does.
@@ -159,6 +202,22 @@ impl Polling {
 
     pub async fn post(&self, body: &str) -> (StatusCode, String) {
         post(&self.url, body.to_string()).await
+    }
+
+    /// Asserts that the session is gone: a GET is refused with 400.
+    pub async fn expect_gone(&self) {
+        assert_eq!(self.get().await.0, StatusCode::BAD_REQUEST, "{}", self.url);
+    }
+
+    /// A long poll started in the background, and then `pause` for it to reach the server.
+    pub async fn pending_get(
+        &self,
+        pause: Duration,
+    ) -> actix_rt::task::JoinHandle<(StatusCode, String)> {
+        let url = self.url.clone();
+        let poll = actix_rt::spawn(async move { get(&url).await });
+        tokio::time::sleep(pause).await;
+        poll
     }
 }
 
@@ -299,6 +358,12 @@ impl Sio {
 
     pub async fn send(&mut self, text: &str) {
         self.ws.send_text(text).await;
+    }
+
+    /// Joins `room` through the conformance server's `join` event, and waits for its ack.
+    pub async fn join_room(&mut self, room: &str) {
+        self.send(&format!(r#"421["join","{room}"]"#)).await;
+        assert_eq!(self.recv_text().await, "431[]", "join {room}");
     }
 
     /// The next text message, pings answered and skipped.

@@ -10,11 +10,33 @@ use sqlx::Row;
 use super::app::{Client, TestApp};
 use super::http_client;
 
+/// One test per trading scenario of this module, each on fresh nodes: `$nodes` evaluates (inside
+/// the test) to the `Vec<TestApp>` the scenario runs on.
+macro_rules! scenario_tests {
+    ($nodes:expr => { $($test:ident: $scenario:ident),* $(,)? }) => {$(
+        #[actix_web::test]
+        async fn $test() {
+            let nodes: Vec<$crate::common::app::TestApp> = $nodes;
+            let nodes: Vec<&$crate::common::app::TestApp> = nodes.iter().collect();
+            $crate::common::trading::$scenario(&nodes).await;
+        }
+    )*};
+}
+pub(crate) use scenario_tests;
+
 /// A user with a session token and a connected client.
 pub struct Trader {
     pub name: String,
     pub token: String,
     pub client: Client,
+}
+
+impl Trader {
+    /// Offers `item` to `to` for nothing; the ack.
+    pub async fn offer(&mut self, to: &str, item: i64) -> Value {
+        let offer = json!({"to": to, "give": [item]});
+        self.client.ack("trade:offer", offer).await
+    }
 }
 
 /// Registers `name` on `app` and connects a client as them.
@@ -108,14 +130,8 @@ pub async fn shared_item_trades_give_one_accepted(nodes: &[&TestApp]) {
     let mut carol = trader(node(1), "carol").await;
     let app = nodes[0];
     let shared = inventory(app, "ann").await[0];
-    let to_bob = ann
-        .client
-        .ack("trade:offer", json!({"to": "bob", "give": [shared]}))
-        .await;
-    let to_carol = ann
-        .client
-        .ack("trade:offer", json!({"to": "carol", "give": [shared]}))
-        .await;
+    let to_bob = ann.offer("bob", shared).await;
+    let to_carol = ann.offer("carol", shared).await;
     let (first, second) = tokio::join!(
         bob.client
             .ack("trade:accept", json!({"id": to_bob["trade"]["id"]})),

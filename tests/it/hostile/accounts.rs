@@ -8,7 +8,7 @@ use agora::store::Store;
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
-use crate::common::app::{spawn_app, spawn_app_with, spawn_node_beside, TestApp};
+use crate::common::app::{credentials, spawn_app, spawn_app_with, spawn_node_beside, TestApp};
 use crate::common::postgres::TestDatabase;
 use crate::common::{http_client, Ws, WsFrame};
 
@@ -44,10 +44,6 @@ async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Option<String>, V
         .map(str::to_owned);
     let body = response.json::<Value>().await.unwrap_or(Value::Null);
     (response.status().as_u16(), retry_after, body)
-}
-
-fn credentials(name: &str, password: &str) -> Value {
-    json!({"username": name, "password": password})
 }
 
 /// Checks a 429 answer: `rate_limited`, and a whole number of seconds to wait, at least 1.
@@ -134,6 +130,22 @@ async fn registrations_of_a_taken_name_are_answered_without_hashing() {
     assert!(metrics.contains("agora_password_hashes_total"), "{metrics}");
 }
 
+/// Counts the answers with status `expected` and the well-formed 429s; any other answer fails.
+fn tally(answers: Vec<(u16, Option<String>, Value)>, expected: u16) -> (usize, usize) {
+    let (mut answered, mut limited) = (0, 0);
+    for (status, retry_after, body) in answers {
+        match status {
+            429 => {
+                assert_limited(&retry_after, &body);
+                limited += 1;
+            }
+            status if status == expected => answered += 1,
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    (answered, limited)
+}
+
 #[actix_web::test]
 async fn registrations_beyond_the_hashing_queue_get_429_with_retry_after() {
     // One worker: one hash at a time and four waiting; 40 at once cannot all fit.
@@ -149,17 +161,7 @@ async fn registrations_beyond_the_hashing_queue_get_429_with_retry_after() {
             credentials(&format!("flood{i}"), PASSWORD),
         )
     });
-    let (mut created, mut limited) = (0, 0);
-    for (status, retry_after, body) in join_all(attempts).await {
-        match status {
-            201 => created += 1,
-            429 => {
-                assert_limited(&retry_after, &body);
-                limited += 1;
-            }
-            other => panic!("unexpected {other}: {body}"),
-        }
-    }
+    let (created, limited) = tally(join_all(attempts).await, 201);
     assert!(created >= 1, "some registrations go through");
     assert!(limited >= 1, "a full queue refuses ({created} created)");
     // The refusals were not the client's fault: a registration after the burst works.
@@ -195,17 +197,7 @@ async fn parallel_wrong_guesses_meet_the_same_limit_as_serial_ones() {
             credentials("victim", &format!("guess-{i:04}")),
         )
     });
-    let (mut checked, mut limited) = (0, 0);
-    for (status, retry_after, body) in join_all(guesses).await {
-        match status {
-            401 => checked += 1,
-            429 => {
-                assert_limited(&retry_after, &body);
-                limited += 1;
-            }
-            other => panic!("unexpected {other}: {body}"),
-        }
-    }
+    let (checked, limited) = tally(join_all(guesses).await, 401);
     assert!(
         (1..=5).contains(&checked),
         "at most 5 guesses checked, {checked} were"

@@ -73,10 +73,7 @@ async fn count_pushes(client: &mut Client, ceiling: usize) -> usize {
 async fn a_burst_of_300_joins_creates_at_most_30_rooms_and_honest_rooms_stay_listed() {
     let app = spawn_app().await;
     let mut honest = app.client(None).await;
-    assert_eq!(
-        honest.ack("chat:join", json!({"room": "den"})).await["ok"],
-        true
-    );
+    honest.must_join("den", "within the limits").await;
 
     let mut attacker = app.client(None).await;
     let joins: Vec<(&str, Value)> = (0..300)
@@ -113,42 +110,29 @@ async fn a_socket_or_a_user_at_the_room_cap_gets_too_many_rooms() {
     let app = spawn_app_with(|s| s.chat_rooms_per_user = 3).await;
     let mut guest = app.client(None).await;
     for room in ["lobby", "a", "b"] {
-        assert_eq!(
-            guest.ack("chat:join", json!({ "room": room })).await["ok"],
-            true
-        );
+        guest.must_join(room, "within the limits").await;
     }
-    let refused = guest.ack("chat:join", json!({"room": "c"})).await;
+    let refused = guest.join("c").await;
     assert_eq!(refused["error"]["code"], "too_many_rooms", "{refused}");
-    assert_eq!(
-        guest.ack("chat:join", json!({"room": "a"})).await["ok"],
-        true,
-        "joining a room again takes no new place"
-    );
+    guest
+        .must_join("a", "joining a room again takes no new place")
+        .await;
     guest.ack("chat:leave", json!({"room": "a"})).await;
-    assert_eq!(
-        guest.ack("chat:join", json!({"room": "c"})).await["ok"],
-        true,
-        "a place freed by a leave can be used"
-    );
+    guest
+        .must_join("c", "a place freed by a leave can be used")
+        .await;
 
     // A signed-in user's tabs share the cap.
     let token = app.register("tabby").await;
     let mut tab1 = app.client(Some(&token)).await;
     let mut tab2 = app.client(Some(&token)).await;
     for room in ["lobby", "a", "b"] {
-        assert_eq!(
-            tab1.ack("chat:join", json!({ "room": room })).await["ok"],
-            true
-        );
+        tab1.must_join(room, "within the limits").await;
     }
-    let refused = tab2.ack("chat:join", json!({"room": "c"})).await;
+    let refused = tab2.join("c").await;
     assert_eq!(refused["error"]["code"], "too_many_rooms", "{refused}");
-    assert_eq!(
-        tab2.ack("chat:join", json!({"room": "b"})).await["ok"],
-        true,
-        "a room the user is in already through another tab"
-    );
+    tab2.must_join("b", "a room the user is in already through another tab")
+        .await;
 }
 
 #[actix_web::test]
@@ -156,42 +140,28 @@ async fn room_creation_is_rate_limited_per_address_and_capped_overall() {
     let app = spawn_app_with(|s| s.chat_new_rooms_per_minute = 2).await;
     let mut first = app.client(None).await;
     let mut second = app.client(None).await;
-    assert_eq!(
-        first.ack("chat:join", json!({"room": "r1"})).await["ok"],
-        true
-    );
-    assert_eq!(
-        second.ack("chat:join", json!({"room": "r2"})).await["ok"],
-        true
-    );
+    first.must_join("r1", "within the limits").await;
+    second.must_join("r2", "within the limits").await;
     let mut third = app.client(None).await;
-    let refused = third.ack("chat:join", json!({"room": "r3"})).await;
+    let refused = third.join("r3").await;
     assert_eq!(
         refused["error"]["code"], "rate_limited",
         "guests share their address's rate"
     );
-    assert_eq!(
-        third.ack("chat:join", json!({"room": "r1"})).await["ok"],
-        true,
-        "joining a listed room creates nothing"
-    );
+    third
+        .must_join("r1", "joining a listed room creates nothing")
+        .await;
 
     let app = spawn_app_with(|s| s.chat_max_rooms = 3).await;
     let mut a = app.client(None).await;
     for room in ["r1", "r2"] {
-        assert_eq!(
-            a.ack("chat:join", json!({ "room": room })).await["ok"],
-            true
-        );
+        a.must_join(room, "within the limits").await;
     }
     let mut b = app.client(None).await;
-    let refused = b.ack("chat:join", json!({"room": "r3"})).await;
+    let refused = b.join("r3").await;
     assert_eq!(refused["error"]["code"], "rooms_full", "{refused}");
-    assert_eq!(
-        b.ack("chat:join", json!({"room": "lobby"})).await["ok"],
-        true
-    );
-    assert_eq!(b.ack("chat:join", json!({"room": "r2"})).await["ok"], true);
+    b.must_join("lobby", "within the limits").await;
+    b.must_join("r2", "within the limits").await;
 }
 
 #[actix_web::test]
@@ -199,10 +169,7 @@ async fn an_empty_room_leaves_the_list_after_the_idle_time() {
     let app = spawn_app_with(|s| s.chat_room_idle_secs = 1).await;
     let mut observer = app.client(None).await;
     let mut visitor = app.client(None).await;
-    assert_eq!(
-        visitor.ack("chat:join", json!({"room": "brief"})).await["ok"],
-        true
-    );
+    visitor.must_join("brief", "within the limits").await;
     assert_eq!(
         visitor.ack("chat:leave", json!({"room": "brief"})).await["ok"],
         true
@@ -224,11 +191,9 @@ async fn an_empty_room_leaves_the_list_after_the_idle_time() {
     assert!(seen && gone, "brief was listed, then left the list");
     let listed = names(&observer.ack("chat:rooms", Value::Null).await);
     assert_eq!(listed, ["lobby"]);
-    assert_eq!(
-        visitor.ack("chat:join", json!({"room": "brief"})).await["ok"],
-        true,
-        "the name can be used again"
-    );
+    visitor
+        .must_join("brief", "the name can be used again")
+        .await;
 }
 
 #[actix_web::test]
@@ -261,7 +226,7 @@ async fn a_join_storm_costs_a_bounded_number_of_room_list_pushes() {
 async fn typing_from_a_non_member_reaches_nobody() {
     let app = spawn_app().await;
     let mut member = app.client(None).await;
-    member.ack("chat:join", json!({"room": "den"})).await;
+    member.join("den").await;
     let mut outsider = app.client(None).await;
     for _ in 0..5 {
         outsider.emit("chat:typing", json!({"room": "den"})).await;
@@ -278,9 +243,9 @@ async fn typing_from_a_non_member_reaches_nobody() {
 async fn a_typing_flood_is_limited() {
     let app = spawn_app().await;
     let mut member = app.client(None).await;
-    member.ack("chat:join", json!({"room": "den"})).await;
+    member.join("den").await;
     let mut typist = app.client(None).await;
-    typist.ack("chat:join", json!({"room": "den"})).await;
+    typist.join("den").await;
     for _ in 0..50 {
         typist.emit("chat:typing", json!({"room": "den"})).await;
     }

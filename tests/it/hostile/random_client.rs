@@ -18,7 +18,7 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use super::{metric, SOCKETS_OPEN};
-use crate::common::app::{spawn_app_with, TestApp};
+use crate::common::app::{online_count, spawn_app_with, TestApp};
 
 mod packets;
 mod polling;
@@ -159,11 +159,10 @@ async fn a_random_storm_harms_no_honest_client_and_leaves_nothing_behind() {
         most_excess <= EXCESS_SLACK,
         "seed {seed}: up to {most_excess} more sockets on / than open sessions"
     );
-    let mut fresh = app.client(None).await;
-    let online = fresh.event("online").await;
+    let (mut fresh, online) = app.fresh_guest().await;
     assert_eq!(
-        online["users"].as_array().map(Vec::len),
-        Some(1),
+        online_count(&online),
+        1,
         "seed {seed}: a fresh client sees only itself online: {online}"
     );
     let rooms = fresh.ack("chat:rooms", json!({})).await;
@@ -192,7 +191,7 @@ struct Observed {
 /// every tenth round it looks at the gauges.
 async fn honest(app: &TestApp, until: Instant, seed: u64) -> Observed {
     let mut client = app.client(None).await;
-    let joined = client.ack("chat:join", json!({ "room": "lobby" })).await;
+    let joined = client.join("lobby").await;
     assert_eq!(joined["ok"], true, "seed {seed}: join: {joined}");
     let mut acks = 1;
     let (mut most_sockets, mut most_excess) = (0.0_f64, 0.0_f64);
@@ -200,9 +199,7 @@ async fn honest(app: &TestApp, until: Instant, seed: u64) -> Observed {
     while Instant::now() < until {
         if Instant::now() >= next_send {
             let text = format!("honest {acks}");
-            let sent = client
-                .ack("chat:send", json!({ "room": "lobby", "text": text }))
-                .await;
+            let sent = client.say("lobby", &text).await;
             assert_eq!(sent["ok"], true, "seed {seed}: send: {sent}");
             assert_eq!(sent["message"]["text"], text, "seed {seed}: {sent}");
             next_send += HONEST_SEND_EVERY;

@@ -4,14 +4,12 @@
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use agora::engineio::EngineConfig;
-use agora::socketio::SocketIoConfig;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
 use super::{metric, metric_until, SOCKETS_OPEN};
-use crate::common::app::spawn_app;
-use crate::common::{get, spawn_conformance, Polling, Sio, WsFrame};
+use crate::common::app::{online_count, spawn_app};
+use crate::common::{get, Polling, Sio, WsFrame};
 
 /// The Engine.IO record separator between the packets of one polling body.
 const SEP: char = '\u{1e}';
@@ -39,9 +37,8 @@ async fn a_connect_storm_over_polling_leaves_one_socket_and_none_once_closed() {
     assert_eq!(answers, 1, "one CONNECT answer: {body}");
     assert_eq!(metric_until(&app, SOCKETS_OPEN, |v| v >= 1.0).await, 1.0);
 
-    let mut fresh = app.client(None).await;
-    let online = fresh.event("online").await;
-    let users = online["users"].as_array().expect("users").len();
+    let (fresh, online) = app.fresh_guest().await;
+    let users = online_count(&online);
     assert_eq!(users, 2, "the storm's guest and the fresh one: {online}");
     assert_eq!(metric(&app, SOCKETS_OPEN).await, 2.0);
 
@@ -75,13 +72,8 @@ async fn a_connect_storm_over_websocket_leaves_at_most_one_socket() {
     drop(ws);
     let after = metric_until(&app, SOCKETS_OPEN, |v| v == 0.0).await;
     assert_eq!(after, 0.0, "{after} sockets left (answers {answers})");
-    let mut fresh = app.client(None).await;
-    let online = fresh.event("online").await;
-    assert_eq!(
-        online["users"].as_array().map(Vec::len),
-        Some(1),
-        "{online}"
-    );
+    let (_fresh, online) = app.fresh_guest().await;
+    assert_eq!(online_count(&online), 1, "{online}");
 }
 
 /// A DISCONNECT while the socket is still in its middleware is a protocol violation that ends
@@ -96,13 +88,8 @@ async fn a_disconnect_while_joining_leaves_no_socket() {
     // Give a forgotten middleware every chance to finish and register.
     let (_, body) = polling.get().await;
     assert!(!body.contains("40{"), "no CONNECT answer: {body}");
-    let mut fresh = app.client(None).await;
-    let online = fresh.event("online").await;
-    assert_eq!(
-        online["users"].as_array().map(Vec::len),
-        Some(1),
-        "{online}"
-    );
+    let (_fresh, online) = app.fresh_guest().await;
+    assert_eq!(online_count(&online), 1, "{online}");
     assert_eq!(metric(&app, SOCKETS_OPEN).await, 1.0);
 }
 
@@ -192,11 +179,7 @@ async fn a_reset_pending_get_closes_the_session_at_once_and_keeps_the_socket() {
 /// frames (30 MB) waited and the client stayed.
 #[actix_rt::test]
 async fn a_websocket_client_that_stops_reading_is_dropped_by_bytes() {
-    let engine = EngineConfig {
-        max_queue_bytes: 1 << 20,
-        ..crate::common::quiet_engine()
-    };
-    let server = spawn_conformance(engine, SocketIoConfig::default()).await;
+    let server = crate::common::spawn_quiet_with(|engine| engine.max_queue_bytes = 1 << 20).await;
     let (mut slow, _) = Sio::connect(&server).await;
     slow.send(r#"42["join","r"]"#).await;
     let (mut fast, _) = Sio::connect(&server).await;
@@ -227,11 +210,7 @@ async fn a_websocket_client_that_stops_reading_is_dropped_by_bytes() {
 /// session is gone (`Session ID unknown`) after a few MiB, not after 1,024 frames.
 #[actix_rt::test]
 async fn a_polling_client_that_never_reads_is_dropped_by_bytes() {
-    let engine = EngineConfig {
-        max_queue_bytes: 1 << 20,
-        ..crate::common::quiet_engine()
-    };
-    let server = spawn_conformance(engine, SocketIoConfig::default()).await;
+    let server = crate::common::spawn_quiet_with(|engine| engine.max_queue_bytes = 1 << 20).await;
     let polling = Polling::open(&server.http("/socket.io/")).await;
     polling.post("40").await;
     let big = "x".repeat(100_000);
