@@ -205,6 +205,8 @@ impl Namespace {
 
     /// Calls the handler of an event; events without one are ignored.
     pub(crate) fn dispatch(&self, socket: &Socket, event: &str, payload: Payload, id: Option<u64>) {
+        self.adapter
+            .event_received(&self.name, socket.id(), event, &payload);
         match self.events.get(event) {
             Some(handler) => {
                 let ack = id.map(|id| AckSender::new(socket.clone(), id));
@@ -220,6 +222,8 @@ impl Namespace {
             .with_label_values(&[&self.name])
             .dec();
         tracing::debug!(socket = %socket.id(), nsp = %self.name, reason = reason.as_str(), "socket disconnected");
+        self.adapter
+            .socket_disconnected(&self.name, socket.id(), reason);
         if let Some(handler) = &self.on_disconnect {
             handler(socket, reason);
         }

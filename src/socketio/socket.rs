@@ -177,6 +177,8 @@ impl Socket {
         if RESERVED_EVENTS.contains(&event) {
             return Err(EmitError::ReservedEvent);
         }
+        self.adapter()
+            .event_sent(self.nsp(), self.id(), event, &payload);
         if self.inner.ns.recovery_window().is_some() {
             if !self.connected() {
                 return Err(EmitError::Disconnected);
