@@ -75,6 +75,7 @@ impl Admin {
             inner,
             Arc::clone(&self.state.registry),
             self.state.feed.clone(),
+            ADMIN_NAMESPACE,
         ));
         let _ = self.state.adapter.set(Arc::clone(&observed));
         observed

@@ -13,7 +13,6 @@ use serde_json::{json, Value};
 use super::feed::{event_args, Feed};
 use super::registry::Registry;
 use super::time::now_iso;
-use super::ADMIN_NAMESPACE;
 use crate::engineio::{EngineSocket, Frame};
 use crate::socketio::{
     AckRequest, Adapter, BroadcastOptions, DisconnectReason, Orphaned, Payload, PendingAcks,
@@ -25,15 +24,23 @@ pub struct ObservedAdapter {
     inner: Arc<dyn Adapter>,
     registry: Arc<Registry>,
     feed: Feed,
+    /// The admins' namespace, whose events are not logged.
+    admins: Arc<str>,
 }
 
 impl ObservedAdapter {
-    /// Watches `inner`.
-    pub fn new(inner: Arc<dyn Adapter>, registry: Arc<Registry>, feed: Feed) -> ObservedAdapter {
+    /// Watches `inner`; the events of namespace `admins` are not logged.
+    pub fn new(
+        inner: Arc<dyn Adapter>,
+        registry: Arc<Registry>,
+        feed: Feed,
+        admins: &str,
+    ) -> ObservedAdapter {
         ObservedAdapter {
             inner,
             registry,
             feed,
+            admins: Arc::from(admins),
         }
     }
 
@@ -72,7 +79,7 @@ impl ObservedAdapter {
         payload: &Payload,
     ) {
         // As in Node, the admins' own traffic is not logged (it would feed itself).
-        if &**nsp == ADMIN_NAMESPACE {
+        if *nsp == self.admins {
             return;
         }
         self.feed.push(

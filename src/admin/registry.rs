@@ -3,7 +3,6 @@
 //! the engine hook), the socket's namespace and rooms (from the adapter decorator).
 
 use std::collections::{BTreeSet, HashMap};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Map, Value};
@@ -202,7 +201,7 @@ fn serialize_handshake(handshake: &Handshake) -> Value {
     };
     let address = header("cf-connecting-ip")
         .or_else(|| header("x-forwarded-for"))
-        .or_else(|| handshake.peer.as_ref().map(SocketAddr::to_string))
+        .or_else(|| handshake.peer.map(|peer| peer.ip().to_string()))
         .unwrap_or_default();
     let query: Map<String, Value> =
         serde_urlencoded::from_str::<Vec<(String, String)>>(&handshake.query)

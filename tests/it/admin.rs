@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use agora::config::Settings;
 
-use crate::common::app::{spawn_app, spawn_app_with, spawn_node_beside, TestApp};
+use crate::common::app::{spawn_app, spawn_app_with, spawn_node_beside};
 use crate::common::{http_client, WsFrame};
 
 const USER: &str = "admin";
@@ -71,7 +71,7 @@ async fn both_nodes_report_to_one_admin() {
         settings.redis_url = Some("redis://127.0.0.1:6379".to_string());
         settings.redis_key = key.clone();
     };
-    let first: TestApp = spawn_app_with(cluster.clone()).await;
+    let first = spawn_app_with(cluster).await;
     let second = spawn_node_beside(&first, cluster).await;
     scenario("cluster", &[first.url(""), second.url("")]).await;
 }
