@@ -26,6 +26,22 @@ struct Traffic {
 }
 
 impl Traffic {
+    /// What grew since `before`, named as the dashboard names it.
+    fn deltas(&self, before: &Traffic) -> [(&'static str, u64); 4] {
+        [
+            (
+                "packetsIn",
+                self.packets_in.saturating_sub(before.packets_in),
+            ),
+            (
+                "packetsOut",
+                self.packets_out.saturating_sub(before.packets_out),
+            ),
+            ("bytesIn", self.bytes_in.saturating_sub(before.bytes_in)),
+            ("bytesOut", self.bytes_out.saturating_sub(before.bytes_out)),
+        ]
+    }
+
     fn now() -> Traffic {
         let metrics = crate::metrics::get();
         Traffic {
@@ -92,35 +108,17 @@ impl ServerStats {
         let now = Traffic::now();
         let before = std::mem::replace(&mut self.traffic, now);
         let now = &self.traffic;
-        let counts = [
-            ("rawConnection", None, opened),
-            (
-                "packetsIn",
-                None,
-                now.packets_in.saturating_sub(before.packets_in),
-            ),
-            (
-                "packetsOut",
-                None,
-                now.packets_out.saturating_sub(before.packets_out),
-            ),
-            (
-                "bytesIn",
-                None,
-                now.bytes_in.saturating_sub(before.bytes_in),
-            ),
-            (
-                "bytesOut",
-                None,
-                now.bytes_out.saturating_sub(before.bytes_out),
-            ),
-        ]
-        .into_iter()
-        .chain(
-            closed
-                .into_iter()
-                .map(|(reason, count)| ("rawDisconnection", Some(reason), count)),
-        );
+        let counts = std::iter::once(("rawConnection", None, opened))
+            .chain(
+                now.deltas(&before)
+                    .into_iter()
+                    .map(|(kind, count)| (kind, None, count)),
+            )
+            .chain(
+                closed
+                    .into_iter()
+                    .map(|(reason, count)| ("rawDisconnection", Some(reason), count)),
+            );
         counts
             .filter(|(_, _, count)| *count > 0)
             .map(|(kind, sub_type, count)| {

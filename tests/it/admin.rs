@@ -38,29 +38,32 @@ async fn scenario(name: &str, urls: &[String]) {
     .await;
 }
 
+/// Runs the scenarios, in order, against one node with this password (plain or hashed).
+async fn on_one_node(password: String, readonly: bool, names: &[&str]) {
+    let app = spawn_app_with(with_admin(password, readonly)).await;
+    for name in names {
+        scenario(name, &[app.url("")]).await;
+    }
+}
+
 #[actix_web::test]
 async fn wrong_credentials_are_refused() {
-    let app = spawn_app_with(with_admin(PASSWORD.to_string(), false)).await;
-    scenario("refused", &[app.url("")]).await;
+    on_one_node(PASSWORD.to_string(), false, &["refused"]).await;
 }
 
 #[actix_web::test]
 async fn admin_watches_sockets_rooms_events_and_operates() {
-    let app = spawn_app_with(with_admin(PASSWORD.to_string(), false)).await;
-    scenario("watch", &[app.url("")]).await;
+    on_one_node(PASSWORD.to_string(), false, &["watch"]).await;
 }
 
 #[actix_web::test]
 async fn bcrypt_hashed_password_works() {
-    let app = spawn_app_with(with_admin(password_hash(), false)).await;
-    scenario("watch", &[app.url("")]).await;
-    scenario("refused", &[app.url("")]).await;
+    on_one_node(password_hash(), false, &["watch", "refused"]).await;
 }
 
 #[actix_web::test]
 async fn readonly_admin_cannot_operate() {
-    let app = spawn_app_with(with_admin(PASSWORD.to_string(), true)).await;
-    scenario("readonly", &[app.url("")]).await;
+    on_one_node(PASSWORD.to_string(), true, &["readonly"]).await;
 }
 
 #[actix_web::test]
@@ -114,12 +117,7 @@ async fn ui_is_served_with_its_own_csp() {
         .await
         .expect("an answer");
     assert_eq!(response.status(), 200);
-    let csp = response
-        .headers()
-        .get("content-security-policy")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let csp = csp_of(&response);
     assert!(
         csp.contains("https://fonts.googleapis.com") && csp.contains("'unsafe-inline'"),
         "{csp}"
@@ -142,10 +140,16 @@ async fn ui_is_served_with_its_own_csp() {
         .send()
         .await
         .expect("an answer");
-    let strict = home
+    let strict = csp_of(&home);
+    assert!(!strict.contains("unsafe-inline"), "{strict}");
+}
+
+/// The response's Content-Security-Policy ("" if none).
+fn csp_of<S>(response: &awc::ClientResponse<S>) -> String {
+    response
         .headers()
         .get("content-security-policy")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    assert!(!strict.contains("unsafe-inline"), "{strict}");
+        .unwrap_or_default()
+        .to_string()
 }
