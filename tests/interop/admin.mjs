@@ -3,7 +3,7 @@
 //
 //   node tests/interop/admin.mjs <scenario> <baseUrl> [<otherNodeUrl>] <user> <password>
 //
-// Scenarios: refused, watch, readonly, cluster. Prints "ok <scenario>" last on success.
+// Scenarios: refused, guessing, watch, readonly, cluster. Prints "ok <scenario>" last on success.
 
 import { io } from "socket.io-client";
 import { assert, assertEqual, show, waitFor, waitUntil } from "./helpers.mjs";
@@ -62,6 +62,19 @@ const scenarios = {
       assertEqual(err.message, "invalid credentials", "refusal message");
       socket.close();
     }
+  },
+
+  async guessing(url, name, password) {
+    for (let attempt = 1; attempt <= 10; attempt++) {
+      const socket = admin(url, { username: name, password: `guess ${attempt}` });
+      const [err] = await waitFor(socket, "connect_error", "a refusal", STEP_MS);
+      assertEqual(err.message, "invalid credentials", `guess ${attempt}`);
+      socket.close();
+    }
+    const right = admin(url, { username: name, password });
+    const [err] = await waitFor(right, "connect_error", "the limit", STEP_MS);
+    assertEqual(err.message, "too many attempts, try again later", "past the limit");
+    right.close();
   },
 
   async watch(url, name, password) {

@@ -52,6 +52,11 @@ async fn wrong_credentials_are_refused() {
 }
 
 #[actix_web::test]
+async fn guessing_is_stopped_after_ten_attempts() {
+    on_one_node(PASSWORD.to_string(), false, &["guessing"]).await;
+}
+
+#[actix_web::test]
 async fn admin_watches_sockets_rooms_events_and_operates() {
     on_one_node(PASSWORD.to_string(), false, &["watch"]).await;
 }
