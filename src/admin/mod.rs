@@ -92,6 +92,7 @@ impl Admin {
         Arc::new(engine_hook::ObservedHandler::new(
             Arc::new(io.clone()),
             Arc::clone(&self.state.registry),
+            self.state.feed.clone(),
         ))
     }
 

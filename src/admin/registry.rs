@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Map, Value};
 
 use super::time::{iso, now_millis};
-use crate::engineio::{Handshake, Sid};
+use crate::engineio::{Handshake, Sid, TransportKind};
 use crate::socketio::{Room, SocketId};
 use crate::sync::lock;
 
@@ -64,9 +64,30 @@ impl Registry {
         *state.closed.entry(reason).or_default() += 1;
     }
 
-    /// Open sessions.
-    pub fn clients_count(&self) -> usize {
-        lock(&self.state).clients.len()
+    /// A session moved from polling to a WebSocket; answers its sockets' namespaces and ids.
+    pub fn client_upgraded(&self, sid: &Sid) -> Vec<(Arc<str>, SocketId)> {
+        let mut state = lock(&self.state);
+        if let Some(client) = state.clients.get_mut(sid) {
+            client.transport = TransportKind::WebSocket.as_str();
+        }
+        state
+            .sockets
+            .iter()
+            .filter(|(_, entry)| entry.client == *sid)
+            .map(|(key, _)| key.clone())
+            .collect()
+    }
+
+    /// Open sessions, and how many of them poll.
+    pub fn clients_count(&self) -> (usize, usize) {
+        let state = lock(&self.state);
+        let polling = TransportKind::Polling.as_str();
+        let polling = state
+            .clients
+            .values()
+            .filter(|client| client.transport == polling)
+            .count();
+        (state.clients.len(), polling)
     }
 
     /// Sessions opened, and closed by reason, since the last call.

@@ -85,17 +85,13 @@ impl ServerStats {
             .iter()
             .map(|name| json!({ "name": name, "socketsCount": self.registry.sockets_count(name) }))
             .collect();
-        let polling = crate::metrics::get()
-            .connections
-            .with_label_values(&["polling"])
-            .get()
-            .max(0);
+        let (clients, polling) = self.registry.clients_count();
         json!({
             "serverId": self.server_id,
             "hostname": self.hostname,
             "pid": std::process::id(),
             "uptime": self.started.elapsed().as_secs_f64(),
-            "clientsCount": self.registry.clients_count(),
+            "clientsCount": clients,
             "pollingClientsCount": polling,
             "aggregatedEvents": self.aggregated_events(),
             "namespaces": namespaces,

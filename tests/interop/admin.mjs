@@ -136,6 +136,14 @@ const scenarios = {
       watcher, "socket_disconnected", (nsp, id) => nsp === "/" && id === aliceId, "socket_disconnected");
     assert(typeof reason === "string" && isDate(goneAt), show([reason, goneAt]));
 
+    // A polling client's upgrade is told as socket_updated.
+    const dave = io(url, { forceNew: true, reconnection: false });
+    await connected(dave, "polling user");
+    const [polling] = await seen(watcher, "socket_connected", (s) => s.id === dave.id, "polling socket_connected");
+    assertEqual(polling.transport, "polling", "first transport");
+    await seen(watcher, "socket_updated", (s) => s.id === dave.id && s.transport === "websocket", "socket_updated");
+    dave.close();
+
     // Malformed operations are ignored, the admin stays.
     watcher.emit("join", 42, { room: true });
     watcher.emit("_disconnect", "/", "yes");
