@@ -7,7 +7,7 @@ use std::time::Duration;
 use agora::config::Settings;
 
 use crate::common::app::{spawn_app, spawn_app_with, spawn_node_beside};
-use crate::common::{http_client, WsFrame};
+use crate::common::{header_of, http_client, WsFrame};
 
 const USER: &str = "admin";
 const PASSWORD: &str = "correct horse";
@@ -122,7 +122,7 @@ async fn ui_is_served_with_its_own_csp() {
         .await
         .expect("an answer");
     assert_eq!(response.status(), 200);
-    let csp = csp_of(&response);
+    let csp = header_of(&response, "content-security-policy");
     assert!(
         csp.contains("https://fonts.googleapis.com") && csp.contains("'unsafe-inline'"),
         "{csp}"
@@ -145,46 +145,6 @@ async fn ui_is_served_with_its_own_csp() {
         .send()
         .await
         .expect("an answer");
-    let strict = csp_of(&home);
+    let strict = header_of(&home, "content-security-policy");
     assert!(!strict.contains("unsafe-inline"), "{strict}");
-}
-
-/// The response's Content-Security-Policy ("" if none).
-fn csp_of<S>(response: &awc::ClientResponse<S>) -> String {
-    response
-        .headers()
-        .get("content-security-policy")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
-}
-
-#[actix_web::test]
-async fn hosted_ui_origin_is_allowed_only_when_listed() {
-    const HOSTED: &str = "https://admin.socket.io";
-    let handshake = |app: &crate::common::app::TestApp| {
-        http_client()
-            .get(app.url("/socket.io/?EIO=4&transport=polling"))
-            .insert_header(("Origin", HOSTED))
-            .send()
-    };
-    let closed = spawn_app_with(with_admin(PASSWORD.to_string(), false)).await;
-    assert_eq!(handshake(&closed).await.expect("an answer").status(), 403);
-    let open = spawn_app_with(|settings| {
-        with_admin(PASSWORD.to_string(), false)(settings);
-        settings.allowed_origins = vec![HOSTED.to_string()];
-    })
-    .await;
-    let response = handshake(&open).await.expect("an answer");
-    assert_eq!(response.status(), 200);
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string()
-    };
-    assert_eq!(header("access-control-allow-origin"), HOSTED);
-    assert_eq!(header("access-control-allow-credentials"), "true");
 }
