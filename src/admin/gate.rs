@@ -9,6 +9,7 @@ use std::time::Duration;
 use rand::RngCore;
 use serde::Deserialize;
 use serde_json::Value;
+use tokio::sync::Semaphore;
 
 use super::credentials::Credentials;
 use crate::expiring::ExpiringMap;
@@ -23,6 +24,9 @@ pub const ATTEMPT_WINDOW: Duration = Duration::from_secs(600);
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(86_400);
 /// Sessions kept at most; the oldest gives way.
 pub const MAX_SESSIONS: usize = 1000;
+/// Password checks (bcrypt: tens of milliseconds of CPU each) running at once; more are refused,
+/// so that a flood of logins from many addresses cannot take every core.
+pub const MAX_CONCURRENT_CHECKS: usize = 2;
 /// Longest user name, password or session id looked at; longer ones are wrong.
 const MAX_FIELD_LEN: usize = 1024;
 /// Random bytes of a session id (hex-encoded, as Node's).
@@ -38,6 +42,9 @@ pub enum AuthError {
     /// Too many attempts from this address: refused without checking.
     #[error("too many attempts, try again later")]
     TooManyAttempts,
+    /// [`MAX_CONCURRENT_CHECKS`] checks are already running: refused without checking.
+    #[error("busy, try again later")]
+    Busy,
 }
 
 /// The CONNECT `auth` object of an admin client, parsed once.
@@ -73,6 +80,7 @@ pub struct Gate {
     credentials: Arc<Credentials>,
     sessions: Mutex<ExpiringMap<String, ()>>,
     attempts: RateLimiter<IpAddr>,
+    checks: Arc<Semaphore>,
 }
 
 impl Gate {
@@ -82,6 +90,7 @@ impl Gate {
             credentials: Arc::new(credentials),
             sessions: Mutex::new(ExpiringMap::new(MAX_SESSIONS)),
             attempts: RateLimiter::new(MAX_ATTEMPTS, ATTEMPT_WINDOW),
+            checks: Arc::new(Semaphore::new(MAX_CONCURRENT_CHECKS)),
         }
     }
 
@@ -105,11 +114,16 @@ impl Gate {
         let (Some(username), Some(password)) = (auth.username, auth.password) else {
             return Err(AuthError::Invalid);
         };
+        let Ok(permit) = Arc::clone(&self.checks).try_acquire_owned() else {
+            return Err(AuthError::Busy);
+        };
         let credentials = Arc::clone(&self.credentials);
-        let matches =
-            tokio::task::spawn_blocking(move || credentials.matches(&username, &password))
-                .await
-                .unwrap_or(false);
+        let matches = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            credentials.matches(&username, &password)
+        })
+        .await
+        .unwrap_or(false);
         if !matches {
             return Err(AuthError::Invalid);
         }
@@ -194,5 +208,18 @@ mod tests {
         );
         let other = Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)));
         assert!(gate.admit(&right, other).await.is_ok());
+    }
+
+    #[actix_rt::test]
+    async fn busy_when_every_check_runs() {
+        let gate = gate();
+        let held: Vec<_> = (0..MAX_CONCURRENT_CHECKS)
+            .map(|_| Arc::clone(&gate.checks).try_acquire_owned().unwrap())
+            .collect();
+        let right = json!({"username": "admin", "password": "pw"});
+        let peer = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(gate.admit(&right, peer).await.err(), Some(AuthError::Busy));
+        drop(held);
+        assert!(gate.admit(&right, peer).await.is_ok());
     }
 }
