@@ -22,6 +22,8 @@ struct Client {
     /// The handshake as the UI shows it.
     handshake: Arc<Value>,
     transport: &'static str,
+    /// Its sockets (one per namespace at most).
+    sockets: Vec<(Arc<str>, SocketId)>,
 }
 
 /// One socket of this node.
@@ -51,6 +53,7 @@ impl Registry {
         let client = Client {
             handshake: Arc::new(serialize_handshake(handshake)),
             transport: handshake.transport.as_str(),
+            sockets: Vec::new(),
         };
         let mut state = lock(&self.state);
         state.opened += 1;
@@ -67,15 +70,11 @@ impl Registry {
     /// A session moved from polling to a WebSocket; answers its sockets' namespaces and ids.
     pub fn client_upgraded(&self, sid: &Sid) -> Vec<(Arc<str>, SocketId)> {
         let mut state = lock(&self.state);
-        if let Some(client) = state.clients.get_mut(sid) {
-            client.transport = TransportKind::WebSocket.as_str();
-        }
-        state
-            .sockets
-            .iter()
-            .filter(|(_, entry)| entry.client == *sid)
-            .map(|(key, _)| key.clone())
-            .collect()
+        let Some(client) = state.clients.get_mut(sid) else {
+            return Vec::new();
+        };
+        client.transport = TransportKind::WebSocket.as_str();
+        client.sockets.clone()
     }
 
     /// Open sessions, and how many of them poll.
@@ -103,6 +102,9 @@ impl Registry {
     pub fn socket_added(&self, nsp: &Arc<str>, id: &SocketId, client: &Sid) -> Value {
         let mut state = lock(&self.state);
         let rooms = BTreeSet::from([Room::from(id.as_str())]);
+        if let Some(session) = state.clients.get_mut(client) {
+            session.sockets.push((Arc::clone(nsp), id.clone()));
+        }
         state.sockets.insert(
             (Arc::clone(nsp), id.clone()),
             SocketEntry {
@@ -115,10 +117,15 @@ impl Registry {
 
     /// A socket left; true if it was known.
     pub fn socket_removed(&self, nsp: &Arc<str>, id: &SocketId) -> bool {
-        lock(&self.state)
-            .sockets
-            .remove(&(Arc::clone(nsp), id.clone()))
-            .is_some()
+        let mut state = lock(&self.state);
+        let key = (Arc::clone(nsp), id.clone());
+        let Some(entry) = state.sockets.remove(&key) else {
+            return false;
+        };
+        if let Some(client) = state.clients.get_mut(&entry.client) {
+            client.sockets.retain(|socket| *socket != key);
+        }
+        true
     }
 
     /// True if the socket is one of this node's.
@@ -241,4 +248,67 @@ fn serialize_handshake(handshake: &Handshake) -> Value {
         "url": format!("/socket.io/?{}", handshake.query),
         "xdomain": headers.contains_key("origin"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+
+    fn handshake() -> Handshake {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HeaderName::from_static("cookie"),
+            HeaderValue::from_static("agora_session=secret"),
+        );
+        Handshake {
+            sid: Sid::random(),
+            headers,
+            query: "EIO=4&transport=polling".to_string(),
+            peer: Some("10.1.2.3:4567".parse().unwrap()),
+            transport: TransportKind::Polling,
+        }
+    }
+
+    #[test]
+    fn follows_a_session_and_its_sockets() {
+        let registry = Registry::default();
+        let session = handshake();
+        registry.client_opened(&session);
+        assert_eq!(registry.clients_count(), (1, 1));
+        let nsp: Arc<str> = Arc::from("/");
+        let id = SocketId::random();
+        let described = registry.socket_added(&nsp, &id, &session.sid);
+        assert_eq!(described["transport"], "polling");
+        assert_eq!(described["handshake"]["address"], "10.1.2.3");
+        assert_eq!(described["handshake"]["headers"]["cookie"], "[redacted]");
+        assert_eq!(described["handshake"]["query"]["EIO"], "4");
+        assert_eq!(described["rooms"], serde_json::json!([id.as_str()]));
+        let room: Room = Arc::from("r");
+        assert_eq!(
+            registry
+                .change_rooms(&nsp, &id, &[Arc::clone(&room)], true)
+                .len(),
+            1
+        );
+        assert!(
+            registry.change_rooms(&nsp, &id, &[room], true).is_empty(),
+            "already in"
+        );
+        assert_eq!(
+            registry.client_upgraded(&session.sid),
+            vec![(Arc::clone(&nsp), id.clone())]
+        );
+        assert_eq!(registry.clients_count(), (1, 0));
+        assert_eq!(registry.sockets_count("/"), 1);
+        assert!(registry.socket_removed(&nsp, &id));
+        assert!(!registry.socket_removed(&nsp, &id));
+        assert!(registry.client_upgraded(&session.sid).is_empty());
+        registry.client_closed(&session.sid, "transport close");
+        assert_eq!(registry.clients_count(), (0, 0));
+        assert_eq!(
+            registry.take_session_counts(),
+            (1, vec![("transport close", 1)])
+        );
+    }
 }

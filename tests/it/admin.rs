@@ -148,3 +148,28 @@ async fn ui_is_served_with_its_own_csp() {
     let strict = header_of(&home, "content-security-policy");
     assert!(!strict.contains("unsafe-inline"), "{strict}");
 }
+
+#[actix_web::test]
+async fn hosted_ui_origin_is_allowed_only_when_listed() {
+    const HOSTED: &str = "https://admin.socket.io";
+    let handshake = |app: &crate::common::app::TestApp| {
+        http_client()
+            .get(app.url("/socket.io/?EIO=4&transport=polling"))
+            .insert_header(("Origin", HOSTED))
+            .send()
+    };
+    let closed = spawn_app_with(with_admin(PASSWORD.to_string(), false)).await;
+    assert_eq!(handshake(&closed).await.expect("an answer").status(), 403);
+    let open = spawn_app_with(|settings| {
+        with_admin(PASSWORD.to_string(), false)(settings);
+        settings.allowed_origins = vec![HOSTED.to_string()];
+    })
+    .await;
+    let response = handshake(&open).await.expect("an answer");
+    assert_eq!(response.status(), 200);
+    assert_eq!(header_of(&response, "access-control-allow-origin"), HOSTED);
+    assert_eq!(
+        header_of(&response, "access-control-allow-credentials"),
+        "true"
+    );
+}
