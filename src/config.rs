@@ -8,6 +8,7 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, CommandFactory, Parser, ValueEnum};
 use serde::Serialize;
 
+use crate::admin::AdminOptions;
 use crate::apps::chat::ChatLimits;
 use crate::apps::RateLimits;
 use crate::engineio::EngineConfig;
@@ -79,6 +80,20 @@ pub struct Settings {
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
+
+    /// Turns on the Socket.IO Admin UI (`/admin` namespace, UI at `/admin/`) for this user name.
+    #[arg(long, env = "AGORA_ADMIN_USER", requires = "admin_password")]
+    #[serde(skip)]
+    pub admin_user: Option<String>,
+
+    /// The admin's password: plain, or a bcrypt hash (`$2a$`, `$2b$`, `$2y$`). Never printed.
+    #[arg(long, env = "AGORA_ADMIN_PASSWORD", requires = "admin_user")]
+    #[serde(skip)]
+    pub admin_password: Option<String>,
+
+    /// The admin may only watch: emit, join, leave and disconnect are refused.
+    #[arg(long, env = "AGORA_ADMIN_READONLY", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub admin_readonly: bool,
 
     /// Milliseconds between two heartbeat pings.
     #[arg(long, env = "AGORA_PING_INTERVAL_MS", default_value_t = 25_000, value_parser = clap::value_parser!(u64).range(100..))]
@@ -339,6 +354,18 @@ impl Settings {
         (self.recovery_window_secs > 0).then(|| RecoveryConfig {
             max_disconnection: Duration::from_secs(self.recovery_window_secs),
             max_sessions: self.recovery_max_sessions as usize,
+        })
+    }
+
+    /// The admin UI's settings, when `--admin-user` is set.
+    pub fn admin(&self) -> Option<AdminOptions> {
+        let (Some(username), Some(password)) = (&self.admin_user, &self.admin_password) else {
+            return None;
+        };
+        Some(AdminOptions {
+            username: username.clone(),
+            password: password.clone(),
+            readonly: self.admin_readonly,
         })
     }
 
@@ -613,5 +640,35 @@ mod tests {
         assert!(text.contains("port = 4100"), "{text}");
         let reparsed: toml::Table = text.parse().unwrap();
         assert!(reparsed.contains_key("database_url"));
+    }
+
+    #[test]
+    fn admin_settings_from_flags_and_file_never_printed() {
+        assert!(Settings::defaults().admin().is_none());
+        let settings = Settings::load_from(args(&[
+            "--admin-user",
+            "root",
+            "--admin-password",
+            "hunter2",
+            "--admin-readonly",
+        ]))
+        .unwrap();
+        let admin = settings.admin().unwrap();
+        assert_eq!(
+            (admin.username.as_str(), admin.password.as_str()),
+            ("root", "hunter2")
+        );
+        assert!(admin.readonly);
+        let text = settings.to_toml();
+        assert!(
+            !text.contains("hunter2") && !text.contains("root"),
+            "{text}"
+        );
+        assert!(Settings::load_from(args(&["--admin-user", "root"])).is_err());
+        let config = file("admin_user = \"ops\"\nadmin_password = \"pw\"\n");
+        let path = config.path().display().to_string();
+        let settings = Settings::load_from(args(&["--config", &path])).unwrap();
+        assert_eq!(settings.admin().unwrap().username, "ops");
+        assert!(!settings.admin().unwrap().readonly);
     }
 }

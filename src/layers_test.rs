@@ -20,6 +20,7 @@ const LAYERS: &[&str] = &[
     "accounts",
     "hub",
     "cluster",
+    "admin",
     "apps",
     "web",
     "conformance",

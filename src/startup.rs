@@ -9,11 +9,13 @@ use actix_web::middleware::{from_fn, Logger};
 use actix_web::{web, App, HttpMessage, HttpServer};
 
 use crate::accounts::{Accounts, LoginLimits};
+use crate::admin::{Admin, CredentialsError, ADMIN_NAMESPACE};
 use crate::apps::{self, AppContext, Limiters};
 use crate::cluster::{ClusterError, ClusterOptions, RedisAdapter};
 use crate::config::Settings;
-use crate::engineio::{CloseReason, Engine};
+use crate::engineio::{CloseReason, Engine, EngineHandler};
 use crate::hub::{ChatServer, LocalAdapter};
+use crate::socketio::packet::MAIN_NAMESPACE;
 use crate::socketio::{Adapter, SocketIo};
 use crate::store::{Store, StoreError};
 use crate::web::api_emit;
@@ -24,7 +26,7 @@ use crate::web::headers;
 use crate::web::ops;
 use crate::web::origin::{self, OriginPolicy};
 use crate::web::templates::{TemplateError, Templates};
-use crate::web::{self as pages, AppState};
+use crate::web::{self as pages, admin_ui, AppState};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,9 @@ pub enum StartupError {
     /// `--redis-url` is set and Redis cannot be reached.
     #[error("cannot join the Redis cluster: {0}")]
     Cluster(#[from] ClusterError),
+    /// `--admin-password` is unusable.
+    #[error("cannot turn the admin UI on: {0}")]
+    Admin(#[from] CredentialsError),
     /// The address and port cannot be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -60,6 +65,7 @@ pub struct Application {
 impl Application {
     /// Opens the store, builds every layer and binds the listener.
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        let admin = settings.admin().map(Admin::new).transpose()?;
         let store = Store::open(&settings.database_url).await?;
         let templates = Templates::load(&settings.templates_dir)?;
         let accounts = Accounts::new(
@@ -102,14 +108,25 @@ impl Application {
             }
             None => (Arc::new(local), None),
         };
-        let io = SocketIo::builder(adapter)
+        let adapter = match &admin {
+            Some(admin) => admin.observe(adapter),
+            None => adapter,
+        };
+        let mut io = SocketIo::builder(adapter)
             .config(settings.socket_io())
-            .namespace(apps::main_namespace(apps.clone()))
-            .build();
+            .namespace(apps::main_namespace(apps.clone()));
+        if let Some(admin) = &admin {
+            io = io.namespace(admin.namespace());
+        }
+        let io = io.build();
         actix_rt::spawn(apps::trades::sweep_expired(apps.clone(), io.main()));
         actix_rt::spawn(apps::upkeep(apps.clone()));
         actix_rt::spawn(apps::chat::sweep_idle_rooms(apps.clone(), io.main()));
-        let engine = Engine::new(settings.engine(), Arc::new(io.clone()));
+        let handler: Arc<dyn EngineHandler> = match &admin {
+            Some(admin) => admin.observe_engine(&io),
+            None => Arc::new(io.clone()),
+        };
+        let engine = Engine::new(settings.engine(), handler);
         let sessions = engine.clone();
         let state = web::Data::new(AppState {
             apps,
@@ -131,6 +148,10 @@ impl Application {
             .local_addr()
             .map_err(|source| StartupError::Bind { address, source })?
             .port();
+        if let Some(admin) = &admin {
+            admin.start(port, &[MAIN_NAMESPACE, ADMIN_NAMESPACE]);
+        }
+        let admin_ui = admin.is_some();
         let static_dir = settings.static_dir.clone();
         let api_keys = ApiKeys::new(&settings.api_keys);
         let max_payload = settings.max_payload as usize;
@@ -155,6 +176,11 @@ impl Application {
                 .app_data(clients.clone())
                 .service(engine.resource("/socket.io/"))
                 .configure(|cfg| api_emit::configure(cfg, api_keys.clone(), max_payload))
+                .configure(|cfg| {
+                    if admin_ui {
+                        admin_ui::configure(cfg, static_dir.join("admin"));
+                    }
+                })
                 .configure(|cfg| pages::configure(cfg, static_dir.clone()))
                 .default_service(web::to(pages::pages::not_found))
         })

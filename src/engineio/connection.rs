@@ -8,6 +8,8 @@ use super::types::CloseReason;
 pub trait EngineConnection: Send + 'static {
     /// A message packet arrived.
     fn on_message(&mut self, message: Message);
+    /// The session moved from polling to a WebSocket (for observers; nothing by default).
+    fn on_upgrade(&mut self) {}
     /// The session closed; called exactly once, after which no message arrives.
     fn on_close(&mut self, reason: CloseReason);
 }

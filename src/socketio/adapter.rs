@@ -9,8 +9,9 @@ use tokio::sync::mpsc;
 
 use crate::engineio::{EngineSocket, Frame, SendOptions};
 
+use super::payload::Payload;
 use super::pending_acks::PendingAcks;
-use super::types::{AckReport, Room, SocketId};
+use super::types::{AckReport, DisconnectReason, Room, SocketId};
 
 /// Which sockets of a namespace a broadcast reaches.
 #[derive(Debug, Clone, Default)]
@@ -134,4 +135,16 @@ pub trait Adapter: Send + Sync + 'static {
     /// missed after `offset` in order, then resumes live delivery, with its rooms back. Answers
     /// whether the missed packets were all still known (the recovered answer was sent).
     fn restore_socket(&self, nsp: &Arc<str>, request: RestoreRequest) -> BoxFuture<'static, bool>;
+
+    /// An event arrived from socket `id`'s client, before its handler runs. For observers (the
+    /// admin feed decorates the adapter); the adapters themselves ignore it.
+    fn event_received(&self, _nsp: &Arc<str>, _id: &SocketId, _event: &str, _payload: &Payload) {}
+
+    /// Socket `id` left the namespace for `reason`, after the adapter removed or detached it. For
+    /// observers, like [`Adapter::event_received`].
+    fn socket_disconnected(&self, _nsp: &Arc<str>, _id: &SocketId, _reason: DisconnectReason) {}
+
+    /// [`Socket::emit`](super::Socket::emit) is sending an event to socket `id`'s client alone.
+    /// For observers, like [`Adapter::event_received`].
+    fn event_sent(&self, _nsp: &Arc<str>, _id: &SocketId, _event: &str, _payload: &Payload) {}
 }

@@ -249,6 +249,8 @@ impl Namespace {
             tracing::debug!(socket = %socket.id(), event, %error, "event refused by a packet middleware");
             return;
         }
+        self.adapter
+            .event_received(&self.name, socket.id(), event, &payload);
         match self.events.get(event) {
             Some(handler) => {
                 let ack = id.map(|id| AckSender::new(socket.clone(), id));
@@ -264,6 +266,8 @@ impl Namespace {
             .with_label_values(&[&self.label])
             .dec();
         tracing::debug!(socket = %socket.id(), nsp = %self.name, reason = reason.as_str(), "socket disconnected");
+        self.adapter
+            .socket_disconnected(&self.name, socket.id(), reason);
         if let Some(handler) = &self.on_disconnect {
             handler(socket, reason);
         }

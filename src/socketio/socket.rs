@@ -196,6 +196,8 @@ impl Socket {
             return Err(EmitError::ReservedEvent);
         }
         self.inner.ns.outgoing(self, event, &payload);
+        self.adapter()
+            .event_sent(self.nsp(), self.id(), event, &payload);
         if self.inner.ns.recovery_window().is_some() {
             if !self.connected() {
                 return Err(EmitError::Disconnected);

@@ -1,6 +1,7 @@
 //! The HTTP side: Tera pages, the JSON API, static files, Agora's browser client, and the origin
 //! policy in front of all of them.
 
+pub mod admin_ui;
 mod api_accounts;
 mod api_board;
 pub mod api_emit;

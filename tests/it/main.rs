@@ -4,6 +4,7 @@
 mod common;
 
 mod accounts;
+mod admin;
 mod apps;
 mod cluster;
 mod cluster_apps;

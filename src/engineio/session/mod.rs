@@ -306,6 +306,9 @@ impl EngineSession {
         metrics.connections.with_label_values(&["polling"]).dec();
         metrics.connections.with_label_values(&["websocket"]).inc();
         tracing::debug!(sid = %self.sid, "upgraded to websocket");
+        if let Some(connection) = self.connection.as_mut() {
+            connection.on_upgrade();
+        }
         let queued: Vec<Frame> = self.queue.take();
         if !queued.is_empty() {
             self.push(Frames::Shared(queued.into()), SendOptions::default(), ctx);

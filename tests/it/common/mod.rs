@@ -143,6 +143,16 @@ pub async fn quiet_client() -> (TestServer, Sio) {
     (server, sio)
 }
 
+/// A header of a response as text ("" if absent or not text).
+pub fn header_of<S>(response: &awc::ClientResponse<S>, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// An HTTP client whose requests may wait as long as a long poll does.
 pub fn http_client() -> awc::Client {
     awc::Client::builder()

@@ -376,14 +376,7 @@ async fn pages_api_and_files_carry_security_headers() {
         "/no-such-page",
     ] {
         let response = http_client().get(app.url(path)).send().await.expect("GET");
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_string()
-        };
+        let header = |name: &str| crate::common::header_of(&response, name);
         let csp = header("content-security-policy");
         assert!(csp.contains("default-src 'self'"), "{path}: {csp:?}");
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp:?}");

@@ -1,0 +1,192 @@
+//! [`ObservedAdapter`]: a decorator over the real [`Adapter`] that forwards every call unchanged
+//! and reports what the admin UI follows — sockets connecting and leaving, rooms joined and left,
+//! events in and out — to the [`Registry`] and the [`Feed`]. Node's admin-ui observes sockets the
+//! same way, by listening to the adapter.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use serde_json::{json, Value};
+
+use super::feed::{event_args, Feed};
+use super::registry::Registry;
+use super::time::now_iso;
+use crate::engineio::{EngineSocket, Frame};
+use crate::socketio::{
+    AckRequest, Adapter, BroadcastOptions, DisconnectReason, Orphaned, Payload, PendingAcks,
+    RestoreRequest, Room, SocketId,
+};
+
+/// The real adapter, watched.
+pub struct ObservedAdapter {
+    inner: Arc<dyn Adapter>,
+    registry: Arc<Registry>,
+    feed: Feed,
+    /// The admins' namespace, whose events are not logged.
+    admins: Arc<str>,
+}
+
+impl ObservedAdapter {
+    /// Watches `inner`; the events of namespace `admins` are not logged.
+    pub fn new(
+        inner: Arc<dyn Adapter>,
+        registry: Arc<Registry>,
+        feed: Feed,
+        admins: &str,
+    ) -> ObservedAdapter {
+        ObservedAdapter {
+            inner,
+            registry,
+            feed,
+            admins: Arc::from(admins),
+        }
+    }
+
+    /// True if the socket is one of this node's.
+    pub fn is_local(&self, nsp: &Arc<str>, id: &SocketId) -> bool {
+        self.registry.has_socket(nsp, id)
+    }
+
+    fn connected(&self, nsp: &Arc<str>, id: &SocketId, engine: &EngineSocket) {
+        let socket = self.registry.socket_added(nsp, id, engine.sid());
+        self.feed
+            .push("socket_connected", vec![socket, json!(now_iso())]);
+    }
+
+    fn rooms_changed(&self, nsp: &Arc<str>, id: &SocketId, rooms: &[Room], join: bool) {
+        let event = if join { "room_joined" } else { "room_left" };
+        for room in self.registry.change_rooms(nsp, id, rooms, join) {
+            self.feed.push(
+                event,
+                vec![
+                    json!(&**nsp),
+                    json!(&*room),
+                    json!(id.as_str()),
+                    json!(now_iso()),
+                ],
+            );
+        }
+    }
+
+    fn event(
+        &self,
+        kind: &'static str,
+        nsp: &Arc<str>,
+        id: &SocketId,
+        event: &str,
+        payload: &Payload,
+    ) {
+        // As in Node, the admins' own traffic is not logged (it would feed itself).
+        if *nsp == self.admins {
+            return;
+        }
+        self.feed.push(
+            kind,
+            vec![
+                json!(&**nsp),
+                json!(id.as_str()),
+                event_args(event, &payload.args),
+                Value::String(now_iso()),
+            ],
+        );
+    }
+}
+
+impl Adapter for ObservedAdapter {
+    fn add_socket(
+        &self,
+        nsp: &Arc<str>,
+        id: &SocketId,
+        engine: EngineSocket,
+        acks: PendingAcks,
+        orphaned: Orphaned,
+    ) {
+        self.connected(nsp, id, &engine);
+        self.inner.add_socket(nsp, id, engine, acks, orphaned);
+    }
+
+    fn remove_socket(&self, nsp: &Arc<str>, id: &SocketId) {
+        self.inner.remove_socket(nsp, id);
+    }
+
+    fn join(&self, nsp: &Arc<str>, id: &SocketId, rooms: Vec<Room>) {
+        self.rooms_changed(nsp, id, &rooms, true);
+        self.inner.join(nsp, id, rooms);
+    }
+
+    fn leave(&self, nsp: &Arc<str>, id: &SocketId, rooms: Vec<Room>) {
+        self.rooms_changed(nsp, id, &rooms, false);
+        self.inner.leave(nsp, id, rooms);
+    }
+
+    fn broadcast(&self, nsp: &Arc<str>, frames: Arc<[Frame]>, options: BroadcastOptions) {
+        self.inner.broadcast(nsp, frames, options);
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        nsp: &Arc<str>,
+        frames: Arc<[Frame]>,
+        options: BroadcastOptions,
+        ack: AckRequest,
+    ) -> BoxFuture<'static, Option<usize>> {
+        self.inner.broadcast_with_ack(nsp, frames, options, ack)
+    }
+
+    fn sockets(&self, nsp: &Arc<str>, rooms: Vec<Room>) -> BoxFuture<'static, Vec<SocketId>> {
+        self.inner.sockets(nsp, rooms)
+    }
+
+    fn rooms(&self, nsp: &Arc<str>, prefix: &str) -> BoxFuture<'static, Vec<Room>> {
+        self.inner.rooms(nsp, prefix)
+    }
+
+    fn detach_socket(&self, nsp: &Arc<str>, id: &SocketId, keep: Duration) {
+        self.inner.detach_socket(nsp, id, keep);
+    }
+
+    fn disconnect_sockets(&self, nsp: &Arc<str>, options: BroadcastOptions, close: bool) {
+        self.inner.disconnect_sockets(nsp, options, close);
+    }
+
+    fn restore_socket(&self, nsp: &Arc<str>, request: RestoreRequest) -> BoxFuture<'static, bool> {
+        let id = request.id.clone();
+        let engine = request.engine.clone();
+        let restoring = self.inner.restore_socket(nsp, request);
+        let registry = Arc::clone(&self.registry);
+        let feed = self.feed.clone();
+        let nsp = Arc::clone(nsp);
+        async move {
+            let recovered = restoring.await;
+            let socket = registry.socket_added(&nsp, &id, engine.sid());
+            feed.push("socket_connected", vec![socket, json!(now_iso())]);
+            recovered
+        }
+        .boxed()
+    }
+
+    fn event_received(&self, nsp: &Arc<str>, id: &SocketId, event: &str, payload: &Payload) {
+        self.event("event_received", nsp, id, event, payload);
+    }
+
+    fn event_sent(&self, nsp: &Arc<str>, id: &SocketId, event: &str, payload: &Payload) {
+        self.event("event_sent", nsp, id, event, payload);
+    }
+
+    fn socket_disconnected(&self, nsp: &Arc<str>, id: &SocketId, reason: DisconnectReason) {
+        self.inner.socket_disconnected(nsp, id, reason);
+        if self.registry.socket_removed(nsp, id) {
+            self.feed.push(
+                "socket_disconnected",
+                vec![
+                    json!(&**nsp),
+                    json!(id.as_str()),
+                    json!(reason.as_str()),
+                    json!(now_iso()),
+                ],
+            );
+        }
+    }
+}
