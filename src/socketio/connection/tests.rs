@@ -15,6 +15,7 @@ use crate::engineio::test_support::{until, TestSession};
 use crate::engineio::Frame;
 use crate::socketio::adapter::{Adapter, BroadcastOptions, Orphaned, RestoreRequest};
 use crate::socketio::namespace::Namespace;
+use crate::socketio::parser::Parser;
 use crate::socketio::pending_acks::PendingAcks;
 use crate::socketio::state::SocketIoConfig;
 use crate::socketio::types::{Room, SocketId};
@@ -165,7 +166,7 @@ impl Fixture {
         let namespaces = [logged("/", &log), gated]
             .into_iter()
             .map(|ns| {
-                let ns = ns.build(adapter.clone(), None);
+                let ns = ns.build(adapter.clone(), None, Parser::Default);
                 (ns.name().to_string(), Arc::new(ns))
             })
             .collect();
@@ -173,6 +174,7 @@ impl Fixture {
             config,
             namespaces,
             adapter: adapter.clone(),
+            dynamic: Vec::new(),
         });
         let session = TestSession::open().await;
         let handshake = crate::engineio::test_support::polling_handshake();
