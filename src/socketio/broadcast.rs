@@ -16,6 +16,7 @@ use super::packet::{Packet, RESERVED_EVENTS};
 use super::payload::Payload;
 use super::pending_acks::next_ack_id;
 use super::recovery::next_offset;
+use super::remote_socket::RemoteSocket;
 use super::types::Room;
 use super::SocketId;
 
@@ -146,5 +147,33 @@ impl BroadcastOperator {
     /// The ids of the selected sockets (room filters only; `except` is not applied).
     pub fn sockets(self) -> BoxFuture<'static, Vec<SocketId>> {
         self.adapter.sockets(&self.nsp, self.options.rooms)
+    }
+
+    /// The selected sockets on every node, with their rooms, handshake and data, as handles that
+    /// can emit to them, move them and disconnect them (Node's `io.in(room).fetchSockets()`).
+    pub fn fetch_sockets(self) -> impl Future<Output = Vec<RemoteSocket>> + 'static {
+        let fetching = self.adapter.fetch_sockets(&self.nsp, self.options);
+        let (nsp, adapter, recovery) = (self.nsp, self.adapter, self.recovery);
+        async move {
+            fetching
+                .await
+                .into_iter()
+                .map(|socket| {
+                    RemoteSocket::new(socket, Arc::clone(&nsp), Arc::clone(&adapter), recovery)
+                })
+                .collect()
+        }
+    }
+
+    /// The selected sockets, on every node, join `room` (Node's `socketsJoin`).
+    pub fn sockets_join(self, room: impl Into<Room>) {
+        self.adapter
+            .add_sockets(&self.nsp, self.options, vec![room.into()]);
+    }
+
+    /// The selected sockets, on every node, leave `room` (Node's `socketsLeave`).
+    pub fn sockets_leave(self, room: impl Into<Room>) {
+        self.adapter
+            .del_sockets(&self.nsp, self.options, vec![room.into()]);
     }
 }

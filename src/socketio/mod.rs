@@ -17,13 +17,16 @@ pub mod packet;
 mod payload;
 mod pending_acks;
 mod recovery;
+mod remote_socket;
 mod server;
+mod server_side;
 mod socket;
+mod socket_details;
 mod state;
 mod types;
 
 pub use ack::AckSender;
-pub use adapter::{AckRequest, Adapter, BroadcastOptions, Orphaned, RestoreRequest};
+pub use adapter::{AckRequest, Adapter, BroadcastOptions, FetchedSocket, Orphaned, RestoreRequest};
 pub use broadcast::BroadcastOperator;
 pub use decoder::Decoder;
 pub use error::{AckError, BroadcastAckError, EmitError, ProtocolError};
@@ -31,7 +34,12 @@ pub use namespace::{ConnectError, Namespace, NamespaceBuilder};
 pub use payload::Payload;
 pub use pending_acks::{next_ack_id, PendingAcks};
 pub use recovery::{next_offset, RecoveryConfig, DEFAULT_MAX_DISCONNECTION, DEFAULT_MAX_SESSIONS};
+pub use remote_socket::RemoteSocket;
 pub use server::{SocketIo, SocketIoBuilder};
+pub use server_side::{
+    ServerSide, ServerSideAck, ServerSideAckError, ServerSideEvents, ServerSideHandler,
+};
 pub use socket::Socket;
+pub use socket_details::{SocketDataError, SocketDetails, MAX_SOCKET_DATA_BYTES};
 pub use state::{SocketIoConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_ATTACHMENTS};
 pub use types::{AckReport, DisconnectReason, Room, SocketId};

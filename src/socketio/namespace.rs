@@ -134,6 +134,7 @@ impl Namespace {
             socket.engine().clone(),
             socket.acks().clone(),
             orphaned(socket),
+            Arc::clone(socket.details()),
         );
         self.connected(socket);
     }
@@ -161,6 +162,7 @@ impl Namespace {
             fresh_reply: reply(&fresh_pid),
             acks: socket.acks().clone(),
             orphaned: orphaned(&socket),
+            details: Arc::clone(socket.details()),
         };
         let restoring = self.adapter.restore_socket(&self.name, request);
         let ns = Arc::clone(self);

@@ -1,13 +1,19 @@
 //! [`SocketIo`]: the Socket.IO server, its namespaces and the adapter they share.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
 
 use super::adapter::Adapter;
 use super::broadcast::BroadcastOperator;
 use super::connection::Connection;
+use super::error::EmitError;
 use super::namespace::NamespaceBuilder;
 use super::packet::MAIN_NAMESPACE;
 use super::recovery::KeptSockets;
+use super::server_side::{ServerSide, ServerSideAck, ServerSideAckError, ServerSideEvents};
 use super::state::{ServerInner, SocketIoConfig};
 use super::types::Room;
 use crate::engineio::{EngineConnection, EngineHandler, EngineSocket, Handshake};
@@ -17,6 +23,7 @@ use crate::engineio::{EngineConnection, EngineHandler, EngineSocket, Handshake};
 #[derive(Clone)]
 pub struct SocketIo {
     inner: Arc<ServerInner>,
+    server_side: ServerSideEvents,
 }
 
 impl SocketIo {
@@ -43,6 +50,47 @@ impl SocketIo {
     /// Emits to the sockets of the main namespace in `room`.
     pub fn to(&self, room: impl Into<Room>) -> BroadcastOperator {
         self.main().to(room)
+    }
+
+    /// Handles `event` when another server of the cluster sends it to the main namespace (Node's
+    /// `io.serverSideEmit(event, ...args)`, with or without an acknowledgement, or the Redis
+    /// emitter's): `handler` gets the arguments, and a [`ServerSideAck`] to answer with when the
+    /// sender waits for one. [`SocketIo::server_side_of`] does the same for another namespace.
+    pub fn on_server_side(
+        &self,
+        event: &str,
+        handler: impl Fn(Vec<Value>, Option<ServerSideAck>) + Send + Sync + 'static,
+    ) {
+        self.server_side_of(MAIN_NAMESPACE).on(event, handler);
+    }
+
+    /// Sends `event` with `args` to the server-side handlers of every other server, in the main
+    /// namespace (Node's `io.serverSideEmit`); not to this server's own.
+    pub fn server_side_emit(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
+        self.server_side_of(MAIN_NAMESPACE).emit(event, args)
+    }
+
+    /// [`SocketIo::server_side_emit`] waiting up to `timeout` for every other server's answer
+    /// (Node's `serverSideEmitWithAck`): resolves to the answers (none when this server is
+    /// alone), or fails with those that came in time.
+    pub fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Vec<Value>, ServerSideAckError>> + 'static {
+        self.server_side_of(MAIN_NAMESPACE)
+            .emit_with_ack(event, args, timeout)
+    }
+
+    /// Server-side events of namespace `nsp` (Node's `io.of(nsp).serverSideEmit` and
+    /// `io.of(nsp).on(event)`).
+    pub fn server_side_of(&self, nsp: &str) -> ServerSide {
+        ServerSide::new(
+            Arc::from(nsp),
+            Arc::clone(&self.inner.adapter),
+            self.server_side.clone(),
+        )
     }
 
     /// Emits to every socket of the main namespace.
@@ -99,12 +147,15 @@ impl SocketIoBuilder {
                 )
             })
             .collect();
+        let server_side = ServerSideEvents::default();
+        self.adapter.serve_server_side(server_side.clone());
         SocketIo {
             inner: Arc::new(ServerInner {
                 config: self.config,
                 namespaces,
                 adapter: self.adapter,
             }),
+            server_side,
         }
     }
 }

@@ -22,7 +22,7 @@ pub use self::msgpack::{json_to_msgpack, msgpack_to_json};
 pub use self::packet::{room_list, unique, WireBroadcast, WirePacket};
 pub use self::request::{
     BroadcastRequest, Request, RequestMessage, Response, ResponseMessage, RoomFilter, Target,
-    WireObject,
+    WireObject, MAX_FETCHED_SOCKETS, MAX_SERVER_SIDE_ARGS,
 };
 
 /// The channel prefix of the Node adapter.

@@ -10,7 +10,12 @@ use super::msgpack::{json_to_msgpack, msgpack_to_json, read, write};
 use super::packet::{room_list, WirePacket};
 use super::{RequestType, WireError};
 use crate::socketio::packet::Packet;
-use crate::socketio::{Payload, Room};
+use crate::socketio::{FetchedSocket, Payload, Room, SocketId};
+
+/// The most arguments a server-side event from another node may carry (the event name aside).
+pub const MAX_SERVER_SIDE_ARGS: usize = 64;
+/// The most sockets read from one node's answer to a fetch; the rest are dropped (and logged).
+pub const MAX_FETCHED_SOCKETS: usize = 10_000;
 
 /// A request or response: a JSON object (from JSON, or from MessagePack with binary values
 /// turned into placeholders over `attachments`).
@@ -139,8 +144,14 @@ pub enum Request {
         /// Which sockets.
         filter: RoomFilter,
     },
-    /// SERVER_SIDE_EMIT: an event for the other servers' handlers (Agora has none).
-    ServerSideEmit,
+    /// SERVER_SIDE_EMIT: an event for this server's server-side handlers; answered when the
+    /// message has a `requestId` (`serverSideEmitWithAck`).
+    ServerSideEmit {
+        /// The event name (the first item of `data`).
+        event: String,
+        /// Its arguments (the rest of `data`).
+        args: Vec<Value>,
+    },
     /// BROADCAST: an event to deliver with acks.
     Broadcast(BroadcastRequest),
 }
@@ -209,7 +220,7 @@ impl RequestMessage {
             RequestType::RemoteFetch => Request::RemoteFetch {
                 filter: object.filter().unwrap_or_default(),
             },
-            RequestType::ServerSideEmit => Request::ServerSideEmit,
+            RequestType::ServerSideEmit => server_side_emit(&object.body)?,
             RequestType::Broadcast => Request::Broadcast(BroadcastRequest::parse(&object)?),
             RequestType::BroadcastClientCount | RequestType::BroadcastAck => {
                 return Err(WireError::Shape("an answer on the request channel"));
@@ -221,6 +232,23 @@ impl RequestMessage {
             request,
         })
     }
+}
+
+/// A SERVER_SIDE_EMIT's `data`: `[event, ...args]`, the event a string, the arguments capped.
+fn server_side_emit(body: &Value) -> Result<Request, WireError> {
+    let Some(Value::Array(data)) = body.get("data") else {
+        return Err(WireError::Shape("server-side emit without a data array"));
+    };
+    let Some((Value::String(event), args)) = data.split_first() else {
+        return Err(WireError::Shape("server-side emit without an event name"));
+    };
+    if args.len() > MAX_SERVER_SIDE_ARGS {
+        return Err(WireError::Shape("server-side emit with too many arguments"));
+    }
+    Ok(Request::ServerSideEmit {
+        event: event.clone(),
+        args: args.to_vec(),
+    })
 }
 
 impl BroadcastRequest {
@@ -258,6 +286,11 @@ pub enum Response {
     Ack(Payload),
     /// The `sockets` of a SOCKETS answer: socket ids (other items skipped).
     Sockets(Vec<String>),
+    /// The `sockets` of a REMOTE_FETCH answer: objects with `id`, `rooms`, `handshake`, `data`
+    /// (items without an id skipped).
+    Fetched(Vec<FetchedSocket>),
+    /// A server's answer to a SERVER_SIDE_EMIT with an acknowledgement: its `data`.
+    ServerSide(Value),
     /// The `rooms` of an ALL_ROOMS answer.
     Rooms(Vec<String>),
     /// Any other answer (a BROADCAST_CLIENT_COUNT without a usable count, say): it counts as
@@ -301,6 +334,7 @@ impl ResponseMessage {
             ),
             _ => None,
         };
+        let fetched_sockets = fetched(&object.body);
         let response = match kind {
             Some(RequestType::BroadcastClientCount) => object
                 .body
@@ -320,10 +354,14 @@ impl ResponseMessage {
                     attachments,
                 })
             }
-            _ => match (strings("sockets"), strings("rooms")) {
-                (Some(sockets), _) => Response::Sockets(sockets),
-                (None, Some(rooms)) => Response::Rooms(rooms),
-                (None, None) => Response::Other,
+            Some(RequestType::ServerSideEmit) => {
+                Response::ServerSide(object.body.get("data").cloned().unwrap_or_default())
+            }
+            _ => match (fetched_sockets, strings("sockets"), strings("rooms")) {
+                (Some(sockets), _, _) => Response::Fetched(sockets),
+                (None, Some(sockets), _) => Response::Sockets(sockets),
+                (None, None, Some(rooms)) => Response::Rooms(rooms),
+                (None, None, None) => Response::Other,
             },
         };
         Ok(ResponseMessage {
@@ -331,6 +369,40 @@ impl ResponseMessage {
             response,
         })
     }
+}
+
+/// The sockets of a REMOTE_FETCH answer, if its `sockets` holds objects (at most
+/// [`MAX_FETCHED_SOCKETS`]).
+fn fetched(body: &Value) -> Option<Vec<FetchedSocket>> {
+    let Some(Value::Array(items)) = body.get("sockets") else {
+        return None;
+    };
+    if !items.iter().any(Value::is_object) {
+        return None;
+    }
+    if items.len() > MAX_FETCHED_SOCKETS {
+        tracing::warn!(
+            sockets = items.len(),
+            "a fetch answer with too many sockets: the rest are dropped"
+        );
+    }
+    let sockets = items
+        .iter()
+        .take(MAX_FETCHED_SOCKETS)
+        .filter_map(|item| {
+            let id = item.get("id")?.as_str()?;
+            Some(FetchedSocket {
+                id: SocketId::from(id),
+                rooms: room_list(item.get("rooms"))
+                    .into_iter()
+                    .map(Room::from)
+                    .collect(),
+                handshake: item.get("handshake").cloned().unwrap_or_default(),
+                data: item.get("data").cloned().unwrap_or_default(),
+            })
+        })
+        .collect();
+    Some(sockets)
 }
 
 #[cfg(test)]
@@ -503,5 +575,44 @@ mod tests {
             Ok(Response::Other)
         );
         assert!(answer(json!({"sockets": []})).is_err());
+        assert_eq!(
+            answer(json!({"requestId": "q", "type": 6, "data": {"n": 1}})).map(|a| a.response),
+            Ok(Response::ServerSide(json!({"n": 1})))
+        );
+        let fetched = answer(json!({"requestId": "q", "sockets": [
+            {"id": "s1", "rooms": ["s1", "r", 7], "handshake": {"auth": {}}, "data": {"u": 1}},
+            {"rooms": ["no id"]},
+        ]}));
+        assert_eq!(
+            fetched.map(|a| a.response),
+            Ok(Response::Fetched(vec![FetchedSocket {
+                id: SocketId::from("s1"),
+                rooms: vec![Room::from("s1"), Room::from("r"), Room::from("7")],
+                handshake: json!({"auth": {}}),
+                data: json!({"u": 1}),
+            }]))
+        );
+    }
+
+    #[test]
+    fn reads_server_side_emits_and_refuses_malformed_ones() {
+        assert_eq!(
+            request(json!({"type": 6, "data": ["hello", 1, {"a": true}]})),
+            Ok(Request::ServerSideEmit {
+                event: "hello".into(),
+                args: vec![json!(1), json!({"a": true})],
+            })
+        );
+        for bad in [
+            json!({"type": 6}),
+            json!({"type": 6, "data": "hello"}),
+            json!({"type": 6, "data": []}),
+            json!({"type": 6, "data": [42, "x"]}),
+            json!({"type": 6, "data": std::iter::once(json!("e"))
+                .chain(std::iter::repeat(json!(0)).take(MAX_SERVER_SIDE_ARGS + 1))
+                .collect::<Vec<_>>()}),
+        ] {
+            assert!(request(bad.clone()).is_err(), "{bad}");
+        }
     }
 }

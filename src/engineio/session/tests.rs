@@ -50,7 +50,9 @@ fn start(config: EngineConfig) -> (Addr<EngineSession>, Arc<Mutex<Vec<Seen>>>) {
     let handshake = Handshake {
         sid: Sid::random(),
         headers: Default::default(),
+        path: "/socket.io/".into(),
         query: String::new(),
+        secure: false,
         peer: None,
         transport: TransportKind::Polling,
     };

@@ -39,7 +39,9 @@ async fn open_session() -> (Addr<EngineSession>, EngineSocket) {
     let handshake = Handshake {
         sid: Sid::random(),
         headers: Default::default(),
+        path: "/socket.io/".into(),
         query: String::new(),
+        secure: false,
         peer: None,
         transport: TransportKind::Polling,
     };
@@ -85,6 +87,10 @@ impl Peer {
             self.engine.clone(),
             self.acks.clone(),
             Orphaned::new(|| {}),
+            crate::socketio::SocketDetails::from_parts(
+                serde_json::json!({}),
+                serde_json::json!({}),
+            ),
         );
         hub.join(
             &nsp(),
