@@ -8,7 +8,7 @@
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::common::redis_proxy::Proxy;
@@ -26,20 +26,28 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-const REDIS: &str = "redis://127.0.0.1:6379";
+pub(crate) const REDIS: &str = "redis://127.0.0.1:6379";
 /// How long "nothing else arrives" is watched for.
-const QUIET: Duration = Duration::from_millis(300);
+pub(crate) const QUIET: Duration = Duration::from_millis(300);
 
 /// A namespace no other test uses.
-fn fresh_namespace() -> String {
+pub(crate) fn fresh_namespace() -> String {
     format!("/t{:016x}", rand::random::<u64>())
 }
 
 /// The test namespace: `join` [room] + ack, `broadcast` [room, ...args] → `msg` ...args to the
 /// room except the sender, `shout` ...args → `msg` ...args to the whole namespace, `ask-room`
-/// [room, timeout ms?] + ack → `question` to the room with acks, acked `{error, responses}`.
+/// [room, timeout ms?] + ack → `question` to the room with acks, acked `{error, responses}`,
+/// `set-data` [data] + ack → the socket's data slot, acked `[true]`, or `[false]` if refused.
 fn test_namespace(nsp: &str) -> NamespaceBuilder {
     Namespace::builder(nsp)
+        .on("set-data", |socket, payload, ack| {
+            let data = payload.args.into_iter().next().unwrap_or_default();
+            let stored = socket.set_data(data).is_ok();
+            if let Some(ack) = ack {
+                let _ = ack.send(agora::socketio::Payload::new(vec![json!(stored)]));
+            }
+        })
         .on("join", agora::conformance::join)
         .on("broadcast", agora::conformance::broadcast)
         .on("ask-room", agora::conformance::ask_room)
@@ -48,27 +56,42 @@ fn test_namespace(nsp: &str) -> NamespaceBuilder {
         })
 }
 
-/// An Agora node: its own hub, a RedisAdapter, Socket.IO with the test namespace, HTTP on a free port.
-struct Node {
-    port: u16,
-    adapter: RedisAdapter,
+/// An Agora node: its own hub, a RedisAdapter, Socket.IO with the test namespace, HTTP on a free
+/// port. Its server-side handlers in the test namespace record every event (`server_events`);
+/// `node-ask` is answered with `{"agora": args}`.
+pub(crate) struct Node {
+    pub(crate) port: u16,
+    pub(crate) adapter: RedisAdapter,
+    pub(crate) io: SocketIo,
+    pub(crate) server_events: Arc<Mutex<Vec<Value>>>,
     handle: ServerHandle,
 }
 
 impl Node {
-    async fn start(nsp: &str, redis: &str) -> Node {
+    pub(crate) async fn start(nsp: &str, redis: &str) -> Node {
         Node::start_with(nsp, redis, None).await
     }
 
     /// A node, with connection state recovery on when `recovery` is set.
     async fn start_with(nsp: &str, redis: &str, recovery: Option<RecoveryConfig>) -> Node {
+        Node::start_serving(&[nsp], redis, recovery).await
+    }
+
+    /// A node serving the test namespace under each of these names (the first one's server-side
+    /// events are recorded).
+    pub(crate) async fn start_serving(
+        namespaces: &[&str],
+        redis: &str,
+        recovery: Option<RecoveryConfig>,
+    ) -> Node {
+        let nsp = namespaces[0];
         let hub = match recovery {
             Some(recovery) => ChatServer::with_recovery(recovery),
             None => ChatServer::default(),
         }
         .start();
         let options = ClusterOptions {
-            namespaces: vec![nsp.to_string()],
+            namespaces: namespaces.iter().map(|nsp| nsp.to_string()).collect(),
             requests_timeout: Duration::from_secs(2),
             recovery: recovery.is_some(),
             ..ClusterOptions::default()
@@ -76,14 +99,29 @@ impl Node {
         let adapter = RedisAdapter::connect_with(redis, LocalAdapter::new(hub), options)
             .await
             .expect("connect to Redis at 127.0.0.1:6379");
-        let io = SocketIo::builder(Arc::new(adapter.clone()))
-            .config(SocketIoConfig {
-                recovery,
-                ..SocketIoConfig::default()
-            })
-            .namespace(test_namespace(nsp))
+        let io = namespaces
+            .iter()
+            .fold(
+                SocketIo::builder(Arc::new(adapter.clone())).config(SocketIoConfig {
+                    recovery,
+                    ..SocketIoConfig::default()
+                }),
+                |io, nsp| io.namespace(test_namespace(nsp)),
+            )
             .build();
-        let engine = Engine::new(quiet_engine(), Arc::new(io));
+        let server_events = Arc::new(Mutex::new(Vec::new()));
+        for event in ["node-tell", "node-ask", "emitter-tell"] {
+            let seen = Arc::clone(&server_events);
+            io.server_side_of(nsp).on(event, move |args, ack| {
+                let mut entry = vec![json!(event)];
+                entry.extend(args.iter().cloned());
+                seen.lock().unwrap().push(Value::Array(entry));
+                if let Some(ack) = ack {
+                    ack.send(json!({ "agora": args }));
+                }
+            });
+        }
+        let engine = Engine::new(quiet_engine(), Arc::new(io.clone()));
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let port = listener.local_addr().unwrap().port();
         let server = HttpServer::new(move || App::new().service(engine.resource("/socket.io/")))
@@ -97,11 +135,13 @@ impl Node {
         Node {
             port,
             adapter,
+            io,
+            server_events,
             handle,
         }
     }
 
-    async fn client(&self, nsp: &str) -> Client {
+    pub(crate) async fn client(&self, nsp: &str) -> Client {
         Client::connect(self.port, nsp).await
     }
 
@@ -119,16 +159,16 @@ impl Node {
         ids
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.handle.stop(false).await;
     }
 }
 
 /// A Socket.IO client over a raw WebSocket, connected to one namespace (of Agora or Node).
-struct Client {
-    ws: Ws,
+pub(crate) struct Client {
+    pub(crate) ws: Ws,
     nsp: String,
-    id: String,
+    pub(crate) id: String,
     next_ack: u64,
 }
 
@@ -138,7 +178,7 @@ impl Client {
     }
 
     /// Connects with a CONNECT payload; also answers the CONNECT answer's data.
-    async fn connect_with(port: u16, nsp: &str, auth: Option<Value>) -> (Client, Value) {
+    pub(crate) async fn connect_with(port: u16, nsp: &str, auth: Option<Value>) -> (Client, Value) {
         let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
         let mut ws = Ws::connect(&url).await;
         match ws.recv().await {
@@ -167,13 +207,13 @@ impl Client {
     }
 
     /// Sends an event: `args` is the JSON array `["event", ...]`.
-    async fn emit(&mut self, args: &str) {
+    pub(crate) async fn emit(&mut self, args: &str) {
         let text = format!("42{},{args}", self.nsp);
         self.ws.send_text(&text).await;
     }
 
     /// Sends an event asking for an ack; returns the ack's arguments (a JSON array).
-    async fn emit_with_ack(&mut self, args: &str) -> String {
+    pub(crate) async fn emit_with_ack(&mut self, args: &str) -> String {
         self.next_ack += 1;
         let id = self.next_ack;
         self.ws
@@ -187,7 +227,7 @@ impl Client {
             .to_string()
     }
 
-    async fn join(&mut self, room: &str) {
+    pub(crate) async fn join(&mut self, room: &str) {
         let answer = self.emit_with_ack(&format!(r#"["join","{room}"]"#)).await;
         assert_eq!(answer, "[]");
     }
@@ -241,7 +281,7 @@ impl Client {
     }
 
     /// The next text packet, pings answered.
-    async fn recv_text(&mut self) -> String {
+    pub(crate) async fn recv_text(&mut self) -> String {
         match self.ws.recv_data().await {
             WsFrame::Text(text) => text,
             other => panic!("expected a text frame, got {other:?}"),
@@ -256,7 +296,7 @@ impl Client {
     }
 
     /// Expects exactly this `msg` event (arguments as JSON after the event name), then nothing.
-    async fn expect_msg_once(&mut self, args: &str) {
+    pub(crate) async fn expect_msg_once(&mut self, args: &str) {
         let expected = format!(r#"42{},["msg",{args}]"#, self.nsp);
         assert_eq!(self.recv_text().await, expected, "client {}", self.id);
         assert!(
@@ -267,7 +307,7 @@ impl Client {
     }
 
     /// True if nothing but pings arrives for a while.
-    async fn silent(&mut self) -> bool {
+    pub(crate) async fn silent(&mut self) -> bool {
         tokio::time::timeout(QUIET, self.ws.recv_data())
             .await
             .is_err()
@@ -275,7 +315,7 @@ impl Client {
 }
 
 /// Waits until `check` holds (polling), or panics after `limit`.
-async fn eventually(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+pub(crate) async fn eventually(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + limit;
     while !check() {
         assert!(
@@ -609,13 +649,13 @@ async fn send_binary_to_room(from: &mut Client, to: &mut Client, room: &str) {
 }
 
 /// The Node.js server of tests/cluster/node_server.mjs, killed when dropped.
-struct NodeJs {
+pub(crate) struct NodeJs {
     port: u16,
     _child: tokio::process::Child,
 }
 
 impl NodeJs {
-    async fn start(nsp: &str) -> NodeJs {
+    pub(crate) async fn start(nsp: &str) -> NodeJs {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         assert!(
             root.join("tests/cluster/node_modules/@socket.io/redis-adapter")
@@ -650,7 +690,7 @@ impl NodeJs {
         }
     }
 
-    async fn client(&self, nsp: &str) -> Client {
+    pub(crate) async fn client(&self, nsp: &str) -> Client {
         Client::connect(self.port, nsp).await
     }
 }

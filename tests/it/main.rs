@@ -7,6 +7,7 @@ mod accounts;
 mod apps;
 mod cluster;
 mod cluster_apps;
+mod cluster_parity;
 mod e2e;
 mod engineio;
 mod hostile;

@@ -371,13 +371,13 @@ impl ResponseMessage {
     }
 }
 
-/// The sockets of a REMOTE_FETCH answer, if its `sockets` holds objects (at most
+/// The sockets of a REMOTE_FETCH answer, if its `sockets` holds only objects (at most
 /// [`MAX_FETCHED_SOCKETS`]).
 fn fetched(body: &Value) -> Option<Vec<FetchedSocket>> {
     let Some(Value::Array(items)) = body.get("sockets") else {
         return None;
     };
-    if !items.iter().any(Value::is_object) {
+    if items.is_empty() || !items.iter().all(Value::is_object) {
         return None;
     }
     if items.len() > MAX_FETCHED_SOCKETS {

@@ -60,6 +60,11 @@ async fn open_session() -> (Addr<EngineSession>, EngineSocket) {
     (addr, socket.expect("the session opened"))
 }
 
+/// Details whose handshake names the socket.
+fn details(name: &str) -> Arc<SocketDetails> {
+    SocketDetails::from_parts(serde_json::json!({ "name": name }), serde_json::json!({}))
+}
+
 /// A socket of the tests: its id is its name.
 struct Peer {
     id: SocketId,
@@ -87,10 +92,7 @@ impl Peer {
             self.engine.clone(),
             self.acks.clone(),
             Orphaned::new(|| {}),
-            crate::socketio::SocketDetails::from_parts(
-                serde_json::json!({}),
-                serde_json::json!({}),
-            ),
+            details(self.id.as_str()),
         );
         hub.join(
             &nsp(),
@@ -111,6 +113,7 @@ impl Peer {
                 fresh_reply: frames(),
                 acks: self.acks.clone(),
                 orphaned: Orphaned::new(|| {}),
+                details: details(self.id.as_str()),
             },
         )
     }
@@ -168,6 +171,37 @@ fn recovery(max_sessions: usize) -> ChatServer {
 fn sorted(mut ids: Vec<SocketId>) -> Vec<String> {
     ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     ids.iter().map(ToString::to_string).collect()
+}
+
+#[actix_rt::test]
+async fn fetch_and_move_select_as_broadcasts_do() {
+    let (a, b, c) = (
+        Peer::new("a").await,
+        Peer::new("b").await,
+        Peer::new("c").await,
+    );
+    let mut hub = ChatServer::default();
+    a.connect(&mut hub, &["r"]);
+    b.connect(&mut hub, &["r", "q"]);
+    c.connect(&mut hub, &[]);
+    let except_q = BroadcastOptions {
+        except_rooms: rooms(&["q"]),
+        ..to(&["r"])
+    };
+    let fetched = hub.fetch(&nsp(), &except_q);
+    assert_eq!(fetched.len(), 1);
+    assert_eq!(fetched[0].id.as_str(), "a");
+    assert_eq!(
+        fetched[0].rooms,
+        rooms(&["a", "r"]),
+        "its id room listed first"
+    );
+    assert_eq!(fetched[0].handshake, serde_json::json!({"name": "a"}));
+    hub.move_sockets(&nsp(), &to(&["q", "c"]), &rooms(&["new"]), true);
+    assert_eq!(sorted(hub.sockets(&nsp(), &rooms(&["new"]))), ["b", "c"]);
+    hub.move_sockets(&nsp(), &to(&[]), &rooms(&["new", "r"]), false);
+    assert!(hub.sockets(&nsp(), &rooms(&["new"])).is_empty());
+    assert!(hub.sockets(&nsp(), &rooms(&["r"])).is_empty());
 }
 
 #[actix_rt::test]
@@ -357,6 +391,7 @@ async fn the_sweep_ends_members_whose_transport_closed() {
         dead_engine.clone(),
         PendingAcks::default(),
         hook(&ended),
+        details("dead"),
     );
     hub.connect(
         nsp.clone(),
@@ -364,6 +399,7 @@ async fn the_sweep_ends_members_whose_transport_closed() {
         live_engine,
         PendingAcks::default(),
         hook(&Arc::new(AtomicUsize::new(0))),
+        details("live"),
     );
     hub.join(&nsp, &dead_id, vec!["online\nghost".into()]);
     assert_eq!(hub.sweep_orphans(), 0, "both sessions still run");
