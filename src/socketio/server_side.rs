@@ -111,11 +111,14 @@ impl std::fmt::Debug for ServerSideAck {
 /// asked for one.
 pub type ServerSideHandler = Arc<dyn Fn(Vec<Value>, Option<ServerSideAck>) + Send + Sync>;
 
+/// Handlers by namespace and event name.
+type Handlers = HashMap<(Arc<str>, String), ServerSideHandler>;
+
 /// The server-side event handlers of a server, by namespace and event. Cloned handles share one
 /// table, so handlers registered after the server was built are seen by its adapter.
 #[derive(Clone, Default)]
 pub struct ServerSideEvents {
-    handlers: Arc<RwLock<HashMap<(Arc<str>, String), ServerSideHandler>>>,
+    handlers: Arc<RwLock<Handlers>>,
 }
 
 impl ServerSideEvents {

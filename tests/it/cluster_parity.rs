@@ -22,6 +22,33 @@ async fn ask(client: &mut Client, args: &str) -> Value {
     answer.get(0).cloned().unwrap_or_default()
 }
 
+/// Asks again (every 50 ms, for up to [`SETTLE`]) until the answer satisfies `done`; answers the
+/// last answer.
+async fn ask_until(client: &mut Client, args: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    loop {
+        let answer = ask(client, args).await;
+        if done(&answer) || tokio::time::Instant::now() >= deadline {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Does this JSON array contain `item`?
+fn holds(list: &Value, item: &str) -> bool {
+    list.as_array()
+        .is_some_and(|items| items.contains(&json!(item)))
+}
+
+/// An Agora node and a Node.js server on a fresh namespace of the same Redis.
+async fn agora_and_node() -> (String, Node, NodeJs) {
+    let nsp = fresh_namespace();
+    let agora = Node::start(&nsp, REDIS).await;
+    let node = NodeJs::start(&nsp).await;
+    (nsp, agora, node)
+}
+
 /// The DISCONNECT packet of the client's namespace arrives.
 async fn expect_disconnect(client: &mut Client, nsp: &str) {
     assert_eq!(client.recv_text().await, format!("41{nsp},"));
@@ -50,9 +77,7 @@ fn assert_agora_handshake(handshake: &Value, auth: &Value) {
 
 #[actix_web::test]
 async fn fetch_sockets_shows_handshake_and_data_both_ways() {
-    let nsp = fresh_namespace();
-    let agora = Node::start(&nsp, REDIS).await;
-    let node = NodeJs::start(&nsp).await;
+    let (nsp, agora, node) = agora_and_node().await;
     let auth = json!({"token": "t1"});
     let (mut x, _) = Client::connect_with(agora.port, &nsp, Some(auth.clone())).await;
     let mut y = node.client(&nsp).await;
@@ -155,9 +180,7 @@ async fn fetch_sockets_shows_handshake_and_data_both_ways() {
 
 #[actix_web::test]
 async fn server_side_events_cross_between_node_and_agora() {
-    let nsp = fresh_namespace();
-    let agora = Node::start(&nsp, REDIS).await;
-    let node = NodeJs::start(&nsp).await;
+    let (nsp, agora, node) = agora_and_node().await;
     let mut y = node.client(&nsp).await;
 
     // Node → Agora, without and with an acknowledgement.
@@ -184,14 +207,10 @@ async fn server_side_events_cross_between_node_and_agora() {
     server_side
         .emit("agora-tell", vec![json!(3), json!({"k": "v"})])
         .expect("emit");
-    let mut seen = Value::Null;
-    for _ in 0..50 {
-        seen = ask(&mut y, r#"["server-events"]"#).await;
-        if seen.as_array().is_some_and(|events| !events.is_empty()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let seen = ask_until(&mut y, r#"["server-events"]"#, |events| {
+        events.as_array().is_some_and(|events| !events.is_empty())
+    })
+    .await;
     assert_eq!(seen, json!([["agora-tell", 3, {"k": "v"}]]));
     let answers = server_side
         .emit_with_ack("agora-ask", vec![json!("hi")], Duration::from_secs(3))
@@ -217,9 +236,7 @@ async fn server_side_events_cross_between_node_and_agora() {
 
 #[actix_web::test]
 async fn sockets_join_leave_and_disconnect_both_ways() {
-    let nsp = fresh_namespace();
-    let agora = Node::start(&nsp, REDIS).await;
-    let node = NodeJs::start(&nsp).await;
+    let (nsp, agora, node) = agora_and_node().await;
     let mut x = agora.client(&nsp).await;
     let mut w = agora.client(&nsp).await;
     let mut y = node.client(&nsp).await;
@@ -246,21 +263,14 @@ async fn sockets_join_leave_and_disconnect_both_ways() {
     x.expect_msg_once(r#""in r2""#).await;
     let rooms_of_y = format!(r#"["rooms-of","{}"]"#, y.id);
     let rooms = ask(&mut y, &rooms_of_y).await;
-    assert!(rooms.as_array().unwrap().contains(&json!("r2")), "{rooms}");
+    assert!(holds(&rooms, "r2"), "{rooms}");
     assert!(w.silent().await);
 
     // …and socketsLeave (REMOTE_LEAVE).
     io.clone().to("r").sockets_leave("r2");
     assert!(!rooms_of(&x.id).await.contains(&"r2".to_string()));
-    let mut rooms = Value::Null;
-    for _ in 0..50 {
-        rooms = ask(&mut y, &rooms_of_y).await;
-        if !rooms.as_array().unwrap().contains(&json!("r2")) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(!rooms.as_array().unwrap().contains(&json!("r2")), "{rooms}");
+    let rooms = ask_until(&mut y, &rooms_of_y, |rooms| !holds(rooms, "r2")).await;
+    assert!(!holds(&rooms, "r2"), "{rooms}");
 
     // Node's socketsLeave (REMOTE_LEAVE) takes the Agora socket out of the room.
     assert_eq!(

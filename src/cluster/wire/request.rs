@@ -609,7 +609,7 @@ mod tests {
             json!({"type": 6, "data": []}),
             json!({"type": 6, "data": [42, "x"]}),
             json!({"type": 6, "data": std::iter::once(json!("e"))
-                .chain(std::iter::repeat(json!(0)).take(MAX_SERVER_SIDE_ARGS + 1))
+                .chain(std::iter::repeat_n(json!(0), MAX_SERVER_SIDE_ARGS + 1))
                 .collect::<Vec<_>>()}),
         ] {
             assert!(request(bad.clone()).is_err(), "{bad}");

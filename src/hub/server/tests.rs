@@ -173,17 +173,24 @@ fn sorted(mut ids: Vec<SocketId>) -> Vec<String> {
     ids.iter().map(ToString::to_string).collect()
 }
 
-#[actix_rt::test]
-async fn fetch_and_move_select_as_broadcasts_do() {
-    let (a, b, c) = (
+/// A hub with `a` in room r, `b` in r and q, `c` in none.
+async fn three_peers() -> (ChatServer, [Peer; 3]) {
+    let peers = [
         Peer::new("a").await,
         Peer::new("b").await,
         Peer::new("c").await,
-    );
+    ];
     let mut hub = ChatServer::default();
-    a.connect(&mut hub, &["r"]);
-    b.connect(&mut hub, &["r", "q"]);
-    c.connect(&mut hub, &[]);
+    for (peer, rooms) in peers.iter().zip([&["r"][..], &["r", "q"], &[]]) {
+        peer.connect(&mut hub, rooms);
+    }
+    (hub, peers)
+}
+
+#[actix_rt::test]
+async fn fetch_and_move_select_as_broadcasts_do() {
+    // The peers keep their sessions running.
+    let (mut hub, _peers) = three_peers().await;
     let except_q = BroadcastOptions {
         except_rooms: rooms(&["q"]),
         ..to(&["r"])
@@ -206,15 +213,7 @@ async fn fetch_and_move_select_as_broadcasts_do() {
 
 #[actix_rt::test]
 async fn broadcasts_reach_rooms_minus_excepted_rooms_and_the_sender() {
-    let (a, b, c) = (
-        Peer::new("a").await,
-        Peer::new("b").await,
-        Peer::new("c").await,
-    );
-    let mut hub = ChatServer::default();
-    a.connect(&mut hub, &["r"]);
-    b.connect(&mut hub, &["r", "q"]);
-    c.connect(&mut hub, &[]);
+    let (mut hub, [a, b, c]) = three_peers().await;
     let all = [&a, &b, &c];
 
     assert_eq!(reached(&mut hub, &to(&[]), &all), ["a", "b", "c"]);
