@@ -16,18 +16,17 @@ use super::packet::{Packet, RESERVED_EVENTS};
 use super::payload::Payload;
 use super::pending_acks::next_ack_id;
 use super::recovery::next_offset;
-use super::remote_socket::RemoteSocket;
 use super::types::Room;
 use super::SocketId;
 
 /// Selects sockets of one namespace by room, then emits to them. Build it with `to`/`except`.
 #[derive(Clone)]
 pub struct BroadcastOperator {
-    nsp: Arc<str>,
-    adapter: Arc<dyn Adapter>,
-    options: BroadcastOptions,
+    pub(super) nsp: Arc<str>,
+    pub(super) adapter: Arc<dyn Adapter>,
+    pub(super) options: BroadcastOptions,
     /// Append a recovery offset to each packet.
-    recovery: bool,
+    pub(super) recovery: bool,
 }
 
 impl BroadcastOperator {
@@ -147,22 +146,6 @@ impl BroadcastOperator {
     /// The ids of the selected sockets (room filters only; `except` is not applied).
     pub fn sockets(self) -> BoxFuture<'static, Vec<SocketId>> {
         self.adapter.sockets(&self.nsp, self.options.rooms)
-    }
-
-    /// The selected sockets on every node, with their rooms, handshake and data, as handles that
-    /// can emit to them, move them and disconnect them (Node's `io.in(room).fetchSockets()`).
-    pub fn fetch_sockets(self) -> impl Future<Output = Vec<RemoteSocket>> + 'static {
-        let fetching = self.adapter.fetch_sockets(&self.nsp, self.options);
-        let (nsp, adapter, recovery) = (self.nsp, self.adapter, self.recovery);
-        async move {
-            fetching
-                .await
-                .into_iter()
-                .map(|socket| {
-                    RemoteSocket::new(socket, Arc::clone(&nsp), Arc::clone(&adapter), recovery)
-                })
-                .collect()
-        }
     }
 
     /// The selected sockets, on every node, join `room` (Node's `socketsJoin`).

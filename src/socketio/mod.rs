@@ -35,10 +35,8 @@ pub use payload::Payload;
 pub use pending_acks::{next_ack_id, PendingAcks};
 pub use recovery::{next_offset, RecoveryConfig, DEFAULT_MAX_DISCONNECTION, DEFAULT_MAX_SESSIONS};
 pub use remote_socket::RemoteSocket;
-pub use server::{SocketIo, SocketIoBuilder};
-pub use server_side::{
-    ServerSide, ServerSideAck, ServerSideAckError, ServerSideEvents, ServerSideHandler,
-};
+pub use server::{ServerSide, SocketIo, SocketIoBuilder};
+pub use server_side::{ServerSideAck, ServerSideAckError, ServerSideEvents, ServerSideHandler};
 pub use socket::Socket;
 pub use socket_details::{SocketDataError, SocketDetails, MAX_SOCKET_DATA_BYTES};
 pub use state::{SocketIoConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_ATTACHMENTS};

@@ -3,6 +3,7 @@
 //! through the adapter addressed to the room of the socket's id, so it reaches the socket on
 //! whichever node holds it.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -22,8 +23,26 @@ pub struct RemoteSocket {
     recovery: bool,
 }
 
+impl BroadcastOperator {
+    /// The selected sockets on every node, with their rooms, handshake and data, as handles that
+    /// can emit to them, move them and disconnect them (Node's `io.in(room).fetchSockets()`).
+    pub fn fetch_sockets(self) -> impl Future<Output = Vec<RemoteSocket>> + 'static {
+        let fetching = self.adapter.fetch_sockets(&self.nsp, self.options);
+        let (nsp, adapter, recovery) = (self.nsp, self.adapter, self.recovery);
+        async move {
+            fetching
+                .await
+                .into_iter()
+                .map(|socket| {
+                    RemoteSocket::new(socket, Arc::clone(&nsp), Arc::clone(&adapter), recovery)
+                })
+                .collect()
+        }
+    }
+}
+
 impl RemoteSocket {
-    pub(crate) fn new(
+    fn new(
         socket: FetchedSocket,
         nsp: Arc<str>,
         adapter: Arc<dyn Adapter>,

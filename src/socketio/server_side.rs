@@ -3,86 +3,11 @@
 //! emit with acknowledgements resolves to. The adapter carries them: a single node has no other
 //! server to reach; the cluster adapter sends and receives them as Node's SERVER_SIDE_EMIT.
 
-use std::future::Future;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 // Small map keyed by namespace and event name, looked up per server-side event: a fast hash.
 use foldhash::HashMap;
 use serde_json::Value;
-
-use super::adapter::Adapter;
-use super::error::EmitError;
-use super::packet::RESERVED_EVENTS;
-
-/// Server-side events of one namespace: handlers for other servers' events, and emits to them.
-/// From [`SocketIo::server_side_of`](super::SocketIo::server_side_of).
-#[derive(Clone)]
-pub struct ServerSide {
-    nsp: Arc<str>,
-    adapter: Arc<dyn Adapter>,
-    events: ServerSideEvents,
-}
-
-impl ServerSide {
-    pub(crate) fn new(
-        nsp: Arc<str>,
-        adapter: Arc<dyn Adapter>,
-        events: ServerSideEvents,
-    ) -> ServerSide {
-        ServerSide {
-            nsp,
-            adapter,
-            events,
-        }
-    }
-
-    /// Handles `event` from other servers: `handler` gets its arguments, and the
-    /// acknowledgement to answer when the sender waits for one.
-    pub fn on(
-        &self,
-        event: &str,
-        handler: impl Fn(Vec<Value>, Option<ServerSideAck>) + Send + Sync + 'static,
-    ) {
-        self.events.on(&self.nsp, event, Arc::new(handler));
-    }
-
-    /// Sends `event` with `args` to every other server's handler (not this server's own).
-    pub fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
-        if RESERVED_EVENTS.contains(&event) {
-            return Err(EmitError::ReservedEvent);
-        }
-        self.adapter
-            .server_side_emit(&self.nsp, with_event(event, args));
-        Ok(())
-    }
-
-    /// [`ServerSide::emit`] waiting up to `timeout` for every other server's answer: resolves to
-    /// the answers in arrival order (none when this server is alone), or fails with those that
-    /// came in time.
-    pub fn emit_with_ack(
-        &self,
-        event: &str,
-        args: Vec<Value>,
-        timeout: Duration,
-    ) -> impl Future<Output = Result<Vec<Value>, ServerSideAckError>> + 'static {
-        let asked = (!RESERVED_EVENTS.contains(&event)).then(|| {
-            self.adapter
-                .server_side_emit_with_ack(&self.nsp, with_event(event, args), timeout)
-        });
-        async move {
-            match asked {
-                Some(answers) => answers.await,
-                None => Err(ServerSideAckError::ReservedEvent),
-            }
-        }
-    }
-}
-
-/// The arguments of a server-side event as they travel: the event name first.
-fn with_event(event: &str, args: Vec<Value>) -> Vec<Value> {
-    std::iter::once(Value::from(event)).chain(args).collect()
-}
 
 /// The answer to a server-side event with an acknowledgement: call [`ServerSideAck::send`] once
 /// (only the one value crosses to the asking server, as in Socket.IO). Dropping it unanswered
