@@ -8,6 +8,8 @@
 //       emitter.of(nsp).to(…).except(…).emit(event, ...args) (`to` and `except` optional)
 //   {"nsp": "/x", "serverSideEmit": ["event", ...args]}
 //       emitter.of(nsp).serverSideEmit(event, ...args)
+//   {"nsp": "/x", "to": [...], "socketsJoin": "room"}   (likewise "socketsLeave": "room",
+//       "disconnectSockets": close)   emitter.of(nsp).to(…).socketsJoin(room) and friends
 // Prints "done" once Redis has taken every message, then exits.
 
 import { Emitter } from "@socket.io/redis-emitter";
@@ -28,7 +30,10 @@ for (const operation of JSON.parse(process.argv[2] ?? "[]")) {
   let target = nsp;
   for (const room of operation.to ?? []) target = target.to(room);
   for (const room of operation.except ?? []) target = target.except(room);
-  target.emit(...operation.emit);
+  if (operation.socketsJoin !== undefined) target.socketsJoin(operation.socketsJoin);
+  else if (operation.socketsLeave !== undefined) target.socketsLeave(operation.socketsLeave);
+  else if (operation.disconnectSockets !== undefined) target.disconnectSockets(operation.disconnectSockets);
+  else target.emit(...operation.emit);
 }
 
 // Commands go out in order: once QUIT is answered, every PUBLISH before it was.
