@@ -44,7 +44,7 @@ impl FetchedSocket {
         FetchedSocket {
             id: id.clone(),
             rooms,
-            handshake: details.handshake().clone(),
+            handshake: details.handshake(),
             data: details.data(),
         }
     }

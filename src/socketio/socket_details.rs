@@ -26,34 +26,62 @@ pub enum SocketDataError {
     },
 }
 
-/// A socket's handshake (Node's `socket.handshake`, as JSON) and its `data` slot.
+/// A socket's handshake (Node's `socket.handshake`) and its `data` slot.
 #[derive(Debug)]
 pub struct SocketDetails {
-    handshake: Value,
+    handshake: Source,
     data: Mutex<Value>,
+}
+
+/// Where the handshake comes from: a socket of this server keeps the request it already holds
+/// and writes Node's JSON only when fetched (idle sockets pay nothing for it).
+#[derive(Debug)]
+enum Source {
+    /// The request that opened the connection, the CONNECT `auth`, and when the socket came.
+    Request {
+        handshake: Arc<Handshake>,
+        auth: Value,
+        issued: SystemTime,
+    },
+    /// Already in Node's shape.
+    Json(Value),
 }
 
 impl SocketDetails {
     /// The details of a socket that connected now, with the client's CONNECT `auth`.
-    pub fn new(handshake: &Handshake, auth: &Value) -> Arc<SocketDetails> {
-        Arc::new(SocketDetails {
-            handshake: node_handshake(handshake, auth, SystemTime::now()),
-            data: Mutex::new(json!({})),
+    pub fn new(handshake: &Arc<Handshake>, auth: &Value) -> Arc<SocketDetails> {
+        SocketDetails::with(Source::Request {
+            handshake: Arc::clone(handshake),
+            auth: auth.clone(),
+            issued: SystemTime::now(),
         })
     }
 
-    /// Details with this handshake JSON and data, as another node described a socket.
+    /// Details with this handshake, already in Node's shape, and data.
     pub fn from_parts(handshake: Value, data: Value) -> Arc<SocketDetails> {
+        let details = SocketDetails::with(Source::Json(handshake));
+        *lock(&details.data) = data;
+        details
+    }
+
+    fn with(handshake: Source) -> Arc<SocketDetails> {
         Arc::new(SocketDetails {
             handshake,
-            data: Mutex::new(data),
+            data: Mutex::new(json!({})),
         })
     }
 
     /// The handshake in Node's shape: `headers`, `time`, `address`, `xdomain`, `secure`,
     /// `issued`, `url`, `query`, `auth`.
-    pub fn handshake(&self) -> &Value {
-        &self.handshake
+    pub fn handshake(&self) -> Value {
+        match &self.handshake {
+            Source::Request {
+                handshake,
+                auth,
+                issued,
+            } => node_handshake(handshake, auth, *issued),
+            Source::Json(json) => json.clone(),
+        }
     }
 
     /// A copy of the `data` slot (`{}` until set).
