@@ -16,14 +16,15 @@ mod channels;
 mod msgpack;
 mod packet;
 mod request;
+mod response;
 
 pub use self::channels::{ChannelKind, Channels};
 pub use self::msgpack::{json_to_msgpack, msgpack_to_json};
 pub use self::packet::{room_list, unique, WireBroadcast, WirePacket};
 pub use self::request::{
-    BroadcastRequest, Request, RequestMessage, Response, ResponseMessage, RoomFilter, Target,
-    WireObject, MAX_FETCHED_SOCKETS, MAX_SERVER_SIDE_ARGS,
+    BroadcastRequest, Request, RequestMessage, RoomFilter, Target, WireObject, MAX_SERVER_SIDE_ARGS,
 };
+pub use self::response::{Response, ResponseMessage, MAX_FETCHED_SOCKETS};
 
 /// The channel prefix of the Node adapter.
 pub const DEFAULT_KEY: &str = "socket.io";
