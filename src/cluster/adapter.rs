@@ -303,10 +303,14 @@ impl Adapter for RedisAdapter {
         self.inner.move_sockets(nsp, options, rooms, false);
     }
 
-    fn serve_server_side(&self, events: ServerSideEvents) {
-        if self.inner.server_side.set(events).is_err() {
-            tracing::warn!("a second Socket.IO server over one cluster adapter: its server-side handlers are not called");
+    /// Keeps the server's handler table and listens to the namespace (its requests channel
+    /// carries the events).
+    fn serve_server_side(&self, nsp: &Arc<str>, events: ServerSideEvents) {
+        let kept = self.inner.server_side.get_or_init(|| events.clone());
+        if !kept.is_shared_with(&events) {
+            tracing::warn!(%nsp, "a second Socket.IO server over one cluster adapter: its server-side handlers are not called");
         }
+        self.inner.want(nsp);
     }
 
     fn server_side_emit(&self, nsp: &Arc<str>, args: Vec<Value>) {

@@ -186,7 +186,7 @@ impl Adapter for LocalAdapter {
     }
 
     /// This process is the only server: no other sends it server-side events.
-    fn serve_server_side(&self, _events: ServerSideEvents) {}
+    fn serve_server_side(&self, _nsp: &Arc<str>, _events: ServerSideEvents) {}
 
     /// No other server to reach (the sender's own handlers are not called, as in Socket.IO).
     fn server_side_emit(&self, _nsp: &Arc<str>, _args: Vec<Value>) {}

@@ -187,8 +187,9 @@ pub trait Adapter: Send + Sync + 'static {
     /// The sockets matching `options`, on every node, leave `rooms` (Node's `socketsLeave`).
     fn del_sockets(&self, nsp: &Arc<str>, options: BroadcastOptions, rooms: Vec<Room>);
 
-    /// Where server-side events from other servers go (called once, when the server is built).
-    fn serve_server_side(&self, events: ServerSideEvents);
+    /// A handler for server-side events of `nsp` was registered in `events` (the server's one
+    /// table): other servers' events of that namespace must reach it from now on.
+    fn serve_server_side(&self, nsp: &Arc<str>, events: ServerSideEvents);
 
     /// Sends `args` (the event name first) to the server-side handlers of every other server
     /// (Node's `io.serverSideEmit`); this server's own handlers are not called.

@@ -148,7 +148,6 @@ impl SocketIoBuilder {
             })
             .collect();
         let server_side = ServerSideEvents::default();
-        self.adapter.serve_server_side(server_side.clone());
         SocketIo {
             inner: Arc::new(ServerInner {
                 config: self.config,
@@ -179,13 +178,16 @@ impl ServerSide {
     }
 
     /// Handles `event` from other servers: `handler` gets its arguments, and the
-    /// acknowledgement to answer when the sender waits for one.
+    /// acknowledgement to answer when the sender waits for one. It runs on the task that reads
+    /// the cluster's messages: keep it short, and spawn longer work.
     pub fn on(
         &self,
         event: &str,
         handler: impl Fn(Vec<Value>, Option<ServerSideAck>) + Send + Sync + 'static,
     ) {
         self.events.on(&self.nsp, event, Arc::new(handler));
+        self.adapter
+            .serve_server_side(&self.nsp, self.events.clone());
     }
 
     /// Sends `event` with `args` to every other server's handler (not this server's own).

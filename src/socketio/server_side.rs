@@ -56,6 +56,11 @@ impl ServerSideEvents {
         handlers.insert((Arc::from(nsp), event.to_string()), handler);
     }
 
+    /// True when both handles share one table.
+    pub fn is_shared_with(&self, other: &ServerSideEvents) -> bool {
+        Arc::ptr_eq(&self.handlers, &other.handlers)
+    }
+
     /// Runs the handler of `event` in `nsp` with `args`; false (and `ack` dropped) if there is
     /// none, so the sender gets no answer from this server, as from a Node server without one.
     pub fn dispatch(

@@ -5,6 +5,8 @@
 //! every form of emitter broadcast.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use agora::socketio::{Payload, ServerSideAckError, MAX_SOCKET_DATA_BYTES};
@@ -421,5 +423,26 @@ async fn malformed_server_side_requests_are_dropped() {
     // The node still answers.
     let mut x = agora.client(&nsp).await;
     x.join("r").await;
+
+    // A handler in a namespace the node had no reason to listen to makes it listen.
+    let unlisted = fresh_namespace();
+    let seen = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&seen);
+    agora
+        .io
+        .server_side_of(&unlisted)
+        .on("late", move |_, _| flag.store(true, Ordering::SeqCst));
+    let event = json!({"uid": "test", "type": 6, "data": ["late"]}).to_string();
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    while !seen.load(Ordering::SeqCst) {
+        assert!(tokio::time::Instant::now() < deadline, "never heard");
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg(format!("socket.io-request#{unlisted}#"))
+            .arg(&event)
+            .query_async(&mut redis)
+            .await
+            .expect("publish");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     agora.stop().await;
 }
