@@ -2,14 +2,14 @@
 //! `@socket.io/redis-adapter` 8.3 on the same Redis (tests/cluster/node_server.mjs) and the
 //! `@socket.io/redis-emitter` 5.1 (tests/cluster/emitter.mjs): fetches with the full handshake and
 //! data, server-side events with and without acks, socketsJoin/Leave and disconnectSockets, and
-//! every form of emitter broadcast.
+//! every form of emitter broadcast; a recovered socket keeps its data.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use agora::socketio::{Payload, ServerSideAckError, MAX_SOCKET_DATA_BYTES};
+use agora::socketio::{Payload, RecoveryConfig, ServerSideAckError, MAX_SOCKET_DATA_BYTES};
 use serde_json::{json, Value};
 
 use crate::cluster::{eventually, fresh_namespace, Client, Node, NodeJs, REDIS};
@@ -444,5 +444,48 @@ async fn malformed_server_side_requests_are_dropped() {
             .expect("publish");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    agora.stop().await;
+}
+
+#[actix_web::test]
+async fn a_recovered_socket_keeps_its_data() {
+    let nsp = fresh_namespace();
+    let recovery = RecoveryConfig {
+        max_disconnection: Duration::from_secs(30),
+        ..RecoveryConfig::default()
+    };
+    let agora = Node::start_serving(&[&nsp], REDIS, Some(recovery)).await;
+    let (mut x, handshake) = Client::connect_with(agora.port, &nsp, None).await;
+    let pid = handshake["pid"].as_str().expect("a pid").to_string();
+    assert_eq!(
+        x.emit_with_ack(r#"["set-data",{"user":"ann"}]"#).await,
+        "[true]"
+    );
+    // A packet with an offset, so the client can say what it last got.
+    x.emit(r#"["shout","hi"]"#).await;
+    let seen: Value = serde_json::from_str(
+        x.recv_text()
+            .await
+            .strip_prefix(&format!("42{nsp},"))
+            .expect("an event"),
+    )
+    .expect("JSON");
+    let offset = seen[2].as_str().expect("an offset").to_string();
+
+    let id = x.id.clone();
+    drop(x);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let auth = json!({"pid": pid, "offset": offset});
+    let (_back, handshake) = Client::connect_with(agora.port, &nsp, Some(auth)).await;
+    assert_eq!(handshake["sid"], id, "recovered");
+    let fetched = agora
+        .io
+        .of(&nsp)
+        .expect("the namespace")
+        .to(id.as_str())
+        .fetch_sockets()
+        .await;
+    assert_eq!(fetched.len(), 1);
+    assert_eq!(fetched[0].data(), &json!({"user": "ann"}));
     agora.stop().await;
 }
