@@ -280,6 +280,15 @@ impl Client {
         (answer[0]["error"].clone(), responses)
     }
 
+    /// The arguments (event name first) of the next packet, an event of this namespace.
+    pub(crate) async fn recv_event(&mut self) -> Value {
+        let packet = self.recv_text().await;
+        let args = packet
+            .strip_prefix(&format!("42{},", self.nsp))
+            .unwrap_or_else(|| panic!("expected an event, got {packet}"));
+        serde_json::from_str(args).expect("event JSON")
+    }
+
     /// The next text packet, pings answered.
     pub(crate) async fn recv_text(&mut self) -> String {
         match self.ws.recv_data().await {
@@ -311,6 +320,14 @@ impl Client {
         tokio::time::timeout(QUIET, self.ws.recv_data())
             .await
             .is_err()
+    }
+}
+
+/// Connection state recovery keeping a dropped socket for 30 s.
+pub(crate) fn recovery_for_30s() -> RecoveryConfig {
+    RecoveryConfig {
+        max_disconnection: Duration::from_secs(30),
+        ..RecoveryConfig::default()
     }
 }
 
@@ -526,10 +543,7 @@ async fn sockets_query_spans_nodes() {
 #[actix_web::test]
 async fn recovery_replays_broadcasts_from_other_nodes() {
     let nsp = fresh_namespace();
-    let recovery = RecoveryConfig {
-        max_disconnection: Duration::from_secs(30),
-        ..RecoveryConfig::default()
-    };
+    let recovery = recovery_for_30s();
     let a = Node::start_with(&nsp, REDIS, Some(recovery)).await;
     let b = Node::start(&nsp, REDIS).await;
     let (mut x, handshake) = Client::connect_with(a.port, &nsp, None).await;
@@ -543,13 +557,7 @@ async fn recovery_replays_broadcasts_from_other_nodes() {
     y.expect_msg_once(r#""from a""#).await;
     // …and A gives the packets of other nodes an offset of its own.
     y.emit(r#"["broadcast","r","seen"]"#).await;
-    let seen: Value = serde_json::from_str(
-        x.recv_text()
-            .await
-            .strip_prefix(&format!("42{nsp},"))
-            .expect("an event"),
-    )
-    .unwrap();
+    let seen: Value = x.recv_event().await;
     assert_eq!(seen.as_array().unwrap()[..2], [json!("msg"), json!("seen")]);
     let offset = seen[2].as_str().expect("an offset").to_string();
 
@@ -562,13 +570,7 @@ async fn recovery_replays_broadcasts_from_other_nodes() {
     let (mut back, handshake) =
         Client::connect_with(a.port, &nsp, Some(json!({"pid": pid, "offset": offset}))).await;
     assert_eq!(handshake, json!({"sid": id, "pid": pid}), "recovered");
-    let missed: Value = serde_json::from_str(
-        back.recv_text()
-            .await
-            .strip_prefix(&format!("42{nsp},"))
-            .expect("an event"),
-    )
-    .unwrap();
+    let missed: Value = back.recv_event().await;
     assert_eq!(missed, json!(["msg", "missed", missed[2]]));
     assert!(missed[2].is_string(), "an offset");
     y.emit(r#"["broadcast","r","live"]"#).await;

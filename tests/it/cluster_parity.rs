@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use agora::socketio::{Payload, RecoveryConfig, ServerSideAckError, MAX_SOCKET_DATA_BYTES};
+use agora::socketio::{Payload, ServerSideAckError, MAX_SOCKET_DATA_BYTES};
 use serde_json::{json, Value};
 
-use crate::cluster::{eventually, fresh_namespace, Client, Node, NodeJs, REDIS};
+use crate::cluster::{eventually, fresh_namespace, recovery_for_30s, Client, Node, NodeJs, REDIS};
 
 /// How long a cross-node effect may take to show.
 const SETTLE: Duration = Duration::from_secs(5);
@@ -450,10 +450,7 @@ async fn malformed_server_side_requests_are_dropped() {
 #[actix_web::test]
 async fn a_recovered_socket_keeps_its_data() {
     let nsp = fresh_namespace();
-    let recovery = RecoveryConfig {
-        max_disconnection: Duration::from_secs(30),
-        ..RecoveryConfig::default()
-    };
+    let recovery = recovery_for_30s();
     let agora = Node::start_serving(&[&nsp], REDIS, Some(recovery)).await;
     let (mut x, handshake) = Client::connect_with(agora.port, &nsp, None).await;
     let pid = handshake["pid"].as_str().expect("a pid").to_string();
@@ -463,13 +460,7 @@ async fn a_recovered_socket_keeps_its_data() {
     );
     // A packet with an offset, so the client can say what it last got.
     x.emit(r#"["shout","hi"]"#).await;
-    let seen: Value = serde_json::from_str(
-        x.recv_text()
-            .await
-            .strip_prefix(&format!("42{nsp},"))
-            .expect("an event"),
-    )
-    .expect("JSON");
+    let seen: Value = x.recv_event().await;
     let offset = seen[2].as_str().expect("an offset").to_string();
 
     let id = x.id.clone();
