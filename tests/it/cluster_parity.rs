@@ -480,3 +480,29 @@ async fn a_recovered_socket_keeps_its_data() {
     assert_eq!(fetched[0].data(), &json!({"user": "ann"}));
     agora.stop().await;
 }
+
+#[actix_web::test]
+async fn server_side_events_between_agora_nodes() {
+    let nsp = fresh_namespace();
+    let (a, b) = (
+        Node::start(&nsp, REDIS).await,
+        Node::start(&nsp, REDIS).await,
+    );
+    let from_a = a.io.server_side_of(&nsp);
+    from_a
+        .emit("node-tell", vec![json!("plain")])
+        .expect("emit");
+    let answers = from_a
+        .emit_with_ack("node-ask", vec![json!(1)], Duration::from_secs(3))
+        .await;
+    assert_eq!(answers, Ok(vec![json!({"agora": [1]})]), "B answered once");
+    let on_b = b.server_events.clone();
+    eventually("B heard both", SETTLE, || on_b.lock().unwrap().len() == 2).await;
+    assert_eq!(
+        *on_b.lock().unwrap(),
+        vec![json!(["node-tell", "plain"]), json!(["node-ask", 1])]
+    );
+    assert!(a.server_events.lock().unwrap().is_empty(), "not to itself");
+    a.stop().await;
+    b.stop().await;
+}
