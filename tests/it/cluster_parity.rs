@@ -245,32 +245,39 @@ async fn sockets_join_leave_and_disconnect_both_ways() {
     x.join("r").await;
     y.join("r").await;
     let io = agora.io.of(&nsp).expect("the namespace");
-    let rooms_of = |id: &str| {
-        let io = io.clone();
-        let id = id.to_string();
+    // The rooms of x, as Agora's fetch sees them, once `done` holds (or after SETTLE).
+    let x_id = x.id.clone();
+    let rooms_of_x = |done: fn(&[String]) -> bool| {
+        let (io, id) = (io.clone(), x_id.clone());
         async move {
-            let fetched = io.to(id.as_str()).fetch_sockets().await;
-            let mut rooms: Vec<String> = fetched
-                .first()
-                .map(|s| s.rooms().iter().map(|r| r.to_string()).collect())
-                .unwrap_or_default();
-            rooms.sort();
-            rooms
+            let deadline = tokio::time::Instant::now() + SETTLE;
+            loop {
+                let fetched = io.clone().to(id.as_str()).fetch_sockets().await;
+                let rooms: Vec<String> = fetched
+                    .first()
+                    .map(|s| s.rooms().iter().map(|r| r.to_string()).collect())
+                    .unwrap_or_default();
+                if done(&rooms) || tokio::time::Instant::now() >= deadline {
+                    return rooms;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
     };
+    let has = |room: &str, rooms: &[String]| rooms.iter().any(|r| r == room);
 
     // Agora's socketsJoin reaches its own socket at once and the Node socket through REMOTE_JOIN.
     io.clone().to("r").sockets_join("r2");
     y.emit(r#"["broadcast","r2","in r2"]"#).await;
     x.expect_msg_once(r#""in r2""#).await;
     let rooms_of_y = format!(r#"["rooms-of","{}"]"#, y.id);
-    let rooms = ask(&mut y, &rooms_of_y).await;
+    let rooms = ask_until(&mut y, &rooms_of_y, |rooms| holds(rooms, "r2")).await;
     assert!(holds(&rooms, "r2"), "{rooms}");
     assert!(w.silent().await);
 
     // …and socketsLeave (REMOTE_LEAVE).
     io.clone().to("r").sockets_leave("r2");
-    assert!(!rooms_of(&x.id).await.contains(&"r2".to_string()));
+    assert!(!has("r2", &rooms_of_x(|_| true).await), "left at once here");
     let rooms = ask_until(&mut y, &rooms_of_y, |rooms| !holds(rooms, "r2")).await;
     assert!(!holds(&rooms, "r2"), "{rooms}");
 
@@ -279,16 +286,16 @@ async fn sockets_join_leave_and_disconnect_both_ways() {
         ask(&mut y, r#"["remote-join","r","r3"]"#).await,
         Value::Null
     );
-    assert!(rooms_of(&x.id).await.contains(&"r3".to_string()));
+    assert!(has(
+        "r3",
+        &rooms_of_x(|rooms| rooms.iter().any(|r| r == "r3")).await
+    ));
     assert_eq!(
         ask(&mut y, r#"["remote-leave","r3","r3"]"#).await,
         Value::Null
     );
-    let deadline = tokio::time::Instant::now() + SETTLE;
-    while rooms_of(&x.id).await.contains(&"r3".to_string()) {
-        assert!(tokio::time::Instant::now() < deadline, "x still in r3");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let rooms = rooms_of_x(|rooms| !rooms.iter().any(|r| r == "r3")).await;
+    assert!(!has("r3", &rooms), "x still in r3: {rooms:?}");
 
     // Node's disconnectSockets (REMOTE_DISCONNECT) reaches the Agora socket, only it.
     let command = format!(r#"["remote-disconnect","{}",false]"#, x.id);
@@ -469,13 +476,16 @@ async fn a_recovered_socket_keeps_its_data() {
     let auth = json!({"pid": pid, "offset": offset});
     let (_back, handshake) = Client::connect_with(agora.port, &nsp, Some(auth)).await;
     assert_eq!(handshake["sid"], id, "recovered");
-    let fetched = agora
-        .io
-        .of(&nsp)
-        .expect("the namespace")
-        .to(id.as_str())
-        .fetch_sockets()
-        .await;
+    // The adapter registers it again just after the CONNECT answer went out: wait for that.
+    let io = agora.io.of(&nsp).expect("the namespace");
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    let fetched = loop {
+        let fetched = io.clone().to(id.as_str()).fetch_sockets().await;
+        if !fetched.is_empty() || tokio::time::Instant::now() >= deadline {
+            break fetched;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(fetched.len(), 1);
     assert_eq!(fetched[0].data(), &json!({"user": "ann"}));
     agora.stop().await;
