@@ -15,8 +15,8 @@ use super::registry::Registry;
 use super::time::now_iso;
 use crate::engineio::{EngineSocket, Frame};
 use crate::socketio::{
-    AckRequest, Adapter, BroadcastOptions, DisconnectReason, Orphaned, Payload, PendingAcks,
-    RestoreRequest, Room, SocketId,
+    AckRequest, Adapter, BroadcastOptions, DisconnectReason, FetchedSocket, NewSocket, Payload,
+    RestoreRequest, Room, ServerSideAckError, ServerSideEvents, SocketId,
 };
 
 /// The real adapter, watched.
@@ -95,16 +95,9 @@ impl ObservedAdapter {
 }
 
 impl Adapter for ObservedAdapter {
-    fn add_socket(
-        &self,
-        nsp: &Arc<str>,
-        id: &SocketId,
-        engine: EngineSocket,
-        acks: PendingAcks,
-        orphaned: Orphaned,
-    ) {
-        self.connected(nsp, id, &engine);
-        self.inner.add_socket(nsp, id, engine, acks, orphaned);
+    fn add_socket(&self, nsp: &Arc<str>, socket: NewSocket) {
+        self.connected(nsp, &socket.id, &socket.engine);
+        self.inner.add_socket(nsp, socket);
     }
 
     fn remove_socket(&self, nsp: &Arc<str>, id: &SocketId) {
@@ -165,6 +158,39 @@ impl Adapter for ObservedAdapter {
             recovered
         }
         .boxed()
+    }
+
+    fn fetch_sockets(
+        &self,
+        nsp: &Arc<str>,
+        options: BroadcastOptions,
+    ) -> BoxFuture<'static, Vec<FetchedSocket>> {
+        self.inner.fetch_sockets(nsp, options)
+    }
+
+    fn add_sockets(&self, nsp: &Arc<str>, options: BroadcastOptions, rooms: Vec<Room>) {
+        self.inner.add_sockets(nsp, options, rooms);
+    }
+
+    fn del_sockets(&self, nsp: &Arc<str>, options: BroadcastOptions, rooms: Vec<Room>) {
+        self.inner.del_sockets(nsp, options, rooms);
+    }
+
+    fn serve_server_side(&self, nsp: &Arc<str>, events: ServerSideEvents) {
+        self.inner.serve_server_side(nsp, events);
+    }
+
+    fn server_side_emit(&self, nsp: &Arc<str>, args: Vec<Value>) {
+        self.inner.server_side_emit(nsp, args);
+    }
+
+    fn server_side_emit_with_ack(
+        &self,
+        nsp: &Arc<str>,
+        args: Vec<Value>,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<Vec<Value>, ServerSideAckError>> {
+        self.inner.server_side_emit_with_ack(nsp, args, timeout)
     }
 
     fn event_received(&self, nsp: &Arc<str>, id: &SocketId, event: &str, payload: &Payload) {

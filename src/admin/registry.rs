@@ -264,7 +264,9 @@ mod tests {
         Handshake {
             sid: Sid::random(),
             headers,
+            path: "/socket.io/".into(),
             query: "EIO=4&transport=polling".to_string(),
+            secure: false,
             peer: Some("10.1.2.3:4567".parse().unwrap()),
             transport: TransportKind::Polling,
         }

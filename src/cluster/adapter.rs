@@ -2,29 +2,30 @@
 //! the others: broadcasts, in the Node `@socket.io/redis-adapter` wire format.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use redis::Client;
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use super::connection::{
     connection_config, open_pubsub, redact, run_publisher, subscribe_namespace, with_timeout,
     Outgoing, Subscribe,
 };
-use super::mirror::Mirror;
+use super::mirror::{Mirror, MirroredSocket};
 use super::state::Inner;
 use super::subscriber::run_subscriber;
 use super::wire::{unique, Channels, RequestType, WireBroadcast, WirePacket};
 use super::{ClusterError, ClusterOptions, ClusterStatus};
-use crate::engineio::{EngineSocket, Frame};
+use crate::engineio::Frame;
 use crate::hub::room_index::Selection;
 use crate::hub::LocalAdapter;
 use crate::socketio::{
-    AckRequest, Adapter, BroadcastOptions, Orphaned, PendingAcks, RestoreRequest, Room, SocketId,
+    AckRequest, Adapter, BroadcastOptions, FetchedSocket, NewSocket, RestoreRequest, Room,
+    ServerSideAckError, ServerSideEvents, SocketId,
 };
 use crate::sync::lock;
 
@@ -94,6 +95,7 @@ impl RedisAdapter {
             mirror: Mutex::new(Mirror::new(options.recovery_max_sessions)),
             namespaces: Mutex::new(namespaces.into_iter().map(|nsp| (nsp, true)).collect()),
             pending: Mutex::new(HashMap::new()),
+            server_side: OnceLock::new(),
             options,
         });
         actix_rt::spawn(run_publisher(
@@ -142,22 +144,18 @@ impl RedisAdapter {
 }
 
 impl Adapter for RedisAdapter {
-    fn add_socket(
-        &self,
-        nsp: &Arc<str>,
-        id: &SocketId,
-        engine: EngineSocket,
-        acks: PendingAcks,
-        orphaned: Orphaned,
-    ) {
+    fn add_socket(&self, nsp: &Arc<str>, socket: NewSocket) {
         let inner = &self.inner;
-        inner
-            .local
-            .add_socket(nsp, id, engine.clone(), acks, orphaned);
+        let id = &socket.id.clone();
+        let mirrored = MirroredSocket {
+            engine: socket.engine.clone(),
+            details: Arc::clone(&socket.details),
+        };
+        inner.local.add_socket(nsp, socket);
         // As in Socket.IO, every socket is in the room named by its id, so other nodes can
         // address it (`io.to(id)`) and leave it out (`socket.broadcast`).
         inner.local.join(nsp, id, vec![Room::from(id.as_str())]);
-        inner.mirror().add(nsp, id, engine);
+        inner.mirror().add(nsp, id, mirrored);
         inner.want(nsp);
     }
 
@@ -258,7 +256,10 @@ impl Adapter for RedisAdapter {
 
     fn restore_socket(&self, nsp: &Arc<str>, request: RestoreRequest) -> BoxFuture<'static, bool> {
         let id = request.id.clone();
-        let engine = request.engine.clone();
+        let mirrored = MirroredSocket {
+            engine: request.engine.clone(),
+            details: Arc::clone(&request.details),
+        };
         let restoring = self.inner.local.restore_socket(nsp, request);
         let inner = Arc::clone(&self.inner);
         let nsp = Arc::clone(nsp);
@@ -266,10 +267,57 @@ impl Adapter for RedisAdapter {
             let recovered = restoring.await;
             // The hub gives the rooms back when recovered; the room of its id in any case.
             inner.local.join(&nsp, &id, vec![Room::from(id.as_str())]);
-            inner.mirror().restore(&nsp, &id, engine, recovered);
+            inner.mirror().restore(&nsp, &id, mirrored, recovered);
             recovered
         }
         .boxed()
+    }
+
+    /// This node's matching sockets from its mirror, and every other node's (REMOTE_FETCH, the
+    /// answers of Node.js servers included).
+    fn fetch_sockets(
+        &self,
+        nsp: &Arc<str>,
+        options: BroadcastOptions,
+    ) -> BoxFuture<'static, Vec<FetchedSocket>> {
+        Arc::clone(&self.inner)
+            .cluster_fetch(Arc::clone(nsp), options)
+            .boxed()
+    }
+
+    /// Done here at once, then published as Node's REMOTE_JOIN for the other nodes.
+    fn add_sockets(&self, nsp: &Arc<str>, options: BroadcastOptions, rooms: Vec<Room>) {
+        self.inner.move_sockets(nsp, options, rooms, true);
+    }
+
+    /// Done here at once, then published as Node's REMOTE_LEAVE for the other nodes.
+    fn del_sockets(&self, nsp: &Arc<str>, options: BroadcastOptions, rooms: Vec<Room>) {
+        self.inner.move_sockets(nsp, options, rooms, false);
+    }
+
+    /// Keeps the server's handler table and listens to the namespace (its requests channel
+    /// carries the events).
+    fn serve_server_side(&self, nsp: &Arc<str>, events: ServerSideEvents) {
+        let kept = self.inner.server_side.get_or_init(|| events.clone());
+        if !kept.is_shared_with(&events) {
+            tracing::warn!(%nsp, "a second Socket.IO server over one cluster adapter: its server-side handlers are not called");
+        }
+        self.inner.want(nsp);
+    }
+
+    fn server_side_emit(&self, nsp: &Arc<str>, args: Vec<Value>) {
+        self.inner.publish_server_side(nsp, args);
+    }
+
+    fn server_side_emit_with_ack(
+        &self,
+        nsp: &Arc<str>,
+        args: Vec<Value>,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<Vec<Value>, ServerSideAckError>> {
+        Arc::clone(&self.inner)
+            .ask_server_side(Arc::clone(nsp), args, timeout)
+            .boxed()
     }
 }
 
@@ -370,6 +418,44 @@ impl Inner {
             flags: WireBroadcast::flags_of(options.send),
         };
         self.publish(channel, message.encode());
+    }
+}
+
+impl Inner {
+    /// `socketsJoin` (`join`) or `socketsLeave`: the matching sockets here join or leave `rooms`
+    /// at once; the other nodes get Node's REMOTE_JOIN or REMOTE_LEAVE.
+    pub(super) fn move_sockets(
+        &self,
+        nsp: &Arc<str>,
+        options: BroadcastOptions,
+        rooms: Vec<Room>,
+        join: bool,
+    ) {
+        {
+            let mut mirror = self.mirror();
+            for target in mirror.select(nsp, Selection::from(&options)) {
+                if join {
+                    mirror.join(nsp, &target.id, rooms.iter().cloned());
+                } else {
+                    mirror.leave(nsp, &target.id, &rooms);
+                }
+            }
+        }
+        let (selected, except) = wire_rooms(&options);
+        let names: Vec<&str> = rooms.iter().map(|room| &**room).collect();
+        let kind = if join {
+            RequestType::RemoteJoin
+        } else {
+            RequestType::RemoteLeave
+        };
+        let request = json!({
+            "uid": self.uid,
+            "type": kind as u8,
+            "opts": { "rooms": selected, "except": except },
+            "rooms": names,
+        });
+        self.local.move_sockets(nsp, options, rooms, join);
+        self.publish(self.channels.request(nsp), request.to_string().into_bytes());
     }
 }
 

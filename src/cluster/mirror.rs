@@ -8,24 +8,33 @@ use std::time::Duration;
 
 use crate::engineio::EngineSocket;
 use crate::hub::room_index::{RoomIndex, Selection};
-use crate::socketio::{Room, SocketId};
+use crate::socketio::{Room, SocketDetails, SocketId};
 
-/// Sockets of this node, by namespace, with what writes to them (an [`EngineSocket`]).
+/// A socket of this node as the mirror keeps it: what writes to it, and what fetches tell of it.
+#[derive(Clone)]
+pub struct MirroredSocket {
+    /// Where to write.
+    pub engine: EngineSocket,
+    /// Its handshake and data slot (shared with the socket, so always current).
+    pub details: Arc<SocketDetails>,
+}
+
+/// Sockets of this node, by namespace, with what writes to them and their details.
 ///
 /// Every socket is in the room named by its id, joined explicitly so that it is listed among the
 /// rooms (ALL_ROOMS) and the rooms of the socket (REMOTE_FETCH), as Node lists them.
-pub struct Mirror<E = EngineSocket> {
+pub struct Mirror<E = MirroredSocket> {
     namespaces: HashMap<Arc<str>, RoomIndex<E>>,
     /// How many dropped sockets each namespace keeps the rooms of.
     max_kept: usize,
 }
 
 /// A socket selected by rooms.
-pub struct Selected<E = EngineSocket> {
+pub struct Selected<E = MirroredSocket> {
     /// The socket.
     pub id: SocketId,
-    /// What writes to it.
-    pub engine: E,
+    /// What writes to it, and its details.
+    pub socket: E,
     /// Its rooms (the room of its id included).
     pub rooms: Vec<Room>,
 }
@@ -41,13 +50,13 @@ impl<E: Clone> Mirror<E> {
     }
 
     /// A socket connected; it is in the room named by its id.
-    pub fn add(&mut self, nsp: &Arc<str>, id: &SocketId, engine: E) {
+    pub fn add(&mut self, nsp: &Arc<str>, id: &SocketId, socket: E) {
         let max_kept = self.max_kept;
         let index = self
             .namespaces
             .entry(Arc::clone(nsp))
             .or_insert_with(|| RoomIndex::new(max_kept));
-        index.insert(id.clone(), engine);
+        index.insert(id.clone(), socket);
         index.join(id, [Room::from(id.as_str())]);
     }
 
@@ -86,12 +95,12 @@ impl<E: Clone> Mirror<E> {
     }
 
     /// A detached socket came back: with its rooms if `recovered`, else afresh.
-    pub fn restore(&mut self, nsp: &Arc<str>, id: &SocketId, engine: E, recovered: bool) {
+    pub fn restore(&mut self, nsp: &Arc<str>, id: &SocketId, socket: E, recovered: bool) {
         let kept = self
             .namespaces
             .get_mut(&**nsp)
             .and_then(|index| index.take_kept(id));
-        self.add(nsp, id, engine);
+        self.add(nsp, id, socket);
         if let (true, Some(rooms)) = (recovered, kept) {
             self.join(nsp, id, rooms);
         }
@@ -116,10 +125,10 @@ impl<E: Clone> Mirror<E> {
     pub fn select(&self, nsp: &str, selection: Selection<'_>) -> Vec<Selected<E>> {
         let mut selected = Vec::new();
         if let Some(index) = self.namespaces.get(nsp) {
-            index.select(selection, |id, engine, rooms| {
+            index.select(selection, |id, socket, rooms| {
                 selected.push(Selected {
                     id: id.clone(),
-                    engine: engine.clone(),
+                    socket: socket.clone(),
                     rooms: rooms.iter().cloned().collect(),
                 });
             });

@@ -10,15 +10,17 @@
 //! (`io.in(room).socketsJoin(…)` and friends), answers SOCKETS, ALL_ROOMS and REMOTE_FETCH
 //! (`fetchSockets()`), and carries out BROADCAST requests (`emitWithAck`): it delivers the event
 //! with an ack id of its own, answers BROADCAST_CLIENT_COUNT, then one BROADCAST_ACK per client
-//! answer. Its own broadcasts with acks go out the same way and collect those answers. It ignores
-//! SERVER_SIDE_EMIT.
+//! answer. Its own broadcasts with acks go out the same way and collect those answers. It runs the
+//! server's server-side handlers for SERVER_SIDE_EMIT (answering when asked), and sends its own.
 //!
 //! By concern:
 //! - `adapter`: the [`Adapter`](crate::socketio::Adapter) impl, local delivery and what is
 //!   published for the other nodes;
 //! - `incoming`: what arrives from Redis, sorted into broadcasts, requests and answers;
 //! - `requests`: answering other nodes' requests (one `match` over a typed request);
-//! - `queries`: this node's cluster-wide queries and broadcasts with acks, waiting for answers;
+//! - `queries`: this node's cluster-wide queries (rooms, sockets, fetches) and broadcasts with
+//!   acks, waiting for answers;
+//! - `server_side`: server-side events, both ways;
 //! - `connection` and `subscriber`: the Redis connections, pub/sub, reconnection with backoff;
 //! - `mirror`: the adapter's own copy of this node's sockets and rooms;
 //! - `state`: what the adapter, its tasks and its answers share.
@@ -35,6 +37,7 @@ mod mirror;
 mod options;
 mod queries;
 mod requests;
+mod server_side;
 mod state;
 mod status;
 mod subscriber;

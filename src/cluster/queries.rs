@@ -15,7 +15,8 @@ use super::requests::to_rooms;
 use super::state::Inner;
 use super::wire::{RequestType, Response, ResponseMessage, WireObject, WirePacket};
 use crate::engineio::Frame;
-use crate::socketio::{AckReport, AckRequest, BroadcastOptions, Room, SocketId};
+use crate::hub::room_index::Selection;
+use crate::socketio::{AckReport, AckRequest, BroadcastOptions, FetchedSocket, Room, SocketId};
 use crate::sync::lock;
 
 impl Inner {
@@ -144,23 +145,58 @@ impl Inner {
         rooms.into_iter().collect()
     }
 
+    /// The sockets matching `options` on every node, with their rooms, handshake and data.
+    pub(super) async fn cluster_fetch(
+        self: Arc<Self>,
+        nsp: Arc<str>,
+        options: BroadcastOptions,
+    ) -> Vec<FetchedSocket> {
+        let mut sockets: Vec<FetchedSocket> = self
+            .mirror()
+            .select(&nsp, Selection::from(&options))
+            .into_iter()
+            .map(|selected| {
+                FetchedSocket::local(&selected.id, selected.rooms, &selected.socket.details)
+            })
+            .collect();
+        let (rooms, except) = wire_rooms(&options);
+        let request = json!({
+            "type": RequestType::RemoteFetch as u8,
+            "opts": { "rooms": rooms, "except": except },
+        });
+        for answer in self.ask_other_nodes(&nsp, request).await {
+            if let Response::Fetched(remote) = answer {
+                sockets.extend(remote);
+            }
+        }
+        sockets
+    }
+
     /// Publishes `request` (its `type` and fields; `uid` and `requestId` are added) to the other
     /// nodes of the namespace and collects their answers until each has answered or the requests
     /// timeout passes. None when Redis is away or this node is alone.
-    pub(super) async fn ask_other_nodes(
+    pub(super) async fn ask_other_nodes(&self, nsp: &Arc<str>, request: Value) -> Vec<Response> {
+        let timeout = self.options.requests_timeout;
+        self.ask_other_nodes_within(nsp, request, timeout).await.0
+    }
+
+    /// [`Inner::ask_other_nodes`] waiting up to `timeout`; also answers how many nodes were
+    /// expected to answer.
+    pub(super) async fn ask_other_nodes_within(
         &self,
         nsp: &Arc<str>,
         mut request: Value,
-    ) -> Vec<Response> {
+        timeout: Duration,
+    ) -> (Vec<Response>, usize) {
         if !self.status.is_connected() || !self.ensure_subscribed(nsp).await {
-            return Vec::new();
+            return (Vec::new(), 0);
         }
         let request_channel = self.channels.request(nsp);
         let Some(nodes) = self.num_sub(request_channel.clone()).await else {
-            return Vec::new();
+            return (Vec::new(), 0);
         };
         if nodes <= 1 {
-            return Vec::new();
+            return (Vec::new(), 0);
         }
         let request_id = uuid::Uuid::new_v4().to_string();
         let (answers, mut answered) = mpsc::unbounded_channel();
@@ -171,7 +207,7 @@ impl Inner {
         self.publish(request_channel, request.to_string().into_bytes());
         let expected = nodes - 1;
         let mut received = Vec::with_capacity(expected);
-        let deadline = Instant::now() + self.options.requests_timeout;
+        let deadline = Instant::now() + timeout;
         while received.len() < expected {
             match tokio::time::timeout_at(deadline, answered.recv()).await {
                 Ok(Some(answer)) => received.push(answer),
@@ -182,7 +218,7 @@ impl Inner {
         if received.len() < expected {
             tracing::warn!(%nsp, %kind, received = received.len(), expected, "cluster query timed out");
         }
-        received
+        (received, expected)
     }
 
     /// How many nodes listen on `channel`; `None` when Redis cannot tell now.
@@ -203,6 +239,10 @@ fn ack_report(answer: Response) -> Option<AckReport> {
     match answer {
         Response::ClientCount(clients) => Some(AckReport::Delivered(clients)),
         Response::Ack(payload) => Some(AckReport::Answer(payload)),
-        Response::Sockets(_) | Response::Rooms(_) | Response::Other => None,
+        Response::Sockets(_)
+        | Response::Rooms(_)
+        | Response::Fetched(_)
+        | Response::ServerSide(_)
+        | Response::Other => None,
     }
 }

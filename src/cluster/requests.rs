@@ -15,7 +15,9 @@ use super::wire::{
 use crate::engineio::CloseReason;
 use crate::hub::room_index::Selection;
 use crate::socketio::packet::Packet;
-use crate::socketio::{next_ack_id, AckReport, Adapter, BroadcastOptions, Payload, Room, SocketId};
+use crate::socketio::{
+    next_ack_id, AckReport, Adapter, BroadcastOptions, FetchedSocket, Payload, Room, SocketId,
+};
 
 impl Inner {
     /// Answers another node's request (or carries it out: REMOTE_JOIN, BROADCAST, …). Done
@@ -49,10 +51,11 @@ impl Inner {
                     .collect();
                 self.respond(&nsp, json!({ "requestId": request_id, "rooms": rooms }));
             }
-            Request::RemoteJoin { target, rooms } => {
+            // Our own request was carried out when it was made.
+            Request::RemoteJoin { target, rooms } if !own => {
                 self.change_rooms(&nsp, target, rooms, true, request_id);
             }
-            Request::RemoteLeave { target, rooms } => {
+            Request::RemoteLeave { target, rooms } if !own => {
                 self.change_rooms(&nsp, target, rooms, false, request_id);
             }
             // Our own request was carried out when it was made.
@@ -83,26 +86,24 @@ impl Inner {
                     .mirror()
                     .select(&nsp, selection(&filter))
                     .into_iter()
-                    .map(|socket| {
-                        let rooms: Vec<&str> = socket.rooms.iter().map(|r| &**r).collect();
-                        json!({
-                            "id": socket.id.as_str(),
-                            "handshake": handshake_stub(),
-                            "rooms": rooms,
-                            "data": {},
-                        })
+                    .map(|selected| {
+                        let socket = &selected.socket.details;
+                        fetched_json(&FetchedSocket::local(&selected.id, selected.rooms, socket))
                     })
                     .collect();
                 self.respond(&nsp, json!({ "requestId": request_id, "sockets": sockets }));
             }
             Request::Broadcast(broadcast) if !own => self.broadcast_for(nsp, broadcast),
-            Request::ServerSideEmit => {
-                tracing::debug!(%nsp, "serverSideEmit from another node: no handlers here");
+            Request::ServerSideEmit { event, args } if !own => {
+                self.on_server_side(nsp, event, args, request_id);
             }
             Request::Sockets { .. }
             | Request::AllRooms { .. }
             | Request::RemoteDisconnect { .. }
             | Request::RemoteFetch { .. }
+            | Request::RemoteJoin { .. }
+            | Request::RemoteLeave { .. }
+            | Request::ServerSideEmit { .. }
             | Request::Broadcast(_) => {}
         }
     }
@@ -150,9 +151,9 @@ impl Inner {
         let frames = self.options.parser.session_frames(&Packet::Disconnect {
             nsp: nsp.to_string(),
         });
-        let _ = target.engine.send(frames);
+        let _ = target.socket.engine.send(frames);
         if close {
-            target.engine.close(CloseReason::ServerClose);
+            target.socket.engine.close(CloseReason::ServerClose);
         } else {
             self.local.remove_socket(nsp, &target.id);
             self.mirror().remove(nsp, &target.id);
@@ -248,17 +249,13 @@ fn selection(filter: &RoomFilter) -> Selection<'_> {
     }
 }
 
-/// What a REMOTE_FETCH answer says about a socket's handshake (the adapter does not keep it).
-fn handshake_stub() -> Value {
+/// A socket as a REMOTE_FETCH answer lists it (Node's shape).
+fn fetched_json(socket: &FetchedSocket) -> Value {
+    let rooms: Vec<&str> = socket.rooms.iter().map(|room| &**room).collect();
     json!({
-        "headers": {},
-        "time": "",
-        "address": "",
-        "xdomain": false,
-        "secure": false,
-        "issued": 0,
-        "url": "",
-        "query": {},
-        "auth": {},
+        "id": socket.id.as_str(),
+        "handshake": socket.handshake,
+        "rooms": rooms,
+        "data": socket.data,
     })
 }

@@ -3,7 +3,7 @@
 //! `queries`); this file only says what is kept.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::mpsc;
 
@@ -12,6 +12,7 @@ use super::mirror::Mirror;
 use super::wire::{Channels, Response};
 use super::{ClusterOptions, ClusterStatus};
 use crate::hub::LocalAdapter;
+use crate::socketio::ServerSideEvents;
 
 /// What the adapter, its background tasks and its answers to other nodes share.
 pub(super) struct Inner {
@@ -35,4 +36,6 @@ pub(super) struct Inner {
     pub(super) namespaces: Mutex<HashMap<Arc<str>, bool>>,
     /// Cluster queries (and broadcasts with acks) waiting for answers, by request id.
     pub(super) pending: Mutex<HashMap<String, mpsc::UnboundedSender<Response>>>,
+    /// The server-side event handlers of the Socket.IO server over this adapter, once it is built.
+    pub(super) server_side: OnceLock<ServerSideEvents>,
 }

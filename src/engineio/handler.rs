@@ -22,8 +22,12 @@ pub struct Handshake {
     pub sid: Sid,
     /// Request headers (cookies, origin, user agent).
     pub headers: HeaderMap,
+    /// The request's path (`/socket.io/`).
+    pub path: String,
     /// The raw query string.
     pub query: String,
+    /// True when the request came over TLS to this server (a proxy's word is not taken).
+    pub secure: bool,
     /// The client's address, when known.
     pub peer: Option<SocketAddr>,
     /// The transport the session started on.

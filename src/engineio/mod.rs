@@ -161,7 +161,9 @@ impl Engine {
         Handshake {
             sid: Sid::random(),
             headers,
+            path: req.path().to_string(),
             query: req.query_string().to_string(),
+            secure: req.app_config().secure(),
             peer: req.peer_addr(),
             transport,
         }

@@ -5,17 +5,18 @@ use std::sync::Arc;
 use actix::Addr;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
+use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::messages::{
     Broadcast, BroadcastWithAck, Connect, DetachSocket, Disconnect, DisconnectSockets,
-    FetchSockets, ForgetDetached, Join, Leave, ListRooms, RestoreSocket,
+    FetchDetails, FetchSockets, ForgetDetached, Join, Leave, ListRooms, MoveSockets, RestoreSocket,
 };
 use super::server::ChatServer;
-use crate::engineio::{EngineSocket, Frame};
+use crate::engineio::Frame;
 use crate::socketio::{
-    AckReport, AckRequest, Adapter, BroadcastOptions, Orphaned, PendingAcks, RestoreRequest, Room,
-    SocketId,
+    AckReport, AckRequest, Adapter, BroadcastOptions, FetchedSocket, NewSocket, RestoreRequest,
+    Room, ServerSideAckError, ServerSideEvents, SocketId,
 };
 
 /// Rooms in this process only, kept by the [`ChatServer`].
@@ -62,20 +63,14 @@ impl LocalAdapter {
 }
 
 impl Adapter for LocalAdapter {
-    fn add_socket(
-        &self,
-        nsp: &Arc<str>,
-        id: &SocketId,
-        engine: EngineSocket,
-        acks: PendingAcks,
-        orphaned: Orphaned,
-    ) {
+    fn add_socket(&self, nsp: &Arc<str>, socket: NewSocket) {
         self.hub.do_send(Connect {
             nsp: Arc::clone(nsp),
-            id: id.clone(),
-            engine,
-            acks,
-            orphaned,
+            id: socket.id,
+            engine: socket.engine,
+            acks: socket.acks,
+            orphaned: socket.orphaned,
+            details: socket.details,
         });
     }
 
@@ -160,5 +155,59 @@ impl Adapter for LocalAdapter {
             prefix: prefix.to_string(),
         });
         async move { request.await.unwrap_or_default() }.boxed()
+    }
+
+    fn fetch_sockets(
+        &self,
+        nsp: &Arc<str>,
+        options: BroadcastOptions,
+    ) -> BoxFuture<'static, Vec<FetchedSocket>> {
+        let request = self.hub.send(FetchDetails {
+            nsp: Arc::clone(nsp),
+            options,
+        });
+        async move { request.await.unwrap_or_default() }.boxed()
+    }
+
+    fn add_sockets(&self, nsp: &Arc<str>, options: BroadcastOptions, rooms: Vec<Room>) {
+        self.move_sockets(nsp, options, rooms, true);
+    }
+
+    fn del_sockets(&self, nsp: &Arc<str>, options: BroadcastOptions, rooms: Vec<Room>) {
+        self.move_sockets(nsp, options, rooms, false);
+    }
+
+    /// This process is the only server: no other sends it server-side events.
+    fn serve_server_side(&self, _nsp: &Arc<str>, _events: ServerSideEvents) {}
+
+    /// No other server to reach (the sender's own handlers are not called, as in Socket.IO).
+    fn server_side_emit(&self, _nsp: &Arc<str>, _args: Vec<Value>) {}
+
+    /// No other server: no answer to wait for.
+    fn server_side_emit_with_ack(
+        &self,
+        _nsp: &Arc<str>,
+        _args: Vec<Value>,
+        _timeout: std::time::Duration,
+    ) -> BoxFuture<'static, Result<Vec<Value>, ServerSideAckError>> {
+        futures_util::future::ready(Ok(Vec::new())).boxed()
+    }
+}
+
+impl LocalAdapter {
+    /// The sockets matching `options` join (`join`) or leave `rooms`, on this node.
+    pub fn move_sockets(
+        &self,
+        nsp: &Arc<str>,
+        options: BroadcastOptions,
+        rooms: Vec<Room>,
+        join: bool,
+    ) {
+        self.hub.do_send(MoveSockets {
+            nsp: Arc::clone(nsp),
+            options,
+            rooms,
+            join,
+        });
     }
 }

@@ -8,7 +8,10 @@ use super::server::ChatServer;
 pub use super::server::TradeRefusal;
 use crate::accounts::Identity;
 use crate::engineio::{EngineSocket, Frame};
-use crate::socketio::{AckReport, BroadcastOptions, Orphaned, PendingAcks, Room, SocketId};
+use crate::socketio::{
+    AckReport, BroadcastOptions, FetchedSocket, Orphaned, PendingAcks, Room, SocketDetails,
+    SocketId,
+};
 
 /// A socket connected to a namespace.
 #[derive(Message)]
@@ -24,13 +27,22 @@ pub struct Connect {
     pub acks: PendingAcks,
     /// Run if the hub finds the socket's transport closed while it is still registered.
     pub orphaned: Orphaned,
+    /// What fetches tell of it.
+    pub details: Arc<SocketDetails>,
 }
 
 impl Handler<Connect> for ChatServer {
     type Result = ();
 
     fn handle(&mut self, msg: Connect, _: &mut Self::Context) {
-        self.connect(msg.nsp, msg.id, msg.engine, msg.acks, msg.orphaned);
+        self.connect(
+            msg.nsp,
+            msg.id,
+            msg.engine,
+            msg.acks,
+            msg.orphaned,
+            msg.details,
+        );
     }
 }
 
@@ -283,5 +295,46 @@ impl Handler<ForgetDetached> for ChatServer {
 
     fn handle(&mut self, msg: ForgetDetached, _: &mut Self::Context) {
         self.forget_detached(&msg.nsp, &msg.rooms);
+    }
+}
+
+/// The sockets matching the options, with their rooms, handshake and data.
+#[derive(Message)]
+#[rtype(result = "Vec<FetchedSocket>")]
+pub struct FetchDetails {
+    /// The namespace.
+    pub nsp: Arc<str>,
+    /// Which sockets.
+    pub options: BroadcastOptions,
+}
+
+impl Handler<FetchDetails> for ChatServer {
+    type Result = MessageResult<FetchDetails>;
+
+    fn handle(&mut self, msg: FetchDetails, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.fetch(&msg.nsp, &msg.options))
+    }
+}
+
+/// The sockets matching the options join or leave rooms (`socketsJoin`, `socketsLeave`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct MoveSockets {
+    /// The namespace.
+    pub nsp: Arc<str>,
+    /// Which sockets.
+    pub options: BroadcastOptions,
+    /// The rooms.
+    pub rooms: Vec<Room>,
+    /// Join them (else leave them).
+    pub join: bool,
+}
+
+impl Handler<MoveSockets> for ChatServer {
+    type Result = ();
+
+    fn handle(&mut self, msg: MoveSockets, _: &mut Self::Context) {
+        self.move_sockets(&msg.nsp, &msg.options, &msg.rooms, msg.join);
+        crate::metrics::get().rooms.set(self.room_count() as i64);
     }
 }

@@ -14,8 +14,8 @@ use crate::accounts::Identity;
 use crate::engineio::{CloseReason, EngineSocket, Frame, Frames};
 use crate::socketio::packet::Packet;
 use crate::socketio::{
-    AckReport, BroadcastOptions, Orphaned, Parser, PendingAcks, RecoveryConfig, RestoreRequest,
-    Room, SocketId,
+    AckReport, BroadcastOptions, FetchedSocket, Orphaned, Parser, PendingAcks, RecoveryConfig,
+    RestoreRequest, Room, SocketDetails, SocketId,
 };
 
 /// Why the hub refused a trade request.
@@ -56,11 +56,12 @@ struct Namespace {
     log: Option<RecoveryLog>,
 }
 
-/// A connected socket: where to write, where its acks go, and how to end it.
+/// A connected socket: where to write, where its acks go, how to end it, and what fetches tell.
 struct Member {
     engine: EngineSocket,
     acks: PendingAcks,
     orphaned: Orphaned,
+    details: Arc<SocketDetails>,
 }
 
 impl ChatServer {
@@ -96,11 +97,13 @@ impl ChatServer {
         engine: EngineSocket,
         acks: PendingAcks,
         orphaned: Orphaned,
+        details: Arc<SocketDetails>,
     ) {
         let member = Member {
             engine,
             acks,
             orphaned,
+            details,
         };
         self.namespace(nsp).index.insert(id, member);
     }
@@ -225,6 +228,7 @@ impl ChatServer {
             engine,
             acks: request.acks,
             orphaned: request.orphaned,
+            details: request.details,
         };
         ns.index.insert(id.clone(), member);
         ns.index.join(&id, rooms);
@@ -322,6 +326,45 @@ impl ChatServer {
                 ids.push(id.clone())
             });
         ids
+    }
+
+    /// The sockets matching `options`, with their rooms, handshake and data.
+    pub fn fetch(&self, nsp: &str, options: &BroadcastOptions) -> Vec<FetchedSocket> {
+        let mut fetched = Vec::new();
+        if let Some(ns) = self.namespaces.get(nsp) {
+            ns.index
+                .select(Selection::from(options), |id, member, rooms| {
+                    fetched.push(FetchedSocket::local(
+                        id,
+                        rooms.iter().cloned(),
+                        &member.details,
+                    ));
+                });
+        }
+        fetched
+    }
+
+    /// The sockets matching `options` join (`join`) or leave `rooms`.
+    pub fn move_sockets(
+        &mut self,
+        nsp: &str,
+        options: &BroadcastOptions,
+        rooms: &[Room],
+        join: bool,
+    ) {
+        let Some(ns) = self.namespaces.get_mut(nsp) else {
+            return;
+        };
+        let mut ids = Vec::new();
+        ns.index
+            .select(Selection::from(options), |id, _, _| ids.push(id.clone()));
+        for id in &ids {
+            if join {
+                ns.index.join(id, rooms.iter().cloned());
+            } else {
+                ns.index.leave(id, rooms);
+            }
+        }
     }
 
     /// The rooms of a namespace whose names start with `prefix`.

@@ -5,13 +5,51 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::engineio::{EngineSocket, Frame, SendOptions};
 
 use super::payload::Payload;
 use super::pending_acks::PendingAcks;
+use super::server_side::{ServerSideAckError, ServerSideEvents};
+use super::socket_details::SocketDetails;
 use super::types::{AckReport, DisconnectReason, Room, SocketId};
+
+/// A socket as a fetch finds it, on this node or another (Node's `fetchSockets()` item).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchedSocket {
+    /// Its id.
+    pub id: SocketId,
+    /// Its rooms, the room of its id included.
+    pub rooms: Vec<Room>,
+    /// Its handshake in Node's shape (`headers`, `time`, `address`, `xdomain`, `secure`,
+    /// `issued`, `url`, `query`, `auth`).
+    pub handshake: Value,
+    /// Its `data` slot.
+    pub data: Value,
+}
+
+impl FetchedSocket {
+    /// A socket of this node: its details as they are now; the room of its id is listed even
+    /// where the adapter does not keep it.
+    pub fn local(
+        id: &SocketId,
+        rooms: impl IntoIterator<Item = Room>,
+        details: &SocketDetails,
+    ) -> FetchedSocket {
+        let mut rooms: Vec<Room> = rooms.into_iter().collect();
+        if !rooms.iter().any(|room| **room == *id.as_str()) {
+            rooms.insert(0, Room::from(id.as_str()));
+        }
+        FetchedSocket {
+            id: id.clone(),
+            rooms,
+            handshake: details.handshake(),
+            data: details.data(),
+        }
+    }
+}
 
 /// Which sockets of a namespace a broadcast reaches.
 #[derive(Debug, Clone, Default)]
@@ -54,6 +92,20 @@ impl std::fmt::Debug for Orphaned {
     }
 }
 
+/// A socket that just connected, for [`Adapter::add_socket`].
+pub struct NewSocket {
+    /// The socket's id.
+    pub id: SocketId,
+    /// Where to write.
+    pub engine: EngineSocket,
+    /// Where broadcasts with acks register their id.
+    pub acks: PendingAcks,
+    /// Ends the socket should its transport be found closed while it is registered.
+    pub orphaned: Orphaned,
+    /// What fetches tell of it.
+    pub details: Arc<SocketDetails>,
+}
+
 /// A returning socket, for [`Adapter::restore_socket`].
 pub struct RestoreRequest {
     /// The socket's id, as before the disconnection.
@@ -70,6 +122,8 @@ pub struct RestoreRequest {
     pub acks: PendingAcks,
     /// Ends the socket if it is found registered after its transport closed.
     pub orphaned: Orphaned,
+    /// Its handshake and data slot, for fetches.
+    pub details: Arc<SocketDetails>,
 }
 
 /// A broadcast that asks every socket it reaches for an acknowledgement, for
@@ -85,16 +139,8 @@ pub struct AckRequest {
 
 /// Tracks which sockets are in which rooms and delivers broadcasts to them.
 pub trait Adapter: Send + Sync + 'static {
-    /// A socket connected to a namespace; `acks` is where broadcasts with acks register their id,
-    /// `orphaned` ends the socket should its transport be found closed while it is registered.
-    fn add_socket(
-        &self,
-        nsp: &Arc<str>,
-        id: &SocketId,
-        engine: EngineSocket,
-        acks: PendingAcks,
-        orphaned: Orphaned,
-    );
+    /// A socket connected to a namespace.
+    fn add_socket(&self, nsp: &Arc<str>, socket: NewSocket);
     /// A socket left a namespace: it leaves every room there too.
     fn remove_socket(&self, nsp: &Arc<str>, id: &SocketId);
     /// Adds a socket to rooms.
@@ -147,4 +193,34 @@ pub trait Adapter: Send + Sync + 'static {
     /// [`Socket::emit`](super::Socket::emit) is sending an event to socket `id`'s client alone.
     /// For observers, like [`Adapter::event_received`].
     fn event_sent(&self, _nsp: &Arc<str>, _id: &SocketId, _event: &str, _payload: &Payload) {}
+    /// The sockets matching `options` on every node, with their rooms, handshake and data
+    /// (Node's `io.in(room).fetchSockets()`).
+    fn fetch_sockets(
+        &self,
+        nsp: &Arc<str>,
+        options: BroadcastOptions,
+    ) -> BoxFuture<'static, Vec<FetchedSocket>>;
+
+    /// The sockets matching `options`, on every node, join `rooms` (Node's `socketsJoin`).
+    fn add_sockets(&self, nsp: &Arc<str>, options: BroadcastOptions, rooms: Vec<Room>);
+
+    /// The sockets matching `options`, on every node, leave `rooms` (Node's `socketsLeave`).
+    fn del_sockets(&self, nsp: &Arc<str>, options: BroadcastOptions, rooms: Vec<Room>);
+
+    /// A handler for server-side events of `nsp` was registered in `events` (the server's one
+    /// table): other servers' events of that namespace must reach it from now on.
+    fn serve_server_side(&self, nsp: &Arc<str>, events: ServerSideEvents);
+
+    /// Sends `args` (the event name first) to the server-side handlers of every other server
+    /// (Node's `io.serverSideEmit`); this server's own handlers are not called.
+    fn server_side_emit(&self, nsp: &Arc<str>, args: Vec<Value>);
+
+    /// [`Adapter::server_side_emit`] asking each other server for an answer: resolves to the
+    /// answers once every other server gave one, or fails at `timeout` with those that came.
+    fn server_side_emit_with_ack(
+        &self,
+        nsp: &Arc<str>,
+        args: Vec<Value>,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<Vec<Value>, ServerSideAckError>>;
 }

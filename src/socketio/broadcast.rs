@@ -24,13 +24,13 @@ use crate::engineio::SendOptions;
 /// Selects sockets of one namespace by room, then emits to them. Build it with `to`/`except`.
 #[derive(Clone)]
 pub struct BroadcastOperator {
-    nsp: Arc<str>,
-    adapter: Arc<dyn Adapter>,
-    options: BroadcastOptions,
+    pub(super) nsp: Arc<str>,
+    pub(super) adapter: Arc<dyn Adapter>,
+    pub(super) options: BroadcastOptions,
     /// Append a recovery offset to each packet.
-    recovery: bool,
+    pub(super) recovery: bool,
     /// How packets are written.
-    parser: Parser,
+    pub(super) parser: Parser,
 }
 
 impl BroadcastOperator {
@@ -182,5 +182,17 @@ impl BroadcastOperator {
     /// The ids of the selected sockets (room filters only; `except` is not applied).
     pub fn sockets(self) -> BoxFuture<'static, Vec<SocketId>> {
         self.adapter.sockets(&self.nsp, self.options.rooms)
+    }
+
+    /// The selected sockets, on every node, join `room` (Node's `socketsJoin`).
+    pub fn sockets_join(self, room: impl Into<Room>) {
+        self.adapter
+            .add_sockets(&self.nsp, self.options, vec![room.into()]);
+    }
+
+    /// The selected sockets, on every node, leave `room` (Node's `socketsLeave`).
+    pub fn sockets_leave(self, room: impl Into<Room>) {
+        self.adapter
+            .del_sockets(&self.nsp, self.options, vec![room.into()]);
     }
 }

@@ -182,57 +182,12 @@ impl ParentBroadcast {
 
 #[cfg(test)]
 mod tests {
-    use futures_util::future::{ready, BoxFuture};
-    use futures_util::FutureExt;
-
     use super::*;
-    use crate::engineio::{EngineSocket, Frame};
-    use crate::socketio::adapter::{AckRequest, BroadcastOptions, Orphaned, RestoreRequest};
-    use crate::socketio::pending_acks::PendingAcks;
-    use crate::socketio::types::SocketId;
-
-    /// An adapter with no sockets: creating children never uses it.
-    struct NoSockets;
-
-    impl Adapter for NoSockets {
-        fn add_socket(
-            &self,
-            _: &Arc<str>,
-            _: &SocketId,
-            _: EngineSocket,
-            _: PendingAcks,
-            _: Orphaned,
-        ) {
-        }
-        fn remove_socket(&self, _: &Arc<str>, _: &SocketId) {}
-        fn join(&self, _: &Arc<str>, _: &SocketId, _: Vec<Room>) {}
-        fn leave(&self, _: &Arc<str>, _: &SocketId, _: Vec<Room>) {}
-        fn broadcast(&self, _: &Arc<str>, _: Arc<[Frame]>, _: BroadcastOptions) {}
-        fn broadcast_with_ack(
-            &self,
-            _: &Arc<str>,
-            _: Arc<[Frame]>,
-            _: BroadcastOptions,
-            _: AckRequest,
-        ) -> BoxFuture<'static, Option<usize>> {
-            ready(Some(1)).boxed()
-        }
-        fn sockets(&self, _: &Arc<str>, _: Vec<Room>) -> BoxFuture<'static, Vec<SocketId>> {
-            ready(Vec::new()).boxed()
-        }
-        fn rooms(&self, _: &Arc<str>, _: &str) -> BoxFuture<'static, Vec<Room>> {
-            ready(Vec::new()).boxed()
-        }
-        fn detach_socket(&self, _: &Arc<str>, _: &SocketId, _: std::time::Duration) {}
-        fn disconnect_sockets(&self, _: &Arc<str>, _: BroadcastOptions, _: bool) {}
-        fn restore_socket(&self, _: &Arc<str>, _: RestoreRequest) -> BoxFuture<'static, bool> {
-            ready(false).boxed()
-        }
-    }
+    use crate::socketio::test_adapter::Recorder;
 
     fn rooms(max_children: usize) -> DynamicNamespace {
         let settings = ChildSettings {
-            adapter: Arc::new(NoSockets),
+            adapter: Arc::new(Recorder::default()),
             recovery: None,
             parser: Parser::Default,
             max_children,

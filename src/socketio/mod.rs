@@ -22,13 +22,20 @@ mod parser;
 mod payload;
 mod pending_acks;
 mod recovery;
+mod remote_socket;
 mod server;
+mod server_side;
 mod socket;
+mod socket_details;
 mod state;
+#[cfg(test)]
+mod test_adapter;
 mod types;
 
 pub use ack::AckSender;
-pub use adapter::{AckRequest, Adapter, BroadcastOptions, Orphaned, RestoreRequest};
+pub use adapter::{
+    AckRequest, Adapter, BroadcastOptions, FetchedSocket, NewSocket, Orphaned, RestoreRequest,
+};
 pub use broadcast::BroadcastOperator;
 pub use decoder::Decoder;
 pub use dynamic::{ParentBroadcast, DEFAULT_MAX_CHILDREN, MAX_CHILD_NAME_LEN};
@@ -39,7 +46,10 @@ pub use parser::Parser;
 pub use payload::Payload;
 pub use pending_acks::{next_ack_id, PendingAcks};
 pub use recovery::{next_offset, RecoveryConfig, DEFAULT_MAX_DISCONNECTION, DEFAULT_MAX_SESSIONS};
-pub use server::{SocketIo, SocketIoBuilder};
+pub use remote_socket::RemoteSocket;
+pub use server::{ServerSide, SocketIo, SocketIoBuilder};
+pub use server_side::{ServerSideAck, ServerSideAckError, ServerSideEvents, ServerSideHandler};
 pub use socket::Socket;
+pub use socket_details::{SocketDataError, SocketDetails, MAX_SOCKET_DATA_BYTES};
 pub use state::{SocketIoConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_ATTACHMENTS};
 pub use types::{AckReport, DisconnectReason, Room, SocketId};

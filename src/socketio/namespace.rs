@@ -12,7 +12,7 @@ use futures_util::FutureExt;
 use serde_json::{json, Value};
 
 use super::ack::AckSender;
-use super::adapter::{Adapter, Orphaned, RestoreRequest};
+use super::adapter::{Adapter, NewSocket, Orphaned, RestoreRequest};
 use super::middleware::{Interceptors, MiddlewareError};
 use super::packet::Packet;
 use super::parser::Parser;
@@ -161,13 +161,14 @@ impl Namespace {
         // Registered once the answer is queued, so no broadcast to the socket can reach the client
         // before it; and from this thread, before the client can have read the answer, so anything
         // the client does next reaches the adapter after the registration.
-        self.adapter.add_socket(
-            &self.name,
-            socket.id(),
-            socket.engine().clone(),
-            socket.acks().clone(),
-            orphaned(socket),
-        );
+        let new = NewSocket {
+            id: socket.id().clone(),
+            engine: socket.engine().clone(),
+            acks: socket.acks().clone(),
+            orphaned: orphaned(socket),
+            details: Arc::clone(socket.details()),
+        };
+        self.adapter.add_socket(&self.name, new);
         self.connected(socket);
     }
 
@@ -192,6 +193,7 @@ impl Namespace {
             fresh_reply: reply(&fresh_pid),
             acks: socket.acks().clone(),
             orphaned: orphaned(&socket),
+            details: Arc::clone(socket.details()),
         };
         let restoring = self.adapter.restore_socket(&self.name, request);
         let ns = Arc::clone(self);

@@ -1,15 +1,21 @@
 //! [`SocketIo`]: the Socket.IO server, its namespaces and the adapter they share.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
 
 use super::adapter::Adapter;
 use super::broadcast::BroadcastOperator;
 use super::connection::Connection;
 use super::dynamic::{ChildSettings, DynamicNamespace, Matcher, ParentBroadcast};
+use super::error::EmitError;
 use super::namespace::NamespaceBuilder;
-use super::packet::MAIN_NAMESPACE;
+use super::packet::{MAIN_NAMESPACE, RESERVED_EVENTS};
 use super::parser::Parser;
 use super::recovery::KeptSockets;
+use super::server_side::{ServerSideAck, ServerSideAckError, ServerSideEvents};
 use super::state::{ServerInner, SocketIoConfig};
 use super::types::Room;
 use crate::engineio::{EngineConnection, EngineHandler, EngineSocket, Handshake};
@@ -19,6 +25,7 @@ use crate::engineio::{EngineConnection, EngineHandler, EngineSocket, Handshake};
 #[derive(Clone)]
 pub struct SocketIo {
     inner: Arc<ServerInner>,
+    server_side: ServerSideEvents,
 }
 
 impl SocketIo {
@@ -72,6 +79,47 @@ impl SocketIo {
     /// Emits to the sockets of the main namespace in `room`.
     pub fn to(&self, room: impl Into<Room>) -> BroadcastOperator {
         self.main().to(room)
+    }
+
+    /// Handles `event` when another server of the cluster sends it to the main namespace (Node's
+    /// `io.serverSideEmit(event, ...args)`, with or without an acknowledgement, or the Redis
+    /// emitter's): `handler` gets the arguments, and a [`ServerSideAck`] to answer with when the
+    /// sender waits for one. [`SocketIo::server_side_of`] does the same for another namespace.
+    pub fn on_server_side(
+        &self,
+        event: &str,
+        handler: impl Fn(Vec<Value>, Option<ServerSideAck>) + Send + Sync + 'static,
+    ) {
+        self.server_side_of(MAIN_NAMESPACE).on(event, handler);
+    }
+
+    /// Sends `event` with `args` to the server-side handlers of every other server, in the main
+    /// namespace (Node's `io.serverSideEmit`); not to this server's own.
+    pub fn server_side_emit(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
+        self.server_side_of(MAIN_NAMESPACE).emit(event, args)
+    }
+
+    /// [`SocketIo::server_side_emit`] waiting up to `timeout` for every other server's answer
+    /// (Node's `serverSideEmitWithAck`): resolves to the answers (none when this server is
+    /// alone), or fails with those that came in time.
+    pub fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Vec<Value>, ServerSideAckError>> + 'static {
+        self.server_side_of(MAIN_NAMESPACE)
+            .emit_with_ack(event, args, timeout)
+    }
+
+    /// Server-side events of namespace `nsp` (Node's `io.of(nsp).serverSideEmit` and
+    /// `io.of(nsp).on(event)`).
+    pub fn server_side_of(&self, nsp: &str) -> ServerSide {
+        ServerSide::new(
+            Arc::from(nsp),
+            Arc::clone(&self.inner.adapter),
+            self.server_side.clone(),
+        )
     }
 
     /// Emits to every socket of the main namespace.
@@ -157,6 +205,7 @@ impl SocketIoBuilder {
                 DynamicNamespace::new(matches, template, settings)
             })
             .collect();
+        let server_side = ServerSideEvents::default();
         SocketIo {
             inner: Arc::new(ServerInner {
                 config: self.config,
@@ -164,6 +213,75 @@ impl SocketIoBuilder {
                 adapter: self.adapter,
                 dynamic,
             }),
+            server_side,
         }
     }
+}
+
+/// Server-side events of one namespace: handlers for other servers' events, and emits to them.
+/// From [`SocketIo::server_side_of`](super::SocketIo::server_side_of).
+#[derive(Clone)]
+pub struct ServerSide {
+    nsp: Arc<str>,
+    adapter: Arc<dyn Adapter>,
+    events: ServerSideEvents,
+}
+
+impl ServerSide {
+    fn new(nsp: Arc<str>, adapter: Arc<dyn Adapter>, events: ServerSideEvents) -> ServerSide {
+        ServerSide {
+            nsp,
+            adapter,
+            events,
+        }
+    }
+
+    /// Handles `event` from other servers: `handler` gets its arguments, and the
+    /// acknowledgement to answer when the sender waits for one. It runs on the task that reads
+    /// the cluster's messages: keep it short, and spawn longer work.
+    pub fn on(
+        &self,
+        event: &str,
+        handler: impl Fn(Vec<Value>, Option<ServerSideAck>) + Send + Sync + 'static,
+    ) {
+        self.events.on(&self.nsp, event, Arc::new(handler));
+        self.adapter
+            .serve_server_side(&self.nsp, self.events.clone());
+    }
+
+    /// Sends `event` with `args` to every other server's handler (not this server's own).
+    pub fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
+        if RESERVED_EVENTS.contains(&event) {
+            return Err(EmitError::ReservedEvent);
+        }
+        self.adapter
+            .server_side_emit(&self.nsp, with_event(event, args));
+        Ok(())
+    }
+
+    /// [`ServerSide::emit`] waiting up to `timeout` for every other server's answer: resolves to
+    /// the answers in arrival order (none when this server is alone), or fails with those that
+    /// came in time.
+    pub fn emit_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Vec<Value>, ServerSideAckError>> + 'static {
+        let asked = (!RESERVED_EVENTS.contains(&event)).then(|| {
+            self.adapter
+                .server_side_emit_with_ack(&self.nsp, with_event(event, args), timeout)
+        });
+        async move {
+            match asked {
+                Some(answers) => answers.await,
+                None => Err(ServerSideAckError::ReservedEvent),
+            }
+        }
+    }
+}
+
+/// The arguments of a server-side event as they travel: the event name first.
+fn with_event(event: &str, args: Vec<Value>) -> Vec<Value> {
+    std::iter::once(Value::from(event)).chain(args).collect()
 }

@@ -16,6 +16,7 @@ use super::packet::{Packet, RESERVED_EVENTS};
 use super::parser::Parser;
 use super::payload::Payload;
 use super::pending_acks::PendingAcks;
+use super::socket_details::{SocketDataError, SocketDetails};
 use super::types::{DisconnectReason, Room, SocketId};
 use crate::engineio::{CloseReason, EngineSocket, Handshake, SendError, SendOptions};
 use crate::sync::lock;
@@ -57,6 +58,8 @@ struct SocketInner {
     engine: EngineSocket,
     handshake: Arc<Handshake>,
     auth: Value,
+    /// Its handshake in Node's shape and its `data` slot, shared with the adapter for fetches.
+    details: Arc<SocketDetails>,
     state: AtomicU8,
     acks: PendingAcks,
     extensions: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
@@ -92,7 +95,10 @@ impl Socket {
         old: &Socket,
     ) -> Socket {
         let extensions = std::mem::take(&mut *lock(&old.inner.extensions));
-        Socket::build(ns, engine, handshake, auth, old.id().clone(), extensions)
+        let socket = Socket::build(ns, engine, handshake, auth, old.id().clone(), extensions);
+        // Its data comes back with it, as in Socket.IO; it was bounded when set.
+        let _ = socket.set_data(old.data());
+        socket
     }
 
     fn build(
@@ -103,6 +109,7 @@ impl Socket {
         id: SocketId,
         extensions: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
     ) -> Socket {
+        let details = SocketDetails::new(&handshake, &auth);
         Socket {
             inner: Arc::new(SocketInner {
                 id,
@@ -110,6 +117,7 @@ impl Socket {
                 engine,
                 handshake,
                 auth,
+                details,
                 state: AtomicU8::new(CONNECTING),
                 acks: PendingAcks::default(),
                 extensions: Mutex::new(extensions),
@@ -148,6 +156,23 @@ impl Socket {
     /// The HTTP request that opened the connection.
     pub fn handshake(&self) -> &Handshake {
         &self.inner.handshake
+    }
+
+    /// A copy of the socket's `data` slot (`{}` until set): what the app keeps about it, seen by
+    /// `fetchSockets()` on every node (Node's `socket.data`).
+    pub fn data(&self) -> Value {
+        self.inner.details.data()
+    }
+
+    /// Replaces the socket's `data` slot; refused beyond
+    /// [`MAX_SOCKET_DATA_BYTES`](super::MAX_SOCKET_DATA_BYTES) as JSON.
+    pub fn set_data(&self, data: Value) -> Result<(), SocketDataError> {
+        self.inner.details.set_data(data)
+    }
+
+    /// The handshake and data slot, as the adapter shares them.
+    pub(crate) fn details(&self) -> &Arc<SocketDetails> {
+        &self.inner.details
     }
 
     /// The Engine.IO connection under this socket.

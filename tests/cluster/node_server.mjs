@@ -12,6 +12,16 @@
 //                                 {error, responses}
 //   remote-join [room, newRoom] + ack   io.in(room).socketsJoin(newRoom) (cluster-wide), acks
 //                                 once this server's own sockets moved
+//   remote-leave [room, oldRoom] + ack  io.in(room).socketsLeave(oldRoom) (cluster-wide), acks
+//   remote-disconnect [room, close] + ack  io.in(room).disconnectSockets(close), acks
+//   fetch-full [room] + ack       acks io.in(room).fetchSockets() as [{id, rooms, handshake, data}]
+//   set-data [data] + ack         socket.data = data, acks
+//   rooms-of [id] + ack           acks the rooms this server's adapter has for socket `id` (sorted)
+//   sse [event, ...args] + ack    io.of(nsp).serverSideEmit(event, ...args), acks
+//   sse-ack [event, ...args] + ack   io.of(nsp).serverSideEmitWithAck(event, ...args) (the adapter's
+//                                 5 s requests timeout), acks {error, responses}
+//   server-events + ack           acks the server-side events this server received: [[event, ...args]]
+// Server-side events: `agora-ask` is answered with {node: args}; every event is recorded.
 
 import { createServer } from "node:http";
 import { Server } from "socket.io";
@@ -35,7 +45,55 @@ const before = await listeners();
 const http = createServer();
 const io = new Server(http, { adapter: createAdapter(pub, sub), pingInterval: 30000 });
 
+const serverEvents = [];
+for (const event of ["agora-tell", "agora-ask"]) {
+  io.of(nsp).on(event, (...args) => {
+    const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
+    serverEvents.push([event, ...args]);
+    if (event === "agora-ask" && ack) ack({ node: args });
+  });
+}
+
 io.of(nsp).on("connection", (socket) => {
+  socket.on("remote-leave", (room, oldRoom, ack) => {
+    io.of(nsp).in(room).socketsLeave(oldRoom);
+    ack?.();
+  });
+  socket.on("remote-disconnect", (room, close, ack) => {
+    ack?.();
+    io.of(nsp).in(room).disconnectSockets(close);
+  });
+  socket.on("fetch-full", async (room, ack) => {
+    try {
+      const sockets = await io.of(nsp).in(room).fetchSockets();
+      ack(sockets.map((s) => ({ id: s.id, rooms: [...s.rooms], handshake: s.handshake, data: s.data })));
+    } catch (error) {
+      ack({ error: error.message });
+    }
+  });
+  socket.on("set-data", (data, ack) => {
+    socket.data = data;
+    ack?.();
+  });
+  socket.on("rooms-of", (id, ack) => {
+    ack([...(io.of(nsp).adapter.sids.get(id) ?? [])].sort());
+  });
+  socket.on("sse", (...args) => {
+    const ack = args.pop();
+    io.of(nsp).serverSideEmit(...args);
+    ack?.();
+  });
+  socket.on("sse-ack", async (...args) => {
+    const ack = args.pop();
+    try {
+      const responses = await io.of(nsp).serverSideEmitWithAck(...args);
+      ack({ error: null, responses });
+    } catch (error) {
+      ack({ error: error.message });
+    }
+  });
+  socket.on("server-events", (ack) => ack(serverEvents));
+
   socket.on("join", (room, ack) => {
     socket.join(room);
     ack?.();

@@ -7,7 +7,7 @@
 //! Each test uses its own random namespace, so its Redis channels are its own.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::common::redis_proxy::Proxy;
@@ -24,21 +24,29 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-const REDIS: &str = "redis://127.0.0.1:6379";
+pub(crate) const REDIS: &str = "redis://127.0.0.1:6379";
 /// How long "nothing else arrives" is watched for.
-const QUIET: Duration = Duration::from_millis(300);
+pub(crate) const QUIET: Duration = Duration::from_millis(300);
 
 /// A namespace no other test uses.
-fn fresh_namespace() -> String {
+pub(crate) fn fresh_namespace() -> String {
     format!("/t{:016x}", rand::random::<u64>())
 }
 
 /// The test namespace: `join` [room] + ack, `broadcast` [room, ...args] → `msg` ...args to the
 /// room except the sender, `shout` ...args → `msg` ...args to the whole namespace (`shout-local`:
-/// this node's sockets only), `ask-room`
-/// [room, timeout ms?] + ack → `question` to the room with acks, acked `{error, responses}`.
+/// this node's sockets only), `ask-room` [room, timeout ms?] + ack → `question` to the room with
+/// acks, acked `{error, responses}`, `set-data` [data] + ack → the socket's data slot, acked
+/// `[true]`, or `[false]` if refused.
 fn test_namespace(nsp: &str) -> NamespaceBuilder {
     Namespace::builder(nsp)
+        .on("set-data", |socket, payload, ack| {
+            let data = payload.args.into_iter().next().unwrap_or_default();
+            let stored = socket.set_data(data).is_ok();
+            if let Some(ack) = ack {
+                let _ = ack.send(agora::socketio::Payload::new(vec![json!(stored)]));
+            }
+        })
         .on("join", agora::conformance::join)
         .on("broadcast", agora::conformance::broadcast)
         .on("ask-room", agora::conformance::ask_room)
@@ -50,27 +58,42 @@ fn test_namespace(nsp: &str) -> NamespaceBuilder {
         })
 }
 
-/// An Agora node: its own hub, a RedisAdapter, Socket.IO with the test namespace, HTTP on a free port.
-struct Node {
-    port: u16,
-    adapter: RedisAdapter,
+/// An Agora node: its own hub, a RedisAdapter, Socket.IO with the test namespace, HTTP on a free
+/// port. Its server-side handlers in the test namespace record every event (`server_events`);
+/// `node-ask` is answered with `{"agora": args}`.
+pub(crate) struct Node {
+    pub(crate) port: u16,
+    pub(crate) adapter: RedisAdapter,
+    pub(crate) io: SocketIo,
+    pub(crate) server_events: Arc<Mutex<Vec<Value>>>,
     handle: ServerHandle,
 }
 
 impl Node {
-    async fn start(nsp: &str, redis: &str) -> Node {
+    pub(crate) async fn start(nsp: &str, redis: &str) -> Node {
         Node::start_with(nsp, redis, None).await
     }
 
     /// A node, with connection state recovery on when `recovery` is set.
     async fn start_with(nsp: &str, redis: &str, recovery: Option<RecoveryConfig>) -> Node {
+        Node::start_serving(&[nsp], redis, recovery).await
+    }
+
+    /// A node serving the test namespace under each of these names (the first one's server-side
+    /// events are recorded).
+    pub(crate) async fn start_serving(
+        namespaces: &[&str],
+        redis: &str,
+        recovery: Option<RecoveryConfig>,
+    ) -> Node {
+        let nsp = namespaces[0];
         let hub = match recovery {
             Some(recovery) => ChatServer::with_recovery(recovery),
             None => ChatServer::default(),
         }
         .start();
         let options = ClusterOptions {
-            namespaces: vec![nsp.to_string()],
+            namespaces: namespaces.iter().map(|nsp| nsp.to_string()).collect(),
             requests_timeout: Duration::from_secs(2),
             recovery: recovery.is_some(),
             ..ClusterOptions::default()
@@ -78,22 +101,39 @@ impl Node {
         let adapter = RedisAdapter::connect_with(redis, LocalAdapter::new(hub), options)
             .await
             .expect("connect to Redis at 127.0.0.1:6379");
-        let io = SocketIo::builder(Arc::new(adapter.clone()))
-            .config(SocketIoConfig {
-                recovery,
-                ..SocketIoConfig::default()
-            })
-            .namespace(test_namespace(nsp))
+        let io = namespaces
+            .iter()
+            .fold(
+                SocketIo::builder(Arc::new(adapter.clone())).config(SocketIoConfig {
+                    recovery,
+                    ..SocketIoConfig::default()
+                }),
+                |io, nsp| io.namespace(test_namespace(nsp)),
+            )
             .build();
-        let (port, handle) = serve_socket_io(Engine::new(quiet_engine(), Arc::new(io)));
+        let server_events = Arc::new(Mutex::new(Vec::new()));
+        for event in ["node-tell", "node-ask", "emitter-tell"] {
+            let seen = Arc::clone(&server_events);
+            io.server_side_of(nsp).on(event, move |args, ack| {
+                let mut entry = vec![json!(event)];
+                entry.extend(args.iter().cloned());
+                seen.lock().unwrap().push(Value::Array(entry));
+                if let Some(ack) = ack {
+                    ack.send(json!({ "agora": args }));
+                }
+            });
+        }
+        let (port, handle) = serve_socket_io(Engine::new(quiet_engine(), Arc::new(io.clone())));
         Node {
             port,
             adapter,
+            io,
+            server_events,
             handle,
         }
     }
 
-    async fn client(&self, nsp: &str) -> Client {
+    pub(crate) async fn client(&self, nsp: &str) -> Client {
         Client::connect(self.port, nsp).await
     }
 
@@ -111,16 +151,16 @@ impl Node {
         ids
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.handle.stop(false).await;
     }
 }
 
 /// A Socket.IO client over a raw WebSocket, connected to one namespace (of Agora or Node).
-struct Client {
-    ws: Ws,
+pub(crate) struct Client {
+    pub(crate) ws: Ws,
     nsp: String,
-    id: String,
+    pub(crate) id: String,
     next_ack: u64,
 }
 
@@ -130,7 +170,7 @@ impl Client {
     }
 
     /// Connects with a CONNECT payload; also answers the CONNECT answer's data.
-    async fn connect_with(port: u16, nsp: &str, auth: Option<Value>) -> (Client, Value) {
+    pub(crate) async fn connect_with(port: u16, nsp: &str, auth: Option<Value>) -> (Client, Value) {
         let url = format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket");
         let mut ws = Ws::connect(&url).await;
         match ws.recv().await {
@@ -159,13 +199,13 @@ impl Client {
     }
 
     /// Sends an event: `args` is the JSON array `["event", ...]`.
-    async fn emit(&mut self, args: &str) {
+    pub(crate) async fn emit(&mut self, args: &str) {
         let text = format!("42{},{args}", self.nsp);
         self.ws.send_text(&text).await;
     }
 
     /// Sends an event asking for an ack; returns the ack's arguments (a JSON array).
-    async fn emit_with_ack(&mut self, args: &str) -> String {
+    pub(crate) async fn emit_with_ack(&mut self, args: &str) -> String {
         self.next_ack += 1;
         let id = self.next_ack;
         self.ws
@@ -179,7 +219,7 @@ impl Client {
             .to_string()
     }
 
-    async fn join(&mut self, room: &str) {
+    pub(crate) async fn join(&mut self, room: &str) {
         let answer = self.emit_with_ack(&format!(r#"["join","{room}"]"#)).await;
         assert_eq!(answer, "[]");
     }
@@ -232,8 +272,17 @@ impl Client {
         (answer[0]["error"].clone(), responses)
     }
 
+    /// The arguments (event name first) of the next packet, an event of this namespace.
+    pub(crate) async fn recv_event(&mut self) -> Value {
+        let packet = self.recv_text().await;
+        let args = packet
+            .strip_prefix(&format!("42{},", self.nsp))
+            .unwrap_or_else(|| panic!("expected an event, got {packet}"));
+        serde_json::from_str(args).expect("event JSON")
+    }
+
     /// The next text packet, pings answered.
-    async fn recv_text(&mut self) -> String {
+    pub(crate) async fn recv_text(&mut self) -> String {
         match self.ws.recv_data().await {
             WsFrame::Text(text) => text,
             other => panic!("expected a text frame, got {other:?}"),
@@ -248,7 +297,7 @@ impl Client {
     }
 
     /// Expects exactly this `msg` event (arguments as JSON after the event name), then nothing.
-    async fn expect_msg_once(&mut self, args: &str) {
+    pub(crate) async fn expect_msg_once(&mut self, args: &str) {
         let expected = format!(r#"42{},["msg",{args}]"#, self.nsp);
         assert_eq!(self.recv_text().await, expected, "client {}", self.id);
         assert!(
@@ -259,15 +308,23 @@ impl Client {
     }
 
     /// True if nothing but pings arrives for a while.
-    async fn silent(&mut self) -> bool {
+    pub(crate) async fn silent(&mut self) -> bool {
         tokio::time::timeout(QUIET, self.ws.recv_data())
             .await
             .is_err()
     }
 }
 
+/// Connection state recovery keeping a dropped socket for 30 s.
+pub(crate) fn recovery_for_30s() -> RecoveryConfig {
+    RecoveryConfig {
+        max_disconnection: Duration::from_secs(30),
+        ..RecoveryConfig::default()
+    }
+}
+
 /// Waits until `check` holds (polling), or panics after `limit`.
-async fn eventually(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+pub(crate) async fn eventually(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + limit;
     while !check() {
         assert!(
@@ -503,10 +560,7 @@ async fn sockets_query_spans_nodes() {
 #[actix_web::test]
 async fn recovery_replays_broadcasts_from_other_nodes() {
     let nsp = fresh_namespace();
-    let recovery = RecoveryConfig {
-        max_disconnection: Duration::from_secs(30),
-        ..RecoveryConfig::default()
-    };
+    let recovery = recovery_for_30s();
     let a = Node::start_with(&nsp, REDIS, Some(recovery)).await;
     let b = Node::start(&nsp, REDIS).await;
     let (mut x, handshake) = Client::connect_with(a.port, &nsp, None).await;
@@ -520,13 +574,7 @@ async fn recovery_replays_broadcasts_from_other_nodes() {
     y.expect_msg_once(r#""from a""#).await;
     // …and A gives the packets of other nodes an offset of its own.
     y.emit(r#"["broadcast","r","seen"]"#).await;
-    let seen: Value = serde_json::from_str(
-        x.recv_text()
-            .await
-            .strip_prefix(&format!("42{nsp},"))
-            .expect("an event"),
-    )
-    .unwrap();
+    let seen: Value = x.recv_event().await;
     assert_eq!(seen.as_array().unwrap()[..2], [json!("msg"), json!("seen")]);
     let offset = seen[2].as_str().expect("an offset").to_string();
 
@@ -539,13 +587,7 @@ async fn recovery_replays_broadcasts_from_other_nodes() {
     let (mut back, handshake) =
         Client::connect_with(a.port, &nsp, Some(json!({"pid": pid, "offset": offset}))).await;
     assert_eq!(handshake, json!({"sid": id, "pid": pid}), "recovered");
-    let missed: Value = serde_json::from_str(
-        back.recv_text()
-            .await
-            .strip_prefix(&format!("42{nsp},"))
-            .expect("an event"),
-    )
-    .unwrap();
+    let missed: Value = back.recv_event().await;
     assert_eq!(missed, json!(["msg", "missed", missed[2]]));
     assert!(missed[2].is_string(), "an offset");
     y.emit(r#"["broadcast","r","live"]"#).await;
@@ -626,13 +668,13 @@ async fn send_binary_to_room(from: &mut Client, to: &mut Client, room: &str) {
 }
 
 /// The Node.js server of tests/cluster/node_server.mjs, killed when dropped.
-struct NodeJs {
+pub(crate) struct NodeJs {
     port: u16,
     _child: tokio::process::Child,
 }
 
 impl NodeJs {
-    async fn start(nsp: &str) -> NodeJs {
+    pub(crate) async fn start(nsp: &str) -> NodeJs {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         assert!(
             root.join("tests/cluster/node_modules/@socket.io/redis-adapter")
@@ -667,7 +709,7 @@ impl NodeJs {
         }
     }
 
-    async fn client(&self, nsp: &str) -> Client {
+    pub(crate) async fn client(&self, nsp: &str) -> Client {
         Client::connect(self.port, nsp).await
     }
 }

@@ -20,7 +20,13 @@ fn short_ping(s: &mut Settings) {
 
 async fn run_scenario(scenario: &str, adjust: impl FnOnce(&mut Settings)) {
     let app = spawn_app_with(adjust).await;
-    crate::common::node::run_interop("tests/interop/run.mjs", scenario, app.url(""), SCENARIO_TIMEOUT).await;
+    crate::common::node::run_interop(
+        "tests/interop/run.mjs",
+        scenario,
+        app.url(""),
+        SCENARIO_TIMEOUT,
+    )
+    .await;
 }
 
 /// A short heartbeat and a recovery window of one second.

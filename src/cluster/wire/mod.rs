@@ -15,13 +15,14 @@
 mod channels;
 mod packet;
 mod request;
+mod response;
 
 pub use self::channels::{ChannelKind, Channels};
 pub use self::packet::{room_list, unique, WireBroadcast, WirePacket};
 pub use self::request::{
-    BroadcastRequest, Request, RequestMessage, Response, ResponseMessage, RoomFilter, Target,
-    WireObject,
+    BroadcastRequest, Request, RequestMessage, RoomFilter, Target, WireObject, MAX_SERVER_SIDE_ARGS,
 };
+pub use self::response::{Response, ResponseMessage, MAX_FETCHED_SOCKETS};
 pub use crate::socketio::msgpack::{json_to_msgpack, msgpack_to_json};
 
 /// The channel prefix of the Node adapter.

@@ -1,5 +1,5 @@
-//! Requests and answers between nodes: read once from the wire into a typed [`RequestMessage`] or
-//! [`ResponseMessage`], so the code that answers reads no JSON field by name.
+//! Requests between nodes: read once from the wire into a typed [`RequestMessage`], so the code
+//! that answers reads no JSON field by name.
 
 use std::time::Duration;
 
@@ -11,6 +11,9 @@ use super::{RequestType, WireError};
 use crate::socketio::msgpack::{json_to_msgpack, msgpack_to_json, read, write};
 use crate::socketio::packet::Packet;
 use crate::socketio::{Payload, Room};
+
+/// The most arguments a server-side event from another node may carry (the event name aside).
+pub const MAX_SERVER_SIDE_ARGS: usize = 64;
 
 /// A request or response: a JSON object (from JSON, or from MessagePack with binary values
 /// turned into placeholders over `attachments`).
@@ -46,7 +49,7 @@ impl WireObject {
     }
 
     /// A string field.
-    fn str(&self, field: &str) -> Option<&str> {
+    pub(super) fn str(&self, field: &str) -> Option<&str> {
         self.body.get(field).and_then(Value::as_str)
     }
 
@@ -139,8 +142,14 @@ pub enum Request {
         /// Which sockets.
         filter: RoomFilter,
     },
-    /// SERVER_SIDE_EMIT: an event for the other servers' handlers (Agora has none).
-    ServerSideEmit,
+    /// SERVER_SIDE_EMIT: an event for this server's server-side handlers; answered when the
+    /// message has a `requestId` (`serverSideEmitWithAck`).
+    ServerSideEmit {
+        /// The event name (the first item of `data`).
+        event: String,
+        /// Its arguments (the rest of `data`).
+        args: Vec<Value>,
+    },
     /// BROADCAST: an event to deliver with acks.
     Broadcast(BroadcastRequest),
 }
@@ -209,7 +218,7 @@ impl RequestMessage {
             RequestType::RemoteFetch => Request::RemoteFetch {
                 filter: object.filter().unwrap_or_default(),
             },
-            RequestType::ServerSideEmit => Request::ServerSideEmit,
+            RequestType::ServerSideEmit => server_side_emit(&object.body)?,
             RequestType::Broadcast => Request::Broadcast(BroadcastRequest::parse(&object)?),
             RequestType::BroadcastClientCount | RequestType::BroadcastAck => {
                 return Err(WireError::Shape("an answer on the request channel"));
@@ -221,6 +230,23 @@ impl RequestMessage {
             request,
         })
     }
+}
+
+/// A SERVER_SIDE_EMIT's `data`: `[event, ...args]`, the event a string, the arguments capped.
+fn server_side_emit(body: &Value) -> Result<Request, WireError> {
+    let Some(Value::Array(data)) = body.get("data") else {
+        return Err(WireError::Shape("server-side emit without a data array"));
+    };
+    let Some((Value::String(event), args)) = data.split_first() else {
+        return Err(WireError::Shape("server-side emit without an event name"));
+    };
+    if args.len() > MAX_SERVER_SIDE_ARGS {
+        return Err(WireError::Shape("server-side emit with too many arguments"));
+    }
+    Ok(Request::ServerSideEmit {
+        event: event.clone(),
+        args: args.to_vec(),
+    })
 }
 
 impl BroadcastRequest {
@@ -245,90 +271,6 @@ impl BroadcastRequest {
             payload,
             filter: object.filter().unwrap_or_default(),
             timeout: timeout.and_then(Value::as_u64).map(Duration::from_millis),
-        })
-    }
-}
-
-/// What a node answers to a request of this one.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Response {
-    /// BROADCAST_CLIENT_COUNT: how many of its sockets a broadcast with acks reached.
-    ClientCount(usize),
-    /// BROADCAST_ACK: one client's answer (its first argument; none comes as `null`).
-    Ack(Payload),
-    /// The `sockets` of a SOCKETS answer: socket ids (other items skipped).
-    Sockets(Vec<String>),
-    /// The `rooms` of an ALL_ROOMS answer.
-    Rooms(Vec<String>),
-    /// Any other answer (a BROADCAST_CLIENT_COUNT without a usable count, say): it counts as
-    /// answered, and says nothing more.
-    Other,
-}
-
-/// An answer as it arrives: to which request, and what.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResponseMessage {
-    /// The `requestId` of the request answered.
-    pub request_id: String,
-    /// The answer.
-    pub response: Response,
-}
-
-impl ResponseMessage {
-    /// Reads an answer, JSON or MessagePack.
-    pub fn decode(bytes: &[u8]) -> Result<ResponseMessage, WireError> {
-        ResponseMessage::parse(WireObject::decode(bytes)?)
-    }
-
-    /// Reads an answer from its object form.
-    pub fn parse(object: WireObject) -> Result<ResponseMessage, WireError> {
-        let request_id = object
-            .str("requestId")
-            .ok_or(WireError::Shape("answer without requestId"))?
-            .to_string();
-        let kind = object
-            .body
-            .get("type")
-            .and_then(Value::as_u64)
-            .and_then(RequestType::from_number);
-        let strings = |field: &str| match object.body.get(field) {
-            Some(Value::Array(items)) => Some(
-                items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect(),
-            ),
-            _ => None,
-        };
-        let response = match kind {
-            Some(RequestType::BroadcastClientCount) => object
-                .body
-                .get("clientCount")
-                .and_then(Value::as_u64)
-                .and_then(|count| usize::try_from(count).ok())
-                .map_or(Response::Other, Response::ClientCount),
-            Some(RequestType::BroadcastAck) => {
-                let WireObject {
-                    mut body,
-                    attachments,
-                } = object;
-                // An answer without arguments comes without `packet` (undefined, in Node).
-                let first = body.get_mut("packet").map(Value::take).unwrap_or_default();
-                Response::Ack(Payload {
-                    args: vec![first],
-                    attachments,
-                })
-            }
-            _ => match (strings("sockets"), strings("rooms")) {
-                (Some(sockets), _) => Response::Sockets(sockets),
-                (None, Some(rooms)) => Response::Rooms(rooms),
-                (None, None) => Response::Other,
-            },
-        };
-        Ok(ResponseMessage {
-            request_id,
-            response,
         })
     }
 }
@@ -475,33 +417,24 @@ mod tests {
     }
 
     #[test]
-    fn reads_answers_by_their_shape() {
-        let answer = |body: Value| {
-            ResponseMessage::parse(WireObject {
-                body,
-                attachments: Vec::new(),
+    fn reads_server_side_emits_and_refuses_malformed_ones() {
+        assert_eq!(
+            request(json!({"type": 6, "data": ["hello", 1, {"a": true}]})),
+            Ok(Request::ServerSideEmit {
+                event: "hello".into(),
+                args: vec![json!(1), json!({"a": true})],
             })
-        };
-        assert_eq!(
-            answer(json!({"requestId": "q", "sockets": ["a", {"id": "b"}]})).map(|a| a.response),
-            Ok(Response::Sockets(vec!["a".into()]))
         );
-        assert_eq!(
-            answer(json!({"requestId": "q", "rooms": ["r"]})).map(|a| a.response),
-            Ok(Response::Rooms(vec!["r".into()]))
-        );
-        assert_eq!(
-            answer(json!({"requestId": "q", "type": 8, "clientCount": 3})).map(|a| a.response),
-            Ok(Response::ClientCount(3))
-        );
-        assert_eq!(
-            answer(json!({"requestId": "q", "type": 9})).map(|a| a.response),
-            Ok(Response::Ack(Payload::new(vec![Value::Null])))
-        );
-        assert_eq!(
-            answer(json!({"requestId": "q"})).map(|a| a.response),
-            Ok(Response::Other)
-        );
-        assert!(answer(json!({"sockets": []})).is_err());
+        for bad in [
+            json!({"type": 6}),
+            json!({"type": 6, "data": "hello"}),
+            json!({"type": 6, "data": []}),
+            json!({"type": 6, "data": [42, "x"]}),
+            json!({"type": 6, "data": std::iter::once(json!("e"))
+                .chain(std::iter::repeat_n(json!(0), MAX_SERVER_SIDE_ARGS + 1))
+                .collect::<Vec<_>>()}),
+        ] {
+            assert!(request(bad.clone()).is_err(), "{bad}");
+        }
     }
 }

@@ -21,7 +21,9 @@ pub(crate) fn polling_handshake() -> Handshake {
     Handshake {
         sid: Sid::random(),
         headers: Default::default(),
+        path: "/socket.io/".into(),
         query: String::new(),
+        secure: false,
         peer: None,
         transport: TransportKind::Polling,
     }

@@ -12,6 +12,11 @@ use crate::socketio::{next_ack_id, Payload};
 /// Long enough that nothing kept expires during a test.
 const KEEP: Duration = Duration::from_secs(60);
 
+/// Details whose handshake names the socket.
+fn details(name: &str) -> Arc<SocketDetails> {
+    SocketDetails::from_parts(serde_json::json!({ "name": name }), serde_json::json!({}))
+}
+
 /// A socket of the tests: its id is its name.
 struct Peer {
     id: SocketId,
@@ -39,6 +44,7 @@ impl Peer {
             self.engine.clone(),
             self.acks.clone(),
             Orphaned::new(|| {}),
+            details(self.id.as_str()),
         );
         hub.join(
             &nsp(),
@@ -59,6 +65,7 @@ impl Peer {
                 fresh_reply: frames(),
                 acks: self.acks.clone(),
                 orphaned: Orphaned::new(|| {}),
+                details: details(self.id.as_str()),
             },
         )
     }
@@ -118,17 +125,47 @@ fn sorted(mut ids: Vec<SocketId>) -> Vec<String> {
     ids.iter().map(ToString::to_string).collect()
 }
 
-#[actix_rt::test]
-async fn broadcasts_reach_rooms_minus_excepted_rooms_and_the_sender() {
-    let (a, b, c) = (
+/// A hub with `a` in room r, `b` in r and q, `c` in none.
+async fn three_peers() -> (ChatServer, [Peer; 3]) {
+    let peers = [
         Peer::new("a").await,
         Peer::new("b").await,
         Peer::new("c").await,
-    );
+    ];
     let mut hub = ChatServer::default();
-    a.connect(&mut hub, &["r"]);
-    b.connect(&mut hub, &["r", "q"]);
-    c.connect(&mut hub, &[]);
+    for (peer, rooms) in peers.iter().zip([&["r"][..], &["r", "q"], &[]]) {
+        peer.connect(&mut hub, rooms);
+    }
+    (hub, peers)
+}
+
+#[actix_rt::test]
+async fn fetch_and_move_select_as_broadcasts_do() {
+    // The peers keep their sessions running.
+    let (mut hub, _peers) = three_peers().await;
+    let except_q = BroadcastOptions {
+        except_rooms: rooms(&["q"]),
+        ..to(&["r"])
+    };
+    let fetched = hub.fetch(&nsp(), &except_q);
+    assert_eq!(fetched.len(), 1);
+    assert_eq!(fetched[0].id.as_str(), "a");
+    assert_eq!(
+        fetched[0].rooms,
+        rooms(&["a", "r"]),
+        "its id room listed first"
+    );
+    assert_eq!(fetched[0].handshake, serde_json::json!({"name": "a"}));
+    hub.move_sockets(&nsp(), &to(&["q", "c"]), &rooms(&["new"]), true);
+    assert_eq!(sorted(hub.sockets(&nsp(), &rooms(&["new"]))), ["b", "c"]);
+    hub.move_sockets(&nsp(), &to(&[]), &rooms(&["new", "r"]), false);
+    assert!(hub.sockets(&nsp(), &rooms(&["new"])).is_empty());
+    assert!(hub.sockets(&nsp(), &rooms(&["r"])).is_empty());
+}
+
+#[actix_rt::test]
+async fn broadcasts_reach_rooms_minus_excepted_rooms_and_the_sender() {
+    let (mut hub, [a, b, c]) = three_peers().await;
     let all = [&a, &b, &c];
 
     assert_eq!(reached(&mut hub, &to(&[]), &all), ["a", "b", "c"]);
@@ -305,6 +342,7 @@ async fn the_sweep_ends_members_whose_transport_closed() {
         dead_engine.clone(),
         PendingAcks::default(),
         hook(&ended),
+        details("dead"),
     );
     hub.connect(
         nsp.clone(),
@@ -312,6 +350,7 @@ async fn the_sweep_ends_members_whose_transport_closed() {
         live_engine,
         PendingAcks::default(),
         hook(&Arc::new(AtomicUsize::new(0))),
+        details("live"),
     );
     hub.join(&nsp, &dead_id, vec!["online\nghost".into()]);
     assert_eq!(hub.sweep_orphans(), 0, "both sessions still run");

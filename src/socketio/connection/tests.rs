@@ -6,109 +6,24 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use futures_util::future::BoxFuture;
-use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use super::*;
 use crate::engineio::test_support::{until, TestSession};
-use crate::engineio::Frame;
-use crate::socketio::adapter::{Adapter, BroadcastOptions, Orphaned, RestoreRequest};
+use serde_json::Value;
+
 use crate::socketio::namespace::Namespace;
 use crate::socketio::parser::Parser;
-use crate::socketio::pending_acks::PendingAcks;
 use crate::socketio::state::SocketIoConfig;
-use crate::socketio::types::{Room, SocketId};
-use crate::socketio::AckRequest;
+use crate::socketio::test_adapter::{Call, Recorder};
 
 /// The namespace whose middleware waits for the test to open its gate.
 const GATED: &str = "/gated";
-
-/// What the connection asked of the adapter, with the socket's namespace and id.
-#[derive(Debug, Clone, PartialEq)]
-enum Call {
-    Added(String, String),
-    Removed(String, String),
-}
 
 /// No adapter calls.
 const NONE: [Call; 0] = [];
 /// No handler ran.
 const NOTHING: [&str; 0] = [];
-
-/// An adapter that records the registrations; nothing else is the connection's business, so any
-/// other call fails the test.
-#[derive(Default)]
-struct Recorder(Mutex<Vec<Call>>);
-
-impl Recorder {
-    fn calls(&self) -> Vec<Call> {
-        crate::sync::lock(&self.0).clone()
-    }
-}
-
-const NOT_THE_CONNECTIONS: &str = "not something the connection asks of an adapter";
-
-impl Adapter for Recorder {
-    fn add_socket(
-        &self,
-        nsp: &Arc<str>,
-        id: &SocketId,
-        _: EngineSocket,
-        _: PendingAcks,
-        _: Orphaned,
-    ) {
-        let call = Call::Added(nsp.to_string(), id.to_string());
-        crate::sync::lock(&self.0).push(call);
-    }
-
-    fn remove_socket(&self, nsp: &Arc<str>, id: &SocketId) {
-        let call = Call::Removed(nsp.to_string(), id.to_string());
-        crate::sync::lock(&self.0).push(call);
-    }
-
-    fn join(&self, _: &Arc<str>, _: &SocketId, _: Vec<Room>) {
-        unreachable!("join: {NOT_THE_CONNECTIONS}")
-    }
-
-    fn leave(&self, _: &Arc<str>, _: &SocketId, _: Vec<Room>) {
-        unreachable!("leave: {NOT_THE_CONNECTIONS}")
-    }
-
-    fn broadcast(&self, _: &Arc<str>, _: Arc<[Frame]>, _: BroadcastOptions) {
-        unreachable!("broadcast: {NOT_THE_CONNECTIONS}")
-    }
-
-    fn broadcast_with_ack(
-        &self,
-        _: &Arc<str>,
-        _: Arc<[Frame]>,
-        _: BroadcastOptions,
-        _: AckRequest,
-    ) -> BoxFuture<'static, Option<usize>> {
-        unreachable!("broadcast_with_ack: {NOT_THE_CONNECTIONS}")
-    }
-
-    fn sockets(&self, _: &Arc<str>, _: Vec<Room>) -> BoxFuture<'static, Vec<SocketId>> {
-        unreachable!("sockets: {NOT_THE_CONNECTIONS}")
-    }
-
-    fn rooms(&self, _: &Arc<str>, _: &str) -> BoxFuture<'static, Vec<Room>> {
-        unreachable!("rooms: {NOT_THE_CONNECTIONS}")
-    }
-
-    fn detach_socket(&self, _: &Arc<str>, _: &SocketId, _: Duration) {
-        unreachable!("detach_socket: recovery is off in these tests")
-    }
-
-    fn disconnect_sockets(&self, _: &Arc<str>, _: BroadcastOptions, _: bool) {
-        unreachable!("disconnect_sockets: {NOT_THE_CONNECTIONS}")
-    }
-
-    fn restore_socket(&self, _: &Arc<str>, _: RestoreRequest) -> BoxFuture<'static, bool> {
-        unreachable!("restore_socket: recovery is off in these tests")
-    }
-}
 
 /// What the namespaces' handlers saw, in order: `connect NSP AUTH`, `event NSP NAME`,
 /// `disconnect NSP REASON`.
