@@ -6,12 +6,11 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use super::*;
 use crate::engineio::test_support::{until, TestSession};
-use serde_json::Value;
-
 use crate::socketio::namespace::Namespace;
 use crate::socketio::parser::Parser;
 use crate::socketio::state::SocketIoConfig;
