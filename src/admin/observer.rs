@@ -15,8 +15,8 @@ use super::registry::Registry;
 use super::time::now_iso;
 use crate::engineio::{EngineSocket, Frame};
 use crate::socketio::{
-    AckRequest, Adapter, BroadcastOptions, DisconnectReason, FetchedSocket, NewSocket, Payload,
-    RestoreRequest, Room, ServerSideAckError, ServerSideEvents, SocketId,
+    AckRequest, Adapter, BroadcastOptions, DisconnectReason, FetchedSocket, NewSocket,
+    NodesReached, Payload, RestoreRequest, Room, ServerSideAckError, ServerSideEvents, SocketId,
 };
 
 /// The real adapter, watched.
@@ -118,14 +118,8 @@ impl Adapter for ObservedAdapter {
         self.inner.broadcast(nsp, frames, options);
     }
 
-    fn broadcast_with_ack(
-        &self,
-        nsp: &Arc<str>,
-        frames: Arc<[Frame]>,
-        options: BroadcastOptions,
-        ack: AckRequest,
-    ) -> BoxFuture<'static, Option<usize>> {
-        self.inner.broadcast_with_ack(nsp, frames, options, ack)
+    fn broadcast_with_ack(&self, nsp: &Arc<str>, ack: AckRequest) -> NodesReached {
+        self.inner.broadcast_with_ack(nsp, ack)
     }
 
     fn sockets(&self, nsp: &Arc<str>, rooms: Vec<Room>) -> BoxFuture<'static, Vec<SocketId>> {

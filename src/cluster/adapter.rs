@@ -24,8 +24,8 @@ use crate::engineio::Frame;
 use crate::hub::room_index::Selection;
 use crate::hub::LocalAdapter;
 use crate::socketio::{
-    AckRequest, Adapter, BroadcastOptions, FetchedSocket, NewSocket, RestoreRequest, Room,
-    ServerSideAckError, ServerSideEvents, SocketId,
+    AckRequest, Adapter, BroadcastOptions, FetchedSocket, NewSocket, NodesReached, RestoreRequest,
+    Room, ServerSideAckError, ServerSideEvents, SocketId,
 };
 use crate::sync::lock;
 
@@ -185,13 +185,8 @@ impl Adapter for RedisAdapter {
     /// `broadcastWithAck` sends it) and their BROADCAST_CLIENT_COUNT and BROADCAST_ACK answers are
     /// relayed to `ack.reports` until the timeout. The nodes are counted with PUBSUB NUMSUB on the
     /// request channel, as Node does.
-    fn broadcast_with_ack(
-        &self,
-        nsp: &Arc<str>,
-        frames: Arc<[Frame]>,
-        options: BroadcastOptions,
-        ack: AckRequest,
-    ) -> BoxFuture<'static, Option<usize>> {
+    fn broadcast_with_ack(&self, nsp: &Arc<str>, ack: AckRequest) -> NodesReached {
+        let (frames, options) = (Arc::clone(&ack.frames), ack.options.clone());
         let request = if options.local
             || self.inner.only_local_sockets(nsp, &options.rooms)
             || !self.inner.status.is_connected()

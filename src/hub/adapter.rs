@@ -15,8 +15,8 @@ use super::messages::{
 use super::server::ChatServer;
 use crate::engineio::Frame;
 use crate::socketio::{
-    AckReport, AckRequest, Adapter, BroadcastOptions, FetchedSocket, NewSocket, RestoreRequest,
-    Room, ServerSideAckError, ServerSideEvents, SocketId,
+    AckReport, AckRequest, Adapter, BroadcastOptions, FetchedSocket, NewSocket, NodesReached,
+    RestoreRequest, Room, ServerSideAckError, ServerSideEvents, SocketId,
 };
 
 /// Rooms in this process only, kept by the [`ChatServer`].
@@ -106,14 +106,8 @@ impl Adapter for LocalAdapter {
     }
 
     /// Delivered by the hub, which reports the count; this process is the only node.
-    fn broadcast_with_ack(
-        &self,
-        nsp: &Arc<str>,
-        frames: Arc<[Frame]>,
-        options: BroadcastOptions,
-        ack: AckRequest,
-    ) -> BoxFuture<'static, Option<usize>> {
-        self.deliver_with_ack(nsp, frames, options, ack.id, ack.reports);
+    fn broadcast_with_ack(&self, nsp: &Arc<str>, ack: AckRequest) -> NodesReached {
+        self.deliver_with_ack(nsp, ack.frames, ack.options, ack.id, ack.reports);
         futures_util::future::ready(Some(1)).boxed()
     }
 

@@ -129,6 +129,10 @@ pub struct RestoreRequest {
 /// A broadcast that asks every socket it reaches for an acknowledgement, for
 /// [`Adapter::broadcast_with_ack`].
 pub struct AckRequest {
+    /// The event's frames, asking for ack `id`.
+    pub frames: Arc<[Frame]>,
+    /// Which sockets it is for.
+    pub options: BroadcastOptions,
     /// The ack id, already in the frames; registered on every socket reached.
     pub id: u64,
     /// Where the deliveries and answers are reported.
@@ -136,6 +140,10 @@ pub struct AckRequest {
     /// How long the sender collects answers; nodes stop relaying answers after it.
     pub timeout: Duration,
 }
+
+/// How many nodes a broadcast with acks reached, for [`Adapter::broadcast_with_ack`]: `None` when
+/// it cannot be told.
+pub type NodesReached = BoxFuture<'static, Option<usize>>;
 
 /// Tracks which sockets are in which rooms and delivers broadcasts to them.
 pub trait Adapter: Send + Sync + 'static {
@@ -155,13 +163,7 @@ pub trait Adapter: Send + Sync + 'static {
     /// [`AckReport::Delivered`], this one included. Resolves to how many nodes that is (1 without
     /// a cluster), or `None` when it cannot be told (the answers are then collected until the
     /// timeout).
-    fn broadcast_with_ack(
-        &self,
-        nsp: &Arc<str>,
-        frames: Arc<[Frame]>,
-        options: BroadcastOptions,
-        ack: AckRequest,
-    ) -> BoxFuture<'static, Option<usize>>;
+    fn broadcast_with_ack(&self, nsp: &Arc<str>, ack: AckRequest) -> NodesReached;
     /// The ids of the sockets in any of `rooms` (every socket of the namespace when empty).
     fn sockets(&self, nsp: &Arc<str>, rooms: Vec<Room>) -> BoxFuture<'static, Vec<SocketId>>;
     /// The rooms of the namespace (with at least one socket) whose names start with `prefix`.

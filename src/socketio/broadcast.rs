@@ -150,9 +150,9 @@ impl BroadcastOperator {
             let (reports, received) = mpsc::unbounded_channel();
             let nodes = self.adapter.broadcast_with_ack(
                 &self.nsp,
-                self.parser.shared_frames(&packet),
-                self.options,
                 AckRequest {
+                    frames: self.parser.shared_frames(&packet),
+                    options: self.options,
                     id,
                     reports,
                     timeout,

@@ -34,7 +34,8 @@ mod types;
 
 pub use ack::AckSender;
 pub use adapter::{
-    AckRequest, Adapter, BroadcastOptions, FetchedSocket, NewSocket, Orphaned, RestoreRequest,
+    AckRequest, Adapter, BroadcastOptions, FetchedSocket, NewSocket, NodesReached, Orphaned,
+    RestoreRequest,
 };
 pub use broadcast::BroadcastOperator;
 pub use decoder::Decoder;

@@ -9,7 +9,7 @@ use futures_util::FutureExt;
 use serde_json::Value;
 
 use super::adapter::{
-    AckRequest, Adapter, BroadcastOptions, FetchedSocket, NewSocket, RestoreRequest,
+    AckRequest, Adapter, BroadcastOptions, FetchedSocket, NewSocket, NodesReached, RestoreRequest,
 };
 use super::server_side::{ServerSideAckError, ServerSideEvents};
 use super::types::{Room, SocketId};
@@ -68,13 +68,7 @@ impl Adapter for Recorder {
         self.record(Call::Other("broadcast"));
     }
 
-    fn broadcast_with_ack(
-        &self,
-        _: &Arc<str>,
-        _: Arc<[Frame]>,
-        _: BroadcastOptions,
-        _: AckRequest,
-    ) -> BoxFuture<'static, Option<usize>> {
+    fn broadcast_with_ack(&self, _: &Arc<str>, _: AckRequest) -> NodesReached {
         self.other("broadcast_with_ack", Some(1))
     }
 
