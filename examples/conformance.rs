@@ -1,5 +1,6 @@
 //! The conformance server for the official Socket.IO and Engine.IO protocol test suites:
-//! `cargo run --example conformance` serves http://localhost:3000 (`--port` to change it).
+//! `cargo run --example conformance` serves http://localhost:3000 (`--port` to change it;
+//! `--per-message-deflate` to agree to WebSocket compression, on `/echo` too).
 
 use std::net::TcpListener;
 
@@ -21,9 +22,11 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or(3000);
     let listener = TcpListener::bind(("127.0.0.1", port))?;
     println!("conformance server on http://localhost:{port}");
+    let mut engine_config = conformance::engine_config();
+    engine_config.per_message_deflate = std::env::args().any(|arg| arg == "--per-message-deflate");
     conformance::run(
         listener,
-        conformance::engine_config(),
+        engine_config,
         conformance::socket_io_config(),
     )?
     .server

@@ -1,18 +1,31 @@
-//! The WebSocket transport, on actix-web-actors.
+//! The WebSocket transport, on a frame codec of our own.
 //!
-//! This is the only file that knows the WebSocket library: it turns frames from the client into
-//! [`Packet`]s for the session and implements [`TransportSink`] for the session's frames. Swapping
-//! actix-web-actors (deprecated upstream) for actix-ws means rewriting this file alone.
+//! This module turns the client's messages into [`Packet`]s for the session and implements
+//! [`TransportSink`] for the session's frames. Below it: `frame` (RFC 6455 framing), `message`
+//! (fragments, control frames, UTF-8), `deflate` (permessage-deflate) and `context` (the actor's
+//! context, reading the request body and writing the response body). The codec does not care
+//! where its bytes come from.
+
+mod context;
+mod deflate;
+mod echo;
+mod frame;
+mod message;
+
+pub use echo::echo;
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
-use actix_web::web::{Bytes, BytesMut, Payload};
+use actix_web::web::{Bytes, Payload};
 use actix_web::{HttpRequest, HttpResponse};
-use actix_web_actors::ws;
 use bytestring::ByteString;
+
+use self::context::{WsContext, WsSettings};
+use self::frame::CloseCode;
+use self::message::{WsError, WsMessage};
 
 use super::connection::EngineConnection;
 use super::error::EngineError;
@@ -136,19 +149,15 @@ fn start(
     let connection = WsConnection {
         id: NEXT_TRANSPORT_ID.fetch_add(1, Ordering::Relaxed),
         role,
-        max_payload: engine.config.max_payload,
         max_queue: engine.config.max_queue,
         backlog: Arc::new(Backlog {
             bytes: AtomicUsize::new(0),
             max: engine.config.max_queue_bytes,
         }),
-        fragments: None,
         closing: false,
         connection: None,
     };
-    ws::WsResponseBuilder::new(connection, req, body)
-        .frame_size(engine.config.max_payload)
-        .start()
+    context::start(connection, req, body, settings(engine))
         .map_err(|error| {
             tracing::debug!(%error, "refused a WebSocket handshake");
             EngineError::BadRequest
@@ -169,21 +178,13 @@ enum Role {
     Refused,
 }
 
-/// A message being reassembled from continuation frames.
-struct Fragments {
-    binary: bool,
-    data: BytesMut,
-}
-
 /// One WebSocket connection.
 struct WsConnection {
     id: TransportId,
     role: Role,
-    max_payload: usize,
     max_queue: usize,
     /// The bytes handed to this WebSocket and not yet written to it.
     backlog: Arc<Backlog>,
-    fragments: Option<Fragments>,
     /// Told to close: frames still arriving (the layer above may write here directly) are dropped.
     closing: bool,
     /// The session's connection, when the session started on this WebSocket (see
@@ -192,7 +193,7 @@ struct WsConnection {
 }
 
 impl WsConnection {
-    fn deliver(&mut self, packet: Packet, ctx: &mut ws::WebsocketContext<Self>) {
+    fn deliver(&mut self, packet: Packet, ctx: &mut WsContext<Self>) {
         if self.closing {
             return;
         }
@@ -215,19 +216,19 @@ impl WsConnection {
     }
 
     /// Writes frames to the client, unless the socket is closing.
-    fn write(&self, frames: &Frames, ctx: &mut ws::WebsocketContext<Self>) {
+    fn write(&self, frames: &Frames, ctx: &mut WsContext<Self>) {
         if self.closing {
             return;
         }
         for frame in frames.as_slice() {
             match frame {
-                Frame::Text(text) => ctx.text(text.clone()),
-                Frame::Binary(bytes) => ctx.binary(bytes.clone()),
+                Frame::Text(text) => ctx.text(text),
+                Frame::Binary(bytes) => ctx.binary(bytes),
             }
         }
     }
 
-    fn deliver_text(&mut self, text: ByteString, ctx: &mut ws::WebsocketContext<Self>) {
+    fn deliver_text(&mut self, text: ByteString, ctx: &mut WsContext<Self>) {
         match Packet::decode_text(text) {
             Ok(packet) => self.deliver(packet, ctx),
             Err(error) => {
@@ -237,7 +238,7 @@ impl WsConnection {
         }
     }
 
-    fn deliver_binary(&mut self, bytes: Bytes, ctx: &mut ws::WebsocketContext<Self>) {
+    fn deliver_binary(&mut self, bytes: Bytes, ctx: &mut WsContext<Self>) {
         self.deliver(Packet::Message(Message::Binary(bytes)), ctx);
     }
 
@@ -249,7 +250,12 @@ impl WsConnection {
     }
 
     /// Tells the session why the transport ends and closes the socket.
-    fn fail(&mut self, reason: CloseReason, ctx: &mut ws::WebsocketContext<Self>) {
+    fn fail(&mut self, reason: CloseReason, ctx: &mut WsContext<Self>) {
+        self.fail_with(reason, close_code(reason), ctx);
+    }
+
+    /// [`Self::fail`] with the close code given.
+    fn fail_with(&mut self, reason: CloseReason, code: CloseCode, ctx: &mut WsContext<Self>) {
         self.closing = true;
         self.release(reason);
         if let Role::Attached(session) = &self.role {
@@ -258,63 +264,31 @@ impl WsConnection {
                 reason,
             });
         }
-        ctx.close(Some(close_code(reason).into()));
+        ctx.close(code);
         ctx.stop();
-    }
-
-    fn on_fragment(
-        &mut self,
-        item: actix_http::ws::Item,
-        ctx: &mut ws::WebsocketContext<Self>,
-    ) -> Result<(), CloseReason> {
-        let (first, bytes, last) = match item {
-            actix_http::ws::Item::FirstText(bytes) => (Some(false), bytes, false),
-            actix_http::ws::Item::FirstBinary(bytes) => (Some(true), bytes, false),
-            actix_http::ws::Item::Continue(bytes) => (None, bytes, false),
-            actix_http::ws::Item::Last(bytes) => (None, bytes, true),
-        };
-        match (first, self.fragments.as_mut()) {
-            (Some(binary), None) => {
-                self.fragments = Some(Fragments {
-                    binary,
-                    data: BytesMut::from(&bytes[..]),
-                });
-            }
-            (None, Some(fragments)) => fragments.data.extend_from_slice(&bytes),
-            _ => return Err(CloseReason::TransportError),
-        }
-        let size = self.fragments.as_ref().map_or(0, |f| f.data.len());
-        if size > self.max_payload {
-            return Err(CloseReason::PayloadTooLarge);
-        }
-        if last {
-            if let Some(fragments) = self.fragments.take() {
-                let data = fragments.data.freeze();
-                if fragments.binary {
-                    self.deliver_binary(data, ctx);
-                } else {
-                    let text =
-                        ByteString::try_from(data).map_err(|_| CloseReason::TransportError)?;
-                    self.deliver_text(text, ctx);
-                }
-            }
-        }
-        Ok(())
     }
 }
 
-fn close_code(reason: CloseReason) -> ws::CloseCode {
+/// What the WebSocket transport is told to do.
+fn settings(engine: &Engine) -> WsSettings {
+    WsSettings {
+        max_payload: engine.config.max_payload,
+        per_message_deflate: engine.config.per_message_deflate,
+    }
+}
+
+fn close_code(reason: CloseReason) -> CloseCode {
     match reason {
-        CloseReason::PayloadTooLarge => ws::CloseCode::Size,
-        CloseReason::TransportError => ws::CloseCode::Protocol,
-        CloseReason::SlowConsumer => ws::CloseCode::Policy,
-        CloseReason::ServerShutdown => ws::CloseCode::Away,
-        _ => ws::CloseCode::Normal,
+        CloseReason::PayloadTooLarge => CloseCode::Size,
+        CloseReason::TransportError => CloseCode::Protocol,
+        CloseReason::SlowConsumer => CloseCode::Policy,
+        CloseReason::ServerShutdown => CloseCode::Away,
+        _ => CloseCode::Normal,
     }
 }
 
 impl Actor for WsConnection {
-    type Context = ws::WebsocketContext<Self>;
+    type Context = WsContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(self.max_queue);
@@ -341,7 +315,7 @@ impl Actor for WsConnection {
                 self.role = Role::Attached(session);
             }
             Role::Starting | Role::Refused => {
-                ctx.close(Some(ws::CloseCode::Policy.into()));
+                ctx.close(CloseCode::Policy);
                 ctx.stop();
             }
         }
@@ -358,36 +332,35 @@ impl Actor for WsConnection {
     }
 }
 
-impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsConnection {
-    fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
-        let result = match item {
-            Ok(ws::Message::Text(text)) => {
+impl StreamHandler<Result<WsMessage, WsError>> for WsConnection {
+    fn handle(&mut self, item: Result<WsMessage, WsError>, ctx: &mut Self::Context) {
+        let failure = match item {
+            Ok(WsMessage::Text(text)) => {
                 self.deliver_text(text, ctx);
-                Ok(())
+                return;
             }
-            Ok(ws::Message::Binary(bytes)) => {
+            Ok(WsMessage::Binary(bytes)) => {
                 self.deliver_binary(bytes, ctx);
-                Ok(())
+                return;
             }
-            Ok(ws::Message::Continuation(item)) => self.on_fragment(item, ctx),
-            Ok(ws::Message::Ping(bytes)) => {
+            Ok(WsMessage::Ping(bytes)) => {
                 ctx.pong(&bytes);
-                Ok(())
+                return;
             }
-            Ok(ws::Message::Pong(_)) | Ok(ws::Message::Nop) => Ok(()),
-            Ok(ws::Message::Close(_)) => Err(CloseReason::TransportClose),
-            Err(ws::ProtocolError::Overflow) => Err(CloseReason::PayloadTooLarge),
+            Ok(WsMessage::Pong) => return,
+            Ok(WsMessage::Close(_)) => (CloseReason::TransportClose, CloseCode::Normal),
             Err(error) => {
-                tracing::debug!(%error, "WebSocket protocol error");
-                Err(CloseReason::TransportError)
+                tracing::warn!(%error, "closing a WebSocket");
+                let reason = match error {
+                    WsError::TooLarge | WsError::Frame(frame::FrameError::TooLarge) => {
+                        CloseReason::PayloadTooLarge
+                    }
+                    _ => CloseReason::TransportError,
+                };
+                (reason, error.close_code())
             }
         };
-        if let Err(reason) = result {
-            if reason != CloseReason::TransportClose {
-                tracing::warn!(reason = reason.as_str(), "closing a WebSocket");
-            }
-            self.fail(reason, ctx);
-        }
+        self.fail_with(failure.0, failure.1, ctx);
     }
 
     fn finished(&mut self, ctx: &mut Self::Context) {
@@ -419,7 +392,7 @@ impl Handler<Command> for WsConnection {
                 self.role = Role::Starting;
                 self.closing = true;
                 self.release(reason);
-                ctx.close(Some(close_code(reason).into()));
+                ctx.close(close_code(reason));
                 ctx.stop();
             }
         }
