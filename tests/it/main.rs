@@ -12,6 +12,7 @@ mod engineio;
 mod hostile;
 mod interop;
 mod operations;
+mod permessage_deflate;
 mod recovery;
 mod recovery_clients;
 mod socketio;

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod node;
 pub mod postgres;
+pub mod raw_ws;
 pub mod redis_proxy;
 pub mod trading;
 
