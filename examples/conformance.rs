@@ -22,13 +22,9 @@ async fn main() -> std::io::Result<()> {
     if let Some(max_payload) = flag_value::<usize>("--max-payload")? {
         engine_config.max_payload = max_payload;
     }
-    conformance::run(
-        listener,
-        engine_config,
-        conformance::socket_io_config(),
-    )?
-    .server
-    .await
+    conformance::run(listener, engine_config, conformance::socket_io_config())?
+        .server
+        .await
 }
 
 /// The value after `flag` on the command line, if given.

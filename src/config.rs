@@ -502,7 +502,11 @@ mod tests {
         );
         assert!(parse(&["--print-config"]).print_config);
         assert!(!parse(&["--print-config=false"]).print_config);
-        assert!(parse(&["--per-message-deflate"]).engine().per_message_deflate);
+        assert!(
+            parse(&["--per-message-deflate"])
+                .engine()
+                .per_message_deflate
+        );
         assert!(!parse(&[]).engine().per_message_deflate);
         for (line, expected) in [
             ("secure_cookies = true", SecureCookies::Always),

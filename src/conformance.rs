@@ -18,8 +18,8 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpRequest, HttpServer};
 
 use crate::engineio::{
-    CloseReason, Engine, EngineConfig, EngineConnection, EngineHandler, EngineSocket, Frame,
-    Handshake, Message, websocket_echo,
+    websocket_echo, CloseReason, Engine, EngineConfig, EngineConnection, EngineHandler,
+    EngineSocket, Frame, Handshake, Message,
 };
 use crate::hub::{ChatServer, LocalAdapter};
 use crate::socketio::{
@@ -68,10 +68,7 @@ pub fn run(
     let hub = ChatServer::default().start();
     let io = socket_io(Arc::new(LocalAdapter::new(hub)), socket_io_config);
     let socket_io_engine = Engine::new(engine_config.clone(), Arc::new(io));
-    let (max_payload, deflate) = (
-        engine_config.max_payload,
-        engine_config.per_message_deflate,
-    );
+    let (max_payload, deflate) = (engine_config.max_payload, engine_config.per_message_deflate);
     let echo_engine = Engine::new(engine_config, Arc::new(EchoHandler));
     let (socket_io, echo) = (socket_io_engine.clone(), echo_engine.clone());
     let server = HttpServer::new(move || {

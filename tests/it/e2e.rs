@@ -4,14 +4,18 @@
 
 use std::time::Duration;
 
-use crate::common::app::spawn_app;
+use crate::common::app::{spawn_app, spawn_app_with, TestApp};
 
 /// Ceiling for one scenario run, browser start included.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Runs a browser scenario against a fresh application.
 pub async fn run_browser_scenario(scenario: &str) {
-    let app = spawn_app().await;
+    run_browser_scenario_on(spawn_app().await, scenario).await;
+}
+
+/// Runs a browser scenario against `app`.
+async fn run_browser_scenario_on(app: TestApp, scenario: &str) {
     let screenshots = concat!(env!("CARGO_MANIFEST_DIR"), "/target/e2e-screenshots");
     crate::common::node::run_scenario(
         "tests/e2e/run.mjs",
@@ -56,4 +60,12 @@ async fn a_trade_offered_in_one_browser_is_accepted_in_the_other_and_both_invent
 #[actix_web::test]
 async fn a_chat_page_that_goes_offline_shows_every_missed_message_once_after_it_comes_back() {
     run_browser_scenario("offline").await;
+}
+
+#[actix_web::test]
+async fn chromium_negotiates_permessage_deflate_and_chat_works_with_it_on() {
+    for scenario in ["deflate", "chat"] {
+        let app = spawn_app_with(|settings| settings.per_message_deflate = true).await;
+        run_browser_scenario_on(app, scenario).await;
+    }
 }

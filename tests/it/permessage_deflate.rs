@@ -41,8 +41,15 @@ async fn large_messages_are_compressed_both_ways_and_small_ones_are_not() {
     ws.send(COMPRESSED_TEXT, &deflate(large.as_bytes())).await;
     let before = ws.frame_bytes;
     let echoed = ws.recv_data().await;
-    assert!(echoed.compressed(), "a {}-byte message goes compressed", large.len());
-    assert!(ws.frame_bytes - before < large.len() / 10, "compressed on the wire");
+    assert!(
+        echoed.compressed(),
+        "a {}-byte message goes compressed",
+        large.len()
+    );
+    assert!(
+        ws.frame_bytes - before < large.len() / 10,
+        "compressed on the wire"
+    );
     assert_eq!(inflate(&echoed.payload), large.as_bytes());
 
     ws.send(TEXT, b"4small").await;
@@ -96,7 +103,8 @@ async fn a_zip_bomb_is_closed_with_1009_and_other_sessions_carry_on() {
 async fn a_compressed_message_that_does_not_inflate_is_closed_with_1007() {
     let server = spawn(true).await;
     let mut ws = open(&server, Some(OFFER)).await;
-    ws.send(COMPRESSED_TEXT, b"\xFF\xFF\xFF\xFF not deflate").await;
+    ws.send(COMPRESSED_TEXT, b"\xFF\xFF\xFF\xFF not deflate")
+        .await;
     assert_eq!(ws.recv_data().await.close_code(), Some(1007));
     server.stop().await;
 }
@@ -107,7 +115,10 @@ async fn a_server_window_smaller_than_a_message_sends_it_uncompressed() {
     let offer = "permessage-deflate; server_max_window_bits=10";
     let mut ws = open(&server, Some(offer)).await;
     let extensions = ws.extensions.clone().unwrap_or_default();
-    assert!(extensions.ends_with("; server_max_window_bits=10"), "{extensions}");
+    assert!(
+        extensions.ends_with("; server_max_window_bits=10"),
+        "{extensions}"
+    );
     ws.send(TEXT, "4".repeat(1_024).as_bytes()).await;
     assert!(ws.recv_data().await.compressed(), "fits the 1 KiB window");
     ws.send(TEXT, "4".repeat(1_025).as_bytes()).await;
@@ -126,7 +137,11 @@ async fn the_plain_echo_speaks_the_same_codec() {
     assert_eq!(inflate(&ws.recv().await.payload), large.as_bytes());
     ws.send(0x01, b"hel").await;
     ws.send(0x89, b"ping").await;
-    assert_eq!(ws.recv().await.payload, b"ping", "a pong between the fragments");
+    assert_eq!(
+        ws.recv().await.payload,
+        b"ping",
+        "a pong between the fragments"
+    );
     ws.send(0x80, b"lo").await;
     assert_eq!(ws.recv().await.payload, b"hello");
     ws.send(TEXT, b"\xFF").await;
@@ -145,5 +160,72 @@ async fn the_official_client_exchanges_compressed_messages() {
         Duration::from_secs(60),
     )
     .await;
+    server.stop().await;
+}
+
+/// Where `.ci/run` installs kosoku, which runs the Autobahn fuzzing cases.
+const KOSOKU: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/target/ci-venv/bin/kosoku");
+/// The Autobahn run takes seconds; this is the ceiling before the test fails.
+const AUTOBAHN_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Runs the Autobahn cases `groups` against `/echo` and returns how many ran, failing on any
+/// case that is neither OK, NON-STRICT nor INFORMATIONAL.
+async fn autobahn(server: &TestServer, groups: &[&str]) -> usize {
+    let reports = tempfile::tempdir().expect("a report directory");
+    let mut command = tokio::process::Command::new(KOSOKU);
+    command.args(["-m", "fuzzingclient", "-p", "2", "-o"]);
+    command.arg(reports.path());
+    for group in groups {
+        command.args(["-i", group]);
+    }
+    let output = tokio::time::timeout(
+        AUTOBAHN_TIMEOUT,
+        command.arg(server.ws("/echo")).kill_on_drop(true).output(),
+    )
+    .await
+    .expect("Autobahn within its time")
+    .expect("kosoku runs");
+    let index = std::fs::read_to_string(reports.path().join("index.json"))
+        .unwrap_or_else(|_| panic!("no report: {}", String::from_utf8_lossy(&output.stdout)));
+    let index: serde_json::Value = serde_json::from_str(&index).expect("a JSON report");
+    let cases = index
+        .as_object()
+        .and_then(|agents| agents.values().next())
+        .and_then(serde_json::Value::as_object)
+        .expect("the cases of one agent");
+    let failed: Vec<String> = cases
+        .iter()
+        .filter(|(_, result)| {
+            !matches!(
+                result["behavior"].as_str(),
+                Some("OK" | "NON-STRICT" | "INFORMATIONAL")
+            ) || !matches!(
+                result["behaviorClose"].as_str(),
+                Some("OK" | "INFORMATIONAL")
+            )
+        })
+        .map(|(case, result)| format!("{case}: {result}"))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "Autobahn cases failed:\n{}",
+        failed.join("\n")
+    );
+    cases.len()
+}
+
+#[actix_web::test]
+async fn autobahn_framing_cases_pass_when_kosoku_is_installed() {
+    if !std::path::Path::new(KOSOKU).exists() {
+        eprintln!("skipped: {KOSOKU} is missing (.ci/run installs it)");
+        return;
+    }
+    let server = spawn(true).await;
+    let groups = ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*"];
+    assert_eq!(
+        autobahn(&server, &groups).await,
+        246,
+        "every case of groups 1 to 7"
+    );
     server.stop().await;
 }

@@ -68,7 +68,10 @@ where
         response.insert_header((header::SEC_WEBSOCKET_ACCEPT, accept));
     }
     if let Some(agreement) = &agreement {
-        response.insert_header((header::SEC_WEBSOCKET_EXTENSIONS, agreement.response.as_str()));
+        response.insert_header((
+            header::SEC_WEBSOCKET_EXTENSIONS,
+            agreement.response.as_str(),
+        ));
     }
     let mailbox = Mailbox::default();
     let mut ctx = WsContext {
@@ -131,7 +134,12 @@ impl<A: Actor<Context = WsContext<A>>> WsContext<A> {
     /// Writes a close frame; the connection ends once it is written.
     pub fn close(&mut self, code: CloseCode) {
         if !self.closed {
-            encode(OpCode::Close, false, &code.number().to_be_bytes(), &mut self.out);
+            encode(
+                OpCode::Close,
+                false,
+                &code.number().to_be_bytes(),
+                &mut self.out,
+            );
             self.closed = true;
         }
     }
@@ -173,7 +181,10 @@ impl<A: Actor<Context = WsContext<A>>> AsyncContext<A> for WsContext<A> {
 
     fn waiting(&self) -> bool {
         self.parts.waiting()
-            || matches!(self.parts.state(), ActorState::Stopping | ActorState::Stopped)
+            || matches!(
+                self.parts.state(),
+                ActorState::Stopping | ActorState::Stopped
+            )
     }
 
     fn cancel_future(&mut self, handle: SpawnHandle) -> bool {

@@ -84,8 +84,7 @@ fn accept_offer(offer: &str) -> Option<Agreement> {
             _ => return None,
         }
     }
-    let mut response =
-        format!("{NAME}; server_no_context_takeover; client_no_context_takeover");
+    let mut response = format!("{NAME}; server_no_context_takeover; client_no_context_takeover");
     if let Some(bits) = server_bits {
         response.push_str(&format!("; server_max_window_bits={bits}"));
     }
@@ -100,7 +99,9 @@ fn accept_offer(offer: &str) -> Option<Agreement> {
 
 fn window_bits(value: &str) -> Option<u8> {
     let bits: u8 = value.parse().ok()?;
-    (MIN_WINDOW_BITS..=WINDOW_BITS).contains(&bits).then_some(bits)
+    (MIN_WINDOW_BITS..=WINDOW_BITS)
+        .contains(&bits)
+        .then_some(bits)
 }
 
 impl Deflate {
@@ -224,7 +225,9 @@ mod tests {
             "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
         );
         let asks_a_window = agree("permessage-deflate; server_max_window_bits=10").unwrap();
-        assert!(asks_a_window.response.ends_with("; server_max_window_bits=10"));
+        assert!(asks_a_window
+            .response
+            .ends_with("; server_max_window_bits=10"));
         assert_eq!(asks_a_window.deflate.largest, 1024);
         let quoted = agree("permessage-deflate; client_max_window_bits=\"12\"");
         assert!(quoted.is_some());
@@ -257,7 +260,11 @@ mod tests {
         assert!(!compressed.ends_with(&SYNC_TAIL));
         let inflated = inflate(BytesMut::from(&compressed[..]), message.len()).unwrap();
         assert_eq!(inflated, message);
-        assert_eq!(deflate.compress(&message), Some(compressed), "same bytes again");
+        assert_eq!(
+            deflate.compress(&message),
+            Some(compressed),
+            "same bytes again"
+        );
     }
 
     #[test]

@@ -179,7 +179,12 @@ impl FrameDecoder {
             buf.reserve(total - buf.len());
             return Ok(None);
         }
-        let mask = [buf[header], buf[header + 1], buf[header + 2], buf[header + 3]];
+        let mask = [
+            buf[header],
+            buf[header + 1],
+            buf[header + 2],
+            buf[header + 3],
+        ];
         buf.advance(header + 4);
         let mut payload = buf.split_to(length);
         apply_mask(&mut payload, mask);
@@ -320,7 +325,8 @@ pub(crate) mod tests {
         let mut header = BytesMut::from(&wire[..4]);
         assert_eq!(decoder.decode(&mut header), Err(FrameError::TooLarge));
         assert_eq!(FrameError::TooLarge.close_code(), CloseCode::Size);
-        let mut huge = BytesMut::from(&[0x82, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF][..]);
+        let mut huge =
+            BytesMut::from(&[0x82, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF][..]);
         assert_eq!(decoder.decode(&mut huge), Err(FrameError::TooLarge));
     }
 
@@ -330,7 +336,10 @@ pub(crate) mod tests {
             max_payload: 1_000,
             allow_rsv1: true,
         };
-        let frame = decoder.decode(&mut client_frame(0xC1, b"x")).unwrap().unwrap();
+        let frame = decoder
+            .decode(&mut client_frame(0xC1, b"x"))
+            .unwrap()
+            .unwrap();
         assert!(frame.compressed);
     }
 

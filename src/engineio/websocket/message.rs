@@ -204,7 +204,10 @@ mod tests {
     use super::super::frame::tests::client_frame;
     use super::*;
 
-    fn read_all(reader: &mut MessageReader, frames: &[BytesMut]) -> Result<Vec<WsMessage>, WsError> {
+    fn read_all(
+        reader: &mut MessageReader,
+        frames: &[BytesMut],
+    ) -> Result<Vec<WsMessage>, WsError> {
         let mut buf = BytesMut::new();
         for frame in frames {
             buf.extend_from_slice(frame);
@@ -263,22 +266,25 @@ mod tests {
 
     #[test]
     fn refuses_bad_fragmentation_and_oversize_messages() {
-        assert_eq!(read(&[client_frame(0x80, b"x")]), Err(WsError::Fragmentation));
+        assert_eq!(
+            read(&[client_frame(0x80, b"x")]),
+            Err(WsError::Fragmentation)
+        );
         assert_eq!(
             read(&[client_frame(0x01, b"x"), client_frame(0x81, b"y")]),
             Err(WsError::Fragmentation)
         );
-        let too_large = read(&[
-            client_frame(0x02, &[0; 600]),
-            client_frame(0x80, &[0; 600]),
-        ]);
+        let too_large = read(&[client_frame(0x02, &[0; 600]), client_frame(0x80, &[0; 600])]);
         assert_eq!(too_large, Err(WsError::TooLarge));
         assert_eq!(WsError::TooLarge.close_code(), CloseCode::Size);
     }
 
     #[test]
     fn close_frames_are_checked() {
-        assert_eq!(read(&[client_frame(0x88, b"")]).unwrap(), [WsMessage::Close(None)]);
+        assert_eq!(
+            read(&[client_frame(0x88, b"")]).unwrap(),
+            [WsMessage::Close(None)]
+        );
         let normal = read(&[client_frame(0x88, b"\x03\xE8bye")]).unwrap();
         assert_eq!(normal, [WsMessage::Close(Some(1000))]);
         for bad in [&b"\x03"[..], b"\x03\xEC", b"\x00\x00", b"\x13\x88"] {
@@ -302,7 +308,10 @@ mod tests {
         );
         let mut reader = MessageReader::new(10_000, true);
         let messages = read_all(&mut reader, &[frame]).unwrap();
-        assert_eq!(messages, [WsMessage::Text(ByteString::try_from(text).unwrap())]);
+        assert_eq!(
+            messages,
+            [WsMessage::Text(ByteString::try_from(text).unwrap())]
+        );
         let mut small = MessageReader::new(1_000, true);
         let bomb = read_all(&mut small, &[client_frame(0xC1, &compressed)]);
         assert_eq!(bomb, Err(WsError::TooLarge));

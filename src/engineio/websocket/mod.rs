@@ -157,11 +157,10 @@ fn start(
         closing: false,
         connection: None,
     };
-    context::start(connection, req, body, settings(engine))
-        .map_err(|error| {
-            tracing::debug!(%error, "refused a WebSocket handshake");
-            EngineError::BadRequest
-        })
+    context::start(connection, req, body, settings(engine)).map_err(|error| {
+        tracing::debug!(%error, "refused a WebSocket handshake");
+        EngineError::BadRequest
+    })
 }
 
 enum Role {

@@ -148,8 +148,14 @@ impl RawWs {
             return None;
         };
         let (length, header) = match second & 0x7F {
-            126 => (usize::from(u16::from_be_bytes(self.buf.get(2..4)?.try_into().ok()?)), 4),
-            127 => (u64::from_be_bytes(self.buf.get(2..10)?.try_into().ok()?) as usize, 10),
+            126 => (
+                usize::from(u16::from_be_bytes(self.buf.get(2..4)?.try_into().ok()?)),
+                4,
+            ),
+            127 => (
+                u64::from_be_bytes(self.buf.get(2..10)?.try_into().ok()?) as usize,
+                10,
+            ),
             short => (usize::from(short), 2),
         };
         if self.buf.len() < header + length {
