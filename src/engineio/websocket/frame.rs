@@ -218,19 +218,25 @@ pub fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
 pub fn encode(opcode: OpCode, compressed: bool, payload: &[u8], out: &mut BytesMut) {
     let rsv1 = if compressed { 0x40 } else { 0 };
     out.reserve(payload.len() + 10);
-    out.put_u8(0x80 | rsv1 | opcode.bits());
-    match payload.len() {
-        short @ 0..=125 => out.put_u8(short as u8),
+    put_header(0x80 | rsv1 | opcode.bits(), 0, payload.len(), out);
+    out.extend_from_slice(payload);
+}
+
+/// Appends a frame header: the first byte, then the length in its shortest form, its top bit
+/// `mask_bit` (0x80 when a masking key follows).
+fn put_header(first: u8, mask_bit: u8, length: usize, out: &mut BytesMut) {
+    out.put_u8(first);
+    match length {
+        short @ 0..=125 => out.put_u8(mask_bit | short as u8),
         medium @ 126..=0xFFFF => {
-            out.put_u8(126);
+            out.put_u8(mask_bit | 126);
             out.put_u16(medium as u16);
         }
         long => {
-            out.put_u8(127);
+            out.put_u8(mask_bit | 127);
             out.put_u64(long as u64);
         }
     }
-    out.extend_from_slice(payload);
 }
 
 #[cfg(test)]
@@ -241,18 +247,7 @@ pub(crate) mod tests {
     pub(crate) fn client_frame(first: u8, payload: &[u8]) -> BytesMut {
         let mask = [0x37, 0xFA, 0x21, 0x3D];
         let mut out = BytesMut::new();
-        out.put_u8(first);
-        match payload.len() {
-            short @ 0..=125 => out.put_u8(0x80 | short as u8),
-            medium @ 126..=0xFFFF => {
-                out.put_u8(0x80 | 126);
-                out.put_u16(medium as u16);
-            }
-            long => {
-                out.put_u8(0x80 | 127);
-                out.put_u64(long as u64);
-            }
-        }
+        put_header(first, 0x80, payload.len(), &mut out);
         out.extend_from_slice(&mask);
         let start = out.len();
         out.extend_from_slice(payload);

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::WAIT;
+use super::{within_wait, WAIT};
 
 /// The first byte of a final text frame.
 pub const TEXT: u8 = 0x81;
@@ -69,9 +69,8 @@ impl RawWs {
             if let Some(end) = buf.windows(4).position(|window| window == b"\r\n\r\n") {
                 break end + 4;
             }
-            let read = tokio::time::timeout(WAIT, stream.read_buf(&mut buf))
+            let read = within_wait("the handshake", stream.read_buf(&mut buf))
                 .await
-                .expect("timed out reading the handshake")
                 .expect("read");
             assert!(read > 0, "connection closed during the handshake");
         };
@@ -93,18 +92,16 @@ impl RawWs {
     /// Sends one masked frame with this first byte.
     pub async fn send(&mut self, first: u8, payload: &[u8]) {
         let mask = [0x12, 0x34, 0x56, 0x78];
-        let mut frame = BytesMut::new();
-        frame.put_u8(first);
-        match payload.len() {
-            short @ 0..=125 => frame.put_u8(0x80 | short as u8),
-            medium @ 126..=0xFFFF => {
-                frame.put_u8(0x80 | 126);
-                frame.put_u16(medium as u16);
-            }
-            long => {
-                frame.put_u8(0x80 | 127);
-                frame.put_u64(long as u64);
-            }
+        let mut frame = vec![first];
+        let length = payload.len();
+        if length < 126 {
+            frame.push(0x80 | length as u8);
+        } else if let Ok(medium) = u16::try_from(length) {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&medium.to_be_bytes());
+        } else {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&(length as u64).to_be_bytes());
         }
         frame.extend_from_slice(&mask);
         frame.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
@@ -113,9 +110,7 @@ impl RawWs {
 
     /// The next frame from the server; panics after [`WAIT`] or if the connection ends.
     pub async fn recv(&mut self) -> RawFrame {
-        tokio::time::timeout(WAIT, self.next_frame())
-            .await
-            .expect("timed out waiting for a frame")
+        within_wait("a frame", self.next_frame()).await
     }
 
     /// The next frame that is not an Engine.IO ping.
