@@ -7,7 +7,7 @@ use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{within_wait, WAIT};
+use super::within_wait;
 
 /// The first byte of a final text frame.
 pub const TEXT: u8 = 0x81;
@@ -108,7 +108,7 @@ impl RawWs {
         self.stream.write_all(&frame).await.expect("write a frame");
     }
 
-    /// The next frame from the server; panics after [`WAIT`] or if the connection ends.
+    /// The next frame from the server; panics after `WAIT` or if the connection ends.
     pub async fn recv(&mut self) -> RawFrame {
         within_wait("a frame", self.next_frame()).await
     }
