@@ -240,20 +240,21 @@ fn put_header(first: u8, mask_bit: u8, length: usize, out: &mut BytesMut) {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
+/// A client frame: masked, with the given first byte (FIN, RSV, opcode).
+pub(crate) fn client_frame(first: u8, payload: &[u8]) -> BytesMut {
+    let mask = [0x37, 0xFA, 0x21, 0x3D];
+    let mut out = BytesMut::new();
+    put_header(first, 0x80, payload.len(), &mut out);
+    out.extend_from_slice(&mask);
+    let start = out.len();
+    out.extend_from_slice(payload);
+    apply_mask(&mut out[start..], mask);
+    out
+}
 
-    /// A client frame: masked, with the given first byte (FIN, RSV, opcode).
-    pub(crate) fn client_frame(first: u8, payload: &[u8]) -> BytesMut {
-        let mask = [0x37, 0xFA, 0x21, 0x3D];
-        let mut out = BytesMut::new();
-        put_header(first, 0x80, payload.len(), &mut out);
-        out.extend_from_slice(&mask);
-        let start = out.len();
-        out.extend_from_slice(payload);
-        apply_mask(&mut out[start..], mask);
-        out
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     const DECODER: FrameDecoder = FrameDecoder {
         max_payload: 100_000,

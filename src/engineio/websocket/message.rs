@@ -201,7 +201,7 @@ fn close_code(payload: &[u8]) -> Result<Option<u16>, WsError> {
 #[cfg(test)]
 mod tests {
     use super::super::deflate::negotiate;
-    use super::super::frame::tests::client_frame;
+    use super::super::frame::client_frame;
     use super::*;
 
     fn read_all(
