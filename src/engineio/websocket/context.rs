@@ -28,6 +28,9 @@ use super::deflate::{negotiate, Deflate};
 use super::frame::{encode, CloseCode, OpCode};
 use super::message::{MessageReader, WsError, WsMessage};
 
+/// The largest empty read buffer kept between messages, in bytes.
+const MAX_IDLE_READ_BUFFER: usize = 64 << 10;
+
 /// What a WebSocket accepts from its client.
 #[derive(Debug, Clone, Copy)]
 pub struct WsSettings {
@@ -229,7 +232,8 @@ impl<A: Actor<Context = WsContext<A>>> Stream for Outgoing<A> {
         let alive = this.fut.alive();
         let ctx = this.fut.ctx();
         if !ctx.out.is_empty() {
-            Poll::Ready(Some(Ok(ctx.out.split().freeze())))
+            // Taken whole: an idle connection keeps no write buffer.
+            Poll::Ready(Some(Ok(std::mem::take(&mut ctx.out).freeze())))
         } else if alive && !ctx.closed {
             Poll::Pending
         } else {
@@ -256,7 +260,13 @@ impl Stream for Incoming {
             match this.reader.read(&mut this.buf) {
                 Ok(Some(message)) => return Poll::Ready(Some(Ok(message))),
                 Ok(None) if this.ended => break,
-                Ok(None) => {}
+                Ok(None) => {
+                    // A large message read leaves a large empty buffer behind: an idle
+                    // connection should not keep it.
+                    if this.buf.is_empty() && this.buf.capacity() > MAX_IDLE_READ_BUFFER {
+                        this.buf = BytesMut::new();
+                    }
+                }
                 Err(error) => {
                     this.failed = true;
                     return Poll::Ready(Some(Err(error)));
