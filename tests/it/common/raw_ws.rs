@@ -89,6 +89,11 @@ impl RawWs {
         }
     }
 
+    /// Writes bytes as they are (a frame no client library would send).
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.expect("write");
+    }
+
     /// Sends one masked frame with this first byte.
     pub async fn send(&mut self, first: u8, payload: &[u8]) {
         let mask = [0x12, 0x34, 0x56, 0x78];
@@ -105,7 +110,7 @@ impl RawWs {
         }
         frame.extend_from_slice(&mask);
         frame.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
-        self.stream.write_all(&frame).await.expect("write a frame");
+        self.send_raw(&frame).await;
     }
 
     /// The next frame from the server; panics after `WAIT` or if the connection ends.
