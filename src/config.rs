@@ -182,6 +182,11 @@ pub struct Settings {
     #[arg(long, env = "AGORA_MAX_QUEUE_BYTES", default_value_t = 8 << 20, value_parser = clap::value_parser!(u64).range(65_536..=1 << 32))]
     pub max_queue_bytes: u64,
 
+    /// Negotiate permessage-deflate with WebSocket clients that offer it: messages of 1 KiB and
+    /// more are compressed, without context takeover (no memory kept per connection).
+    #[arg(long, env = "AGORA_PER_MESSAGE_DEFLATE", num_args = 0..=1, default_missing_value = "true", default_value_t = false, action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub per_message_deflate: bool,
+
     /// A load balancer or reverse proxy whose `X-Forwarded-For`, `Forwarded` and
     /// `X-Forwarded-Proto` headers are believed: an address or CIDR range like 10.0.0.0/8
     /// (repeatable; comma-separated in the environment). None by default, not even loopback:
@@ -325,6 +330,7 @@ impl Settings {
             max_payload: self.max_payload as usize,
             max_queue: self.max_queue as usize,
             max_queue_bytes: self.max_queue_bytes as usize,
+            per_message_deflate: self.per_message_deflate,
             ..EngineConfig::default()
         }
     }
@@ -541,6 +547,12 @@ mod tests {
         );
         assert!(parse(&["--print-config"]).print_config);
         assert!(!parse(&["--print-config=false"]).print_config);
+        assert!(
+            parse(&["--per-message-deflate"])
+                .engine()
+                .per_message_deflate
+        );
+        assert!(!parse(&[]).engine().per_message_deflate);
         for (line, expected) in [
             ("secure_cookies = true", SecureCookies::Always),
             ("secure-cookies = false", SecureCookies::Never),

@@ -6,6 +6,8 @@
 //!   `ask`, `ask-room`, `drop-me` and `kick-me` for the interop tests; on `/custom`, only emits
 //!   `auth`.
 //! - Engine.IO alone at `/engine.io/`: every message echoed back.
+//! - A plain WebSocket echo at `/echo`, on the same codec as the Engine.IO WebSocket transport,
+//!   for the Autobahn suite (permessage-deflate agreed when the Engine.IO settings allow it).
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -13,11 +15,11 @@ use std::time::Duration;
 
 use actix::Actor;
 use actix_web::dev::Server;
-use actix_web::{App, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpServer};
 
 use crate::engineio::{
-    CloseReason, Engine, EngineConfig, EngineConnection, EngineHandler, EngineSocket, Frame,
-    Handshake, Message,
+    websocket_echo, CloseReason, Engine, EngineConfig, EngineConnection, EngineHandler,
+    EngineSocket, Frame, Handshake, Message,
 };
 use crate::hub::{ChatServer, LocalAdapter};
 use crate::socketio::{
@@ -68,6 +70,7 @@ pub fn run(
         .start();
     let io = socket_io(Arc::new(LocalAdapter::new(hub)), socket_io_config);
     let socket_io_engine = Engine::new(engine_config.clone(), Arc::new(io));
+    let (max_payload, deflate) = (engine_config.max_payload, engine_config.per_message_deflate);
     let echo_engine = Engine::new(engine_config, Arc::new(EchoHandler));
     let (socket_io, echo) = (socket_io_engine.clone(), echo_engine.clone());
     let server = HttpServer::new(move || {
@@ -75,6 +78,12 @@ pub fn run(
             .wrap(actix_cors::Cors::permissive())
             .service(socket_io_engine.resource("/socket.io/"))
             .service(echo_engine.resource("/engine.io/"))
+            .route(
+                "/echo",
+                web::get().to(move |req: HttpRequest, body: web::Payload| async move {
+                    websocket_echo(&req, body, max_payload, deflate)
+                }),
+            )
     })
     .workers(2)
     .listen(listener)?

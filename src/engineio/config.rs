@@ -35,6 +35,9 @@ pub struct EngineConfig {
     /// Bound of a session's outgoing queue, in bytes; a client that falls further behind is
     /// dropped as a slow consumer. A single frame larger than this still goes to an empty queue.
     pub max_queue_bytes: usize,
+    /// Agree to permessage-deflate with WebSocket clients that offer it (off by default, as in
+    /// Node): messages of 1 KiB and more are then compressed.
+    pub per_message_deflate: bool,
 }
 
 impl Default for EngineConfig {
@@ -47,6 +50,7 @@ impl Default for EngineConfig {
             upgrade_timeout: DEFAULT_UPGRADE_TIMEOUT,
             allow_upgrades: true,
             max_queue_bytes: DEFAULT_MAX_QUEUE_BYTES,
+            per_message_deflate: false,
         }
     }
 }

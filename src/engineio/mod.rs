@@ -41,6 +41,7 @@ pub use session::{EngineSession, Registry};
 pub use sid::Sid;
 pub use socket::{EngineSocket, SendError};
 pub use types::{CloseReason, CloseSession, Frames, SendOptions, TransportKind};
+pub use websocket::echo as websocket_echo;
 
 /// The only protocol revision served.
 const PROTOCOL_VERSION: &str = "4";

@@ -4,6 +4,7 @@
 //   node tests/e2e/run.mjs <scenario> <baseUrl> [screenshotDir]
 //
 // Scenarios: home, register-login, chat, board, feed, trades, offline (the last two in scenarios/),
+// deflate (needs a server with --per-message-deflate, so not in "all"),
 // all (every one, in that order). Prints progress lines starting with "# ", then "ok <scenario>"
 // (exit 0) or "FAIL <scenario>: <reason>" followed by the browser log (exit 1). Every wait has a
 // timeout, each scenario has a hard limit, and a watchdog ends the process in any case, so the
@@ -720,10 +721,45 @@ async function scenarioFeed(ctx) {
   ctx.check();
 }
 
+/**
+ * Against a server started with --per-message-deflate: a WebSocket opened by the page negotiates
+ * permessage-deflate (Chromium compresses what it sends) and the Socket.IO CONNECT goes through.
+ * Then the chat scenario's page works as usual (the test runs "chat" on such a server too).
+ */
+async function scenarioDeflate(ctx) {
+  const page = await ctx.page("A");
+  await goto(ctx, page, "/chat");
+  ctx.step("a WebSocket from the page negotiates permessage-deflate and connects");
+  const url = ctx.url("/socket.io/?EIO=4&transport=websocket").replace(/^http/, "ws");
+  const r = await page.evaluate(async (url) => {
+    const ws = new WebSocket(url);
+    const next = () => new Promise((resolve, reject) => {
+      ws.onmessage = (e) => resolve(e.data);
+      ws.onclose = (e) => reject(new Error(`closed with ${e.code}`));
+    });
+    const open = next();
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = () => reject(new Error("WebSocket failed"));
+    });
+    const packet = await open;
+    const connected = next();
+    ws.send("40");
+    const reply = await connected;
+    ws.close();
+    return { extensions: ws.extensions, open: packet.slice(0, 1), reply: reply.slice(0, 2) };
+  }, url);
+  assert(r.extensions.startsWith("permessage-deflate"), `negotiated ${JSON.stringify(r.extensions)}`);
+  assert(r.open === "0", `open packet ${JSON.stringify(r.open)}`);
+  assert(r.reply === "40" || r.reply === "44", `CONNECT answered with ${JSON.stringify(r.reply)}`);
+  ctx.check();
+}
+
 const SCENARIOS = {
   home: scenarioHome,
   "register-login": scenarioRegisterLogin,
   chat: scenarioChat,
+  deflate: scenarioDeflate,
   board: scenarioBoard,
   feed: scenarioFeed,
   trades: (ctx) =>
@@ -758,7 +794,8 @@ async function runScenario(name, browser, baseUrl, shotDir) {
 async function main() {
   const defaultShots = fileURLToPath(new URL("../../target/e2e-screenshots", import.meta.url));
   const [scenario, baseUrl = "http://127.0.0.1:3000", shotDir = defaultShots] = process.argv.slice(2);
-  const names = scenario === "all" ? Object.keys(SCENARIOS) : [scenario];
+  // "deflate" needs a server started with --per-message-deflate: only by name.
+  const names = scenario === "all" ? Object.keys(SCENARIOS).filter((n) => n !== "deflate") : [scenario];
   if (!scenario || !names.every((n) => n in SCENARIOS)) {
     console.log(`usage: node run.mjs <${[...Object.keys(SCENARIOS), "all"].join("|")}> <baseUrl> [screenshotDir]`);
     console.log(`FAIL ${scenario || "(none)"}: unknown scenario`);

@@ -72,3 +72,10 @@ async fn a_trade_offered_in_one_browser_is_accepted_in_the_other_and_both_invent
 async fn a_chat_page_that_goes_offline_shows_every_missed_message_once_after_it_comes_back() {
     run_browser_scenario("offline").await;
 }
+
+#[actix_web::test]
+async fn chromium_negotiates_permessage_deflate_and_chat_works_with_it_on() {
+    for scenario in ["deflate", "chat"] {
+        run_browser_scenario_with(scenario, |settings| settings.per_message_deflate = true).await;
+    }
+}

@@ -16,6 +16,7 @@ mod hostile;
 mod interop;
 mod msgpack;
 mod operations;
+mod permessage_deflate;
 mod polling_gzip;
 mod recovery;
 mod recovery_clients;

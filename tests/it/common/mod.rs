@@ -5,6 +5,7 @@
 pub mod app;
 pub mod node;
 pub mod postgres;
+pub mod raw_ws;
 pub mod redis_proxy;
 pub mod trading;
 
@@ -239,6 +240,13 @@ pub enum WsFrame {
     Close(Option<u16>),
 }
 
+/// `future`'s output; panics if it takes longer than [`WAIT`].
+pub async fn within_wait<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(WAIT, future)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
 /// A raw WebSocket client.
 pub struct Ws {
     framed: actix_codec::Framed<awc::BoxedSocket, ws::Codec>,
@@ -284,9 +292,7 @@ impl Ws {
 
     /// The next frame, or `Close(None)` when the stream ends; panics after [`WAIT`].
     pub async fn recv(&mut self) -> WsFrame {
-        tokio::time::timeout(WAIT, self.next_frame())
-            .await
-            .expect("timed out waiting for a WebSocket frame")
+        within_wait("a WebSocket frame", self.next_frame()).await
     }
 
     /// The next frame that is not an Engine.IO ping (pings are answered).

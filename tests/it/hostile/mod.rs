@@ -3,6 +3,7 @@
 
 mod accounts;
 mod chat;
+mod frames;
 mod polling_drop;
 mod proxy;
 mod random_client;

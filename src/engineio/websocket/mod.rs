@@ -1,18 +1,31 @@
-//! The WebSocket transport, on actix-web-actors.
+//! The WebSocket transport, on a frame codec of our own.
 //!
-//! This is the only file that knows the WebSocket library: it turns frames from the client into
-//! [`Packet`]s for the session and implements [`TransportSink`] for the session's frames. Swapping
-//! actix-web-actors (deprecated upstream) for actix-ws means rewriting this file alone.
+//! This module turns the client's messages into [`Packet`]s for the session and implements
+//! [`TransportSink`] for the session's frames. Below it: `frame` (RFC 6455 framing), `message`
+//! (fragments, control frames, UTF-8), `deflate` (permessage-deflate) and `context` (the actor's
+//! context, reading the request body and writing the response body). The codec does not care
+//! where its bytes come from.
+
+mod context;
+mod deflate;
+mod echo;
+mod frame;
+mod message;
+
+pub use echo::echo;
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
-use actix_web::web::{Bytes, BytesMut, Payload};
+use actix_web::web::{Bytes, Payload};
 use actix_web::{HttpRequest, HttpResponse};
-use actix_web_actors::ws;
 use bytestring::ByteString;
+
+use self::context::{WsContext, WsSettings};
+use self::frame::CloseCode;
+use self::message::{WsError, WsMessage};
 
 use super::connection::EngineConnection;
 use super::error::EngineError;
@@ -21,7 +34,7 @@ use super::packet::{Frame, Message, Packet};
 use super::session::{BeginProbe, EngineSession, Incoming, TransportClosed};
 use super::sink::{SinkFull, TransportSink};
 use super::traffic::count_inbound;
-use super::types::{CloseReason, Frames, TransportId};
+use super::types::{CloseReason, Frames, SendOptions, TransportId};
 use super::Engine;
 
 /// Source of WebSocket transport ids (0 is the polling transport).
@@ -136,23 +149,18 @@ fn start(
     let connection = WsConnection {
         id: NEXT_TRANSPORT_ID.fetch_add(1, Ordering::Relaxed),
         role,
-        max_payload: engine.config.max_payload,
         max_queue: engine.config.max_queue,
         backlog: Arc::new(Backlog {
             bytes: AtomicUsize::new(0),
             max: engine.config.max_queue_bytes,
         }),
-        fragments: None,
         closing: false,
         connection: None,
     };
-    ws::WsResponseBuilder::new(connection, req, body)
-        .frame_size(engine.config.max_payload)
-        .start()
-        .map_err(|error| {
-            tracing::debug!(%error, "refused a WebSocket handshake");
-            EngineError::BadRequest
-        })
+    context::start(connection, req, body, settings(engine)).map_err(|error| {
+        tracing::debug!(%error, "refused a WebSocket handshake");
+        EngineError::BadRequest
+    })
 }
 
 enum Role {
@@ -169,21 +177,13 @@ enum Role {
     Refused,
 }
 
-/// A message being reassembled from continuation frames.
-struct Fragments {
-    binary: bool,
-    data: BytesMut,
-}
-
 /// One WebSocket connection.
 struct WsConnection {
     id: TransportId,
     role: Role,
-    max_payload: usize,
     max_queue: usize,
     /// The bytes handed to this WebSocket and not yet written to it.
     backlog: Arc<Backlog>,
-    fragments: Option<Fragments>,
     /// Told to close: frames still arriving (the layer above may write here directly) are dropped.
     closing: bool,
     /// The session's connection, when the session started on this WebSocket (see
@@ -192,7 +192,7 @@ struct WsConnection {
 }
 
 impl WsConnection {
-    fn deliver(&mut self, packet: Packet, ctx: &mut ws::WebsocketContext<Self>) {
+    fn deliver(&mut self, packet: Packet, ctx: &mut WsContext<Self>) {
         if self.closing {
             return;
         }
@@ -200,7 +200,7 @@ impl WsConnection {
             (Packet::Message(message), Some(connection)) => {
                 count_inbound(&message);
                 for frames in collect_replies(self.id, || connection.on_message(message)) {
-                    self.write(&frames, ctx);
+                    self.write(&frames, true, ctx);
                 }
             }
             (packet, _) => {
@@ -214,20 +214,21 @@ impl WsConnection {
         }
     }
 
-    /// Writes frames to the client, unless the socket is closing.
-    fn write(&self, frames: &Frames, ctx: &mut ws::WebsocketContext<Self>) {
+    /// Writes frames to the client (compressed where agreed, if `compress`), unless the socket is
+    /// closing.
+    fn write(&self, frames: &Frames, compress: bool, ctx: &mut WsContext<Self>) {
         if self.closing {
             return;
         }
         for frame in frames.as_slice() {
             match frame {
-                Frame::Text(text) => ctx.text(text.clone()),
-                Frame::Binary(bytes) => ctx.binary(bytes.clone()),
+                Frame::Text(text) => ctx.text(text, compress),
+                Frame::Binary(bytes) => ctx.binary(bytes, compress),
             }
         }
     }
 
-    fn deliver_text(&mut self, text: ByteString, ctx: &mut ws::WebsocketContext<Self>) {
+    fn deliver_text(&mut self, text: ByteString, ctx: &mut WsContext<Self>) {
         match Packet::decode_text(text) {
             Ok(packet) => self.deliver(packet, ctx),
             Err(error) => {
@@ -237,7 +238,7 @@ impl WsConnection {
         }
     }
 
-    fn deliver_binary(&mut self, bytes: Bytes, ctx: &mut ws::WebsocketContext<Self>) {
+    fn deliver_binary(&mut self, bytes: Bytes, ctx: &mut WsContext<Self>) {
         self.deliver(Packet::Message(Message::Binary(bytes)), ctx);
     }
 
@@ -249,7 +250,12 @@ impl WsConnection {
     }
 
     /// Tells the session why the transport ends and closes the socket.
-    fn fail(&mut self, reason: CloseReason, ctx: &mut ws::WebsocketContext<Self>) {
+    fn fail(&mut self, reason: CloseReason, ctx: &mut WsContext<Self>) {
+        self.fail_with(reason, close_code(reason), ctx);
+    }
+
+    /// [`Self::fail`] with the close code given.
+    fn fail_with(&mut self, reason: CloseReason, code: CloseCode, ctx: &mut WsContext<Self>) {
         self.closing = true;
         self.release(reason);
         if let Role::Attached(session) = &self.role {
@@ -258,63 +264,31 @@ impl WsConnection {
                 reason,
             });
         }
-        ctx.close(Some(close_code(reason).into()));
+        ctx.close(code);
         ctx.stop();
-    }
-
-    fn on_fragment(
-        &mut self,
-        item: actix_http::ws::Item,
-        ctx: &mut ws::WebsocketContext<Self>,
-    ) -> Result<(), CloseReason> {
-        let (first, bytes, last) = match item {
-            actix_http::ws::Item::FirstText(bytes) => (Some(false), bytes, false),
-            actix_http::ws::Item::FirstBinary(bytes) => (Some(true), bytes, false),
-            actix_http::ws::Item::Continue(bytes) => (None, bytes, false),
-            actix_http::ws::Item::Last(bytes) => (None, bytes, true),
-        };
-        match (first, self.fragments.as_mut()) {
-            (Some(binary), None) => {
-                self.fragments = Some(Fragments {
-                    binary,
-                    data: BytesMut::from(&bytes[..]),
-                });
-            }
-            (None, Some(fragments)) => fragments.data.extend_from_slice(&bytes),
-            _ => return Err(CloseReason::TransportError),
-        }
-        let size = self.fragments.as_ref().map_or(0, |f| f.data.len());
-        if size > self.max_payload {
-            return Err(CloseReason::PayloadTooLarge);
-        }
-        if last {
-            if let Some(fragments) = self.fragments.take() {
-                let data = fragments.data.freeze();
-                if fragments.binary {
-                    self.deliver_binary(data, ctx);
-                } else {
-                    let text =
-                        ByteString::try_from(data).map_err(|_| CloseReason::TransportError)?;
-                    self.deliver_text(text, ctx);
-                }
-            }
-        }
-        Ok(())
     }
 }
 
-fn close_code(reason: CloseReason) -> ws::CloseCode {
+/// What the WebSocket transport is told to do.
+fn settings(engine: &Engine) -> WsSettings {
+    WsSettings {
+        max_payload: engine.config.max_payload,
+        per_message_deflate: engine.config.per_message_deflate,
+    }
+}
+
+fn close_code(reason: CloseReason) -> CloseCode {
     match reason {
-        CloseReason::PayloadTooLarge => ws::CloseCode::Size,
-        CloseReason::TransportError => ws::CloseCode::Protocol,
-        CloseReason::SlowConsumer => ws::CloseCode::Policy,
-        CloseReason::ServerShutdown => ws::CloseCode::Away,
-        _ => ws::CloseCode::Normal,
+        CloseReason::PayloadTooLarge => CloseCode::Size,
+        CloseReason::TransportError => CloseCode::Protocol,
+        CloseReason::SlowConsumer => CloseCode::Policy,
+        CloseReason::ServerShutdown => CloseCode::Away,
+        _ => CloseCode::Normal,
     }
 }
 
 impl Actor for WsConnection {
-    type Context = ws::WebsocketContext<Self>;
+    type Context = WsContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(self.max_queue);
@@ -341,7 +315,7 @@ impl Actor for WsConnection {
                 self.role = Role::Attached(session);
             }
             Role::Starting | Role::Refused => {
-                ctx.close(Some(ws::CloseCode::Policy.into()));
+                ctx.close(CloseCode::Policy);
                 ctx.stop();
             }
         }
@@ -358,36 +332,35 @@ impl Actor for WsConnection {
     }
 }
 
-impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsConnection {
-    fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
-        let result = match item {
-            Ok(ws::Message::Text(text)) => {
+impl StreamHandler<Result<WsMessage, WsError>> for WsConnection {
+    fn handle(&mut self, item: Result<WsMessage, WsError>, ctx: &mut Self::Context) {
+        let failure = match item {
+            Ok(WsMessage::Text(text)) => {
                 self.deliver_text(text, ctx);
-                Ok(())
+                return;
             }
-            Ok(ws::Message::Binary(bytes)) => {
+            Ok(WsMessage::Binary(bytes)) => {
                 self.deliver_binary(bytes, ctx);
-                Ok(())
+                return;
             }
-            Ok(ws::Message::Continuation(item)) => self.on_fragment(item, ctx),
-            Ok(ws::Message::Ping(bytes)) => {
+            Ok(WsMessage::Ping(bytes)) => {
                 ctx.pong(&bytes);
-                Ok(())
+                return;
             }
-            Ok(ws::Message::Pong(_)) | Ok(ws::Message::Nop) => Ok(()),
-            Ok(ws::Message::Close(_)) => Err(CloseReason::TransportClose),
-            Err(ws::ProtocolError::Overflow) => Err(CloseReason::PayloadTooLarge),
+            Ok(WsMessage::Pong) => return,
+            Ok(WsMessage::Close(_)) => (CloseReason::TransportClose, CloseCode::Normal),
             Err(error) => {
-                tracing::debug!(%error, "WebSocket protocol error");
-                Err(CloseReason::TransportError)
+                tracing::warn!(%error, "closing a WebSocket");
+                let reason = match error {
+                    WsError::TooLarge | WsError::Frame(frame::FrameError::TooLarge) => {
+                        CloseReason::PayloadTooLarge
+                    }
+                    _ => CloseReason::TransportError,
+                };
+                (reason, error.close_code())
             }
         };
-        if let Err(reason) = result {
-            if reason != CloseReason::TransportClose {
-                tracing::warn!(reason = reason.as_str(), "closing a WebSocket");
-            }
-            self.fail(reason, ctx);
-        }
+        self.fail_with(failure.0, failure.1, ctx);
     }
 
     fn finished(&mut self, ctx: &mut Self::Context) {
@@ -399,7 +372,11 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsConnection {
 #[derive(Message)]
 #[rtype(result = "()")]
 enum Command {
-    Send(Frames),
+    /// Frames to write; `compress` is false for an emit flagged `compress(false)`.
+    Send {
+        frames: Frames,
+        compress: bool,
+    },
     Close(CloseReason),
     Adopt(Box<dyn EngineConnection>),
 }
@@ -409,9 +386,9 @@ impl Handler<Command> for WsConnection {
 
     fn handle(&mut self, command: Command, ctx: &mut Self::Context) {
         match command {
-            Command::Send(frames) => {
+            Command::Send { frames, compress } => {
                 self.backlog.taken(size_of(&frames));
-                self.write(&frames, ctx);
+                self.write(&frames, compress, ctx);
             }
             Command::Adopt(connection) => self.connection = Some(connection),
             Command::Close(reason) => {
@@ -419,7 +396,7 @@ impl Handler<Command> for WsConnection {
                 self.role = Role::Starting;
                 self.closing = true;
                 self.release(reason);
-                ctx.close(Some(close_code(reason).into()));
+                ctx.close(close_code(reason));
                 ctx.stop();
             }
         }
@@ -445,6 +422,11 @@ impl Backlog {
         Ok(())
     }
 
+    /// Whether bytes wait to be written.
+    fn waiting(&self) -> bool {
+        self.bytes.load(Ordering::Relaxed) > 0
+    }
+
     /// Counts `bytes` out.
     fn taken(&self, bytes: usize) {
         self.bytes.fetch_sub(bytes, Ordering::Relaxed);
@@ -464,12 +446,22 @@ struct ActorSink {
 
 impl TransportSink for ActorSink {
     fn send(&self, frames: Frames) -> Result<(), SinkFull> {
+        self.send_with(frames, SendOptions::default())
+    }
+
+    /// A volatile message is dropped while earlier ones still wait to be written (Node's
+    /// `volatile`: sent only if the transport is writable now); `compress: false` writes it plain.
+    fn send_with(&self, frames: Frames, options: SendOptions) -> Result<(), SinkFull> {
+        if options.volatile && self.backlog.waiting() {
+            return Ok(());
+        }
         let Some(frames) = keep_as_reply(self.id, frames) else {
             return Ok(());
         };
         let size = size_of(&frames);
         self.backlog.add(size)?;
-        match self.addr.try_send(Command::Send(frames)) {
+        let compress = options.compress;
+        match self.addr.try_send(Command::Send { frames, compress }) {
             Ok(()) => Ok(()),
             // A closed socket reports itself through `TransportClosed`; only a full buffer matters.
             Err(SendError::Closed(_)) => {

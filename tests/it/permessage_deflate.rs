@@ -1,0 +1,231 @@
+//! permessage-deflate (RFC 7692) on the WebSocket transport, behind `--per-message-deflate`:
+//! negotiated only when on, large messages compressed both ways, small ones not, a zip bomb
+//! closed with 1009 without harming anyone else, and the official client (over `ws`) and the
+//! Autobahn suite agreeing.
+
+use std::time::Duration;
+
+use crate::common::raw_ws::*;
+use crate::common::*;
+use agora::engineio::EngineConfig;
+use agora::socketio::SocketIoConfig;
+
+const ECHO: &str = "/engine.io/?EIO=4&transport=websocket";
+const OFFER: &str = "permessage-deflate; client_max_window_bits";
+
+async fn spawn(per_message_deflate: bool) -> TestServer {
+    let engine = EngineConfig {
+        per_message_deflate,
+        ..quiet_engine()
+    };
+    spawn_conformance(engine, SocketIoConfig::default()).await
+}
+
+/// An Engine.IO session on the echo endpoint, its open packet read.
+async fn open(server: &TestServer, offer: Option<&str>) -> RawWs {
+    let mut ws = RawWs::connect(server.port, ECHO, offer).await;
+    let open = ws.recv().await;
+    assert_eq!(open.payload.first(), Some(&b'0'), "the open packet");
+    ws
+}
+
+#[actix_web::test]
+async fn large_messages_are_compressed_both_ways_and_small_ones_are_not() {
+    let server = spawn(true).await;
+    let mut ws = open(&server, Some(OFFER)).await;
+    assert_eq!(
+        ws.extensions.as_deref(),
+        Some("permessage-deflate; server_no_context_takeover; client_no_context_takeover")
+    );
+    let large = format!("4{}", r#"{"text":"hello, room"}"#.repeat(200));
+    ws.send(COMPRESSED_TEXT, &deflate(large.as_bytes())).await;
+    let before = ws.frame_bytes;
+    let echoed = ws.recv_data().await;
+    assert!(
+        echoed.compressed(),
+        "a {}-byte message goes compressed",
+        large.len()
+    );
+    assert!(
+        ws.frame_bytes - before < large.len() / 10,
+        "compressed on the wire"
+    );
+    assert_eq!(inflate(&echoed.payload), large.as_bytes());
+
+    ws.send(TEXT, b"4small").await;
+    let small = ws.recv_data().await;
+    assert!(!small.compressed(), "under the 1 KiB threshold");
+    assert_eq!(small.payload, b"4small");
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn without_the_flag_the_extension_is_not_negotiated_and_a_compressed_frame_is_a_protocol_error(
+) {
+    let server = spawn(false).await;
+    let mut ws = open(&server, Some(OFFER)).await;
+    assert_eq!(ws.extensions, None);
+    let large = "4".repeat(5_000);
+    ws.send(TEXT, large.as_bytes()).await;
+    assert!(!ws.recv_data().await.compressed());
+    ws.send(COMPRESSED_TEXT, &deflate(large.as_bytes())).await;
+    assert_eq!(ws.recv_data().await.close_code(), Some(1002));
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn a_client_that_does_not_offer_it_gets_plain_frames() {
+    let server = spawn(true).await;
+    let mut ws = open(&server, None).await;
+    assert_eq!(ws.extensions, None);
+    ws.send(TEXT, "4".repeat(5_000).as_bytes()).await;
+    assert!(!ws.recv_data().await.compressed());
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn a_zip_bomb_is_closed_with_1009_and_other_sessions_carry_on() {
+    let server = spawn(true).await;
+    let mut bystander = open(&server, Some(OFFER)).await;
+    let mut attacker = open(&server, Some(OFFER)).await;
+    // 20 MB of zeros: about 20 KB compressed, twenty times the maximum payload inflated.
+    let bomb = deflate(&vec![b'0'; 20_000_000]);
+    assert!(bomb.len() < EngineConfig::default().max_payload);
+    attacker.send(COMPRESSED_TEXT, &bomb).await;
+    assert_eq!(attacker.recv_data().await.close_code(), Some(1009));
+
+    bystander.send(TEXT, b"4still here").await;
+    assert_eq!(bystander.recv_data().await.payload, b"4still here");
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn a_compressed_message_that_does_not_inflate_is_closed_with_1007() {
+    let server = spawn(true).await;
+    let mut ws = open(&server, Some(OFFER)).await;
+    ws.send(COMPRESSED_TEXT, b"\xFF\xFF\xFF\xFF not deflate")
+        .await;
+    assert_eq!(ws.recv_data().await.close_code(), Some(1007));
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn a_server_window_smaller_than_a_message_sends_it_uncompressed() {
+    let server = spawn(true).await;
+    let offer = "permessage-deflate; server_max_window_bits=10";
+    let mut ws = open(&server, Some(offer)).await;
+    let extensions = ws.extensions.clone().unwrap_or_default();
+    assert!(
+        extensions.ends_with("; server_max_window_bits=10"),
+        "{extensions}"
+    );
+    ws.send(TEXT, "4".repeat(1_024).as_bytes()).await;
+    assert!(ws.recv_data().await.compressed(), "fits the 1 KiB window");
+    ws.send(TEXT, "4".repeat(1_025).as_bytes()).await;
+    assert!(!ws.recv_data().await.compressed(), "longer than the window");
+    assert!(ws.silent_for(Duration::from_millis(100)).await);
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn the_plain_echo_speaks_the_same_codec() {
+    let server = spawn(true).await;
+    let mut ws = RawWs::connect(server.port, "/echo", Some(OFFER)).await;
+    assert!(ws.extensions.is_some());
+    let large = "é".repeat(1_000);
+    ws.send(COMPRESSED_TEXT, &deflate(large.as_bytes())).await;
+    assert_eq!(inflate(&ws.recv().await.payload), large.as_bytes());
+    ws.send(0x01, b"hel").await;
+    ws.send(0x89, b"ping").await;
+    assert_eq!(
+        ws.recv().await.payload,
+        b"ping",
+        "a pong between the fragments"
+    );
+    ws.send(0x80, b"lo").await;
+    assert_eq!(ws.recv().await.payload, b"hello");
+    ws.send(TEXT, b"\xFF").await;
+    assert_eq!(ws.recv().await.close_code(), Some(1007));
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn the_official_client_exchanges_compressed_messages() {
+    let server = spawn(true).await;
+    crate::common::node::run_scenario(
+        "tests/interop/deflate.mjs",
+        "tests/interop/node_modules/socket.io-client",
+        "all",
+        &[server.http("")],
+        Duration::from_secs(60),
+    )
+    .await;
+    server.stop().await;
+}
+
+/// Where `.ci/run` installs kosoku, which runs the Autobahn fuzzing cases.
+const KOSOKU: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/target/ci-venv/bin/kosoku");
+/// The Autobahn run takes seconds; this is the ceiling before the test fails.
+const AUTOBAHN_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Runs the Autobahn cases `groups` against `/echo` and returns how many ran, failing on any
+/// case that is neither OK, NON-STRICT nor INFORMATIONAL.
+async fn autobahn(server: &TestServer, groups: &[&str]) -> usize {
+    let reports = tempfile::tempdir().expect("a report directory");
+    let mut command = tokio::process::Command::new(KOSOKU);
+    command.args(["-m", "fuzzingclient", "-p", "2", "-o"]);
+    command.arg(reports.path());
+    for group in groups {
+        command.args(["-i", group]);
+    }
+    let output = tokio::time::timeout(
+        AUTOBAHN_TIMEOUT,
+        command.arg(server.ws("/echo")).kill_on_drop(true).output(),
+    )
+    .await
+    .expect("Autobahn within its time")
+    .expect("kosoku runs");
+    let index = std::fs::read_to_string(reports.path().join("index.json"))
+        .unwrap_or_else(|_| panic!("no report: {}", String::from_utf8_lossy(&output.stdout)));
+    let index: serde_json::Value = serde_json::from_str(&index).expect("a JSON report");
+    let cases = index
+        .as_object()
+        .and_then(|agents| agents.values().next())
+        .and_then(serde_json::Value::as_object)
+        .expect("the cases of one agent");
+    let failed: Vec<String> = cases
+        .iter()
+        .filter(|(_, result)| {
+            !matches!(
+                result["behavior"].as_str(),
+                Some("OK" | "NON-STRICT" | "INFORMATIONAL")
+            ) || !matches!(
+                result["behaviorClose"].as_str(),
+                Some("OK" | "INFORMATIONAL")
+            )
+        })
+        .map(|(case, result)| format!("{case}: {result}"))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "Autobahn cases failed:\n{}",
+        failed.join("\n")
+    );
+    cases.len()
+}
+
+#[actix_web::test]
+async fn autobahn_framing_cases_pass_when_kosoku_is_installed() {
+    if !std::path::Path::new(KOSOKU).exists() {
+        eprintln!("skipped: {KOSOKU} is missing (.ci/run installs it)");
+        return;
+    }
+    let server = spawn(true).await;
+    let groups = ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*"];
+    assert_eq!(
+        autobahn(&server, &groups).await,
+        246,
+        "every case of groups 1 to 7"
+    );
+    server.stop().await;
+}
