@@ -215,17 +215,22 @@ async fn autobahn(server: &TestServer, groups: &[&str]) -> usize {
 }
 
 #[actix_web::test]
-async fn autobahn_framing_cases_pass_when_kosoku_is_installed() {
-    if !std::path::Path::new(KOSOKU).exists() {
-        eprintln!("skipped: {KOSOKU} is missing (.ci/run installs it)");
-        return;
-    }
+async fn autobahn_framing_cases_pass() {
+    assert!(
+        std::path::Path::new(KOSOKU).exists(),
+        "{KOSOKU} is missing: .ci/run installs it (pip install kosoku==0.1.0 into target/ci-venv)"
+    );
     let server = spawn(true).await;
-    let groups = ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*"];
+    // Group 9 (performance) shortened to its message-rate cases, 9.7 and 9.8: 1,000 messages
+    // of up to 4 KiB each way. The full group 9 (messages up to 16 MiB, `--max-payload` raised)
+    // passes too: docs/ARCHITECTURE.md.
+    let groups = [
+        "1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.7.*", "9.8.*",
+    ];
     assert_eq!(
         autobahn(&server, &groups).await,
-        246,
-        "every case of groups 1 to 7"
+        258,
+        "every case of groups 1 to 7, and 9.7 and 9.8"
     );
     server.stop().await;
 }
