@@ -234,3 +234,74 @@ async fn autobahn_framing_cases_pass() {
     );
     server.stop().await;
 }
+
+/// A server whose `big` event answers with a large `plain` emitted `compress(false)`, then a
+/// large `packed` emitted as usual, and broadcasts the same two to everyone.
+async fn spawn_flags_server() -> (u16, actix_web::dev::ServerHandle) {
+    use actix::Actor;
+    use agora::engineio::{Engine, SendOptions};
+    use agora::hub::{ChatServer, LocalAdapter};
+    use agora::socketio::{Namespace, Payload, SocketIo};
+    use std::sync::{Arc, OnceLock};
+
+    let text = || Payload::json(&"x".repeat(4_000));
+    let io_cell: Arc<OnceLock<SocketIo>> = Arc::new(OnceLock::new());
+    let io_in_handler = Arc::clone(&io_cell);
+    let main = Namespace::builder("/").on("big", move |socket, _, _| {
+        let plain = SendOptions {
+            compress: false,
+            ..SendOptions::default()
+        };
+        socket.emit_with("plain", text(), plain).expect("emitted");
+        socket.emit("packed", text()).expect("emitted");
+        let io = io_in_handler.get().expect("the server is built");
+        io.main()
+            .compress(false)
+            .emit("all-plain", text())
+            .expect("broadcast");
+        io.main().emit("all-packed", text()).expect("broadcast");
+    });
+    let hub = ChatServer::default().start();
+    let io = SocketIo::builder(Arc::new(LocalAdapter::new(hub)))
+        .namespace(main)
+        .build();
+    let _ = io_cell.set(io.clone());
+    let engine = EngineConfig {
+        per_message_deflate: true,
+        ..quiet_engine()
+    };
+    serve_socket_io(Engine::new(engine, Arc::new(io)))
+}
+
+#[actix_web::test]
+async fn an_emit_flagged_compress_false_goes_plain_and_the_others_compressed() {
+    let (port, handle) = spawn_flags_server().await;
+    let mut ws = RawWs::connect(port, "/socket.io/?EIO=4&transport=websocket", Some(OFFER)).await;
+    assert!(ws.extensions.is_some(), "deflate agreed");
+    ws.recv_data().await; // the Engine.IO open packet
+    ws.send(TEXT, b"40").await;
+    ws.recv_data().await; // the CONNECT answer
+    ws.send(TEXT, br#"42["big"]"#).await;
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let frame = ws.recv_data().await;
+        let text = if frame.compressed() {
+            inflate(&frame.payload)
+        } else {
+            frame.payload.clone()
+        };
+        let text = String::from_utf8(text).expect("text");
+        let event = text.split('"').nth(1).expect("an event name").to_string();
+        seen.push((event, frame.compressed()));
+    }
+    seen.sort();
+    let expected = [
+        ("all-packed", true),
+        ("all-plain", false),
+        ("packed", true),
+        ("plain", false),
+    ]
+    .map(|(event, compressed)| (event.to_string(), compressed));
+    assert_eq!(seen, expected);
+    handle.stop(false).await;
+}

@@ -48,13 +48,16 @@ thread_local! {
     static REPLIES: RefCell<Replies> = const { RefCell::new(Replies::new()) };
 }
 
-/// Frames sent to one WebSocket while it hands a message to its connection. Most messages get one
-/// reply or none, which needs no list.
+/// Frames sent to one WebSocket while it hands a message to its connection, each with whether it
+/// may be compressed. Most messages get one reply or none, which needs no list.
 #[derive(Default)]
 struct Replies {
-    first: Option<Frames>,
-    more: Vec<Frames>,
+    first: Option<Reply>,
+    more: Vec<Reply>,
 }
+
+/// Frames to write, and whether they may be compressed (`SendOptions::compress`).
+type Reply = (Frames, bool);
 
 impl Replies {
     const fn new() -> Replies {
@@ -64,17 +67,17 @@ impl Replies {
         }
     }
 
-    fn push(&mut self, frames: Frames) {
+    fn push(&mut self, reply: Reply) {
         match self.first {
-            None => self.first = Some(frames),
-            Some(_) => self.more.push(frames),
+            None => self.first = Some(reply),
+            Some(_) => self.more.push(reply),
         }
     }
 }
 
 impl IntoIterator for Replies {
-    type Item = Frames;
-    type IntoIter = std::iter::Chain<std::option::IntoIter<Frames>, std::vec::IntoIter<Frames>>;
+    type Item = Reply;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<Reply>, std::vec::IntoIter<Reply>>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.first.into_iter().chain(self.more)
@@ -98,11 +101,11 @@ fn collect_replies(id: TransportId, handle: impl FnOnce()) -> Replies {
 }
 
 /// Keeps `frames` if WebSocket `id` is collecting replies on this thread; gives them back if not.
-fn keep_as_reply(id: TransportId, frames: Frames) -> Option<Frames> {
+fn keep_as_reply(id: TransportId, frames: Frames, compress: bool) -> Option<Frames> {
     if COLLECTING_FOR.get() != Some(id) {
         return Some(frames);
     }
-    REPLIES.with_borrow_mut(|replies| replies.push(frames));
+    REPLIES.with_borrow_mut(|replies| replies.push((frames, compress)));
     None
 }
 
@@ -199,8 +202,10 @@ impl WsConnection {
         match (packet, self.connection.as_mut()) {
             (Packet::Message(message), Some(connection)) => {
                 count_inbound(&message);
-                for frames in collect_replies(self.id, || connection.on_message(message)) {
-                    self.write(&frames, true, ctx);
+                for (frames, compress) in
+                    collect_replies(self.id, || connection.on_message(message))
+                {
+                    self.write(&frames, compress, ctx);
                 }
             }
             (packet, _) => {
@@ -455,12 +460,12 @@ impl TransportSink for ActorSink {
         if options.volatile && self.backlog.waiting() {
             return Ok(());
         }
-        let Some(frames) = keep_as_reply(self.id, frames) else {
+        let compress = options.compress;
+        let Some(frames) = keep_as_reply(self.id, frames, compress) else {
             return Ok(());
         };
         let size = size_of(&frames);
         self.backlog.add(size)?;
-        let compress = options.compress;
         match self.addr.try_send(Command::Send { frames, compress }) {
             Ok(()) => Ok(()),
             // A closed socket reports itself through `TransportClosed`; only a full buffer matters.
