@@ -92,6 +92,44 @@ impl std::fmt::Debug for Orphaned {
     }
 }
 
+/// Told each broadcast packet an adapter delivers to one socket, as the frames it sent (Node's
+/// `notifyOutgoingListeners`): built by the namespace only when it has outgoing catch-alls.
+pub type OutgoingHook = Arc<dyn Fn(&[Frame]) + Send + Sync>;
+
+/// Told the rooms a socket joined (`true`) or left that the adapter changed itself: through
+/// [`Adapter::add_sockets`] and [`Adapter::del_sockets`] (on any node), and the rooms a recovered
+/// socket gets back. Set by observers (the admin feed).
+pub type RoomsHook = Arc<dyn Fn(&[Room], bool) + Send + Sync>;
+
+/// What an adapter tells about one socket besides delivering to it; nothing by default, and then
+/// the delivery path only checks two `None`s.
+#[derive(Clone, Default)]
+pub struct SocketHooks {
+    /// Sees the broadcasts delivered to the socket.
+    pub outgoing: Option<OutgoingHook>,
+    /// Sees the rooms the adapter changed.
+    pub rooms: Option<RoomsHook>,
+}
+
+impl SocketHooks {
+    /// A broadcast's frames are being sent to the socket.
+    #[inline]
+    pub fn sent(&self, frames: &[Frame]) {
+        if let Some(hook) = &self.outgoing {
+            hook(frames);
+        }
+    }
+
+    /// The adapter moved the socket into (`join`) or out of `rooms`.
+    pub fn rooms_changed(&self, rooms: &[Room], join: bool) {
+        if let Some(hook) = &self.rooms {
+            if !rooms.is_empty() {
+                hook(rooms, join);
+            }
+        }
+    }
+}
+
 /// A socket that just connected, for [`Adapter::add_socket`].
 pub struct NewSocket {
     /// The socket's id.
@@ -104,6 +142,8 @@ pub struct NewSocket {
     pub orphaned: Orphaned,
     /// What fetches tell of it.
     pub details: Arc<SocketDetails>,
+    /// Who is told of its broadcasts and of rooms changed for it.
+    pub hooks: SocketHooks,
 }
 
 /// A returning socket, for [`Adapter::restore_socket`].
@@ -124,6 +164,8 @@ pub struct RestoreRequest {
     pub orphaned: Orphaned,
     /// Its handshake and data slot, for fetches.
     pub details: Arc<SocketDetails>,
+    /// Who is told of its broadcasts and of rooms changed for it (the rooms it gets back too).
+    pub hooks: SocketHooks,
 }
 
 /// A broadcast that asks every socket it reaches for an acknowledgement, for
