@@ -191,6 +191,14 @@ const scenarios = {
     await connected(late, "late admin");
     const [all] = await seen(late, "all_sockets", () => true, "all_sockets");
     assert(all.some((s) => s.id === carol.id), `remote socket listed: ${show(all)}`);
+    // Joining and leaving reach a socket of the other node, whose node reports the move.
+    watcher.emit("join", "/", "ops", carol.id);
+    await seen(watcher, "room_joined", (nsp, r, id) => r === "ops" && id === carol.id, "remote room_joined by join");
+    const toRoom = waitFor(carol, "in-ops", "an emit to the room the remote socket joined", STEP_MS);
+    watcher.emit("emit", "/", "ops", "in-ops", 1);
+    await toRoom;
+    watcher.emit("leave", "/", "ops", carol.id);
+    await seen(watcher, "room_left", (nsp, r, id) => r === "ops" && id === carol.id, "remote room_left by leave");
     const carolId = carol.id; // the client forgets it on disconnect
     carol.close();
     await seen(watcher, "socket_disconnected", (nsp, id) => id === carolId, "remote socket_disconnected");
