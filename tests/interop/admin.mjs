@@ -51,6 +51,17 @@ async function connected(socket, what) {
   assert(outcome === null, `${what} refused: ${outcome && outcome.message}`);
 }
 
+/** The admin makes `socket` join "ops" (reported), emits to that room, then makes it leave. */
+async function joinEmitLeave(watcher, socket, what) {
+  watcher.emit("join", "/", "ops", socket.id);
+  await seen(watcher, "room_joined", (nsp, r, id) => r === "ops" && id === socket.id, `${what}room_joined by join`);
+  const toRoom = waitFor(socket, "in-ops", `an emit to the room the ${what}socket joined`, STEP_MS);
+  watcher.emit("emit", "/", "ops", "in-ops", 1);
+  await toRoom;
+  watcher.emit("leave", "/", "ops", socket.id);
+  await seen(watcher, "room_left", (nsp, r, id) => r === "ops" && id === socket.id, `${what}room_left by leave`);
+}
+
 const isDate = (value) => typeof value === "string" && !Number.isNaN(Date.parse(value));
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -121,13 +132,7 @@ const scenarios = {
     const hello = waitFor(alice, "hello", "the admin's emit", STEP_MS);
     watcher.emit("emit", "/", null, "hello", { from: "admin" });
     assertEqual((await hello)[0], { from: "admin" }, "emitted argument");
-    watcher.emit("join", "/", "ops", alice.id);
-    await seen(watcher, "room_joined", (nsp, r, id) => r === "ops" && id === alice.id, "room_joined by join");
-    const toRoom = waitFor(alice, "in-ops", "an emit to the joined room", STEP_MS);
-    watcher.emit("emit", "/", "ops", "in-ops", 1);
-    await toRoom;
-    watcher.emit("leave", "/", "ops", alice.id);
-    await seen(watcher, "room_left", (nsp, r, id) => r === "ops" && id === alice.id, "room_left by leave");
+    await joinEmitLeave(watcher, alice, "");
     const aliceId = alice.id; // the client forgets it on disconnect
     const gone = waitFor(alice, "disconnect", "the admin's _disconnect", STEP_MS);
     watcher.emit("_disconnect", "/", true, aliceId);
@@ -192,13 +197,7 @@ const scenarios = {
     const [all] = await seen(late, "all_sockets", () => true, "all_sockets");
     assert(all.some((s) => s.id === carol.id), `remote socket listed: ${show(all)}`);
     // Joining and leaving reach a socket of the other node, whose node reports the move.
-    watcher.emit("join", "/", "ops", carol.id);
-    await seen(watcher, "room_joined", (nsp, r, id) => r === "ops" && id === carol.id, "remote room_joined by join");
-    const toRoom = waitFor(carol, "in-ops", "an emit to the room the remote socket joined", STEP_MS);
-    watcher.emit("emit", "/", "ops", "in-ops", 1);
-    await toRoom;
-    watcher.emit("leave", "/", "ops", carol.id);
-    await seen(watcher, "room_left", (nsp, r, id) => r === "ops" && id === carol.id, "remote room_left by leave");
+    await joinEmitLeave(watcher, carol, "remote ");
     const carolId = carol.id; // the client forgets it on disconnect
     carol.close();
     await seen(watcher, "socket_disconnected", (nsp, id) => id === carolId, "remote socket_disconnected");
