@@ -15,7 +15,7 @@ use crate::engineio::{CloseReason, EngineSocket, Frame, Frames};
 use crate::socketio::packet::Packet;
 use crate::socketio::{
     AckReport, BroadcastOptions, FetchedSocket, NewSocket, Orphaned, Parser, PendingAcks,
-    RecoveryConfig, RestoreRequest, Room, SocketDetails, SocketHooks, SocketId,
+    RecoveryConfig, RestoreRequest, Room, SentFrames, SocketDetails, SocketHooks, SocketId,
 };
 
 /// Why the hub refused a trade request.
@@ -256,7 +256,8 @@ impl ChatServer {
         frames: &Arc<[Frame]>,
         options: &BroadcastOptions,
     ) -> usize {
-        let reached = self.deliver(nsp, frames, options, |_, member| member.hooks.sent(frames));
+        let sent = SentFrames::new(frames);
+        let reached = self.deliver(nsp, frames, options, |_, member| member.hooks.sent(&sent));
         if let (Some(offset), Some(log)) = (
             &options.offset,
             self.namespaces.get_mut(nsp).and_then(|ns| ns.log.as_mut()),
@@ -277,9 +278,10 @@ impl ChatServer {
         ack_id: u64,
         reports: &tokio::sync::mpsc::UnboundedSender<AckReport>,
     ) -> usize {
+        let sent = SentFrames::new(frames);
         let reached = self.deliver(nsp, frames, options, |_, member| {
             member.acks.expect_broadcast(ack_id, reports);
-            member.hooks.sent(frames);
+            member.hooks.sent(&sent);
         });
         // The collector may be gone already (it timed out); nothing to tell then.
         let _ = reports.send(AckReport::Delivered(reached));

@@ -13,7 +13,6 @@ use serde_json::{json, Value};
 
 use super::ack::AckSender;
 use super::adapter::{Adapter, NewSocket, Orphaned, OutgoingHook, RestoreRequest, SocketHooks};
-use super::decoder::Decoder;
 use super::middleware::{Interceptors, MiddlewareError};
 use super::packet::Packet;
 use super::parser::Parser;
@@ -336,11 +335,9 @@ impl Namespace {
         }
         let socket = socket.clone();
         let parser = self.parser;
-        Some(Arc::new(move |frames| {
-            // The frames were written by this server's parser: only events are broadcast, with
-            // their ack id when they ask for one (which the catch-alls do not see, as in Node).
-            if let Ok(Packet::Event { event, payload, .. }) = Decoder::read_frames(parser, frames) {
-                socket.notify_outgoing(&event, &payload);
+        Some(Arc::new(move |sent| {
+            if let Some((event, payload)) = sent.event(parser) {
+                socket.notify_outgoing(event, payload);
             }
         }))
     }

@@ -394,8 +394,11 @@ async fn hooks_see_broadcasts_to_their_socket_and_rooms_the_hub_moves() {
     let hooks = |name: &'static str| {
         let (sent, moved) = (Arc::clone(&seen), Arc::clone(&seen));
         SocketHooks {
-            outgoing: Some(Arc::new(move |frames: &[Frame]| {
-                crate::sync::lock(&sent).push(format!("{name} got {}", frames.len()));
+            outgoing: Some(Arc::new(move |frames: &SentFrames<'_>| {
+                let event = frames
+                    .event(Parser::Default)
+                    .map(|(event, _)| event.to_owned());
+                crate::sync::lock(&sent).push(format!("{name} got {event:?}"));
             })),
             rooms: Some(Arc::new(move |rooms: &[Room], join: bool| {
                 let names: Vec<&str> = rooms.iter().map(|r| &**r).collect();
@@ -409,9 +412,9 @@ async fn hooks_see_broadcasts_to_their_socket_and_rooms_the_hub_moves() {
     let take = || std::mem::take(&mut *crate::sync::lock(&seen));
 
     hub.broadcast(&nsp(), &frames(), &to(&["r"]));
-    assert_eq!(take(), ["a got 1"]);
+    assert_eq!(take(), [r#"a got Some("news")"#]);
     assert_eq!(reached(&mut hub, &to(&["q"]), &[&a, &b]), ["b"]);
-    assert_eq!(take(), ["b got 1"]);
+    assert_eq!(take(), [r#"b got Some("news")"#]);
 
     hub.move_sockets(&nsp(), &to(&["q"]), &rooms(&["new"]), true);
     assert_eq!(take(), [r#"b true ["new"]"#]);
