@@ -3,7 +3,7 @@
 //
 //   node tests/interop/admin.mjs <scenario> <baseUrl> [<otherNodeUrl>] <user> <password>
 //
-// Scenarios: refused, guessing, watch, readonly, cluster. Prints "ok <scenario>" last on success.
+// Scenarios: refused, guessing, watch, readonly, recovered, cluster. Prints "ok <scenario>" last on success.
 
 import { io } from "socket.io-client";
 import { assert, assertEqual, show, waitFor, waitUntil } from "./helpers.mjs";
@@ -176,6 +176,28 @@ const scenarios = {
     assert(bob.connected, "the disconnect was refused");
     assert(!watcher.seen.some(([e, , r]) => e === "room_joined" && r === "ops"), "the join was refused");
     bob.close();
+    watcher.close();
+  },
+
+  async recovered(url, name, password) {
+    const watcher = admin(url, { username: name, password });
+    await connected(watcher, "admin");
+    const dave = io(url, { forceNew: true, transports: ["websocket"], reconnectionDelay: 100, reconnectionDelayMax: 300 });
+    await connected(dave, "user");
+    const id = dave.id;
+    watcher.emit("join", "/", "ops", id);
+    await seen(watcher, "room_joined", (nsp, r, sid) => r === "ops" && sid === id, "room_joined by join");
+    const mark = watcher.seen.length;
+    const back = waitFor(dave, "connect", "the reconnection", STEP_MS);
+    dave.io.engine.transport.ws._socket.destroy(); // a cut: no close frame, no DISCONNECT
+    await back;
+    assert(dave.recovered && dave.id === id, `recovered with the same id (${dave.recovered}, ${dave.id})`);
+    await waitUntil(
+      () => watcher.seen.slice(mark).some(([event, , r, sid]) => event === "room_joined" && r === "ops" && sid === id),
+      `the rooms it got back reported (seen since: ${show(watcher.seen.slice(mark).map(([event]) => event))})`,
+      STEP_MS,
+    );
+    dave.close();
     watcher.close();
   },
 
