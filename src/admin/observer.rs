@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use futures_util::FutureExt;
 use serde_json::{json, Value};
 
 use super::feed::{event_args, Feed};
@@ -16,7 +15,8 @@ use super::time::now_iso;
 use crate::engineio::{EngineSocket, Frame};
 use crate::socketio::{
     AckRequest, Adapter, BroadcastOptions, DisconnectReason, FetchedSocket, NewSocket,
-    NodesReached, Payload, RestoreRequest, Room, ServerSideAckError, ServerSideEvents, SocketId,
+    NodesReached, Payload, RestoreRequest, Room, RoomsHook, ServerSideAckError, ServerSideEvents,
+    SocketId,
 };
 
 /// The real adapter, watched.
@@ -56,18 +56,15 @@ impl ObservedAdapter {
     }
 
     fn rooms_changed(&self, nsp: &Arc<str>, id: &SocketId, rooms: &[Room], join: bool) {
-        let event = if join { "room_joined" } else { "room_left" };
-        for room in self.registry.change_rooms(nsp, id, rooms, join) {
-            self.feed.push(
-                event,
-                vec![
-                    json!(&**nsp),
-                    json!(&*room),
-                    json!(id.as_str()),
-                    json!(now_iso()),
-                ],
-            );
-        }
+        report_rooms(&self.registry, &self.feed, nsp, id, rooms, join);
+    }
+
+    /// Reports the rooms the adapter itself changes for socket `id` (`add_sockets` and
+    /// `del_sockets` from any node, the rooms a recovered socket gets back).
+    fn rooms_hook(&self, nsp: &Arc<str>, id: &SocketId) -> RoomsHook {
+        let (registry, feed) = (Arc::clone(&self.registry), self.feed.clone());
+        let (nsp, id) = (Arc::clone(nsp), id.clone());
+        Arc::new(move |rooms, join| report_rooms(&registry, &feed, &nsp, &id, rooms, join))
     }
 
     fn event(
@@ -94,9 +91,33 @@ impl ObservedAdapter {
     }
 }
 
+/// Pushes `room_joined` (`join`) or `room_left` for each of `rooms` that changed for the socket.
+fn report_rooms(
+    registry: &Registry,
+    feed: &Feed,
+    nsp: &Arc<str>,
+    id: &SocketId,
+    rooms: &[Room],
+    join: bool,
+) {
+    let event = if join { "room_joined" } else { "room_left" };
+    for room in registry.change_rooms(nsp, id, rooms, join) {
+        feed.push(
+            event,
+            vec![
+                json!(&**nsp),
+                json!(&*room),
+                json!(id.as_str()),
+                json!(now_iso()),
+            ],
+        );
+    }
+}
+
 impl Adapter for ObservedAdapter {
-    fn add_socket(&self, nsp: &Arc<str>, socket: NewSocket) {
+    fn add_socket(&self, nsp: &Arc<str>, mut socket: NewSocket) {
         self.connected(nsp, &socket.id, &socket.engine);
+        socket.hooks.rooms = Some(self.rooms_hook(nsp, &socket.id));
         self.inner.add_socket(nsp, socket);
     }
 
@@ -138,20 +159,16 @@ impl Adapter for ObservedAdapter {
         self.inner.disconnect_sockets(nsp, options, close);
     }
 
-    fn restore_socket(&self, nsp: &Arc<str>, request: RestoreRequest) -> BoxFuture<'static, bool> {
-        let id = request.id.clone();
-        let engine = request.engine.clone();
-        let restoring = self.inner.restore_socket(nsp, request);
-        let registry = Arc::clone(&self.registry);
-        let feed = self.feed.clone();
-        let nsp = Arc::clone(nsp);
-        async move {
-            let recovered = restoring.await;
-            let socket = registry.socket_added(&nsp, &id, engine.sid());
-            feed.push("socket_connected", vec![socket, json!(now_iso())]);
-            recovered
-        }
-        .boxed()
+    /// Known (and told) before the adapter restores it, so the rooms it gets back are reported
+    /// as joined.
+    fn restore_socket(
+        &self,
+        nsp: &Arc<str>,
+        mut request: RestoreRequest,
+    ) -> BoxFuture<'static, bool> {
+        self.connected(nsp, &request.id, &request.engine);
+        request.hooks.rooms = Some(self.rooms_hook(nsp, &request.id));
+        self.inner.restore_socket(nsp, request)
     }
 
     fn fetch_sockets(

@@ -134,8 +134,7 @@ impl Operation {
         Some(operation)
     }
 
-    /// Carries the operation out. Emitting and disconnecting reach every node of a cluster;
-    /// joining and leaving move this node's sockets only.
+    /// Carries the operation out, on every node of a cluster.
     pub async fn run(self, io: &SocketIo, adapter: &ObservedAdapter) -> Result<(), OperationError> {
         let select =
             |nsp: &str, filter: Option<Room>| -> Result<BroadcastOperator, OperationError> {
@@ -160,14 +159,12 @@ impl Operation {
                 filter,
                 join,
             } => {
-                let ids = select(&nsp, filter)?.sockets().await;
-                let nsp = Arc::from(nsp);
-                for id in ids.iter().filter(|id| adapter.is_local(&nsp, id)) {
-                    if join {
-                        adapter.join(&nsp, id, vec![Room::clone(&room)]);
-                    } else {
-                        adapter.leave(&nsp, id, vec![Room::clone(&room)]);
-                    }
+                // On every node; each reports its own sockets' moves to the feed.
+                let selected = select(&nsp, filter)?;
+                if join {
+                    selected.sockets_join(room);
+                } else {
+                    selected.sockets_leave(room);
                 }
             }
             Operation::Disconnect { nsp, close, filter } => {

@@ -122,13 +122,16 @@ impl Inner {
             let mut mirror = self.mirror();
             if join {
                 mirror.join(nsp, id, rooms.iter().cloned());
-                drop(mirror);
-                self.local.join(nsp, id, rooms);
             } else {
                 mirror.leave(nsp, id, &rooms);
-                drop(mirror);
-                self.local.leave(nsp, id, rooms);
             }
+            drop(mirror);
+            // A move of the hub's, which tells the socket's observer (the admin feed).
+            let only = BroadcastOptions {
+                rooms: vec![Room::from(id.as_str())],
+                ..BroadcastOptions::default()
+            };
+            self.local.move_sockets(nsp, only, rooms, join);
         };
         match target {
             Target::Selected(filter) => {

@@ -66,11 +66,7 @@ impl Adapter for LocalAdapter {
     fn add_socket(&self, nsp: &Arc<str>, socket: NewSocket) {
         self.hub.do_send(Connect {
             nsp: Arc::clone(nsp),
-            id: socket.id,
-            engine: socket.engine,
-            acks: socket.acks,
-            orphaned: socket.orphaned,
-            details: socket.details,
+            socket,
         });
     }
 

@@ -7,11 +7,8 @@ use actix::prelude::*;
 use super::server::ChatServer;
 pub use super::server::TradeRefusal;
 use crate::accounts::Identity;
-use crate::engineio::{EngineSocket, Frame};
-use crate::socketio::{
-    AckReport, BroadcastOptions, FetchedSocket, Orphaned, PendingAcks, Room, SocketDetails,
-    SocketId,
-};
+use crate::engineio::Frame;
+use crate::socketio::{AckReport, BroadcastOptions, FetchedSocket, Room, SocketId};
 
 /// A socket connected to a namespace.
 #[derive(Message)]
@@ -19,30 +16,15 @@ use crate::socketio::{
 pub struct Connect {
     /// The namespace.
     pub nsp: Arc<str>,
-    /// The socket.
-    pub id: SocketId,
-    /// Where to write to the socket.
-    pub engine: EngineSocket,
-    /// Where the socket's acks go.
-    pub acks: PendingAcks,
-    /// Run if the hub finds the socket's transport closed while it is still registered.
-    pub orphaned: Orphaned,
-    /// What fetches tell of it.
-    pub details: Arc<SocketDetails>,
+    /// The socket: where to write, its acks, its details and hooks.
+    pub socket: crate::socketio::NewSocket,
 }
 
 impl Handler<Connect> for ChatServer {
     type Result = ();
 
     fn handle(&mut self, msg: Connect, _: &mut Self::Context) {
-        self.connect(
-            msg.nsp,
-            msg.id,
-            msg.engine,
-            msg.acks,
-            msg.orphaned,
-            msg.details,
-        );
+        self.connect(msg.nsp, msg.socket);
     }
 }
 

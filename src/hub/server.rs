@@ -14,8 +14,8 @@ use crate::accounts::Identity;
 use crate::engineio::{CloseReason, EngineSocket, Frame, Frames};
 use crate::socketio::packet::Packet;
 use crate::socketio::{
-    AckReport, BroadcastOptions, FetchedSocket, Orphaned, Parser, PendingAcks, RecoveryConfig,
-    RestoreRequest, Room, SocketDetails, SocketId,
+    AckReport, BroadcastOptions, FetchedSocket, NewSocket, Orphaned, Parser, PendingAcks,
+    RecoveryConfig, RestoreRequest, Room, SentFrames, SocketDetails, SocketHooks, SocketId,
 };
 
 /// Why the hub refused a trade request.
@@ -56,12 +56,14 @@ struct Namespace {
     log: Option<RecoveryLog>,
 }
 
-/// A connected socket: where to write, where its acks go, how to end it, and what fetches tell.
+/// A connected socket: where to write, where its acks go, how to end it, what fetches tell, and
+/// who is told of its broadcasts and rooms.
 struct Member {
     engine: EngineSocket,
     acks: PendingAcks,
     orphaned: Orphaned,
     details: Arc<SocketDetails>,
+    hooks: SocketHooks,
 }
 
 impl ChatServer {
@@ -90,22 +92,15 @@ impl ChatServer {
     }
 
     /// Registers a connected socket.
-    pub fn connect(
-        &mut self,
-        nsp: Arc<str>,
-        id: SocketId,
-        engine: EngineSocket,
-        acks: PendingAcks,
-        orphaned: Orphaned,
-        details: Arc<SocketDetails>,
-    ) {
+    pub fn connect(&mut self, nsp: Arc<str>, socket: NewSocket) {
         let member = Member {
-            engine,
-            acks,
-            orphaned,
-            details,
+            engine: socket.engine,
+            acks: socket.acks,
+            orphaned: socket.orphaned,
+            details: socket.details,
+            hooks: socket.hooks,
         };
-        self.namespace(nsp).index.insert(id, member);
+        self.namespace(nsp).index.insert(socket.id, member);
     }
 
     /// Ends every member whose transport has closed: it leaves its rooms here and now (so it
@@ -229,9 +224,13 @@ impl ChatServer {
             acks: request.acks,
             orphaned: request.orphaned,
             details: request.details,
+            hooks: request.hooks,
         };
+        let hooks = member.hooks.clone();
         ns.index.insert(id.clone(), member);
-        ns.index.join(&id, rooms);
+        let rooms: Vec<Room> = rooms.into_iter().collect();
+        ns.index.join(&id, rooms.iter().cloned());
+        hooks.rooms_changed(&rooms, true);
         recovered
     }
 
@@ -257,7 +256,8 @@ impl ChatServer {
         frames: &Arc<[Frame]>,
         options: &BroadcastOptions,
     ) -> usize {
-        let reached = self.deliver(nsp, frames, options, |_, _| {});
+        let sent = SentFrames::new(frames);
+        let reached = self.deliver(nsp, frames, options, |_, member| member.hooks.sent(&sent));
         if let (Some(offset), Some(log)) = (
             &options.offset,
             self.namespaces.get_mut(nsp).and_then(|ns| ns.log.as_mut()),
@@ -278,8 +278,10 @@ impl ChatServer {
         ack_id: u64,
         reports: &tokio::sync::mpsc::UnboundedSender<AckReport>,
     ) -> usize {
+        let sent = SentFrames::new(frames);
         let reached = self.deliver(nsp, frames, options, |_, member| {
             member.acks.expect_broadcast(ack_id, reports);
+            member.hooks.sent(&sent);
         });
         // The collector may be gone already (it timed out); nothing to tell then.
         let _ = reports.send(AckReport::Delivered(reached));
@@ -355,15 +357,17 @@ impl ChatServer {
         let Some(ns) = self.namespaces.get_mut(nsp) else {
             return;
         };
-        let mut ids = Vec::new();
-        ns.index
-            .select(Selection::from(options), |id, _, _| ids.push(id.clone()));
-        for id in &ids {
+        let mut moved = Vec::new();
+        ns.index.select(Selection::from(options), |id, member, _| {
+            moved.push((id.clone(), member.hooks.clone()));
+        });
+        for (id, hooks) in &moved {
             if join {
                 ns.index.join(id, rooms.iter().cloned());
             } else {
                 ns.index.leave(id, rooms);
             }
+            hooks.rooms_changed(rooms, join);
         }
     }
 

@@ -1,6 +1,7 @@
 //! The seam between sockets and whoever tracks rooms: local by default (the hub's `ChatServer`),
 //! cross-node later. Everything that addresses more than one socket goes through an [`Adapter`].
 
+use std::cell::OnceCell;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +11,9 @@ use tokio::sync::mpsc;
 
 use crate::engineio::{EngineSocket, Frame, SendOptions};
 
+use super::decoder::Decoder;
+use super::packet::Packet;
+use super::parser::Parser;
 use super::payload::Payload;
 use super::pending_acks::PendingAcks;
 use super::server_side::{ServerSideAckError, ServerSideEvents};
@@ -92,6 +96,74 @@ impl std::fmt::Debug for Orphaned {
     }
 }
 
+/// Told each broadcast packet an adapter delivers to one socket (Node's
+/// `notifyOutgoingListeners`): built by the namespace only when it has outgoing catch-alls.
+pub type OutgoingHook = Arc<dyn Fn(&SentFrames<'_>) + Send + Sync>;
+
+/// The frames of one broadcast as the outgoing hooks of its recipients see them: read back into
+/// its event once, by the first hook that asks, and shared by the others.
+pub struct SentFrames<'a> {
+    frames: &'a [Frame],
+    event: OnceCell<Option<(String, Payload)>>,
+}
+
+impl<'a> SentFrames<'a> {
+    /// A broadcast's frames, not read yet.
+    pub fn new(frames: &'a [Frame]) -> SentFrames<'a> {
+        SentFrames {
+            frames,
+            event: OnceCell::new(),
+        }
+    }
+
+    /// The event's name and arguments, read with `parser` (the server's one, which wrote them);
+    /// `None` for frames that are no event. The ack id an event may carry is not shown, as in
+    /// Node.
+    pub fn event(&self, parser: Parser) -> Option<(&str, &Payload)> {
+        self.event
+            .get_or_init(|| match Decoder::read_frames(parser, self.frames) {
+                Ok(Packet::Event { event, payload, .. }) => Some((event, payload)),
+                _ => None,
+            })
+            .as_ref()
+            .map(|(event, payload)| (event.as_str(), payload))
+    }
+}
+
+/// Told the rooms a socket joined (`true`) or left that the adapter changed itself: through
+/// [`Adapter::add_sockets`] and [`Adapter::del_sockets`] (on any node), and the rooms a recovered
+/// socket gets back. Set by observers (the admin feed).
+pub type RoomsHook = Arc<dyn Fn(&[Room], bool) + Send + Sync>;
+
+/// What an adapter tells about one socket besides delivering to it; nothing by default, and then
+/// the delivery path only checks two `None`s.
+#[derive(Clone, Default)]
+pub struct SocketHooks {
+    /// Sees the broadcasts delivered to the socket.
+    pub outgoing: Option<OutgoingHook>,
+    /// Sees the rooms the adapter changed.
+    pub rooms: Option<RoomsHook>,
+}
+
+impl SocketHooks {
+    /// A broadcast's frames are being sent to the socket.
+    #[inline]
+    pub fn sent(&self, frames: &SentFrames<'_>) {
+        if let Some(hook) = &self.outgoing {
+            hook(frames);
+        }
+    }
+
+    /// The adapter moved the socket into (`join`) or out of `rooms`.
+    pub fn rooms_changed(&self, rooms: &[Room], join: bool) {
+        if let Some(hook) = &self.rooms {
+            if !rooms.is_empty() {
+                hook(rooms, join);
+            }
+        }
+    }
+}
+
 /// A socket that just connected, for [`Adapter::add_socket`].
 pub struct NewSocket {
     /// The socket's id.
@@ -104,6 +176,8 @@ pub struct NewSocket {
     pub orphaned: Orphaned,
     /// What fetches tell of it.
     pub details: Arc<SocketDetails>,
+    /// Who is told of its broadcasts and of rooms changed for it.
+    pub hooks: SocketHooks,
 }
 
 /// A returning socket, for [`Adapter::restore_socket`].
@@ -124,6 +198,8 @@ pub struct RestoreRequest {
     pub orphaned: Orphaned,
     /// Its handshake and data slot, for fetches.
     pub details: Arc<SocketDetails>,
+    /// Who is told of its broadcasts and of rooms changed for it (the rooms it gets back too).
+    pub hooks: SocketHooks,
 }
 
 /// A broadcast that asks every socket it reaches for an acknowledgement, for
@@ -225,4 +301,32 @@ pub trait Adapter: Send + Sync + 'static {
         args: Vec<Value>,
         timeout: Duration,
     ) -> BoxFuture<'static, Result<Vec<Value>, ServerSideAckError>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sent_frames_read_an_event_once_and_nothing_else() {
+        let event = Parser::Msgpack.shared_frames(&Packet::Event {
+            nsp: "/".into(),
+            event: "news".into(),
+            payload: Payload::json(1),
+            id: Some(7),
+        });
+        let sent = SentFrames::new(&event);
+        let (name, payload) = sent.event(Parser::Msgpack).expect("an event");
+        assert_eq!(
+            (name, payload.args.as_slice()),
+            ("news", &[Value::from(1)][..])
+        );
+        assert!(sent.event(Parser::Msgpack).is_some(), "read once, kept");
+        let disconnect = Parser::Default.shared_frames(&Packet::Disconnect { nsp: "/".into() });
+        assert!(SentFrames::new(&disconnect)
+            .event(Parser::Default)
+            .is_none());
+        let garbage = [Frame::text_message("not a packet")];
+        assert!(SentFrames::new(&garbage).event(Parser::Default).is_none());
+    }
 }

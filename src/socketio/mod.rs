@@ -35,7 +35,7 @@ mod types;
 pub use ack::AckSender;
 pub use adapter::{
     AckRequest, Adapter, BroadcastOptions, FetchedSocket, NewSocket, NodesReached, Orphaned,
-    RestoreRequest,
+    OutgoingHook, RestoreRequest, RoomsHook, SentFrames, SocketHooks,
 };
 pub use broadcast::BroadcastOperator;
 pub use decoder::Decoder;

@@ -12,7 +12,7 @@ use futures_util::FutureExt;
 use serde_json::{json, Value};
 
 use super::ack::AckSender;
-use super::adapter::{Adapter, NewSocket, Orphaned, RestoreRequest};
+use super::adapter::{Adapter, NewSocket, Orphaned, OutgoingHook, RestoreRequest, SocketHooks};
 use super::middleware::{Interceptors, MiddlewareError};
 use super::packet::Packet;
 use super::parser::Parser;
@@ -167,6 +167,7 @@ impl Namespace {
             acks: socket.acks().clone(),
             orphaned: orphaned(socket),
             details: Arc::clone(socket.details()),
+            hooks: self.hooks(socket),
         };
         self.adapter.add_socket(&self.name, new);
         self.connected(socket);
@@ -194,6 +195,7 @@ impl Namespace {
             acks: socket.acks().clone(),
             orphaned: orphaned(&socket),
             details: Arc::clone(socket.details()),
+            hooks: self.hooks(&socket),
         };
         let restoring = self.adapter.restore_socket(&self.name, request);
         let ns = Arc::clone(self);
@@ -317,6 +319,30 @@ impl SocketNamespace for Namespace {
     }
 }
 
+impl Namespace {
+    /// What the adapter tells of `socket`: the broadcasts it delivers, when the namespace has
+    /// outgoing catch-alls (none otherwise, so delivery costs nothing more).
+    fn hooks(&self, socket: &Socket) -> SocketHooks {
+        SocketHooks {
+            outgoing: self.outgoing_hook(socket),
+            rooms: None,
+        }
+    }
+
+    fn outgoing_hook(&self, socket: &Socket) -> Option<OutgoingHook> {
+        if self.interceptors.on_any_outgoing.is_empty() {
+            return None;
+        }
+        let socket = socket.clone();
+        let parser = self.parser;
+        Some(Arc::new(move |sent| {
+            if let Some((event, payload)) = sent.event(parser) {
+                socket.notify_outgoing(event, payload);
+            }
+        }))
+    }
+}
+
 /// The hook an adapter runs on a socket it finds registered after its transport closed: the
 /// socket ends as if its transport had failed.
 fn orphaned(socket: &Socket) -> Orphaned {
@@ -402,8 +428,9 @@ impl NamespaceBuilder {
         self
     }
 
-    /// Sees every event a socket emits itself, just before it is sent (Node's
-    /// `socket.onAnyOutgoing`): [`Socket::emit`] and [`Socket::emit_with_ack`], not broadcasts.
+    /// Sees every event sent to a socket (Node's `socket.onAnyOutgoing`): [`Socket::emit`] and
+    /// [`Socket::emit_with_ack`] just before they are sent, and every broadcast that reaches the
+    /// socket (from this node or another, with an ack or not) as the adapter delivers it.
     pub fn on_any_outgoing(
         mut self,
         listener: impl Fn(&Socket, &str, &Payload) + Send + Sync + 'static,

@@ -220,10 +220,11 @@ impl Socket {
         if RESERVED_EVENTS.contains(&event) {
             return Err(EmitError::ReservedEvent);
         }
-        self.inner.ns.outgoing(self, event, &payload);
         self.adapter()
             .event_sent(self.nsp(), self.id(), event, &payload);
         if self.inner.ns.recovery_window().is_some() {
+            // A broadcast to the socket's own room, so it is logged: the outgoing catch-alls see
+            // it as they see every broadcast, when the adapter delivers it.
             if !self.connected() {
                 return Err(EmitError::Disconnected);
             }
@@ -233,6 +234,7 @@ impl Socket {
                 .send_options(options)
                 .emit(event, payload);
         }
+        self.inner.ns.outgoing(self, event, &payload);
         let packet = Packet::Event {
             nsp: self.nsp().to_string(),
             event: event.to_string(),
@@ -342,6 +344,11 @@ impl Socket {
 
     fn adapter(&self) -> &Arc<dyn Adapter> {
         self.inner.ns.adapter()
+    }
+
+    /// Runs the namespace's outgoing catch-alls for an event a broadcast delivered to the socket.
+    pub(crate) fn notify_outgoing(&self, event: &str, payload: &Payload) {
+        self.inner.ns.outgoing(self, event, payload);
     }
 
     pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {

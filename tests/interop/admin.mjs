@@ -3,7 +3,7 @@
 //
 //   node tests/interop/admin.mjs <scenario> <baseUrl> [<otherNodeUrl>] <user> <password>
 //
-// Scenarios: refused, guessing, watch, readonly, cluster. Prints "ok <scenario>" last on success.
+// Scenarios: refused, guessing, watch, readonly, recovered, cluster. Prints "ok <scenario>" last on success.
 
 import { io } from "socket.io-client";
 import { assert, assertEqual, show, waitFor, waitUntil } from "./helpers.mjs";
@@ -49,6 +49,17 @@ async function connected(socket, what) {
     waitFor(socket, "connect_error", what, STEP_MS).then(([err]) => err),
   ]);
   assert(outcome === null, `${what} refused: ${outcome && outcome.message}`);
+}
+
+/** The admin makes `socket` join "ops" (reported), emits to that room, then makes it leave. */
+async function joinEmitLeave(watcher, socket, what) {
+  watcher.emit("join", "/", "ops", socket.id);
+  await seen(watcher, "room_joined", (nsp, r, id) => r === "ops" && id === socket.id, `${what}room_joined by join`);
+  const toRoom = waitFor(socket, "in-ops", `an emit to the room the ${what}socket joined`, STEP_MS);
+  watcher.emit("emit", "/", "ops", "in-ops", 1);
+  await toRoom;
+  watcher.emit("leave", "/", "ops", socket.id);
+  await seen(watcher, "room_left", (nsp, r, id) => r === "ops" && id === socket.id, `${what}room_left by leave`);
 }
 
 const isDate = (value) => typeof value === "string" && !Number.isNaN(Date.parse(value));
@@ -121,13 +132,7 @@ const scenarios = {
     const hello = waitFor(alice, "hello", "the admin's emit", STEP_MS);
     watcher.emit("emit", "/", null, "hello", { from: "admin" });
     assertEqual((await hello)[0], { from: "admin" }, "emitted argument");
-    watcher.emit("join", "/", "ops", alice.id);
-    await seen(watcher, "room_joined", (nsp, r, id) => r === "ops" && id === alice.id, "room_joined by join");
-    const toRoom = waitFor(alice, "in-ops", "an emit to the joined room", STEP_MS);
-    watcher.emit("emit", "/", "ops", "in-ops", 1);
-    await toRoom;
-    watcher.emit("leave", "/", "ops", alice.id);
-    await seen(watcher, "room_left", (nsp, r, id) => r === "ops" && id === alice.id, "room_left by leave");
+    await joinEmitLeave(watcher, alice, "");
     const aliceId = alice.id; // the client forgets it on disconnect
     const gone = waitFor(alice, "disconnect", "the admin's _disconnect", STEP_MS);
     watcher.emit("_disconnect", "/", true, aliceId);
@@ -174,6 +179,28 @@ const scenarios = {
     watcher.close();
   },
 
+  async recovered(url, name, password) {
+    const watcher = admin(url, { username: name, password });
+    await connected(watcher, "admin");
+    const dave = io(url, { forceNew: true, transports: ["websocket"], reconnectionDelay: 100, reconnectionDelayMax: 300 });
+    await connected(dave, "user");
+    const id = dave.id;
+    watcher.emit("join", "/", "ops", id);
+    await seen(watcher, "room_joined", (nsp, r, sid) => r === "ops" && sid === id, "room_joined by join");
+    const mark = watcher.seen.length;
+    const back = waitFor(dave, "connect", "the reconnection", STEP_MS);
+    dave.io.engine.transport.ws._socket.destroy(); // a cut: no close frame, no DISCONNECT
+    await back;
+    assert(dave.recovered && dave.id === id, `recovered with the same id (${dave.recovered}, ${dave.id})`);
+    await waitUntil(
+      () => watcher.seen.slice(mark).some(([event, , r, sid]) => event === "room_joined" && r === "ops" && sid === id),
+      `the rooms it got back reported (seen since: ${show(watcher.seen.slice(mark).map(([event]) => event))})`,
+      STEP_MS,
+    );
+    dave.close();
+    watcher.close();
+  },
+
   async cluster(url, other, name, password) {
     const watcher = admin(url, { username: name, password });
     await connected(watcher, "admin");
@@ -191,6 +218,8 @@ const scenarios = {
     await connected(late, "late admin");
     const [all] = await seen(late, "all_sockets", () => true, "all_sockets");
     assert(all.some((s) => s.id === carol.id), `remote socket listed: ${show(all)}`);
+    // Joining and leaving reach a socket of the other node, whose node reports the move.
+    await joinEmitLeave(watcher, carol, "remote ");
     const carolId = carol.id; // the client forgets it on disconnect
     carol.close();
     await seen(watcher, "socket_disconnected", (nsp, id) => id === carolId, "remote socket_disconnected");

@@ -66,6 +66,12 @@ async fn bcrypt_hashed_password_works() {
     on_one_node(password_hash(), false, &["watch", "refused"]).await;
 }
 
+/// A socket that drops and recovers is reported connected again with the rooms it got back.
+#[actix_web::test]
+async fn a_recovered_socket_is_reported_with_its_rooms() {
+    on_one_node(PASSWORD.to_string(), false, &["recovered"]).await;
+}
+
 #[actix_web::test]
 async fn readonly_admin_cannot_operate() {
     on_one_node(PASSWORD.to_string(), true, &["readonly"]).await;

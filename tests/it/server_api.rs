@@ -206,3 +206,97 @@ async fn a_volatile_broadcast_is_not_queued_for_a_client_that_is_not_polling() {
     );
     server.handle.stop(false).await;
 }
+
+/// Which socket's outgoing catch-all saw which event: `<socket id> <event>`.
+type Outgoing = Arc<Mutex<Vec<String>>>;
+
+/// A node on Redis under `key` whose `/` joins a socket to a room on `join` (acked once joined)
+/// and logs every outgoing event into `outgoing`.
+async fn cluster_node(key: &str, outgoing: &Outgoing) -> ApiServer {
+    let options = agora::cluster::ClusterOptions {
+        key: key.to_string(),
+        ..agora::cluster::ClusterOptions::default()
+    };
+    let hub = LocalAdapter::new(ChatServer::default().start());
+    let adapter =
+        agora::cluster::RedisAdapter::connect_with("redis://127.0.0.1:6379", hub, options)
+            .await
+            .expect("connect to Redis at 127.0.0.1:6379");
+    let log = Arc::clone(outgoing);
+    let nsp = Namespace::builder("/")
+        .on("join", |socket, payload, ack| {
+            if let Some(room) = payload.args.first().and_then(|a| a.as_str()) {
+                socket.join(room);
+            }
+            if let Some(ack) = ack {
+                let _ = ack.send(Payload::empty());
+            }
+        })
+        .on_any_outgoing(move |socket, event, _| {
+            log.lock()
+                .expect("not poisoned")
+                .push(format!("{} {event}", socket.id()));
+        });
+    let io = SocketIo::builder(Arc::new(adapter)).namespace(nsp).build();
+    let (port, handle) = serve_socket_io(Engine::new(quiet_engine(), Arc::new(io.clone())));
+    ApiServer { port, io, handle }
+}
+
+/// Reads the client's GETs until one has `needle`; fails after [`WAIT`].
+async fn read_until(client: &Polling, needle: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut got = String::new();
+    while !got.contains(needle) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {needle} in {got}"
+        );
+        got.push_str(&client.get().await.1);
+    }
+}
+
+/// A broadcast to a room, from this node and from another node on Redis, fires the outgoing
+/// catch-all of each recipient, not of the socket outside the room.
+#[actix_web::test]
+async fn broadcasts_from_this_node_and_another_fire_the_outgoing_listener_of_each_recipient() {
+    let key = format!("outgoing-test-{:016x}", rand::random::<u64>());
+    let (here_log, there_log) = (Outgoing::default(), Outgoing::default());
+    let here = cluster_node(&key, &here_log).await;
+    let there = cluster_node(&key, &there_log).await;
+    let inside = polling_client(&here).await;
+    let outside = polling_client(&here).await;
+    assert_eq!(
+        inside.post(r#"421["join","r"]"#).await.0,
+        actix_web::http::StatusCode::OK
+    );
+    read_until(&inside, "431[]").await;
+
+    let room = |server: &ApiServer| server.io.of("/").expect("the namespace").to("r");
+    room(&here)
+        .emit("local-news", Payload::json(1))
+        .expect("emitted");
+    read_until(&inside, "local-news").await;
+    room(&there)
+        .emit("remote-news", Payload::json(2))
+        .expect("emitted");
+    read_until(&inside, "remote-news").await;
+
+    let seen = here_log.lock().expect("not poisoned").clone();
+    assert_eq!(seen.len(), 2, "one entry per broadcast: {seen:?}");
+    assert!(
+        seen[0].ends_with(" local-news") && seen[1].ends_with(" remote-news"),
+        "{seen:?}"
+    );
+    let inside_id = seen[0].split(' ').next().unwrap_or_default();
+    assert!(
+        seen.iter().all(|entry| entry.starts_with(inside_id)),
+        "{seen:?}"
+    );
+    assert!(
+        there_log.lock().expect("not poisoned").is_empty(),
+        "no recipient there"
+    );
+    drop(outside);
+    here.handle.stop(false).await;
+    there.handle.stop(false).await;
+}

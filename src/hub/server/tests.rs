@@ -38,13 +38,20 @@ impl Peer {
     }
 
     fn connect(&self, hub: &mut ChatServer, rooms: &[&str]) {
+        self.connect_with(hub, rooms, SocketHooks::default());
+    }
+
+    fn connect_with(&self, hub: &mut ChatServer, rooms: &[&str], hooks: SocketHooks) {
         hub.connect(
             nsp(),
-            self.id.clone(),
-            self.engine.clone(),
-            self.acks.clone(),
-            Orphaned::new(|| {}),
-            details(self.id.as_str()),
+            NewSocket {
+                id: self.id.clone(),
+                engine: self.engine.clone(),
+                acks: self.acks.clone(),
+                orphaned: Orphaned::new(|| {}),
+                details: details(self.id.as_str()),
+                hooks,
+            },
         );
         hub.join(
             &nsp(),
@@ -66,6 +73,7 @@ impl Peer {
                 acks: self.acks.clone(),
                 orphaned: Orphaned::new(|| {}),
                 details: details(self.id.as_str()),
+                hooks: SocketHooks::default(),
             },
         )
     }
@@ -338,19 +346,25 @@ async fn the_sweep_ends_members_whose_transport_closed() {
     let (dead_id, live_id) = (Sid::random(), Sid::random());
     hub.connect(
         nsp.clone(),
-        dead_id.clone(),
-        dead_engine.clone(),
-        PendingAcks::default(),
-        hook(&ended),
-        details("dead"),
+        NewSocket {
+            id: dead_id.clone(),
+            engine: dead_engine.clone(),
+            acks: PendingAcks::default(),
+            orphaned: hook(&ended),
+            details: details("dead"),
+            hooks: SocketHooks::default(),
+        },
     );
     hub.connect(
         nsp.clone(),
-        live_id.clone(),
-        live_engine,
-        PendingAcks::default(),
-        hook(&Arc::new(AtomicUsize::new(0))),
-        details("live"),
+        NewSocket {
+            id: live_id.clone(),
+            engine: live_engine,
+            acks: PendingAcks::default(),
+            orphaned: hook(&Arc::new(AtomicUsize::new(0))),
+            details: details("live"),
+            hooks: SocketHooks::default(),
+        },
     );
     hub.join(&nsp, &dead_id, vec!["online\nghost".into()]);
     assert_eq!(hub.sweep_orphans(), 0, "both sessions still run");
@@ -368,4 +382,68 @@ async fn the_sweep_ends_members_whose_transport_closed() {
     assert_eq!(hub.sockets(&nsp, &[]), vec![live_id]);
     assert!(hub.rooms_named(&nsp, "online\n").is_empty());
     assert_eq!(hub.sweep_orphans(), 0, "ended once");
+}
+
+/// The outgoing hook of each recipient sees a broadcast (with an ack or not), others' does not;
+/// and a DISCONNECT from `disconnect_sockets` is no event for it. The rooms hook sees the rooms
+/// moved by `move_sockets` and those a recovered socket gets back.
+#[actix_rt::test]
+async fn hooks_see_broadcasts_to_their_socket_and_rooms_the_hub_moves() {
+    let (a, b) = (Peer::new("a").await, Peer::new("b").await);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let hooks = |name: &'static str| {
+        let (sent, moved) = (Arc::clone(&seen), Arc::clone(&seen));
+        SocketHooks {
+            outgoing: Some(Arc::new(move |frames: &SentFrames<'_>| {
+                let event = frames
+                    .event(Parser::Default)
+                    .map(|(event, _)| event.to_owned());
+                crate::sync::lock(&sent).push(format!("{name} got {event:?}"));
+            })),
+            rooms: Some(Arc::new(move |rooms: &[Room], join: bool| {
+                let names: Vec<&str> = rooms.iter().map(|r| &**r).collect();
+                crate::sync::lock(&moved).push(format!("{name} {join} {names:?}"));
+            })),
+        }
+    };
+    let mut hub = recovery(10);
+    a.connect_with(&mut hub, &["r"], hooks("a"));
+    b.connect_with(&mut hub, &["q"], hooks("b"));
+    let take = || std::mem::take(&mut *crate::sync::lock(&seen));
+
+    hub.broadcast(&nsp(), &frames(), &to(&["r"]));
+    assert_eq!(take(), [r#"a got Some("news")"#]);
+    assert_eq!(reached(&mut hub, &to(&["q"]), &[&a, &b]), ["b"]);
+    assert_eq!(take(), [r#"b got Some("news")"#]);
+
+    hub.move_sockets(&nsp(), &to(&["q"]), &rooms(&["new"]), true);
+    assert_eq!(take(), [r#"b true ["new"]"#]);
+    hub.move_sockets(&nsp(), &to(&["new"]), &rooms(&["new"]), false);
+    assert_eq!(take(), [r#"b false ["new"]"#]);
+
+    logged(&mut hub, "o1", &["q"]);
+    hub.detach(&nsp(), &a.id, KEEP);
+    logged(&mut hub, "o2", &["r"]);
+    take();
+    let mut returning = hooks("a");
+    returning.outgoing = None;
+    let restored = hub.restore(
+        nsp(),
+        RestoreRequest {
+            id: a.id.clone(),
+            engine: a.engine.clone(),
+            offset: Some("o1".into()),
+            recovered_reply: frames(),
+            fresh_reply: frames(),
+            acks: a.acks.clone(),
+            orphaned: Orphaned::new(|| {}),
+            details: details("a"),
+            hooks: returning,
+        },
+    );
+    assert!(restored, "o1 is known");
+    assert_eq!(take(), [r#"a true ["r"]"#], "its rooms are back");
+
+    hub.disconnect_sockets(&nsp(), &to(&["q"]), true);
+    assert!(take().is_empty(), "a DISCONNECT is not an event");
 }
