@@ -12,13 +12,8 @@ const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 /// Runs one scenario of tests/interop/run.mjs against a fresh conformance server.
 pub async fn run_scenario(scenario: &str) {
     let server = spawn_quiet().await;
-    crate::common::node::run_interop(
-        "tests/interop/run.mjs",
-        scenario,
-        server.http(""),
-        SCENARIO_TIMEOUT,
-    )
-    .await;
+    let base = server.http("");
+    node::run_interop(node::INTEROP_DRIVER, scenario, base, SCENARIO_TIMEOUT).await;
     server.stop().await;
 }
 

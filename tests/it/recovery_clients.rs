@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use crate::common::app::spawn_app_with;
+use crate::common::node;
 use agora::config::Settings;
 
 /// One scenario takes a few seconds; this is the ceiling before the test fails.
@@ -20,13 +21,8 @@ fn short_ping(s: &mut Settings) {
 
 async fn run_scenario(scenario: &str, adjust: impl FnOnce(&mut Settings)) {
     let app = spawn_app_with(adjust).await;
-    crate::common::node::run_interop(
-        "tests/interop/run.mjs",
-        scenario,
-        app.url(""),
-        SCENARIO_TIMEOUT,
-    )
-    .await;
+    let base = app.url("");
+    node::run_interop(node::INTEROP_DRIVER, scenario, base, SCENARIO_TIMEOUT).await;
 }
 
 /// A short heartbeat and a recovery window of one second.

@@ -39,6 +39,9 @@ pub async fn run_scenario(
     );
 }
 
+/// The interop driver with the scenario list (the official socket.io-client).
+pub const INTEROP_DRIVER: &str = "tests/interop/run.mjs";
+
 /// Runs a driver of tests/interop (the official socket.io-client) against the server at `base`.
 pub async fn run_interop(script: &str, scenario: &str, base: String, limit: Duration) {
     run_scenario(
