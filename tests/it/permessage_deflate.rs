@@ -244,7 +244,7 @@ async fn spawn_flags_server() -> (u16, actix_web::dev::ServerHandle) {
     use agora::socketio::{Namespace, Payload, SocketIo};
     use std::sync::{Arc, OnceLock};
 
-    let text = || Payload::json(&"x".repeat(4_000));
+    let text = || Payload::json("x".repeat(4_000));
     let io_cell: Arc<OnceLock<SocketIo>> = Arc::new(OnceLock::new());
     let io_in_handler = Arc::clone(&io_cell);
     let main = Namespace::builder("/").on("big", move |socket, _, _| {
