@@ -35,7 +35,7 @@ pub async fn register(
     state: web::Data<AppState>,
     body: web::Json<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
-    let peer = req.peer_addr().map(|addr| addr.ip());
+    let peer = ClientInfo::of(&req).addr;
     let (user, token) = state
         .apps
         .accounts

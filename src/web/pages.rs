@@ -118,7 +118,7 @@ async fn submit_credentials(
             (result, "login.html.tera", "Log in")
         }
         CredentialsAction::Register => {
-            let peer = req.peer_addr().map(|addr| addr.ip());
+            let peer = ClientInfo::of(req).addr;
             let result = accounts.register(username, password, peer).await;
             (result, "register.html.tera", "Register")
         }
