@@ -36,7 +36,9 @@ impl Decoder {
     /// Reads back the frames of one packet as `parser` wrote them (a local broadcast, to relay it
     /// to other nodes).
     pub fn read_frames(parser: Parser, frames: &[Frame]) -> Result<Packet, ProtocolError> {
-        let mut decoder = Decoder::with_parser(parser, frames.len());
+        // These are this server's own frames, bounded when they were made; msgpack holds every
+        // binary value inside its one frame, so the count of frames is no bound on attachments.
+        let mut decoder = Decoder::with_parser(parser, usize::MAX);
         let mut packet = None;
         for frame in frames {
             if packet.is_some() {
@@ -146,6 +148,33 @@ mod tests {
             decoder.text(r#"55-["up"]"#),
             Err(ProtocolError::TooManyAttachments(5))
         );
+    }
+
+    /// Found by the fuzz target `socketio_msgpack_decode`: a msgpack packet carrying two binary
+    /// values could not be read back from its one frame (for the cluster relay and the outgoing
+    /// listeners), because the frame count bounded the attachments.
+    #[test]
+    fn frames_read_back_whatever_their_binary_values() {
+        for parser in [Parser::Default, Parser::Msgpack] {
+            let event = Packet::Event {
+                nsp: "/chat".into(),
+                event: "files".into(),
+                payload: super::super::Payload {
+                    args: vec![
+                        serde_json::json!({"_placeholder": true, "num": 0}),
+                        serde_json::json!({"_placeholder": true, "num": 1}),
+                    ],
+                    attachments: vec![Bytes::from_static(b"ab"), Bytes::from_static(b"cd")],
+                },
+                id: None,
+            };
+            let frames = parser.frames(&event);
+            assert_eq!(
+                Decoder::read_frames(parser, &frames),
+                Ok(event),
+                "{parser:?}"
+            );
+        }
     }
 
     #[test]
