@@ -6,7 +6,7 @@
 // Scenarios: refused, guessing, watch, readonly, recovered, cluster. Prints "ok <scenario>" last on success.
 
 import { io } from "socket.io-client";
-import { assert, assertEqual, show, waitFor, waitUntil } from "./helpers.mjs";
+import { assert, assertEqual, runMain, show, waitFor, waitUntil } from "./helpers.mjs";
 
 const STEP_MS = 5000; // wait for one expected event
 const SILENCE_MS = 500; // how long "must NOT happen" checks watch
@@ -228,22 +228,13 @@ const scenarios = {
   },
 };
 
+/** The ceiling for one scenario before it fails. */
+const SCENARIO_TIMEOUT_MS = 20000;
+
 const [scenario, ...args] = process.argv.slice(2);
 const run = scenarios[scenario];
 if (!run) {
   console.log(`FAIL ${scenario}: unknown scenario`);
   process.exit(1);
 }
-const limit = setTimeout(() => {
-  console.log(`FAIL ${scenario}: timed out`);
-  process.exit(1);
-}, 20000);
-try {
-  await run(...args);
-  clearTimeout(limit);
-  console.log(`ok ${scenario}`);
-  process.exit(0);
-} catch (error) {
-  console.log(`FAIL ${scenario}: ${error.stack || error}`);
-  process.exit(1);
-}
+runMain(scenario, () => run(...args), SCENARIO_TIMEOUT_MS);

@@ -7,9 +7,11 @@
 // (exit 0) or "FAIL all: <reason>" (exit 1).
 
 import { io } from "socket.io-client";
-import { assert, assertEqual, waitFor } from "./helpers.mjs";
+import { assert, assertEqual, runMain, waitFor } from "./helpers.mjs";
 
 const STEP_TIMEOUT_MS = 5000;
+/** The ceiling for the whole scenario before it fails. */
+const SCENARIO_TIMEOUT_MS = 60000;
 
 async function echo(socket, payload) {
   const back = waitFor(socket, "message-back", "message-back", STEP_TIMEOUT_MS);
@@ -46,13 +48,4 @@ async function main(base) {
 }
 
 const [scenario, base] = process.argv.slice(2);
-main(base).then(
-  () => {
-    console.log(`ok ${scenario}`);
-    process.exit(0);
-  },
-  (error) => {
-    console.log(`FAIL ${scenario}: ${error.message}`);
-    process.exit(1);
-  },
-);
+runMain(scenario, () => main(base), SCENARIO_TIMEOUT_MS);
