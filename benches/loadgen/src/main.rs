@@ -85,6 +85,9 @@ struct Args {
     /// Closed-loop fan-out: broadcasts in flight (done once every member has it).
     #[arg(long, default_value_t = 8)]
     window: usize,
+    /// Echo: requests in flight per connection (each answered ack sends the next).
+    #[arg(long, default_value_t = 1)]
+    echo_in_flight: usize,
     /// Filler characters in each broadcast and echo payload.
     #[arg(long, default_value_t = 64)]
     payload_bytes: usize,
@@ -201,6 +204,7 @@ fn plan(args: &Args) -> Result<Plan> {
         rate: pick(args.rate, 200.0, 50.0),
         max_offered: args.max_offered,
         window: args.window,
+        echo_in_flight: args.echo_in_flight.max(1),
         idle_window: Duration::from_secs_f64(pick(
             args.idle_window,
             idle_interval as f64 / 1000.0,

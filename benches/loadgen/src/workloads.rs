@@ -4,6 +4,7 @@
 //! tasks share state through `Rc<RefCell<…>>` and one clock.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,8 @@ pub struct Settings {
     pub max_offered: f64,
     /// Closed loop: broadcasts in flight.
     pub window: usize,
+    /// Echo: requests in flight per connection.
+    pub echo_in_flight: usize,
     pub idle_window: Duration,
     pub idle_settle: Duration,
     /// A closed loop with no progress for this long has stalled.
@@ -589,24 +592,39 @@ fn parse_ack(text: &str) -> Option<u64> {
     rest.starts_with(b"[").then_some(id)
 }
 
-async fn echo_client(mut client: Client, state: Rc<RefCell<EchoState>>, pad: Rc<str>) {
+async fn echo_client(
+    mut client: Client,
+    state: Rc<RefCell<EchoState>>,
+    pad: Rc<str>,
+    in_flight: usize,
+) {
     let result: Result<()> = async {
-        let mut id = 0u64;
-        while !state.borrow().stop {
-            id += 1;
-            let started = Instant::now();
-            client
-                .send(format!("42{id}[\"echo\",{id},\"{pad}\"]"))
-                .await?;
-            loop {
-                match client.recv().await? {
-                    Incoming::Ping => {}
-                    Incoming::Text(text) => match parse_ack(&text) {
-                        Some(ack) if ack == id => break,
-                        _ => fail!("expected ack {id}, got {}", truncate(&text)),
-                    },
-                }
+        let mut next = 0u64;
+        // Requests sent and not yet acked, oldest first: (id, when sent).
+        let mut waiting: VecDeque<(u64, Instant)> = VecDeque::with_capacity(in_flight);
+        loop {
+            while waiting.len() < in_flight && !state.borrow().stop {
+                next += 1;
+                waiting.push_back((next, Instant::now()));
+                client
+                    .send(format!("42{next}[\"echo\",{next},\"{pad}\"]"))
+                    .await?;
             }
+            if waiting.is_empty() {
+                break;
+            }
+            let text = match client.recv().await? {
+                Incoming::Ping => continue,
+                Incoming::Text(text) => text,
+            };
+            let Some(id) = parse_ack(&text) else {
+                fail!("expected an ack, got {}", truncate(&text));
+            };
+            let Some(at) = waiting.iter().position(|(sent, _)| *sent == id) else {
+                fail!("ack {id} was not asked for");
+            };
+            // `position` found it: the index is in range.
+            let (_, started) = waiting.remove(at).expect("index from position");
             let rtt = started.elapsed().as_micros() as u64;
             let mut state = state.borrow_mut();
             if state.recording {
@@ -622,7 +640,7 @@ async fn echo_client(mut client: Client, state: Rc<RefCell<EchoState>>, pad: Rc<
     }
 }
 
-/// `n` connections, each with one echo request in flight at a time.
+/// `n` connections, each with `settings.echo_in_flight` echo requests in flight at a time.
 pub async fn echo(server: &mut Server, n: usize, settings: &Settings) -> Result<Vec<Metric>> {
     let (clients, _) = connect_many(server.port, n, settings.connect_concurrency).await?;
     let state = Rc::new(RefCell::new(EchoState {
@@ -635,7 +653,12 @@ pub async fn echo(server: &mut Server, n: usize, settings: &Settings) -> Result<
     let pad: Rc<str> = padding(settings.payload_bytes).into();
     let mut tasks = Tasks::default();
     for client in clients {
-        tasks.spawn(echo_client(client, Rc::clone(&state), Rc::clone(&pad)));
+        tasks.spawn(echo_client(
+            client,
+            Rc::clone(&state),
+            Rc::clone(&pad),
+            settings.echo_in_flight,
+        ));
     }
     tokio::time::sleep(settings.warmup).await;
     state.borrow_mut().recording = true;
