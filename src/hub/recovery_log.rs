@@ -156,6 +156,43 @@ mod tests {
     }
 
     #[test]
+    fn a_cluster_log_fills_in_where_this_log_does_not_reach_back() {
+        let mut log = RecoveryLog::new(Duration::from_secs(60));
+        let id = SocketId::random();
+        let rooms: HashSet<Room> = [Room::from("r")].into();
+        let logged = |offset: &str, text: &str, room: &str| LoggedPacket {
+            offset: offset.into(),
+            frames: frames(text),
+            options: to(&[room]),
+        };
+        // This node joined late: its log starts at 3-0, which arrived while 1-0…3-0 were read.
+        log.push("3-0".into(), frames("3"), to(&["r"]));
+        log.push("4-0".into(), frames("4"), to(&["r"]));
+        let cluster = [
+            logged("1-0", "1", "r"),
+            logged("2-0", "2", "r"),
+            logged("2-1", "other", "q"),
+            logged("3-0", "3", "r"),
+        ];
+        let missed = log
+            .missed_with(&id, &rooms, "1-0", &cluster)
+            .expect("known");
+        assert_eq!(missed, vec![frames("2"), frames("3"), frames("4")]);
+        assert!(
+            log.missed_with(&id, &rooms, "0-9", &cluster).is_none(),
+            "the cluster's log must start at the offset"
+        );
+        let own = log
+            .missed_with(&id, &rooms, "3-0", &cluster)
+            .expect("known");
+        assert_eq!(
+            own,
+            vec![frames("4")],
+            "this log first when it knows the offset"
+        );
+    }
+
+    #[test]
     fn an_unknown_offset_promises_nothing() {
         let mut log = RecoveryLog::new(Duration::from_secs(60));
         log.push("o1".into(), frames("1"), to(&[]));
