@@ -23,7 +23,12 @@
 //! - `server_side`: server-side events, both ways;
 //! - `connection` and `subscriber`: the Redis connections, pub/sub, reconnection with backoff;
 //! - `mirror`: the adapter's own copy of this node's sockets and rooms;
-//! - `state`: what the adapter, its tasks and its answers share.
+//! - `state`: what the adapter, its tasks and its answers share;
+//! - `heartbeat`: node liveness (every node's heartbeat in Redis), and `link`, the command
+//!   connection it and `recovery` share;
+//! - `recovery`: connection state recovery through Redis (sessions, the packet log, claims), so
+//!   a socket recovers on any node, even after its node died; `sessions` is the adapter's side of
+//!   it and `log_writer` the task that writes it.
 //!
 //! Two background tasks own the Redis connections: a publisher (PUBLISH in pipelined batches,
 //! PUBSUB NUMSUB) fed by a bounded queue, and a subscriber (PSUBSCRIBE/SUBSCRIBE per namespace)
@@ -32,17 +37,23 @@
 
 mod adapter;
 mod connection;
+pub mod heartbeat;
 mod incoming;
+mod link;
+mod log_writer;
 mod mirror;
 mod options;
 mod queries;
+pub mod recovery;
 mod requests;
 mod server_side;
+mod sessions;
 mod state;
 mod status;
 mod subscriber;
 pub mod wire;
 
 pub use self::adapter::RedisAdapter;
+pub use self::heartbeat::Heartbeats;
 pub use self::options::{ClusterError, ClusterOptions};
 pub use self::status::ClusterStatus;

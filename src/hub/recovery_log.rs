@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::room_index::Selection;
 use crate::engineio::Frame;
-use crate::socketio::{BroadcastOptions, Room, SocketId};
+use crate::socketio::{BroadcastOptions, LoggedPacket, Room, SocketId};
 
 /// Most packets kept per namespace.
 pub const MAX_LOG_PACKETS: usize = 100_000;
@@ -78,6 +78,35 @@ impl RecoveryLog {
         Some(missed)
     }
 
+    /// [`RecoveryLog::missed`], or when this log does not reach back to `offset`, the packets of
+    /// a cluster's shared log after it (`logged`, in order), followed by what this log holds after
+    /// the last of them (what arrived while they were read). `None` if neither knows the offset.
+    pub fn missed_with(
+        &self,
+        id: &SocketId,
+        rooms: &HashSet<Room>,
+        offset: &str,
+        logged: &[LoggedPacket],
+    ) -> Option<Vec<Arc<[Frame]>>> {
+        if let Some(missed) = self.missed(id, rooms, offset) {
+            return Some(missed);
+        }
+        let first = logged.first()?;
+        if &*first.offset != offset {
+            return None;
+        }
+        let mut missed: Vec<Arc<[Frame]>> = logged[1..]
+            .iter()
+            .filter(|packet| Selection::from(&packet.options).takes(id, rooms))
+            .map(|packet| Arc::clone(&packet.frames))
+            .collect();
+        let last = logged.last().map_or(offset, |packet| &*packet.offset);
+        if let Some(after) = self.missed(id, rooms, last) {
+            missed.extend(after);
+        }
+        Some(missed)
+    }
+
     fn evict(&mut self) {
         let now = Instant::now();
         while let Some(front) = self.entries.front() {
@@ -124,6 +153,43 @@ mod tests {
         let texts: Vec<Arc<[Frame]>> = vec![frames("2"), frames("4"), frames("5")];
         assert_eq!(missed, texts);
         assert_eq!(log.missed(&id, &rooms, "o5"), Some(Vec::new()));
+    }
+
+    #[test]
+    fn a_cluster_log_fills_in_where_this_log_does_not_reach_back() {
+        let mut log = RecoveryLog::new(Duration::from_secs(60));
+        let id = SocketId::random();
+        let rooms: HashSet<Room> = [Room::from("r")].into();
+        let logged = |offset: &str, text: &str, room: &str| LoggedPacket {
+            offset: offset.into(),
+            frames: frames(text),
+            options: to(&[room]),
+        };
+        // This node joined late: its log starts at 3-0, which arrived while 1-0…3-0 were read.
+        log.push("3-0".into(), frames("3"), to(&["r"]));
+        log.push("4-0".into(), frames("4"), to(&["r"]));
+        let cluster = [
+            logged("1-0", "1", "r"),
+            logged("2-0", "2", "r"),
+            logged("2-1", "other", "q"),
+            logged("3-0", "3", "r"),
+        ];
+        let missed = log
+            .missed_with(&id, &rooms, "1-0", &cluster)
+            .expect("known");
+        assert_eq!(missed, vec![frames("2"), frames("3"), frames("4")]);
+        assert!(
+            log.missed_with(&id, &rooms, "0-9", &cluster).is_none(),
+            "the cluster's log must start at the offset"
+        );
+        let own = log
+            .missed_with(&id, &rooms, "3-0", &cluster)
+            .expect("known");
+        assert_eq!(
+            own,
+            vec![frames("4")],
+            "this log first when it knows the offset"
+        );
     }
 
     #[test]

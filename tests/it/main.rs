@@ -9,6 +9,7 @@ mod apps;
 mod cluster;
 mod cluster_apps;
 mod cluster_parity;
+mod cluster_recovery;
 mod e2e;
 mod emit_api;
 mod engineio;

@@ -1,0 +1,99 @@
+//! Node liveness: every Agora node of a cluster writes a heartbeat to Redis every
+//! [`HEARTBEAT_INTERVAL`], and a node whose last heartbeat is older than [`NODE_TTL`] is dead
+//! (killed, frozen, or cut from Redis). Connection state recovery uses it to tell the sockets of a
+//! dead node from live ones; presence can use it to announce a dead node's users.
+//!
+//! The heartbeats are one sorted set, `<key>-nodes`: member the node's uid, score the time of its
+//! last heartbeat in Redis's own clock (`TIME`, so the nodes' clocks do not matter). Entries older
+//! than [`FORGET_AFTER`] are removed by any node's heartbeat.
+
+use std::time::Duration;
+
+use redis::RedisError;
+
+use super::link::Link;
+
+/// How often a node writes its heartbeat.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
+/// A node whose last heartbeat is older than this is dead.
+pub const NODE_TTL: Duration = Duration::from_secs(3);
+/// Heartbeats older than this are removed (long after any recovery window).
+pub const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// Milliseconds now in Redis's clock, as a Lua expression over `t = redis.call('TIME')`.
+pub(super) const LUA_NOW: &str =
+    "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
+
+/// The heartbeats of one cluster (a `--redis-key`).
+#[derive(Clone)]
+pub struct Heartbeats {
+    key: String,
+    link: Link,
+}
+
+impl Heartbeats {
+    /// The heartbeats of the cluster whose channels start with `key`, over `link`.
+    pub fn new(key: &str, link: Link) -> Heartbeats {
+        Heartbeats {
+            key: nodes_key(key),
+            link,
+        }
+    }
+
+    /// Writes node `uid`'s heartbeat now; answers the time written (ms, Redis clock).
+    pub async fn beat(&self, uid: &str) -> Result<u64, RedisError> {
+        let script = format!(
+            "{LUA_NOW} redis.call('ZADD', KEYS[1], now, ARGV[1]) \
+             redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2])) return now"
+        );
+        let mut connection = self.link.connection().await?;
+        let result = redis::cmd("EVAL")
+            .arg(script)
+            .arg(1)
+            .arg(&self.key)
+            .arg(uid)
+            .arg(FORGET_AFTER.as_millis() as u64)
+            .query_async(&mut connection)
+            .await;
+        self.link.check(result)
+    }
+
+    /// The uids of the nodes alive now.
+    pub async fn live_nodes(&self) -> Result<Vec<String>, RedisError> {
+        let script = format!(
+            "{LUA_NOW} return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')"
+        );
+        let mut connection = self.link.connection().await?;
+        let result = redis::cmd("EVAL")
+            .arg(script)
+            .arg(1)
+            .arg(&self.key)
+            .arg(NODE_TTL.as_millis() as u64)
+            .query_async(&mut connection)
+            .await;
+        self.link.check(result)
+    }
+
+    /// Is node `uid` alive now?
+    pub async fn is_alive(&self, uid: &str) -> Result<bool, RedisError> {
+        Ok(self.live_nodes().await?.iter().any(|node| node == uid))
+    }
+
+    /// Writes node `uid`'s heartbeat every [`HEARTBEAT_INTERVAL`] until the task is dropped;
+    /// failures are logged and retried at the next beat.
+    pub async fn run(self, uid: String) {
+        let mut ticks = tokio::time::interval(HEARTBEAT_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(error) = self.beat(&uid).await {
+                tracing::debug!(%error, "heartbeat not written");
+            }
+        }
+    }
+}
+
+/// The sorted set of the heartbeats of the cluster `key`.
+pub(super) fn nodes_key(key: &str) -> String {
+    format!("{key}-nodes")
+}
