@@ -9,6 +9,10 @@
 //! - `join` (room) with an ack: the socket joins the room, then acks with no arguments;
 //! - `broadcast` [room, ...args]: emits `msg` with the args to every socket in the room but the sender;
 //! - `echo` (...args) with an ack: acks with the same arguments.
+//!
+//! With `--count-allocations` it counts its heap (`support/counting_alloc.rs`) and writes
+//! `heap: live_bytes=B live_allocations=N` to stderr on every SIGUSR1 (the loadgen's
+//! `--count-allocations` reads it for the idle workload's heap per connection).
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -27,6 +31,13 @@ mod server_args;
 
 use server_args::ServerArgs;
 
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+
+/// The system allocator; it counts only with `--count-allocations`.
+#[global_allocator]
+static ALLOCATOR: counting_alloc::Counting = counting_alloc::Counting;
+
 #[derive(Parser, Debug)]
 #[command(about = "Agora benchmark server (join / broadcast / echo)")]
 struct Args {
@@ -38,6 +49,9 @@ struct Args {
     /// Frames a session may hold for a client that has not read them yet (fan-out bursts).
     #[arg(long, default_value_t = 4_096)]
     max_queue: usize,
+    /// Count allocations, and write the live heap to stderr on SIGUSR1.
+    #[arg(long)]
+    count_allocations: bool,
 }
 
 fn socket_io(adapter: Arc<LocalAdapter>) -> SocketIo {
@@ -52,9 +66,26 @@ fn socket_io(adapter: Arc<LocalAdapter>) -> SocketIo {
     SocketIo::builder(adapter).namespace(main).build()
 }
 
+/// Writes the live heap to stderr on every SIGUSR1; the handler is in place when this returns.
+fn report_heap_on_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut signals = signal(SignalKind::user_defined1())?;
+    actix_web::rt::spawn(async move {
+        while signals.recv().await.is_some() {
+            let (bytes, allocations) = counting_alloc::live();
+            eprintln!("heap: live_bytes={bytes} live_allocations={allocations}");
+        }
+    });
+    Ok(())
+}
+
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
+    if args.count_allocations {
+        counting_alloc::start();
+        report_heap_on_signal()?;
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
