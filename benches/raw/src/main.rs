@@ -18,8 +18,7 @@
 //!   one heartbeat timer (a ping `2` every ping interval after the last pong; no `3` within the
 //!   ping timeout closes). Replies and queued frames are fed into tungstenite's write buffer and
 //!   flushed once per turn of the loop, so frames that wait together leave in one write.
-//! - **One unbounded queue per connection** of [`Utf8Bytes`](tokio_tungstenite::tungstenite::Utf8Bytes)
-//!   frames; a broadcast is encoded once by the sender's task and the shared frame cloned (a
+//! - **One unbounded queue per connection** of tungstenite's `Utf8Bytes` frames; a broadcast is encoded once by the sender's task and the shared frame cloned (a
 //!   reference count) into each member's queue.
 //! - **Rooms in one shared map** (`rooms.rs`): `RwLock<HashMap<room, HashMap<id, queue>>>`, written
 //!   on join and when a connection ends, read by broadcasts; each connection remembers its rooms.
