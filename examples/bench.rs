@@ -14,6 +14,10 @@
 //! - `join` (room) with an ack: the socket joins the room, then acks with no arguments;
 //! - `broadcast` [room, ...args]: emits `msg` with the args to every socket in the room but the sender;
 //! - `echo` (...args) with an ack: acks with the same arguments.
+//!
+//! With `--count-allocations` it counts its heap (`support/counting_alloc.rs`) and writes
+//! `heap: live_bytes=B live_allocations=N` to stderr on every SIGUSR1 (the loadgen's
+//! `--count-allocations` reads it for the idle workload's heap per connection).
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -33,6 +37,13 @@ mod server_args;
 
 use server_args::ServerArgs;
 
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+
+/// The system allocator; it counts only with `--count-allocations`.
+#[global_allocator]
+static ALLOCATOR: counting_alloc::Counting = counting_alloc::Counting;
+
 #[derive(Parser, Debug)]
 #[command(about = "Agora benchmark server (join / broadcast / echo)")]
 struct Args {
@@ -50,6 +61,9 @@ struct Args {
     /// Join a cluster of its own on this Redis, with recovery shared through it.
     #[arg(long)]
     redis_url: Option<String>,
+    /// Count allocations, and write the live heap to stderr on SIGUSR1.
+    #[arg(long)]
+    count_allocations: bool,
 }
 
 fn socket_io(adapter: Arc<dyn Adapter>, recovery: Option<RecoveryConfig>) -> SocketIo {
@@ -70,9 +84,26 @@ fn socket_io(adapter: Arc<dyn Adapter>, recovery: Option<RecoveryConfig>) -> Soc
         .build()
 }
 
+/// Writes the live heap to stderr on every SIGUSR1; the handler is in place when this returns.
+fn report_heap_on_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut signals = signal(SignalKind::user_defined1())?;
+    actix_web::rt::spawn(async move {
+        while signals.recv().await.is_some() {
+            let (bytes, allocations) = counting_alloc::live();
+            eprintln!("heap: live_bytes={bytes} live_allocations={allocations}");
+        }
+    });
+    Ok(())
+}
+
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
+    if args.count_allocations {
+        counting_alloc::start();
+        report_heap_on_signal()?;
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(

@@ -1,14 +1,16 @@
 //! Load generator for Agora and the Node.js Socket.IO reference server.
 //!
 //! It starts each server itself (Agora's `examples/bench`, then `node benches/node/server.js`, and
-//! when asked the design floor `benches/floor`), pinned to one core while the loadgen runs on
-//! another, runs the workloads against it over loopback, kills it, and goes on with the next server:
-//! A B A B… for several repetitions. It then prints the medians side by side with the Agora/Node
-//! ratio (and Floor/Node). See docs/BENCHMARKS.md.
+//! when asked the design floor `benches/floor` and the raw reference `benches/raw`), pinned to one
+//! core while the loadgen runs on another, runs the workloads against it over loopback, kills it,
+//! and goes on with the next server: A B A B… for several repetitions. It then prints the medians
+//! side by side with the Agora/Node ratio (and Floor/Node, Agora/Raw), and draws SVG plots of them
+//! (`plot.rs`). See docs/BENCHMARKS.md.
 //!
 //! It speaks Engine.IO v4 / Socket.IO v5 over WebSocket itself (see `client.rs`).
 
 mod client;
+mod plot;
 mod report;
 mod server;
 mod workloads;
@@ -40,7 +42,7 @@ struct Args {
     #[arg(long)]
     smoke: bool,
     /// Servers to run, in this order within each repetition: agora, node, floor (the design
-    /// floor, `benches/floor`).
+    /// floor, `benches/floor`), raw (the raw reference, `benches/raw`).
     #[arg(long, value_delimiter = ',', default_value = "agora,node")]
     servers: Vec<String>,
     /// Workloads to run: idle, fanout, echo.
@@ -107,6 +109,16 @@ struct Args {
     /// The design floor's server binary.
     #[arg(long)]
     floor_bin: Option<PathBuf>,
+    /// The raw reference's server binary.
+    #[arg(long)]
+    raw_bin: Option<PathBuf>,
+    /// Where the SVG plots of the medians go.
+    #[arg(long)]
+    svg_dir: Option<PathBuf>,
+    /// Start Agora with its counting allocator; the idle workload then reports Agora's heap bytes
+    /// and blocks per connection next to its RSS.
+    #[arg(long)]
+    count_allocations: bool,
     /// The node executable.
     #[arg(long, default_value = "node")]
     node_bin: String,
@@ -171,7 +183,8 @@ fn plan(args: &Args) -> Result<Plan> {
             "agora" => Kind::Agora,
             "node" => Kind::Node,
             "floor" => Kind::Floor,
-            other => fail!("unknown server {other:?} (agora, node, floor)"),
+            "raw" => Kind::Raw,
+            other => fail!("unknown server {other:?} (agora, node, floor, raw)"),
         });
     }
     let mut cells = Vec::new();
@@ -280,6 +293,10 @@ fn main() -> ExitCode {
             .floor_bin
             .clone()
             .unwrap_or_else(|| root().join("target/release/floor")),
+        raw_bin: args
+            .raw_bin
+            .clone()
+            .unwrap_or_else(|| root().join("target/release/raw")),
         node_bin: args.node_bin.clone(),
         node_script: args
             .node_script
@@ -291,6 +308,7 @@ fn main() -> ExitCode {
             .log_dir
             .clone()
             .unwrap_or_else(|| root().join("target/loadgen-logs")),
+        count_allocations: args.count_allocations,
     };
     if args.attach_port.is_some() && plan.servers.len() != 1 {
         eprintln!("loadgen: --attach-port needs --servers to name the one server it is");
@@ -339,6 +357,19 @@ fn main() -> ExitCode {
     print!("{}", summary.targets());
     println!();
     print!("{}", report::raw(&runs));
+    let svg_dir = args
+        .svg_dir
+        .clone()
+        .unwrap_or_else(|| root().join("target/loadgen-plots"));
+    match plot::write_all(&summary, &svg_dir) {
+        Ok(files) => files
+            .iter()
+            .for_each(|file| eprintln!("loadgen: wrote {}", file.display())),
+        Err(error) => eprintln!(
+            "loadgen: could not write plots to {}: {error}",
+            svg_dir.display()
+        ),
+    }
     if let Some(path) = &args.json {
         let json = report::json(&machine, &runs, &summary);
         if let Err(error) = std::fs::write(

@@ -56,6 +56,16 @@ const METRICS: &[(&str, &str, Better)] = &[
         Better::Lower,
     ),
     (
+        "heap_per_conn_kb",
+        "server heap per connection (KiB, counting allocator)",
+        Better::Lower,
+    ),
+    (
+        "allocs_per_conn",
+        "server heap blocks per connection (counting allocator)",
+        Better::Lower,
+    ),
+    (
         "rss_total_mb",
         "server RSS, all connected (MiB)",
         Better::Lower,
@@ -308,19 +318,41 @@ pub fn summarize(cells: &[Cell], servers: &[Kind], runs: &[Run]) -> Summary {
 }
 
 impl Summary {
-    fn get(&self, cell: Cell, key: &str, kind: Kind) -> Option<f64> {
+    /// The median of `key` in `cell` for `kind`, if it was measured.
+    pub fn median(&self, cell: Cell, key: &str, kind: Kind) -> Option<f64> {
         self.rows
             .iter()
             .find(|row| row.cell == cell && row.key == key)
             .and_then(|row| row.medians.get(&kind).copied())
     }
 
-    /// The ratio columns: Agora/Node, and Floor/Node, each when both of its servers ran.
+    /// The ratio columns: Agora/Node, Floor/Node and Agora/Raw, each when both of its servers ran.
     fn ratios(&self) -> Vec<(Kind, Kind)> {
-        [(Kind::Agora, Kind::Node), (Kind::Floor, Kind::Node)]
-            .into_iter()
-            .filter(|(a, b)| self.servers.contains(a) && self.servers.contains(b))
-            .collect()
+        [
+            (Kind::Agora, Kind::Node),
+            (Kind::Floor, Kind::Node),
+            (Kind::Agora, Kind::Raw),
+        ]
+        .into_iter()
+        .filter(|(a, b)| self.servers.contains(a) && self.servers.contains(b))
+        .collect()
+    }
+
+    /// The cells of `workload` that have figures, in the order of the plan.
+    pub fn cells(&self, workload: Workload) -> Vec<Cell> {
+        let mut cells: Vec<Cell> = self
+            .rows
+            .iter()
+            .map(|row| row.cell)
+            .filter(|cell| cell.workload == workload)
+            .collect();
+        cells.dedup();
+        cells
+    }
+
+    /// The servers of the run, in the order of the table.
+    pub fn servers(&self) -> &[Kind] {
+        &self.servers
     }
 
     /// The comparison table (Markdown).
@@ -396,11 +428,12 @@ impl Summary {
             };
             let _ = writeln!(out, "- [{verdict}] {name}: {detail}");
         };
-        let ratio = |cell: Cell, key: &str| -> Option<(f64, f64, f64)> {
-            let a = self.get(cell, key, Kind::Agora)?;
-            let n = self.get(cell, key, Kind::Node)?;
-            Some((a, n, a / n))
+        let against = |cell: Cell, key: &str, other: Kind| -> Option<(f64, f64, f64)> {
+            let a = self.median(cell, key, Kind::Agora)?;
+            let o = self.median(cell, key, other)?;
+            Some((a, o, a / o))
         };
+        let ratio = |cell: Cell, key: &str| against(cell, key, Kind::Node);
         let fan = Cell {
             workload: Workload::Fanout,
             size: 1_000,
@@ -426,17 +459,14 @@ impl Summary {
                 format!("{} vs {} = {r:.2}x", num(a), num(n)),
             );
         }
-        let echo_cells: Vec<Cell> = {
-            let mut cells: Vec<Cell> = self
-                .rows
-                .iter()
-                .map(|row| row.cell)
-                .filter(|cell| cell.workload == Workload::Echo)
-                .collect();
-            cells.dedup();
-            cells
-        };
-        for cell in echo_cells {
+        if let Some((a, w, r)) = against(fan, "closed_bcast_per_s", Kind::Raw) {
+            check(
+                "fan-out 1000 closed loop, Agora >= 0.9x the raw reference's broadcasts/s".into(),
+                Some(r >= 0.9),
+                format!("{} vs {} = {r:.2}x", num(a), num(w)),
+            );
+        }
+        for cell in self.cells(Workload::Echo) {
             if let Some((a, n, r)) = ratio(cell, "echo_acks_per_s") {
                 check(
                     format!("{}: Agora >= 2.5x Node acks/s", cell.name()),
@@ -451,24 +481,46 @@ impl Summary {
                     format!("{} ms vs {} ms = {r:.3}", num(a), num(n)),
                 );
             }
+            if let Some((a, w, r)) = against(cell, "echo_acks_per_s", Kind::Raw) {
+                check(
+                    format!("{}: Agora >= 0.95x the raw reference's acks/s", cell.name()),
+                    Some(r >= 0.95),
+                    format!("{} vs {} = {r:.2}x", num(a), num(w)),
+                );
+            }
         }
-        let idle = Cell {
-            workload: Workload::Idle,
-            size: 10_000,
-        };
-        if let Some((a, n, r)) = ratio(idle, "rss_per_conn_kb") {
-            check(
-                "idle 10000, Agora memory per connection <= half of Node's".into(),
-                Some(r <= 0.5),
-                format!("{} KiB vs {} KiB = {r:.2}", num(a), num(n)),
-            );
-        }
-        if let Some(a) = self.get(idle, "idle_cpu_pct", Kind::Agora) {
-            check(
-                "idle 10000, Agora heartbeats under 5% of one core".into(),
-                Some(a < 5.0),
-                format!("{}%", num(a)),
-            );
+        // The idle targets hold from 10,000 connections on (where fixed costs have amortized).
+        for cell in self.cells(Workload::Idle) {
+            if cell.size < 10_000 {
+                continue;
+            }
+            if let Some((a, n, r)) = ratio(cell, "rss_per_conn_kb") {
+                check(
+                    format!(
+                        "{}, Agora memory per connection <= half of Node's",
+                        cell.name()
+                    ),
+                    Some(r <= 0.5),
+                    format!("{} KiB vs {} KiB = {r:.2}", num(a), num(n)),
+                );
+            }
+            if let Some((a, w, r)) = against(cell, "rss_per_conn_kb", Kind::Raw) {
+                check(
+                    format!(
+                        "{}, Agora memory per connection <= the raw reference's",
+                        cell.name()
+                    ),
+                    Some(r <= 1.0),
+                    format!("{} KiB vs {} KiB = {r:.2}", num(a), num(w)),
+                );
+            }
+            if let Some(a) = self.median(cell, "idle_cpu_pct", Kind::Agora) {
+                check(
+                    format!("{}, Agora heartbeats under 5% of one core", cell.name()),
+                    Some(a < 5.0),
+                    format!("{}%", num(a)),
+                );
+            }
         }
         if !any {
             out.push_str("- (none of the target cells were measured for both servers)\n");
@@ -482,6 +534,7 @@ pub fn brief(cell: Cell, metrics: &[Metric]) -> String {
     let keys: &[&str] = match cell.workload {
         Workload::Idle => &[
             "rss_per_conn_kb",
+            "heap_per_conn_kb",
             "connect_rate",
             "idle_cpu_pct",
             "pings_per_conn",
@@ -747,5 +800,40 @@ mod tests {
         let two = summarize(&cells, &[Kind::Agora, Kind::Node], &runs).markdown();
         assert!(two.contains("| Agora | Node | Agora/Node |\n"));
         assert!(two.contains("| 300 | 100 | 3.00 |\n"));
+    }
+
+    #[test]
+    fn the_raw_reference_gets_a_ratio_column_and_its_targets() {
+        let echo = Cell {
+            workload: Workload::Echo,
+            size: 10,
+        };
+        let idle = Cell {
+            workload: Workload::Idle,
+            size: 19_000,
+        };
+        let idle_run = |kind, kb| Run {
+            cell: idle,
+            kind,
+            rep: 0,
+            outcome: Ok(vec![("rss_per_conn_kb", kb)]),
+        };
+        let runs = [
+            run(Kind::Agora, 300.0),
+            run(Kind::Raw, 400.0),
+            idle_run(Kind::Agora, 8.0),
+            idle_run(Kind::Raw, 9.0),
+        ];
+        let summary = summarize(&[echo, idle], &[Kind::Agora, Kind::Raw], &runs);
+        let table = summary.markdown();
+        assert!(table.contains("| Agora | Raw | Agora/Raw |\n"));
+        assert!(table.contains("| echo 10 | acks/s | higher | 300 | 400 | 0.75 |"));
+        let targets = summary.targets();
+        assert!(targets.contains(
+            "- [MISSED] echo 10: Agora >= 0.95x the raw reference's acks/s: 300 vs 400 = 0.75x"
+        ));
+        assert!(targets.contains(
+            "- [HOLDS] idle 19000, Agora memory per connection <= the raw reference's: 8.00 KiB vs 9.00 KiB = 0.89"
+        ));
     }
 }

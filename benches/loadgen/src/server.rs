@@ -17,6 +17,8 @@ pub enum Kind {
     Node,
     /// The design floor: `benches/floor`, the smallest server on Agora's design.
     Floor,
+    /// The raw reference: `benches/raw`, a minimal server on tokio-tungstenite, no actix.
+    Raw,
 }
 
 impl Kind {
@@ -25,6 +27,7 @@ impl Kind {
             Kind::Agora => "agora",
             Kind::Node => "node",
             Kind::Floor => "floor",
+            Kind::Raw => "raw",
         }
     }
 
@@ -33,6 +36,7 @@ impl Kind {
             Kind::Agora => "Agora",
             Kind::Node => "Node",
             Kind::Floor => "Floor",
+            Kind::Raw => "Raw",
         }
     }
 }
@@ -41,15 +45,18 @@ impl Kind {
 #[derive(Debug, Clone)]
 pub struct Launcher {
     pub agora_bin: PathBuf,
-    /// Worker threads for Agora and the floor (default: actix's choice).
+    /// Worker threads for Agora, the floor and the raw reference (default: one per CPU it may use).
     pub workers: Option<usize>,
     pub floor_bin: PathBuf,
+    pub raw_bin: PathBuf,
     pub node_bin: String,
     pub node_script: PathBuf,
     /// The CPU the server is pinned to, if any.
     pub cpu: Option<usize>,
     pub max_queue: usize,
     pub log_dir: PathBuf,
+    /// Start Agora with `--count-allocations`, so the idle workload can read its live heap.
+    pub count_allocations: bool,
 }
 
 /// Engine.IO heartbeat settings passed to every server.
@@ -67,7 +74,22 @@ pub struct Server {
     pub port: u16,
     pub kind: Kind,
     log: PathBuf,
+    /// The server counts its allocations and reports them on SIGUSR1 (see [`Server::heap`]).
+    counts_allocations: bool,
 }
+
+/// What a server's counting allocator says is allocated right now.
+#[derive(Debug, Clone, Copy)]
+pub struct Heap {
+    pub bytes: f64,
+    pub allocations: f64,
+}
+
+/// How long a server may take to answer SIGUSR1 with its heap line.
+const HEAP_REPORT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The start of the line `examples/bench.rs --count-allocations` writes on SIGUSR1.
+const HEAP_LINE: &str = "heap: live_bytes=";
 
 impl Launcher {
     /// Checks that the server programs are there before anything runs.
@@ -80,6 +102,10 @@ impl Launcher {
             Kind::Floor if !self.floor_bin.is_file() => fail!(
                 "no floor server at {} (build it with `cargo build --release -p floor`, or pass --floor-bin)",
                 self.floor_bin.display()
+            ),
+            Kind::Raw if !self.raw_bin.is_file() => fail!(
+                "no raw reference server at {} (build it with `cargo build --release -p raw`, or pass --raw-bin)",
+                self.raw_bin.display()
             ),
             Kind::Node if !self.node_script.is_file() => fail!(
                 "no Node reference server at {} (pass --node-script)",
@@ -99,7 +125,7 @@ impl Launcher {
                 }
                 Ok(())
             }
-            Kind::Agora | Kind::Floor => Ok(()),
+            Kind::Agora | Kind::Floor | Kind::Raw => Ok(()),
         }
     }
 
@@ -117,11 +143,19 @@ impl Launcher {
                 if let Some(workers) = self.workers {
                     command.args(["--workers", &workers.to_string()]);
                 }
+                if self.count_allocations {
+                    command.arg("--count-allocations");
+                }
                 command.env("RUST_LOG", "warn");
                 command
             }
-            Kind::Floor => {
-                let mut command = Command::new(&self.floor_bin);
+            Kind::Floor | Kind::Raw => {
+                let bin = if kind == Kind::Floor {
+                    &self.floor_bin
+                } else {
+                    &self.raw_bin
+                };
+                let mut command = Command::new(bin);
                 command.args(["--port", &port_arg, "--ping-interval", &interval]);
                 command.args(["--ping-timeout", &timeout]);
                 if let Some(workers) = self.workers {
@@ -168,6 +202,7 @@ impl Launcher {
             port,
             kind,
             log,
+            counts_allocations: self.count_allocations && kind == Kind::Agora,
         };
         server.wait_ready(Duration::from_secs(20))?;
         Ok(server)
@@ -234,6 +269,45 @@ impl Server {
         cpu_of(self.pid)
     }
 
+    /// The server's live heap, if it counts its allocations: asks with SIGUSR1 and reads the line
+    /// it writes to its log (`heap: live_bytes=B live_allocations=N`).
+    pub fn heap(&self) -> Result<Option<Heap>> {
+        if !self.counts_allocations {
+            return Ok(None);
+        }
+        let lines_before = self.heap_lines().len();
+        // SAFETY: a plain system call; the server installed a SIGUSR1 handler before it listened.
+        if unsafe { libc::kill(self.pid as libc::pid_t, libc::SIGUSR1) } != 0 {
+            return Err(io::Error::last_os_error().into());
+        }
+        let deadline = Instant::now() + HEAP_REPORT_TIMEOUT;
+        loop {
+            let lines = self.heap_lines();
+            if lines.len() > lines_before {
+                return match lines.last().and_then(|line| parse_heap(line)) {
+                    Some(heap) => Ok(Some(heap)),
+                    None => fail!("unreadable heap line from {}", self.kind.name()),
+                };
+            }
+            if Instant::now() > deadline {
+                fail!(
+                    "{} did not report its heap within {HEAP_REPORT_TIMEOUT:?}",
+                    self.kind.name()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn heap_lines(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.starts_with(HEAP_LINE))
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Kills the server (SIGKILL: nothing of its shutdown is measured) and reaps it.
     pub fn stop(mut self) {
         self.kill();
@@ -261,6 +335,7 @@ impl Server {
             port,
             kind,
             log: PathBuf::new(),
+            counts_allocations: false,
         };
         rss_of(pid)?;
         server.wait_ready(Duration::from_secs(5))?;
@@ -272,6 +347,17 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// `heap: live_bytes=B live_allocations=N` → the two numbers.
+fn parse_heap(line: &str) -> Option<Heap> {
+    let rest = line.strip_prefix(HEAP_LINE)?;
+    let (bytes, rest) = rest.split_once(' ')?;
+    let allocations = rest.strip_prefix("live_allocations=")?;
+    Some(Heap {
+        bytes: bytes.trim().parse().ok()?,
+        allocations: allocations.trim().parse().ok()?,
+    })
 }
 
 /// Pins the calling thread (and what it later starts) to one CPU.
@@ -453,5 +539,18 @@ impl CpuMeter {
             server_core_others,
             loadgen_core_others,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_heap_lines() {
+        let heap = parse_heap("heap: live_bytes=123456 live_allocations=-7").expect("a heap line");
+        assert_eq!((heap.bytes, heap.allocations), (123_456.0, -7.0));
+        assert!(parse_heap("heap: live_bytes=12").is_none());
+        assert!(parse_heap("something else").is_none());
     }
 }

@@ -160,6 +160,7 @@ pub async fn idle(
 ) -> Result<Vec<Metric>> {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_before = server.rss()?;
+    let heap_before = server.heap()?;
     let (clients, connect_time) =
         connect_many(server.port, n, settings.connect_concurrency).await?;
     let state = Rc::new(RefCell::new(IdleState::default()));
@@ -181,6 +182,7 @@ pub async fn idle(
     }
     tokio::time::sleep(settings.idle_settle).await;
     let rss_after = server.rss()?;
+    let heap_after = server.heap()?;
     let pings_before = state.borrow().pings;
     let meter = CpuMeter::start(server)?;
     tokio::time::sleep(settings.idle_window).await;
@@ -198,7 +200,28 @@ pub async fn idle(
         fail!("no heartbeat seen in {:?}", settings.idle_window);
     }
     drop(tasks);
-    Ok(vec![
+    if let (Some(before), Some(after)) = (heap_before, heap_after) {
+        if settings.strict && after.bytes <= before.bytes {
+            fail!(
+                "the server's counted heap did not grow with {n} connections ({} → {} bytes)",
+                before.bytes,
+                after.bytes
+            );
+        }
+    }
+    let heap = heap_before.zip(heap_after).map(|(before, after)| {
+        [
+            (
+                "heap_per_conn_kb",
+                (after.bytes - before.bytes) / n as f64 / 1024.0,
+            ),
+            (
+                "allocs_per_conn",
+                (after.allocations - before.allocations) / n as f64,
+            ),
+        ]
+    });
+    Ok([
         (
             "rss_per_conn_kb",
             (rss_after as f64 - rss_before as f64) / n as f64 / 1024.0,
@@ -212,7 +235,10 @@ pub async fn idle(
             "idle_server_core_others_pct",
             cpu.server_core_others_percent(),
         ),
-    ])
+    ]
+    .into_iter()
+    .chain(heap.into_iter().flatten())
+    .collect())
 }
 
 // ---------------------------------------------------------------------------------------------
