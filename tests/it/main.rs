@@ -23,3 +23,4 @@ mod recovery_clients;
 mod server_api;
 mod socketio;
 mod trades;
+mod upgrade_hook;
