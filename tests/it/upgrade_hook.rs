@@ -180,3 +180,60 @@ fn masked_text(text: &str) -> Vec<u8> {
     frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
     frame
 }
+
+/// Records the peer of every handshake it opens.
+struct PeerProbe(std::sync::mpsc::Sender<Option<std::net::SocketAddr>>);
+
+struct Ignore;
+
+impl agora::engineio::EngineConnection for Ignore {
+    fn on_message(&mut self, _: agora::engineio::Message) {}
+    fn on_close(&mut self, _: agora::engineio::CloseReason) {}
+}
+
+impl agora::engineio::EngineHandler for PeerProbe {
+    fn on_open(
+        &self,
+        _: agora::engineio::EngineSocket,
+        handshake: agora::engineio::Handshake,
+    ) -> Box<dyn agora::engineio::EngineConnection> {
+        let _ = self.0.send(handshake.peer);
+        Box::new(Ignore)
+    }
+}
+
+#[actix_web::test]
+async fn the_hook_names_the_client_behind_a_trusted_proxy_only() {
+    use agora::web::cidr::{Cidr, TrustedProxies};
+    use agora::web::serve::{serve, ServeOptions, WebSockets};
+
+    let target = "/engine.io/?EIO=4&transport=websocket";
+    let forwarded = handshake("GET", target, "X-Forwarded-For: 203.0.113.7\r\n");
+    for (trusted, expected) in [(true, "203.0.113.7"), (false, "127.0.0.1")] {
+        let (sender, peers) = std::sync::mpsc::channel();
+        let engine =
+            agora::engineio::Engine::new(quiet_engine(), std::sync::Arc::new(PeerProbe(sender)));
+        let mut sockets = WebSockets::new().engine("/engine.io/", engine);
+        if trusted {
+            let loopback: Cidr = "127.0.0.1/32".parse().unwrap();
+            sockets = sockets.proxies(TrustedProxies::new(&[loopback]));
+        }
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let options = ServeOptions {
+            workers: Some(1),
+            ..ServeOptions::default()
+        };
+        let server = serve(listener, options, sockets, actix_web::App::new).unwrap();
+        let handle = crate::common::serve(server);
+        let answer = exchange(port, forwarded.as_bytes(), |got| got.ends_with(b"}")).await;
+        assert!(answer.starts_with(b"HTTP/1.1 101"));
+        let peer = peers.recv_timeout(WAIT).expect("a session opened");
+        assert_eq!(
+            peer.map(|p| p.ip().to_string()).as_deref(),
+            Some(expected),
+            "trusted: {trusted}"
+        );
+        handle.stop(false).await;
+    }
+}
