@@ -24,13 +24,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Actor;
-use actix_web::{App, HttpServer};
+use actix_web::App;
 use clap::Parser;
 
 use agora::cluster::{ClusterOptions, RedisAdapter};
 use agora::engineio::{Engine, EngineConfig};
 use agora::hub::{ChatServer, LocalAdapter};
 use agora::socketio::{Adapter, Namespace, RecoveryConfig, SocketIo, SocketIoConfig};
+use agora::web::serve::{serve, ServeOptions, WebSockets};
 
 #[path = "../benches/floor/src/server_args.rs"]
 mod server_args;
@@ -143,15 +144,18 @@ async fn main() -> std::io::Result<()> {
     let engine = Engine::new(config, Arc::new(io));
 
     let listener = TcpListener::bind((args.server.host.as_str(), args.port))?;
-    let mut server = HttpServer::new(move || App::new().service(engine.resource("/socket.io/")))
-        .backlog(4_096)
-        .shutdown_timeout(1);
-    if let Some(workers) = args.server.workers {
-        server = server.workers(workers);
-    }
+    let options = ServeOptions {
+        workers: args.server.workers,
+        shutdown_timeout: 1,
+        backlog: 4_096,
+    };
+    let sockets = WebSockets::new().engine("/socket.io/", engine.clone());
+    let server = serve(listener, options, sockets, move || {
+        App::new().service(engine.resource("/socket.io/"))
+    })?;
     println!(
         "agora bench server on http://{}:{}",
         args.server.host, args.port
     );
-    server.listen(listener)?.run().await
+    server.await
 }

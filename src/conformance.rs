@@ -15,17 +15,18 @@ use std::time::Duration;
 
 use actix::Actor;
 use actix_web::dev::Server;
-use actix_web::{web, App, HttpRequest, HttpServer};
+use actix_web::App;
 
 use crate::engineio::{
-    websocket_echo, CloseReason, Engine, EngineConfig, EngineConnection, EngineHandler,
-    EngineSocket, Frame, Handshake, Message,
+    CloseReason, Engine, EngineConfig, EngineConnection, EngineHandler, EngineSocket, Frame,
+    Handshake, Message,
 };
 use crate::hub::{ChatServer, LocalAdapter};
 use crate::socketio::{
     AckSender, Adapter, BroadcastAckError, Namespace, NamespaceBuilder, Payload, Socket, SocketIo,
     SocketIoConfig,
 };
+use crate::web::serve::{serve, ServeOptions, WebSockets};
 
 /// How long the server waits for the client's answer to `ask`.
 pub const ASK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -59,7 +60,7 @@ pub struct Conformance {
 }
 
 /// Starts the conformance server on `listener`: Socket.IO at `/socket.io/`, Engine.IO echo at
-/// `/engine.io/`, CORS open to any origin.
+/// `/engine.io/`, the plain WebSocket echo at `/echo`, CORS open to any origin.
 pub fn run(
     listener: TcpListener,
     engine_config: EngineConfig,
@@ -73,21 +74,20 @@ pub fn run(
     let (max_payload, deflate) = (engine_config.max_payload, engine_config.per_message_deflate);
     let echo_engine = Engine::new(engine_config, Arc::new(EchoHandler));
     let (socket_io, echo) = (socket_io_engine.clone(), echo_engine.clone());
-    let server = HttpServer::new(move || {
+    let sockets = WebSockets::new()
+        .engine("/socket.io/", socket_io_engine.clone())
+        .engine("/engine.io/", echo_engine.clone())
+        .echo("/echo", max_payload, deflate);
+    let options = ServeOptions {
+        workers: Some(2),
+        ..ServeOptions::default()
+    };
+    let server = serve(listener, options, sockets, move || {
         App::new()
             .wrap(actix_cors::Cors::permissive())
             .service(socket_io_engine.resource("/socket.io/"))
             .service(echo_engine.resource("/engine.io/"))
-            .route(
-                "/echo",
-                web::get().to(move |req: HttpRequest, body: web::Payload| async move {
-                    websocket_echo(&req, body, max_payload, deflate)
-                }),
-            )
-    })
-    .workers(2)
-    .listen(listener)?
-    .run();
+    })?;
     Ok(Conformance {
         server,
         socket_io,

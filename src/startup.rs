@@ -2,11 +2,12 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::Actor;
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Logger};
-use actix_web::{web, App, HttpMessage, HttpServer};
+use actix_web::{web, App, HttpMessage};
 
 use crate::accounts::{Accounts, LoginLimits};
 use crate::admin::{Admin, CredentialsError, ADMIN_NAMESPACE};
@@ -25,6 +26,7 @@ use crate::web::client::{self, ClientInfo, ClientPolicy};
 use crate::web::headers;
 use crate::web::ops;
 use crate::web::origin::{self, OriginPolicy};
+use crate::web::serve::{serve, ServeOptions, WebSockets};
 use crate::web::templates::{TemplateError, Templates};
 use crate::web::{self as pages, admin_ui, AppState};
 
@@ -54,12 +56,17 @@ pub enum StartupError {
     },
 }
 
+/// Where Socket.IO is served.
+const SOCKET_IO_PATH: &str = "/socket.io/";
+
 /// A built, not yet running, application.
 pub struct Application {
     port: u16,
     server: Server,
     store: Store,
     engine: Engine,
+    /// How long clients get to be told to go at shutdown.
+    grace: Duration,
 }
 
 impl Application {
@@ -140,6 +147,10 @@ impl Application {
             trusted: TrustedProxies::new(&settings.trusted_proxies),
             secure_cookies: settings.secure_cookies,
         });
+        let sockets = WebSockets::new()
+            .engine(SOCKET_IO_PATH, engine.clone())
+            .origins(policy.get_ref().clone())
+            .proxies(clients.trusted.clone());
         let address = format!("{}:{}", settings.bind, settings.port);
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
             address: address.clone(),
@@ -156,7 +167,13 @@ impl Application {
         let static_dir = settings.static_dir.clone();
         let api_keys = ApiKeys::new(&settings.api_keys);
         let max_payload = settings.max_payload as usize;
-        let mut server = HttpServer::new(move || {
+        let options = ServeOptions {
+            workers: settings.workers,
+            shutdown_timeout: settings.shutdown_grace_secs,
+            ..ServeOptions::default()
+        };
+        // Signals are ours: clients are told to go before the listener stops.
+        let server = serve(listener, options, sockets, move || {
             App::new()
                 .wrap(from_fn(origin::enforce))
                 .wrap(from_fn(ops::count_requests))
@@ -175,7 +192,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(policy.clone())
                 .app_data(clients.clone())
-                .service(engine.resource("/socket.io/"))
+                .service(engine.resource(SOCKET_IO_PATH))
                 .configure(|cfg| api_emit::configure(cfg, api_keys.clone(), max_payload))
                 .configure(|cfg| {
                     if admin_ui {
@@ -185,24 +202,16 @@ impl Application {
                 .configure(|cfg| pages::configure(cfg, static_dir.clone()))
                 .default_service(web::to(pages::pages::not_found))
         })
-        .listen(listener)
         .map_err(|source| StartupError::Bind {
             address: format!("port {port}"),
             source,
         })?;
-        if let Some(workers) = settings.workers {
-            server = server.workers(workers);
-        }
-        let server = server
-            // Signals are ours: clients are told to go before the listener stops.
-            .disable_signals()
-            .shutdown_timeout(settings.shutdown_grace_secs)
-            .run();
         Ok(Application {
             port,
             server,
             store,
             engine: sessions,
+            grace: Duration::from_secs(settings.shutdown_grace_secs),
         })
     }
 
@@ -221,14 +230,15 @@ impl Application {
     /// listener stops, in-flight requests finish within the grace period, and the store closes.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
-        let engine = self.engine;
+        let (engine, grace) = (self.engine, self.grace);
         let signals = actix_rt::spawn(async move {
             wait_for_signal().await;
             tracing::info!(
                 sessions = engine.registry().len(),
                 "shutting down: disconnecting every client"
             );
-            engine.close_all(CloseReason::ServerShutdown);
+            // WebSockets run off the HTTP server, which would not wait for their close frames.
+            engine.drain(CloseReason::ServerShutdown, grace).await;
             handle.stop(true).await;
         });
         let result = self.server.await;

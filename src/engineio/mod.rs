@@ -41,10 +41,29 @@ pub use session::{EngineSession, Registry};
 pub use sid::Sid;
 pub use socket::{EngineSocket, SendError};
 pub use types::{CloseReason, CloseSession, Frames, SendOptions, TransportKind};
-pub use websocket::echo as websocket_echo;
+pub use websocket::{echo as websocket_echo, LiveSockets, WsUpgrade};
 
 /// The only protocol revision served.
 const PROTOCOL_VERSION: &str = "4";
+
+/// How often a shutdown looks whether every connection has ended.
+const DRAIN_POLL: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// The session id and transport a request names, once its `EIO` and `transport` are checked.
+fn check_query(query: &str) -> Result<(Option<String>, TransportKind), EngineError> {
+    let query = web::Query::<EngineQuery>::from_query(query)
+        .map_err(|_| EngineError::BadRequest)?
+        .into_inner();
+    if query.eio.as_deref() != Some(PROTOCOL_VERSION) {
+        return Err(EngineError::UnsupportedProtocolVersion);
+    }
+    let transport = match query.transport.as_deref() {
+        Some("polling") => TransportKind::Polling,
+        Some("websocket") => TransportKind::WebSocket,
+        _ => return Err(EngineError::UnknownTransport),
+    };
+    Ok((query.sid, transport))
+}
 
 /// An Engine.IO server: its settings, its live sessions and the layer it serves.
 #[derive(Clone)]
@@ -52,6 +71,8 @@ pub struct Engine {
     config: Arc<EngineConfig>,
     registry: Registry,
     handler: Arc<dyn EngineHandler>,
+    /// The WebSocket connections running.
+    websockets: LiveSockets,
 }
 
 #[derive(Deserialize)]
@@ -69,6 +90,7 @@ impl Engine {
             config: Arc::new(config),
             registry: Registry::default(),
             handler,
+            websockets: LiveSockets::default(),
         }
     }
 
@@ -82,11 +104,35 @@ impl Engine {
         &self.registry
     }
 
+    /// The WebSocket connections running (a connection outlives its session by the time it
+    /// takes to write its last frames).
+    pub fn websockets(&self) -> &LiveSockets {
+        &self.websockets
+    }
+
     /// Closes every session (at shutdown); clients are told the server went away.
     pub fn close_all(&self, reason: CloseReason) {
         for session in self.registry.all() {
             session.do_send(CloseSession(reason));
         }
+    }
+
+    /// Closes every session and waits, at most `grace`, until every session and WebSocket
+    /// connection has ended (WebSockets run off the HTTP server, which does not wait for them).
+    pub async fn drain(&self, reason: CloseReason, grace: std::time::Duration) {
+        self.close_all(reason);
+        let deadline = std::time::Instant::now() + grace;
+        while (!self.registry.is_empty() || self.websockets.count() > 0)
+            && std::time::Instant::now() < deadline
+        {
+            actix_rt::time::sleep(DRAIN_POLL).await;
+        }
+    }
+
+    /// Serves a WebSocket handshake taken off the HTTP server (see [`WsUpgrade`]), whose path
+    /// is this server's and whose origin and client the server in front has checked.
+    pub async fn serve_websocket(&self, upgrade: WsUpgrade) {
+        websocket::serve(self, upgrade).await;
     }
 
     /// The actix-web resource serving Engine.IO at `path` (with and without a trailing slash).
@@ -107,25 +153,14 @@ impl Engine {
         req: HttpRequest,
         body: Payload,
     ) -> Result<HttpResponse, EngineError> {
-        let query = web::Query::<EngineQuery>::from_query(req.query_string())
-            .map_err(|_| EngineError::BadRequest)?
-            .into_inner();
-        if query.eio.as_deref() != Some(PROTOCOL_VERSION) {
-            return Err(EngineError::UnsupportedProtocolVersion);
-        }
-        let transport = match query.transport.as_deref() {
-            Some("polling") => TransportKind::Polling,
-            Some("websocket") => TransportKind::WebSocket,
-            _ => return Err(EngineError::UnknownTransport),
-        };
+        let (sid, transport) = check_query(req.query_string())?;
         let method = req.method().clone();
-        match (query.sid, transport) {
+        match (sid, transport) {
             (None, _) if method != Method::GET => Err(EngineError::BadHandshakeMethod),
             (None, TransportKind::Polling) => self.open_polling(&req).await,
-            (None, TransportKind::WebSocket) => {
-                let handshake = self.handshake(&req, TransportKind::WebSocket);
-                websocket::open(self, handshake, &req, body)
-            }
+            // WebSocket handshakes are taken off the HTTP server before they get here (see
+            // `serve_websocket`): this one lacks its `Upgrade` headers.
+            (None, TransportKind::WebSocket) => Err(EngineError::BadRequest),
             (Some(sid), TransportKind::Polling) => match method {
                 Method::GET => polling::poll(self, &sid, gzip::accepts_gzip(req.headers())).await,
                 Method::POST => {
@@ -138,34 +173,44 @@ impl Engine {
                 _ => Err(EngineError::BadRequest),
             },
             (Some(sid), TransportKind::WebSocket) => {
-                let session = self.registry.get(&sid).ok_or(EngineError::UnknownSid)?;
-                let upgradable = session
-                    .send(session::CheckUpgrade)
-                    .await
-                    .map_err(|_| EngineError::UnknownSid)?;
-                if upgradable {
-                    websocket::upgrade(self, session, &req, body)
-                } else {
-                    websocket::refuse(self, &req, body)
-                }
+                self.registry.get(&sid).ok_or(EngineError::UnknownSid)?;
+                Err(EngineError::BadRequest)
             }
         }
     }
 
     fn handshake(&self, req: &HttpRequest, transport: TransportKind) -> Handshake {
+        self.handshake_of(
+            req.headers(),
+            req.path(),
+            req.query_string(),
+            req.peer_addr(),
+            transport,
+        )
+    }
+
+    fn handshake_of(
+        &self,
+        request_headers: &HeaderMap,
+        path: &str,
+        query: &str,
+        peer: Option<std::net::SocketAddr>,
+        transport: TransportKind,
+    ) -> Handshake {
         // A clone would keep actix's request-sized table (kilobytes) for the session's whole
         // life; a map sized to the headers actually sent is a fraction of it.
-        let mut headers = HeaderMap::with_capacity(req.headers().len());
-        for (name, value) in req.headers() {
+        let mut headers = HeaderMap::with_capacity(request_headers.len());
+        for (name, value) in request_headers {
             headers.append(name.clone(), value.clone());
         }
         Handshake {
             sid: Sid::random(),
             headers,
-            path: req.path().to_string(),
-            query: req.query_string().to_string(),
-            secure: req.app_config().secure(),
-            peer: req.peer_addr(),
+            path: path.to_string(),
+            query: query.to_string(),
+            // Served over plain TCP: TLS, if any, ends in front of this server.
+            secure: false,
+            peer,
             transport,
         }
     }

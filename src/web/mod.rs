@@ -16,6 +16,7 @@ pub mod headers;
 pub mod ops;
 pub mod origin;
 pub mod pages;
+pub mod serve;
 pub mod session;
 pub mod templates;
 

@@ -65,6 +65,14 @@ impl OriginPolicy {
             Verdict::Refused(origin)
         }
     }
+
+    /// The origin, if this policy refuses it (a request without `Origin` is not refused).
+    pub fn refused(&self, origin: Option<&str>, host: Option<&str>) -> Option<String> {
+        match self.verdict(origin, host) {
+            Verdict::Refused(origin) => Some(origin),
+            _ => None,
+        }
+    }
 }
 
 fn normalize(origin: &str) -> String {

@@ -24,3 +24,4 @@ mod recovery_clients;
 mod server_api;
 mod socketio;
 mod trades;
+mod upgrade_hook;

@@ -493,16 +493,7 @@ async fn spawn_guarded() -> (u16, actix_web::dev::ServerHandle) {
         )
         .build();
     let engine = Engine::new(quiet_engine(), Arc::new(io));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = actix_web::HttpServer::new(move || {
-        actix_web::App::new().service(engine.resource("/socket.io/"))
-    })
-    .workers(1)
-    .listen(listener)
-    .unwrap()
-    .run();
-    (port, serve(server))
+    serve_socket_io(engine)
 }
 
 async fn open_on(port: u16) -> Sio {

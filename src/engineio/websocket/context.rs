@@ -1,13 +1,19 @@
-//! The execution context of a WebSocket actor, on our own frame codec.
+//! The execution context of a WebSocket actor, on its own TCP connection.
 //!
-//! Like actix-web-actors' context, it runs the actor inside the response body's stream: the
-//! actor's mailbox is handled only when the HTTP dispatcher asks for more bytes, so a client
-//! that stops reading stops its actor's mailbox too and the session sees it as a full sink. Frames
-//! the actor writes are encoded at once into one buffer, handed to the dispatcher as one chunk.
+//! After the handshake the connection belongs to one task, the [`Driver`]: it runs the actor
+//! (its mailbox, its timers, and the [`Incoming`] stream that reads the socket) and writes what
+//! the actor wrote. Frames are encoded at once into one buffer, so the frames of one turn go out in
+//! one write. The actor's mailbox is handled only while that buffer is below
+//! [`WRITE_HIGH_WATER`]: a client that stops reading stops its actor's mailbox too, and the
+//! session sees it as a full sink. Neither buffer outlives its use: an idle connection holds no
+//! read buffer and no write buffer.
 
-use std::convert::Infallible;
 use std::future::Future;
+use std::io::ErrorKind;
 use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use actix::dev::{
@@ -15,21 +21,24 @@ use actix::dev::{
 };
 use actix::fut::ActorFuture;
 use actix::{Actor, ActorContext, ActorState, Addr, AsyncContext, Handler, SpawnHandle};
-use actix_http::ws::{hash_key, verify_handshake, HandshakeError};
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::StatusCode;
-use actix_web::web::{Bytes, BytesMut, Payload};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_rt::net::TcpStream;
+use actix_web::web::{Bytes, BytesMut};
+use bytes::Buf;
 use bytestring::ByteString;
 use futures_util::Stream;
 use tokio::sync::oneshot;
 
-use super::deflate::{negotiate, Deflate};
+use super::deflate::Deflate;
 use super::frame::{encode, CloseCode, OpCode};
+use super::handshake::{Accepted, WsUpgrade};
 use super::message::{MessageReader, WsError, WsMessage};
 
-/// The largest empty read buffer kept between messages, in bytes.
-const MAX_IDLE_READ_BUFFER: usize = 64 << 10;
+/// Bytes read from the socket per read call when no message is half read. They land on the
+/// stack and only what arrived is copied to the heap: an idle connection keeps no read buffer.
+const READ_CHUNK: usize = 8 << 10;
+
+/// Bytes waiting to be written above which the actor is not run until the client reads.
+const WRITE_HIGH_WATER: usize = 64 << 10;
 
 /// What a WebSocket accepts from its client.
 #[derive(Debug, Clone, Copy)]
@@ -40,70 +49,80 @@ pub struct WsSettings {
     pub per_message_deflate: bool,
 }
 
-/// Completes the handshake of `req` and runs `actor` on the connection: its messages arrive as
-/// stream items, and it writes through its [`WsContext`].
-pub fn start<A>(
+/// Counts the WebSocket connections running (so a shutdown can wait for their close frames).
+#[derive(Debug, Clone, Default)]
+pub struct LiveSockets(Arc<AtomicUsize>);
+
+impl LiveSockets {
+    /// How many run now.
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn enter(&self) -> LiveGuard {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        LiveGuard(Arc::clone(&self.0))
+    }
+}
+
+/// Counts one connection out when dropped.
+struct LiveGuard(Arc<AtomicUsize>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Writes the handshake's 101 response and runs `actor` on the connection, in a task of its own
+/// on this thread: its messages arrive as stream items, and it writes through its
+/// [`WsContext`].
+pub(super) fn run<A>(
     actor: A,
-    req: &HttpRequest,
-    body: Payload,
-    settings: WsSettings,
-) -> Result<HttpResponse, HandshakeError>
-where
+    upgrade: WsUpgrade,
+    accepted: Accepted,
+    max_payload: usize,
+    live: &LiveSockets,
+) where
     A: Actor<Context = WsContext<A>> + StreamHandler<Result<WsMessage, WsError>>,
 {
-    verify_handshake(req.head())?;
-    let key = req
-        .headers()
-        .get(header::SEC_WEBSOCKET_KEY)
-        .map(|key| hash_key(key.as_bytes()))
-        .ok_or(HandshakeError::BadWebsocketKey)?;
-    let agreement = settings
-        .per_message_deflate
-        .then(|| {
-            let offers = req.headers().get_all(header::SEC_WEBSOCKET_EXTENSIONS);
-            negotiate(offers.filter_map(|value| value.to_str().ok()))
-        })
-        .flatten();
-    let mut response = HttpResponse::build(StatusCode::SWITCHING_PROTOCOLS);
-    response.upgrade("websocket");
-    // The accept key is base64: always a valid header value.
-    if let Ok(accept) = HeaderValue::from_bytes(&key) {
-        response.insert_header((header::SEC_WEBSOCKET_ACCEPT, accept));
-    }
-    if let Some(agreement) = &agreement {
-        response.insert_header((
-            header::SEC_WEBSOCKET_EXTENSIONS,
-            agreement.response.as_str(),
-        ));
-    }
+    let (io, early) = upgrade.into_io();
+    let io = Rc::new(io);
     let mailbox = Mailbox::default();
     let mut ctx = WsContext {
         parts: ContextParts::new(mailbox.sender_producer()),
-        out: BytesMut::new(),
-        deflate: agreement.as_ref().map(|agreement| agreement.deflate),
+        io: Rc::clone(&io),
+        out: accepted.response,
+        deflate: accepted.deflate,
         closed: false,
+        broken: false,
     };
     ctx.add_stream(Incoming {
-        body,
-        buf: BytesMut::new(),
-        reader: MessageReader::new(settings.max_payload, agreement.is_some()),
+        io,
+        buf: early,
+        reader: MessageReader::new(max_payload, accepted.deflate.is_some()),
         ended: false,
         failed: false,
     });
-    Ok(response.streaming(Outgoing {
+    actix_rt::spawn(Driver {
         fut: ContextFut::new(ctx, actor, mailbox),
-    }))
+        _live: live.enter(),
+    });
 }
 
 /// The context of an actor serving one WebSocket.
 pub struct WsContext<A: Actor<Context = WsContext<A>>> {
     parts: ContextParts<A>,
-    /// Encoded frames not yet handed to the dispatcher.
+    /// The connection, shared with the [`Incoming`] stream (reads and writes need no lock).
+    io: Rc<TcpStream>,
+    /// Encoded frames not yet written.
     out: BytesMut,
     /// permessage-deflate, when agreed.
     deflate: Option<Deflate>,
     /// A close frame was written: nothing follows it.
     closed: bool,
+    /// Writing failed: the client is gone, nothing more is written.
+    broken: bool,
 }
 
 impl<A: Actor<Context = WsContext<A>>> WsContext<A> {
@@ -118,7 +137,7 @@ impl<A: Actor<Context = WsContext<A>>> WsContext<A> {
     }
 
     fn message(&mut self, opcode: OpCode, payload: &Bytes, compress: bool) {
-        if self.closed {
+        if self.closed || self.broken {
             return;
         }
         let deflate = self.deflate.filter(|_| compress);
@@ -130,7 +149,7 @@ impl<A: Actor<Context = WsContext<A>>> WsContext<A> {
 
     /// Answers a ping.
     pub fn pong(&mut self, payload: &[u8]) {
-        if !self.closed {
+        if !self.closed && !self.broken {
             encode(OpCode::Pong, false, payload, &mut self.out);
         }
     }
@@ -146,6 +165,24 @@ impl<A: Actor<Context = WsContext<A>>> WsContext<A> {
             );
             self.closed = true;
         }
+    }
+
+    /// Writes what waits, as far as the socket takes it; the buffer is released once empty.
+    fn flush(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        while !self.out.is_empty() {
+            if let Err(error) = std::task::ready!(self.io.poll_write_ready(cx)) {
+                return Poll::Ready(Err(error));
+            }
+            match self.io.try_write(&self.out) {
+                Ok(0) => return Poll::Ready(Err(ErrorKind::WriteZero.into())),
+                Ok(written) => self.out.advance(written),
+                // Readiness was cleared: the next round registers for the next wake.
+                Err(error) if error.kind() == ErrorKind::WouldBlock => {}
+                Err(error) => return Poll::Ready(Err(error)),
+            }
+        }
+        self.out = BytesMut::new();
+        Poll::Ready(Ok(()))
     }
 
     /// Bounds the actor's mailbox.
@@ -217,39 +254,83 @@ where
     }
 }
 
-/// The response body: runs the actor, then hands over what it wrote.
-struct Outgoing<A: Actor<Context = WsContext<A>>> {
+/// The task of one WebSocket connection: runs the actor, then writes what it wrote.
+struct Driver<A: Actor<Context = WsContext<A>>> {
     fut: ContextFut<A, WsContext<A>>,
+    _live: LiveGuard,
 }
 
-impl<A: Actor<Context = WsContext<A>>> Stream for Outgoing<A> {
-    type Item = Result<Bytes, Infallible>;
+impl<A: Actor<Context = WsContext<A>>> Future for Driver<A> {
+    type Output = ();
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        if this.fut.alive() {
+        loop {
+            let ctx = this.fut.ctx();
+            let flushed = match ctx.flush(cx) {
+                Poll::Ready(Ok(())) => true,
+                Poll::Pending => false,
+                Poll::Ready(Err(error)) => {
+                    tracing::debug!(%error, "writing to a WebSocket failed");
+                    ctx.broken = true;
+                    ctx.out = BytesMut::new();
+                    ctx.stop();
+                    true
+                }
+            };
+            let alive = this.fut.alive();
+            if !alive && flushed {
+                return Poll::Ready(());
+            }
+            let ctx = this.fut.ctx();
+            if !alive || ctx.out.len() >= WRITE_HIGH_WATER {
+                // Woken when the socket takes more.
+                return Poll::Pending;
+            }
+            let waiting = ctx.out.len();
             let _ = Pin::new(&mut this.fut).poll(cx);
-        }
-        let alive = this.fut.alive();
-        let ctx = this.fut.ctx();
-        if !ctx.out.is_empty() {
-            // Taken whole: an idle connection keeps no write buffer.
-            Poll::Ready(Some(Ok(std::mem::take(&mut ctx.out).freeze())))
-        } else if alive && !ctx.closed {
-            Poll::Pending
-        } else {
-            Poll::Ready(None)
+            if this.fut.alive() && this.fut.ctx().out.len() == waiting {
+                return Poll::Pending;
+            }
         }
     }
 }
 
-/// The request body, read as the client's messages; it ends after the first error.
+/// The client's messages, read from the socket; it ends after the first error.
 struct Incoming {
-    body: Payload,
+    io: Rc<TcpStream>,
+    /// Bytes read and not yet decoded; empty (no allocation) between messages.
     buf: BytesMut,
     reader: MessageReader,
     ended: bool,
     failed: bool,
+}
+
+impl Incoming {
+    /// Reads what the socket has into `buf`; `Ok(0)` at the end of the stream.
+    fn read(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
+        loop {
+            if let Err(error) = std::task::ready!(self.io.poll_read_ready(cx)) {
+                return Poll::Ready(Err(error));
+            }
+            let read = if self.buf.is_empty() {
+                let mut chunk = [0u8; READ_CHUNK];
+                self.io.try_read(&mut chunk).inspect(|&read| {
+                    self.buf = BytesMut::from(&chunk[..read]);
+                })
+            } else {
+                // A message is half read: the rest goes straight behind it.
+                self.buf.reserve(READ_CHUNK);
+                self.io.try_read_buf(&mut self.buf)
+            };
+            match read {
+                Ok(read) => return Poll::Ready(Ok(read)),
+                // Readiness was cleared: the next round registers for the next wake.
+                Err(error) if error.kind() == ErrorKind::WouldBlock => {}
+                Err(error) => return Poll::Ready(Err(error)),
+            }
+        }
+    }
 }
 
 impl Stream for Incoming {
@@ -262,9 +343,8 @@ impl Stream for Incoming {
                 Ok(Some(message)) => return Poll::Ready(Some(Ok(message))),
                 Ok(None) if this.ended => break,
                 Ok(None) => {
-                    // A large message read leaves a large empty buffer behind: an idle
-                    // connection should not keep it.
-                    if this.buf.is_empty() && this.buf.capacity() > MAX_IDLE_READ_BUFFER {
+                    if this.buf.is_empty() {
+                        // Between messages: hold no read buffer.
                         this.buf = BytesMut::new();
                     }
                 }
@@ -273,14 +353,14 @@ impl Stream for Incoming {
                     return Poll::Ready(Some(Err(error)));
                 }
             }
-            match Pin::new(&mut this.body).poll_next(cx) {
-                Poll::Ready(Some(Ok(chunk))) => this.buf.extend_from_slice(&chunk),
-                Poll::Ready(Some(Err(error))) => {
+            match this.read(cx) {
+                Poll::Ready(Ok(0)) => this.ended = true,
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(error)) => {
                     tracing::debug!(%error, "reading a WebSocket failed");
                     this.failed = true;
                     return Poll::Ready(Some(Err(WsError::Io)));
                 }
-                Poll::Ready(None) => this.ended = true,
                 Poll::Pending => return Poll::Pending,
             }
         }

@@ -1,30 +1,32 @@
 //! A plain WebSocket echo on the transport's own codec, for the Autobahn conformance suite.
 
 use actix::{Actor, ActorContext, StreamHandler};
-use actix_web::web::Payload;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::ResponseError;
 
-use super::context::{start, WsContext, WsSettings};
+use super::context::{run, LiveSockets, WsContext};
 use super::frame::CloseCode;
+use super::handshake::WsUpgrade;
 use super::message::{WsError, WsMessage};
 use crate::engineio::EngineError;
 
 /// Answers a WebSocket handshake with a connection that sends every message back as it came,
 /// with permessage-deflate if `per_message_deflate` and the client offers it.
-pub fn echo(
-    req: &HttpRequest,
-    body: Payload,
-    max_payload: usize,
-    per_message_deflate: bool,
-) -> Result<HttpResponse, EngineError> {
-    let settings = WsSettings {
-        max_payload,
-        per_message_deflate,
-    };
-    start(Echo, req, body, settings).map_err(|error| {
-        tracing::debug!(%error, "refused a WebSocket handshake");
-        EngineError::BadRequest
-    })
+pub async fn echo(upgrade: WsUpgrade, max_payload: usize, per_message_deflate: bool) {
+    match upgrade.accept(per_message_deflate) {
+        Ok(accepted) => run(
+            Echo,
+            upgrade,
+            accepted,
+            max_payload,
+            &LiveSockets::default(),
+        ),
+        Err(error) => {
+            tracing::info!(%error, "refused a WebSocket handshake");
+            upgrade
+                .answer(EngineError::BadRequest.error_response())
+                .await;
+        }
+    }
 }
 
 struct Echo;

@@ -2,25 +2,30 @@
 //!
 //! This module turns the client's messages into [`Packet`]s for the session and implements
 //! [`TransportSink`] for the session's frames. Below it: `frame` (RFC 6455 framing), `message`
-//! (fragments, control frames, UTF-8), `deflate` (permessage-deflate) and `context` (the actor's
-//! context, reading the request body and writing the response body). The codec does not care
-//! where its bytes come from.
+//! (fragments, control frames, UTF-8), `deflate` (permessage-deflate), `handshake` (the opening
+//! handshake on a connection taken off the HTTP server) and `context` (the actor's context, which
+//! owns the TCP connection: it reads the client's frames and writes the actor's). The codec does
+//! not care where its bytes come from.
 
 mod context;
 mod deflate;
 mod echo;
 mod frame;
+mod handshake;
 mod message;
 
+pub use context::LiveSockets;
 pub use echo::echo;
+pub use handshake::WsUpgrade;
 
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
-use actix_web::web::{Bytes, Payload};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::http::Method;
+use actix_web::web::Bytes;
+use actix_web::ResponseError;
 use bytestring::ByteString;
 
 use self::context::{WsContext, WsSettings};
@@ -31,10 +36,10 @@ use super::connection::EngineConnection;
 use super::error::EngineError;
 use super::handler::Handshake;
 use super::packet::{Frame, Message, Packet};
-use super::session::{BeginProbe, EngineSession, Incoming, TransportClosed};
+use super::session::{BeginProbe, CheckUpgrade, EngineSession, Incoming, TransportClosed};
 use super::sink::{SinkFull, TransportSink};
 use super::traffic::count_inbound;
-use super::types::{CloseReason, Frames, SendOptions, TransportId};
+use super::types::{CloseReason, Frames, SendOptions, TransportId, TransportKind};
 use super::Engine;
 
 /// Source of WebSocket transport ids (0 is the polling transport).
@@ -109,48 +114,74 @@ fn keep_as_reply(id: TransportId, frames: Frames, compress: bool) -> Option<Fram
     None
 }
 
-/// Opens a WebSocket that starts a new session.
-pub fn open(
+/// Serves a WebSocket handshake for Engine.IO: opens a new session on it, probes an upgrade of
+/// the polling session it names, or answers with the protocol's error.
+pub async fn serve(engine: &Engine, upgrade: WsUpgrade) {
+    match route(engine, &upgrade).await {
+        Ok(role) => start(engine, role, upgrade),
+        Err(error) => {
+            tracing::info!(%error, path = upgrade.path(), "refused a WebSocket handshake");
+            upgrade.answer(error.error_response()).await;
+        }
+    }
+}
+
+/// What the handshake asks for, checked as the HTTP resource checks Engine.IO requests.
+async fn route(engine: &Engine, upgrade: &WsUpgrade) -> Result<Role, EngineError> {
+    let (sid, transport) = super::check_query(upgrade.query())?;
+    let get = *upgrade.method() == Method::GET;
+    match sid {
+        None if !get => Err(EngineError::BadHandshakeMethod),
+        // A WebSocket handshake carries no polling request.
+        _ if transport != TransportKind::WebSocket || !get => Err(EngineError::BadRequest),
+        None => {
+            let handshake = engine.handshake_of(
+                upgrade.headers(),
+                upgrade.path(),
+                upgrade.query(),
+                upgrade.peer(),
+                TransportKind::WebSocket,
+            );
+            Ok(Role::Fresh {
+                engine: engine.clone(),
+                handshake: Box::new(handshake),
+            })
+        }
+        Some(sid) => Ok(match session_to_upgrade(engine, &sid).await? {
+            Some(session) => Role::Attached(session),
+            None => Role::Refused,
+        }),
+    }
+}
+
+/// The polling session `sid` that a WebSocket handshake asks to upgrade: `None` if it cannot take
+/// one (it already upgraded, or is upgrading); an error if no such session lives here.
+pub(super) async fn session_to_upgrade(
     engine: &Engine,
-    handshake: Handshake,
-    req: &HttpRequest,
-    body: Payload,
-) -> Result<HttpResponse, EngineError> {
-    let role = Role::Fresh {
-        engine: engine.clone(),
-        handshake: Box::new(handshake),
+    sid: &str,
+) -> Result<Option<Addr<EngineSession>>, EngineError> {
+    let session = engine.registry.get(sid).ok_or(EngineError::UnknownSid)?;
+    let upgradable = session
+        .send(CheckUpgrade)
+        .await
+        .map_err(|_| EngineError::UnknownSid)?;
+    Ok(upgradable.then_some(session))
+}
+
+/// Completes the handshake and runs the connection (a refused handshake gets a 400).
+fn start(engine: &Engine, role: Role, upgrade: WsUpgrade) {
+    let settings = settings(engine);
+    let accepted = match upgrade.accept(settings.per_message_deflate) {
+        Ok(accepted) => accepted,
+        Err(error) => {
+            tracing::info!(%error, "refused a WebSocket handshake");
+            actix_rt::spawn(upgrade.answer(EngineError::BadRequest.error_response()));
+            return;
+        }
     };
-    start(engine, role, req, body)
-}
-
-/// Opens a WebSocket that probes an upgrade of an existing polling session.
-pub fn upgrade(
-    engine: &Engine,
-    session: Addr<EngineSession>,
-    req: &HttpRequest,
-    body: Payload,
-) -> Result<HttpResponse, EngineError> {
-    start(engine, Role::Attached(session), req, body)
-}
-
-/// Accepts a WebSocket only to close it at once: an upgrade of a session that cannot take one (it
-/// already upgraded, or is upgrading), as the reference server answers.
-pub fn refuse(
-    engine: &Engine,
-    req: &HttpRequest,
-    body: Payload,
-) -> Result<HttpResponse, EngineError> {
-    start(engine, Role::Refused, req, body)
-}
-
-fn start(
-    engine: &Engine,
-    role: Role,
-    req: &HttpRequest,
-    body: Payload,
-) -> Result<HttpResponse, EngineError> {
     let connection = WsConnection {
         id: NEXT_TRANSPORT_ID.fetch_add(1, Ordering::Relaxed),
+        held: matches!(role, Role::Fresh { .. }).then(Vec::new),
         role,
         max_queue: engine.config.max_queue,
         backlog: Arc::new(Backlog {
@@ -160,10 +191,13 @@ fn start(
         closing: false,
         connection: None,
     };
-    context::start(connection, req, body, settings(engine)).map_err(|error| {
-        tracing::debug!(%error, "refused a WebSocket handshake");
-        EngineError::BadRequest
-    })
+    context::run(
+        connection,
+        upgrade,
+        accepted,
+        settings.max_payload,
+        &engine.websockets,
+    );
 }
 
 enum Role {
@@ -192,6 +226,9 @@ struct WsConnection {
     /// The session's connection, when the session started on this WebSocket (see
     /// [`TransportSink::adopt`]): messages go to it here, without a hop through the session.
     connection: Option<Box<dyn EngineConnection>>,
+    /// Messages that arrived before a new session handed over its connection (a client that
+    /// sends without waiting for the open packet), given to it when it does.
+    held: Option<Vec<Message>>,
 }
 
 impl WsConnection {
@@ -200,6 +237,15 @@ impl WsConnection {
             return;
         }
         match (packet, self.connection.as_mut()) {
+            (Packet::Message(message), None) if self.held.is_some() => {
+                let held = self.held.get_or_insert_with(Vec::new);
+                if held.len() >= self.max_queue {
+                    tracing::warn!("a WebSocket sent too much before its session opened");
+                    self.fail(CloseReason::SlowConsumer, ctx);
+                    return;
+                }
+                held.push(message);
+            }
             (Packet::Message(message), Some(connection)) => {
                 count_inbound(&message);
                 for (frames, compress) in
@@ -395,7 +441,12 @@ impl Handler<Command> for WsConnection {
                 self.backlog.taken(size_of(&frames));
                 self.write(&frames, compress, ctx);
             }
-            Command::Adopt(connection) => self.connection = Some(connection),
+            Command::Adopt(connection) => {
+                self.connection = Some(connection);
+                for message in self.held.take().unwrap_or_default() {
+                    self.deliver(Packet::Message(message), ctx);
+                }
+            }
             Command::Close(reason) => {
                 // The session is gone: stop reporting to it.
                 self.role = Role::Starting;

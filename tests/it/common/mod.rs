@@ -17,6 +17,7 @@ use actix_web::http::StatusCode;
 use agora::conformance::{self, Conformance};
 use agora::engineio::{Engine, EngineConfig};
 use agora::socketio::SocketIoConfig;
+use agora::web::serve::{ServeOptions, WebSockets};
 use awc::ws;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -98,14 +99,15 @@ pub async fn spawn_conformance(engine: EngineConfig, socket_io: SocketIoConfig) 
 pub fn serve_socket_io(engine: Engine) -> (u16, ServerHandle) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     let port = listener.local_addr().expect("bound").port();
-    let server = actix_web::HttpServer::new(move || {
+    let options = ServeOptions {
+        workers: Some(1),
+        ..ServeOptions::default()
+    };
+    let sockets = WebSockets::new().engine("/socket.io/", engine.clone());
+    let server = agora::web::serve::serve(listener, options, sockets, move || {
         actix_web::App::new().service(engine.resource("/socket.io/"))
     })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .expect("listen")
-    .run();
+    .expect("listen");
     (port, serve(server))
 }
 
