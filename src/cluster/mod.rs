@@ -23,6 +23,8 @@
 //! - `server_side`: server-side events, both ways;
 //! - `connection` and `subscriber`: the Redis connections, pub/sub, reconnection with backoff;
 //! - `mirror`: the adapter's own copy of this node's sockets and rooms;
+//! - `heartbeat`: node heartbeats in Redis, which nodes are alive, and the rooms a dead node left
+//!   behind (handed to one surviving node);
 //! - `state`: what the adapter, its tasks and its answers share.
 //!
 //! Two background tasks own the Redis connections: a publisher (PUBLISH in pipelined batches,
@@ -32,6 +34,7 @@
 
 mod adapter;
 mod connection;
+mod heartbeat;
 mod incoming;
 mod mirror;
 mod options;
@@ -44,5 +47,8 @@ mod subscriber;
 pub mod wire;
 
 pub use self::adapter::RedisAdapter;
-pub use self::options::{ClusterError, ClusterOptions};
+pub use self::heartbeat::{
+    DeadNode, Heartbeat, TrackedRooms, HEARTBEAT_INTERVAL, HEARTBEAT_TTL, ROOMS_TTL,
+};
+pub use self::options::{ClusterError, ClusterOptions, DEFAULT_REQUESTS_TIMEOUT};
 pub use self::status::ClusterStatus;
