@@ -23,7 +23,9 @@
 //! - `server_side`: server-side events, both ways;
 //! - `connection` and `subscriber`: the Redis connections, pub/sub, reconnection with backoff;
 //! - `mirror`: the adapter's own copy of this node's sockets and rooms;
-//! - `state`: what the adapter, its tasks and its answers share.
+//! - `state`: what the adapter, its tasks and its answers share;
+//! - `forward`: polling requests of sessions owned by other nodes, carried to them (no sticky
+//!   sessions).
 //!
 //! Two background tasks own the Redis connections: a publisher (PUBLISH in pipelined batches,
 //! PUBSUB NUMSUB) fed by a bounded queue, and a subscriber (PSUBSCRIBE/SUBSCRIBE per namespace)
@@ -32,6 +34,7 @@
 
 mod adapter;
 mod connection;
+pub mod forward;
 mod incoming;
 mod mirror;
 mod options;
@@ -44,5 +47,6 @@ mod subscriber;
 pub mod wire;
 
 pub use self::adapter::RedisAdapter;
+pub use self::forward::{ForwardOptions, Forwarder};
 pub use self::options::{ClusterError, ClusterOptions};
 pub use self::status::ClusterStatus;
