@@ -8,6 +8,7 @@ mod admin;
 mod apps;
 mod cluster;
 mod cluster_apps;
+mod cluster_forward;
 mod cluster_parity;
 mod e2e;
 mod emit_api;
