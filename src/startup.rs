@@ -11,7 +11,9 @@ use actix_web::{web, App, HttpMessage, HttpServer};
 use crate::accounts::{Accounts, LoginLimits};
 use crate::admin::{Admin, CredentialsError, ADMIN_NAMESPACE};
 use crate::apps::{self, AppContext, Limiters};
-use crate::cluster::{ClusterError, ClusterOptions, RedisAdapter, TrackedRooms};
+use crate::cluster::{
+    ClusterError, ClusterOptions, ForwardOptions, Forwarder, RedisAdapter, TrackedRooms,
+};
 use crate::config::Settings;
 use crate::engineio::{CloseReason, Engine, EngineHandler};
 use crate::hub::{ChatServer, LocalAdapter};
@@ -141,6 +143,20 @@ impl Application {
             None => Arc::new(io.clone()),
         };
         let engine = Engine::new(settings.engine(), handler);
+        // In a cluster any node serves any session's polling requests (no sticky sessions).
+        let engine = match &settings.redis_url {
+            Some(url) => {
+                let options = ForwardOptions::for_ping_interval(
+                    &settings.redis_key,
+                    engine.config().ping_interval,
+                );
+                let forwarder = Forwarder::connect(url, options).await?;
+                let engine = engine.with_router(Arc::new(forwarder.clone()));
+                forwarder.serve(engine.clone());
+                engine
+            }
+            None => engine,
+        };
         let sessions = engine.clone();
         let state = web::Data::new(AppState {
             apps,

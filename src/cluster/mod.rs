@@ -25,7 +25,9 @@
 //! - `mirror`: the adapter's own copy of this node's sockets and rooms;
 //! - `heartbeat`: node heartbeats in Redis, which nodes are alive, and the rooms a dead node left
 //!   behind (handed to one surviving node);
-//! - `state`: what the adapter, its tasks and its answers share.
+//! - `state`: what the adapter, its tasks and its answers share;
+//! - `forward`: polling requests of sessions owned by other nodes, carried to them (no sticky
+//!   sessions).
 //!
 //! Two background tasks own the Redis connections: a publisher (PUBLISH in pipelined batches,
 //! PUBSUB NUMSUB) fed by a bounded queue, and a subscriber (PSUBSCRIBE/SUBSCRIBE per namespace)
@@ -34,6 +36,7 @@
 
 mod adapter;
 mod connection;
+pub mod forward;
 mod heartbeat;
 mod incoming;
 mod mirror;
@@ -47,6 +50,7 @@ mod subscriber;
 pub mod wire;
 
 pub use self::adapter::RedisAdapter;
+pub use self::forward::{ForwardOptions, Forwarder};
 pub use self::heartbeat::{
     DeadNode, Heartbeat, TrackedRooms, HEARTBEAT_INTERVAL, HEARTBEAT_TTL, ROOMS_TTL,
 };

@@ -7,12 +7,14 @@
 mod config;
 mod connection;
 mod error;
+mod forwarding;
 mod gzip;
 mod handler;
 pub mod packet;
 pub mod payload;
 mod polling;
 mod queue;
+mod router;
 mod session;
 mod sid;
 mod sink;
@@ -35,6 +37,7 @@ pub use connection::EngineConnection;
 pub use error::{EngineError, PacketError};
 pub use handler::{EngineHandler, Handshake};
 pub use packet::{Frame, Message};
+pub use router::{ForwardError, ForwardedRequest, ForwardedResponse, SessionRouter};
 #[cfg(test)]
 pub(crate) use session::test_support;
 pub use session::{EngineSession, Registry};
@@ -52,6 +55,8 @@ pub struct Engine {
     config: Arc<EngineConfig>,
     registry: Registry,
     handler: Arc<dyn EngineHandler>,
+    /// Set in a cluster: tags this node's session ids and carries other nodes' requests.
+    router: Option<Arc<dyn SessionRouter>>,
 }
 
 #[derive(Deserialize)]
@@ -62,6 +67,12 @@ struct EngineQuery {
     sid: Option<String>,
 }
 
+/// A checked Engine.IO query.
+struct RequestTarget {
+    transport: TransportKind,
+    sid: Option<String>,
+}
+
 impl Engine {
     /// A server whose sessions are handed to `handler`.
     pub fn new(config: EngineConfig, handler: Arc<dyn EngineHandler>) -> Engine {
@@ -69,7 +80,15 @@ impl Engine {
             config: Arc::new(config),
             registry: Registry::default(),
             handler,
+            router: None,
         }
+    }
+
+    /// The same server in a cluster: its session ids name this node (the router's tag), and a
+    /// polling request of another node's session is carried there through `router`.
+    pub fn with_router(mut self, router: Arc<dyn SessionRouter>) -> Engine {
+        self.router = Some(router);
+        self
     }
 
     /// The settings.
@@ -107,35 +126,20 @@ impl Engine {
         req: HttpRequest,
         body: Payload,
     ) -> Result<HttpResponse, EngineError> {
-        let query = web::Query::<EngineQuery>::from_query(req.query_string())
-            .map_err(|_| EngineError::BadRequest)?
-            .into_inner();
-        if query.eio.as_deref() != Some(PROTOCOL_VERSION) {
-            return Err(EngineError::UnsupportedProtocolVersion);
-        }
-        let transport = match query.transport.as_deref() {
-            Some("polling") => TransportKind::Polling,
-            Some("websocket") => TransportKind::WebSocket,
-            _ => return Err(EngineError::UnknownTransport),
-        };
+        let RequestTarget { transport, sid } = self.parse_query(req.query_string())?;
         let method = req.method().clone();
-        match (query.sid, transport) {
+        match (sid, transport) {
             (None, _) if method != Method::GET => Err(EngineError::BadHandshakeMethod),
             (None, TransportKind::Polling) => self.open_polling(&req).await,
             (None, TransportKind::WebSocket) => {
                 let handshake = self.handshake(&req, TransportKind::WebSocket);
                 websocket::open(self, handshake, &req, body)
             }
-            (Some(sid), TransportKind::Polling) => match method {
-                Method::GET => polling::poll(self, &sid, gzip::accepts_gzip(req.headers())).await,
-                Method::POST => {
-                    let declared_length = req
-                        .headers()
-                        .get(actix_web::http::header::CONTENT_LENGTH)
-                        .and_then(|value| value.to_str().ok()?.parse().ok());
-                    polling::post(self, &sid, declared_length, body).await
+            (Some(sid), TransportKind::Polling) => match self.owner_elsewhere(&sid) {
+                Some((router, owner)) => {
+                    forwarding::forward(self, router.as_ref(), owner, &sid, &req, body).await
                 }
-                _ => Err(EngineError::BadRequest),
+                None => self.serve_polling(&req, &sid, body).await,
             },
             (Some(sid), TransportKind::WebSocket) => {
                 let session = self.registry.get(&sid).ok_or(EngineError::UnknownSid)?;
@@ -152,6 +156,50 @@ impl Engine {
         }
     }
 
+    /// Checks the query's protocol version and transport.
+    fn parse_query(&self, query: &str) -> Result<RequestTarget, EngineError> {
+        let query = web::Query::<EngineQuery>::from_query(query)
+            .map_err(|_| EngineError::BadRequest)?
+            .into_inner();
+        if query.eio.as_deref() != Some(PROTOCOL_VERSION) {
+            return Err(EngineError::UnsupportedProtocolVersion);
+        }
+        let transport = match query.transport.as_deref() {
+            Some("polling") => TransportKind::Polling,
+            Some("websocket") => TransportKind::WebSocket,
+            _ => return Err(EngineError::UnknownTransport),
+        };
+        Ok(RequestTarget {
+            transport,
+            sid: query.sid,
+        })
+    }
+
+    /// In a cluster, the router and the owner's tag when `sid` names another node.
+    fn owner_elsewhere<'a>(
+        &'a self,
+        sid: &'a str,
+    ) -> Option<(&'a Arc<dyn SessionRouter>, &'a str)> {
+        let router = self.router.as_ref()?;
+        let owner = Sid::owner_tag(sid)?;
+        (owner != router.node_tag()).then_some((router, owner))
+    }
+
+    /// Serves a polling GET or POST of a session of this node.
+    async fn serve_polling(
+        &self,
+        req: &HttpRequest,
+        sid: &str,
+        body: Payload,
+    ) -> Result<HttpResponse, EngineError> {
+        let method = req.method().clone();
+        match method {
+            Method::GET => polling::poll(self, sid, gzip::accepts_gzip(req.headers())).await,
+            Method::POST => polling::post(self, sid, polling::declared_length(req), body).await,
+            _ => Err(EngineError::BadRequest),
+        }
+    }
+
     fn handshake(&self, req: &HttpRequest, transport: TransportKind) -> Handshake {
         // A clone would keep actix's request-sized table (kilobytes) for the session's whole
         // life; a map sized to the headers actually sent is a fraction of it.
@@ -160,7 +208,10 @@ impl Engine {
             headers.append(name.clone(), value.clone());
         }
         Handshake {
-            sid: Sid::random(),
+            sid: match &self.router {
+                Some(router) => Sid::tagged(router.node_tag()),
+                None => Sid::random(),
+            },
             headers,
             path: req.path().to_string(),
             query: req.query_string().to_string(),

@@ -9,6 +9,7 @@ mod apps;
 mod cluster;
 mod cluster_apps;
 mod cluster_departures;
+mod cluster_forward;
 mod cluster_lb;
 mod cluster_parity;
 mod e2e;
