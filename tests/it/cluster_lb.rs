@@ -63,12 +63,15 @@ impl Cluster {
     fn polling_nodes_by_session(&self) -> BTreeMap<String, BTreeSet<String>> {
         let mut sessions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for line in self.nginx.access_log().lines() {
-            let Some((_, rest)) = line.split_once("transport=polling&sid=") else {
+            if !line.contains("transport=polling") {
+                continue;
+            }
+            let Some((_, rest)) = line.split_once("sid=") else {
                 continue;
             };
             let sid: String = rest
                 .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
                 .collect();
             let upstream = line.rsplit(' ').next().unwrap_or_default().to_string();
             sessions.entry(sid).or_default().insert(upstream);
