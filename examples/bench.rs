@@ -3,7 +3,12 @@
 //!
 //! ```text
 //! cargo run --release --example bench -- --port 3000 [--workers N] [--ping-interval MS]
+//!     [--recovery] [--redis-url redis://127.0.0.1:6379]
 //! ```
+//!
+//! `--recovery` turns connection state recovery on (in memory); `--redis-url` runs the server as
+//! one node of a cluster of its own (a random key) with recovery shared through Redis: the cost
+//! of the cluster (docs/BENCHMARKS.md, "Cluster cost").
 //!
 //! Main namespace:
 //! - `join` (room) with an ack: the socket joins the room, then acks with no arguments;
@@ -18,9 +23,10 @@ use actix::Actor;
 use actix_web::{App, HttpServer};
 use clap::Parser;
 
+use agora::cluster::{ClusterOptions, RedisAdapter};
 use agora::engineio::{Engine, EngineConfig};
 use agora::hub::{ChatServer, LocalAdapter};
-use agora::socketio::{Namespace, SocketIo};
+use agora::socketio::{Adapter, Namespace, RecoveryConfig, SocketIo, SocketIoConfig};
 
 #[path = "../benches/floor/src/server_args.rs"]
 mod server_args;
@@ -38,9 +44,15 @@ struct Args {
     /// Frames a session may hold for a client that has not read them yet (fan-out bursts).
     #[arg(long, default_value_t = 4_096)]
     max_queue: usize,
+    /// Connection state recovery on (in memory, or through Redis with `--redis-url`).
+    #[arg(long)]
+    recovery: bool,
+    /// Join a cluster of its own on this Redis, with recovery shared through it.
+    #[arg(long)]
+    redis_url: Option<String>,
 }
 
-fn socket_io(adapter: Arc<LocalAdapter>) -> SocketIo {
+fn socket_io(adapter: Arc<dyn Adapter>, recovery: Option<RecoveryConfig>) -> SocketIo {
     let main = Namespace::builder("/")
         .on("join", agora::conformance::join)
         .on("broadcast", agora::conformance::broadcast)
@@ -49,7 +61,13 @@ fn socket_io(adapter: Arc<LocalAdapter>) -> SocketIo {
                 let _ = ack.send(payload);
             }
         });
-    SocketIo::builder(adapter).namespace(main).build()
+    SocketIo::builder(adapter)
+        .config(SocketIoConfig {
+            recovery,
+            ..SocketIoConfig::default()
+        })
+        .namespace(main)
+        .build()
 }
 
 #[actix_web::main]
@@ -68,8 +86,29 @@ async fn main() -> std::io::Result<()> {
         max_queue: args.max_queue,
         ..EngineConfig::default()
     };
-    let hub = ChatServer::default().start();
-    let io = socket_io(Arc::new(LocalAdapter::new(hub)));
+    let recovery = (args.recovery || args.redis_url.is_some()).then(RecoveryConfig::default);
+    let hub = match recovery {
+        Some(recovery) => ChatServer::with_recovery(recovery),
+        None => ChatServer::default(),
+    }
+    .start();
+    let local = LocalAdapter::new(hub);
+    let adapter: Arc<dyn Adapter> = match &args.redis_url {
+        Some(url) => {
+            let options = ClusterOptions {
+                key: format!("agora-bench-{:016x}", rand::random::<u64>()),
+                recovery: true,
+                recovery_window: recovery.map(|r| r.max_disconnection),
+                ..ClusterOptions::default()
+            };
+            let adapter = RedisAdapter::connect_with(url, local, options)
+                .await
+                .map_err(std::io::Error::other)?;
+            Arc::new(adapter)
+        }
+        None => Arc::new(local),
+    };
+    let io = socket_io(adapter, recovery);
     let engine = Engine::new(config, Arc::new(io));
 
     let listener = TcpListener::bind((args.server.host.as_str(), args.port))?;

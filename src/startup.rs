@@ -100,6 +100,7 @@ impl Application {
                 let options = ClusterOptions {
                     key: settings.redis_key.clone(),
                     recovery: settings.recovery().is_some(),
+                    recovery_window: settings.recovery().map(|r| r.max_disconnection),
                     recovery_max_sessions: settings.recovery_max_sessions as usize,
                     parser: settings.parser,
                     ..ClusterOptions::default()

@@ -14,7 +14,7 @@ use super::registry::Registry;
 use super::time::now_iso;
 use crate::engineio::{EngineSocket, Frame};
 use crate::socketio::{
-    AckRequest, Adapter, BroadcastOptions, DisconnectReason, FetchedSocket, NewSocket,
+    AckRequest, Adapter, BroadcastOptions, Claim, DisconnectReason, FetchedSocket, NewSocket,
     NodesReached, Payload, RestoreRequest, Room, RoomsHook, ServerSideAckError, ServerSideEvents,
     SocketId,
 };
@@ -177,6 +177,14 @@ impl Adapter for ObservedAdapter {
         options: BroadcastOptions,
     ) -> BoxFuture<'static, Vec<FetchedSocket>> {
         self.inner.fetch_sockets(nsp, options)
+    }
+
+    fn claim_session(&self, nsp: &Arc<str>, pid: &str) -> Option<BoxFuture<'static, Claim>> {
+        self.inner.claim_session(nsp, pid)
+    }
+
+    fn data_changed(&self, nsp: &Arc<str>, id: &SocketId) {
+        self.inner.data_changed(nsp, id);
     }
 
     fn add_sockets(&self, nsp: &Arc<str>, options: BroadcastOptions, rooms: Vec<Room>) {

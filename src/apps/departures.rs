@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use super::presence::{self, parse_member_room, parse_online_room};
 use super::{chat, welcome, AppContext};
-use crate::cluster::{DeadNode, DEFAULT_REQUESTS_TIMEOUT, HEARTBEAT_INTERVAL, HEARTBEAT_TTL};
+use crate::cluster::{DeadNode, DEFAULT_REQUESTS_TIMEOUT, NODE_ROOMS_INTERVAL, NODE_ROOMS_TTL};
 use crate::socketio::BroadcastOperator;
 
 /// Longest time from a node's death to the announcement of its users' departures, by default:
@@ -23,8 +23,8 @@ use crate::socketio::BroadcastOperator;
 pub const DEPARTURE_BOUND: Duration = Duration::from_secs(15);
 
 const _: () = assert!(
-    HEARTBEAT_TTL.as_millis()
-        + HEARTBEAT_INTERVAL.as_millis()
+    NODE_ROOMS_TTL.as_millis()
+        + NODE_ROOMS_INTERVAL.as_millis()
         + DEFAULT_REQUESTS_TIMEOUT.as_millis()
         <= DEPARTURE_BOUND.as_millis(),
     "a dead node's departures could be announced later than DEPARTURE_BOUND"

@@ -15,7 +15,11 @@ use super::connection::{
     connection_config, open_pubsub, redact, run_publisher, subscribe_namespace, with_timeout,
     Outgoing, Subscribe,
 };
+use super::heartbeat::Heartbeats;
+use super::link::Link;
+use super::log_writer::run_writer;
 use super::mirror::{Mirror, MirroredSocket};
+use super::recovery::RecoveryStore;
 use super::state::Inner;
 use super::subscriber::run_subscriber;
 use super::wire::{unique, Channels, RequestType, WireBroadcast, WirePacket};
@@ -24,8 +28,8 @@ use crate::engineio::Frame;
 use crate::hub::room_index::Selection;
 use crate::hub::LocalAdapter;
 use crate::socketio::{
-    AckRequest, Adapter, BroadcastOptions, FetchedSocket, NewSocket, NodesReached, RestoreRequest,
-    Room, ServerSideAckError, ServerSideEvents, SocketId,
+    AckRequest, Adapter, BroadcastOptions, Claim, FetchedSocket, NewSocket, NodesReached,
+    RestoreRequest, Room, ServerSideAckError, ServerSideEvents, SocketId,
 };
 use crate::sync::lock;
 
@@ -34,6 +38,7 @@ use crate::sync::lock;
 #[derive(Clone)]
 pub struct RedisAdapter {
     inner: Arc<Inner>,
+    heartbeats: Heartbeats,
 }
 
 impl RedisAdapter {
@@ -85,6 +90,22 @@ impl RedisAdapter {
         status.set_subscriber(true);
         let (outgoing, queue) = mpsc::channel(options.queue_capacity.max(1));
         let (subscriptions, commands) = mpsc::unbounded_channel();
+        let link = Link::new(client.clone(), config.clone(), publisher.clone());
+        let heartbeats = Heartbeats::new(&options.key, link.clone());
+        heartbeats
+            .beat(&uid)
+            .await
+            .map_err(|source| ClusterError::Connect {
+                url: shown.clone(),
+                source,
+            })?;
+        let (recovery, writes) = match options.recovery_window {
+            Some(window) if options.recovery => {
+                let (store, writes) = RecoveryStore::new(link, &options.key, window);
+                (Some(store), Some(writes))
+            }
+            _ => (None, None),
+        };
         let inner = Arc::new(Inner {
             uid,
             local,
@@ -96,8 +117,14 @@ impl RedisAdapter {
             namespaces: Mutex::new(namespaces.into_iter().map(|nsp| (nsp, true)).collect()),
             pending: Mutex::new(HashMap::new()),
             server_side: OnceLock::new(),
+            recovery,
+            sessions: Mutex::new(HashMap::new()),
             options,
         });
+        actix_rt::spawn(heartbeats.clone().run(inner.uid.clone()));
+        if let Some(writes) = writes {
+            actix_rt::spawn(run_writer(writes, Arc::downgrade(&inner)));
+        }
         actix_rt::spawn(run_publisher(
             client.clone(),
             publisher,
@@ -114,7 +141,12 @@ impl RedisAdapter {
             inner.options.connect_timeout,
         ));
         tracing::info!(redis = %shown, uid = %inner.uid, "joined the Redis cluster");
-        Ok(RedisAdapter { inner })
+        Ok(RedisAdapter { inner, heartbeats })
+    }
+
+    /// The heartbeats of this cluster's nodes (which are alive), this node's included.
+    pub fn heartbeats(&self) -> &Heartbeats {
+        &self.heartbeats
     }
 
     /// True while both Redis connections are up (for readiness).
@@ -156,31 +188,44 @@ impl Adapter for RedisAdapter {
             engine: socket.engine.clone(),
             details: Arc::clone(&socket.details),
         };
+        let pid = socket.pid.clone();
         inner.local.add_socket(nsp, socket);
         // As in Socket.IO, every socket is in the room named by its id, so other nodes can
         // address it (`io.to(id)`) and leave it out (`socket.broadcast`).
         inner.local.join(nsp, id, vec![Room::from(id.as_str())]);
         inner.mirror().add(nsp, id, mirrored);
+        if let Some(pid) = pid {
+            inner.session_started(nsp, id, pid);
+        }
         inner.want(nsp);
     }
 
     fn remove_socket(&self, nsp: &Arc<str>, id: &SocketId) {
+        self.inner.session_ended(nsp, id);
         self.inner.local.remove_socket(nsp, id);
         self.inner.mirror().remove(nsp, id);
     }
 
     fn join(&self, nsp: &Arc<str>, id: &SocketId, rooms: Vec<Room>) {
         self.inner.mirror().join(nsp, id, rooms.iter().cloned());
+        self.inner.session_changed(nsp, id);
         self.inner.local.join(nsp, id, rooms);
     }
 
     fn leave(&self, nsp: &Arc<str>, id: &SocketId, rooms: Vec<Room>) {
         self.inner.mirror().leave(nsp, id, &rooms);
+        self.inner.session_changed(nsp, id);
         self.inner.local.leave(nsp, id, rooms);
     }
 
+    /// With recovery shared through Redis, a recoverable packet is logged first and delivered
+    /// (here and on the other nodes) once the log gave it its offset.
     fn broadcast(&self, nsp: &Arc<str>, frames: Arc<[Frame]>, options: BroadcastOptions) {
-        if !options.local && !self.inner.only_local_sockets(nsp, &options.rooms) {
+        let publish = !options.local && !self.inner.only_local_sockets(nsp, &options.rooms);
+        if self.inner.log_broadcast(nsp, &frames, &options, publish) {
+            return;
+        }
+        if publish {
             self.inner.publish_broadcast(nsp, &frames, &options);
         }
         self.inner.local.broadcast(nsp, frames, options);
@@ -227,6 +272,7 @@ impl Adapter for RedisAdapter {
     }
 
     fn detach_socket(&self, nsp: &Arc<str>, id: &SocketId, keep: Duration) {
+        self.inner.session_detached(nsp, id);
         self.inner.local.detach_socket(nsp, id, keep);
         self.inner.mirror().detach(nsp, id, keep);
     }
@@ -238,6 +284,7 @@ impl Adapter for RedisAdapter {
         if !close {
             let targets = self.inner.mirror().select(nsp, Selection::from(&options));
             for target in targets {
+                self.inner.session_ended(nsp, &target.id);
                 self.inner.mirror().remove(nsp, &target.id);
             }
         }
@@ -254,23 +301,62 @@ impl Adapter for RedisAdapter {
         );
     }
 
-    fn restore_socket(&self, nsp: &Arc<str>, request: RestoreRequest) -> BoxFuture<'static, bool> {
+    /// A session claimed from the cluster gets the packets logged after its offset (the hub
+    /// replays them if its own log does not reach back so far); its record is written again.
+    fn restore_socket(
+        &self,
+        nsp: &Arc<str>,
+        mut request: RestoreRequest,
+    ) -> BoxFuture<'static, bool> {
         let id = request.id.clone();
         let mirrored = MirroredSocket {
             engine: request.engine.clone(),
             details: Arc::clone(&request.details),
         };
-        let restoring = self.inner.local.restore_socket(nsp, request);
         let inner = Arc::clone(&self.inner);
         let nsp = Arc::clone(nsp);
         async move {
-            let recovered = restoring.await;
+            let claimed = request.rooms.clone();
+            if let (Some(store), Some(offset), Some(_)) =
+                (&inner.recovery, request.offset.as_deref(), &claimed)
+            {
+                let logged = store.read_from(&nsp, offset, inner.options.parser).await;
+                request.logged = logged.unwrap_or_default();
+            }
+            let (pid, fresh_pid) = request.pids.clone();
+            let recovered = inner.local.restore_socket(&nsp, request).await;
             // The hub gives the rooms back when recovered; the room of its id in any case.
             inner.local.join(&nsp, &id, vec![Room::from(id.as_str())]);
-            inner.mirror().restore(&nsp, &id, mirrored, recovered);
+            {
+                let mut mirror = inner.mirror();
+                mirror.restore(&nsp, &id, mirrored, recovered);
+                if let (true, Some(rooms)) = (recovered, claimed) {
+                    mirror.join(&nsp, &id, rooms);
+                }
+            }
+            inner.session_started(&nsp, &id, if recovered { pid } else { fresh_pid });
             recovered
         }
         .boxed()
+    }
+
+    fn claim_session(&self, _nsp: &Arc<str>, pid: &str) -> Option<BoxFuture<'static, Claim>> {
+        self.inner.recovery.as_ref()?;
+        let inner = Arc::clone(&self.inner);
+        let pid = pid.to_string();
+        Some(
+            async move {
+                match &inner.recovery {
+                    Some(store) => store.claim(&pid).await,
+                    None => Claim::Unavailable,
+                }
+            }
+            .boxed(),
+        )
+    }
+
+    fn data_changed(&self, nsp: &Arc<str>, id: &SocketId) {
+        self.inner.session_changed(nsp, id);
     }
 
     /// This node's matching sockets from its mirror, and every other node's (REMOTE_FETCH, the
@@ -400,24 +486,33 @@ impl Inner {
         frames: &[Frame],
         options: &BroadcastOptions,
     ) {
-        let Some(mut packet) = WirePacket::from_frames(frames, self.options.parser) else {
+        let Some(message) = self.wire_broadcast(frames, options) else {
             tracing::debug!(%nsp, "not an event packet: broadcast locally only");
             return;
         };
-        // A recovery offset is this node's own; other nodes give the packet theirs.
+        let channel = self.channels.broadcast(nsp, &message.rooms);
+        self.publish(channel, message.encode());
+    }
+
+    /// A broadcast as the Node adapter publishes it, without this node's recovery offset (other
+    /// nodes give the packet theirs, or the one of the cluster's log).
+    pub(super) fn wire_broadcast(
+        &self,
+        frames: &[Frame],
+        options: &BroadcastOptions,
+    ) -> Option<WireBroadcast> {
+        let mut packet = WirePacket::from_frames(frames, self.options.parser)?;
         if let Some(offset) = &options.offset {
             packet.strip_last_arg(offset);
         }
         let (rooms, except) = wire_rooms(options);
-        let channel = self.channels.broadcast(nsp, &rooms);
-        let message = WireBroadcast {
+        Some(WireBroadcast {
             uid: self.uid.clone(),
             packet,
             rooms,
             except,
             flags: WireBroadcast::flags_of(options.send),
-        };
-        self.publish(channel, message.encode());
+        })
     }
 }
 
@@ -433,12 +528,17 @@ impl Inner {
     ) {
         {
             let mut mirror = self.mirror();
-            for target in mirror.select(nsp, Selection::from(&options)) {
+            let targets = mirror.select(nsp, Selection::from(&options));
+            for target in &targets {
                 if join {
                     mirror.join(nsp, &target.id, rooms.iter().cloned());
                 } else {
                     mirror.leave(nsp, &target.id, &rooms);
                 }
+            }
+            drop(mirror);
+            for target in targets {
+                self.session_changed(nsp, &target.id);
             }
         }
         let (selected, except) = wire_rooms(&options);

@@ -1,339 +1,99 @@
-//! Node heartbeats in Redis: which Agora nodes are alive, and what a node that died left behind.
+//! Node liveness: every Agora node of a cluster writes a heartbeat to Redis every
+//! [`HEARTBEAT_INTERVAL`], and a node whose last heartbeat is older than [`NODE_TTL`] is dead
+//! (killed, frozen, or cut from Redis). Connection state recovery uses it to tell the sockets of a
+//! dead node from live ones; presence can use it to announce a dead node's users.
 //!
-//! Every [`HEARTBEAT_INTERVAL`] each node, in one MULTI:
-//! - sets `<key>#agora#node#<uid>` with a time to live of [`HEARTBEAT_TTL`] (its heartbeat),
-//! - adds its uid to the set `<key>#agora#nodes`,
-//! - writes its *tracked rooms* (rooms of one namespace whose names start with given prefixes,
-//!   e.g. the apps' presence rooms) to the set `<key>#agora#rooms#<uid>` when they changed since
-//!   the last write, and keeps that set for [`ROOMS_TTL`].
-//!
-//! Then it looks for nodes in `<key>#agora#nodes` whose heartbeat expired. The first node to
-//! claim a dead one (`SET <key>#agora#reaped#<uid> NX`) reads its tracked rooms, deletes its keys
-//! and hands the rooms to its [`DeadNode`] receiver; every other node skips it. So a node killed
-//! without a word is noticed within [`HEARTBEAT_TTL`] + [`HEARTBEAT_INTERVAL`], once.
-//!
-//! Trade-offs: a node cut from Redis for longer than [`HEARTBEAT_TTL`] is taken for dead (its
-//! rooms are handed over while its sockets may still live; it registers again when Redis is
-//! back); a claimant that dies between its claim and its work loses that node's rooms.
+//! The heartbeats are one sorted set, `<key>-nodes`: member the node's uid, score the time of its
+//! last heartbeat in Redis's own clock (`TIME`, so the nodes' clocks do not matter). Entries older
+//! than [`FORGET_AFTER`] are removed by any node's heartbeat.
 
-use std::collections::BTreeSet;
-use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, RedisError};
-use tokio::sync::mpsc;
+use redis::RedisError;
 
-use super::adapter::RedisAdapter;
-use super::connection::redact;
-use super::state::Inner;
-use super::ClusterError;
-use crate::sync::lock;
+use super::link::Link;
 
-/// How often a node refreshes its heartbeat (and looks for dead nodes).
-pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(2);
-/// How long a heartbeat lasts: a node silent this long is dead.
-pub const HEARTBEAT_TTL: Duration = Duration::from_secs(6);
-/// How long a node's tracked rooms outlive its last heartbeat when no node claims them (a
-/// cluster that stopped whole leaves nothing behind for good).
-pub const ROOMS_TTL: Duration = Duration::from_secs(300);
-/// How long a claim on a dead node is kept (long past the work it guards).
-const CLAIM_TTL: Duration = Duration::from_secs(60);
-/// Most dead nodes' rooms waiting for their receiver; beyond that they are dropped (logged).
-const DEAD_QUEUE: usize = 64;
+/// How often a node writes its heartbeat.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
+/// A node whose last heartbeat is older than this is dead.
+pub const NODE_TTL: Duration = Duration::from_secs(3);
+/// Heartbeats older than this are removed (long after any recovery window).
+pub const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
 
-/// Which rooms a node records in Redis for the node that will notice its death.
-#[derive(Debug, Clone)]
-pub struct TrackedRooms {
-    /// The namespace.
-    pub nsp: String,
-    /// Rooms whose name starts with one of these are recorded.
-    pub prefixes: Vec<String>,
-}
+/// Milliseconds now in Redis's clock, as a Lua expression over `t = redis.call('TIME')`.
+pub(super) const LUA_NOW: &str =
+    "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
 
-/// A node whose heartbeat expired, claimed by this node.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeadNode {
-    /// Its uid in the cluster.
-    pub uid: String,
-    /// Its tracked rooms at its last write.
-    pub rooms: Vec<String>,
-}
-
-/// The Redis key names of the heartbeats under one cluster key.
-#[derive(Debug, Clone)]
-struct Keys {
-    prefix: String,
-}
-
-impl Keys {
-    fn new(key: &str) -> Keys {
-        Keys {
-            prefix: format!("{key}#agora#"),
-        }
-    }
-
-    fn nodes(&self) -> String {
-        format!("{}nodes", self.prefix)
-    }
-
-    fn heartbeat(&self, uid: &str) -> String {
-        format!("{}node#{uid}", self.prefix)
-    }
-
-    fn rooms(&self, uid: &str) -> String {
-        format!("{}rooms#{uid}", self.prefix)
-    }
-
-    fn claim(&self, uid: &str) -> String {
-        format!("{}reaped#{uid}", self.prefix)
-    }
-}
-
-/// This node's heartbeat, started by [`RedisAdapter::start_heartbeat`]; asks Redis which nodes
-/// are alive.
+/// The heartbeats of one cluster (a `--redis-key`).
 #[derive(Clone)]
-pub struct Heartbeat {
-    client: Client,
-    config: AsyncConnectionConfig,
-    keys: Keys,
+pub struct Heartbeats {
+    key: String,
+    link: Link,
 }
 
-impl Heartbeat {
-    /// Reads the heartbeats of the cluster `key` at `url` (it does not beat itself: see
-    /// [`RedisAdapter::start_heartbeat`]).
-    pub fn open(url: &str, key: &str) -> Result<Heartbeat, ClusterError> {
-        let client = Client::open(url).map_err(|source| ClusterError::InvalidUrl {
-            url: redact(url),
-            source,
-        })?;
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(HEARTBEAT_INTERVAL))
-            .set_response_timeout(Some(HEARTBEAT_INTERVAL));
-        Ok(Heartbeat {
-            client,
-            config,
-            keys: Keys::new(key),
-        })
-    }
-
-    /// The uids of the Agora nodes whose heartbeat is current (this one included), sorted.
-    pub async fn live_nodes(&self) -> Result<Vec<String>, ClusterError> {
-        let mut conn = self.connect().await?;
-        let (_, live) = self.partition(&mut conn).await.map_err(connect_error)?;
-        Ok(live)
-    }
-
-    async fn connect(&self) -> Result<MultiplexedConnection, ClusterError> {
-        let attempt = self
-            .client
-            .get_multiplexed_async_connection_with_config(&self.config);
-        match tokio::time::timeout(HEARTBEAT_INTERVAL, attempt).await {
-            Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(error)) => Err(connect_error(error)),
-            Err(_) => Err(ClusterError::Disconnected),
+impl Heartbeats {
+    /// The heartbeats of the cluster whose channels start with `key`, over `link`.
+    pub fn new(key: &str, link: Link) -> Heartbeats {
+        Heartbeats {
+            key: nodes_key(key),
+            link,
         }
     }
 
-    /// The registered nodes split into (dead, alive), each sorted.
-    async fn partition(
-        &self,
-        conn: &mut MultiplexedConnection,
-    ) -> Result<(Vec<String>, Vec<String>), RedisError> {
-        let mut nodes: Vec<String> = redis::cmd("SMEMBERS")
-            .arg(self.keys.nodes())
-            .query_async(conn)
-            .await?;
-        nodes.sort();
-        if nodes.is_empty() {
-            return Ok((Vec::new(), Vec::new()));
-        }
-        let mut exists = redis::pipe();
-        for uid in &nodes {
-            exists.exists(self.keys.heartbeat(uid));
-        }
-        let alive: Vec<bool> = exists.query_async(conn).await?;
-        let (live, dead): (Vec<_>, Vec<_>) =
-            nodes.into_iter().zip(alive).partition(|(_, alive)| *alive);
-        let names = |pairs: Vec<(String, bool)>| pairs.into_iter().map(|(uid, _)| uid).collect();
-        Ok((names(dead), names(live)))
+    /// Writes node `uid`'s heartbeat now; answers the time written (ms, Redis clock).
+    pub async fn beat(&self, uid: &str) -> Result<u64, RedisError> {
+        let script = format!(
+            "{LUA_NOW} redis.call('ZADD', KEYS[1], now, ARGV[1]) \
+             redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2])) return now"
+        );
+        let mut connection = self.link.connection().await?;
+        let result = redis::cmd("EVAL")
+            .arg(script)
+            .arg(1)
+            .arg(&self.key)
+            .arg(uid)
+            .arg(FORGET_AFTER.as_millis() as u64)
+            .query_async(&mut connection)
+            .await;
+        self.link.check(result)
     }
-}
 
-fn connect_error(error: RedisError) -> ClusterError {
-    ClusterError::Connect {
-        url: "(heartbeat)".to_string(),
-        source: error,
+    /// The uids of the nodes alive now.
+    pub async fn live_nodes(&self) -> Result<Vec<String>, RedisError> {
+        let script = format!(
+            "{LUA_NOW} return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')"
+        );
+        let mut connection = self.link.connection().await?;
+        let result = redis::cmd("EVAL")
+            .arg(script)
+            .arg(1)
+            .arg(&self.key)
+            .arg(NODE_TTL.as_millis() as u64)
+            .query_async(&mut connection)
+            .await;
+        self.link.check(result)
     }
-}
 
-impl RedisAdapter {
-    /// Starts this node's heartbeat at `url` (the cluster's Redis), recording the `tracked`
-    /// rooms; answers the heartbeat (for [`Heartbeat::live_nodes`]) and the receiver of the
-    /// dead nodes this node claims.
-    pub fn start_heartbeat(
-        &self,
-        url: &str,
-        tracked: TrackedRooms,
-    ) -> Result<(Heartbeat, mpsc::Receiver<DeadNode>), ClusterError> {
-        let inner = self.inner();
-        let heartbeat = Heartbeat::open(url, &inner.options.key)?;
-        let (dead, receiver) = mpsc::channel(DEAD_QUEUE);
-        let beat = Beat {
-            heartbeat: heartbeat.clone(),
-            uid: inner.uid.clone(),
-            inner: Arc::downgrade(inner),
-            tracked,
-            written: None,
-            dead,
-        };
-        actix_rt::spawn(beat.run());
-        Ok((heartbeat, receiver))
+    /// Is node `uid` alive now?
+    pub async fn is_alive(&self, uid: &str) -> Result<bool, RedisError> {
+        Ok(self.live_nodes().await?.iter().any(|node| node == uid))
     }
-}
 
-/// The heartbeat task's state.
-struct Beat {
-    heartbeat: Heartbeat,
-    uid: String,
-    inner: Weak<Inner>,
-    tracked: TrackedRooms,
-    /// The tracked rooms as Redis has them, `None` when unknown (start, after an error).
-    written: Option<BTreeSet<String>>,
-    dead: mpsc::Sender<DeadNode>,
-}
-
-impl Beat {
-    /// Beats until the adapter is dropped; reconnects after a failure on the next beat.
-    async fn run(mut self) {
+    /// Writes node `uid`'s heartbeat every [`HEARTBEAT_INTERVAL`] until the task is dropped;
+    /// failures are logged and retried at the next beat.
+    pub async fn run(self, uid: String) {
         let mut ticks = tokio::time::interval(HEARTBEAT_INTERVAL);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut conn: Option<MultiplexedConnection> = None;
-        let mut failing = false;
         loop {
             ticks.tick().await;
-            let Some(rooms) = self.tracked_rooms() else {
-                return;
-            };
-            if conn.is_none() {
-                conn = self.heartbeat.connect().await.ok();
-            }
-            let Some(connection) = conn.as_mut() else {
-                self.written = None;
-                continue;
-            };
-            match self.beat(connection, rooms).await {
-                Ok(()) => {
-                    if failing {
-                        tracing::info!("node heartbeat in Redis resumed");
-                    }
-                    failing = false;
-                }
-                Err(error) => {
-                    if !failing {
-                        tracing::warn!(%error, "cannot write this node's heartbeat to Redis");
-                    }
-                    failing = true;
-                    self.written = None;
-                    conn = None;
-                }
+            if let Err(error) = self.beat(&uid).await {
+                tracing::debug!(%error, "heartbeat not written");
             }
         }
-    }
-
-    /// This node's tracked rooms now; `None` once the adapter is gone.
-    fn tracked_rooms(&self) -> Option<BTreeSet<String>> {
-        let inner = self.inner.upgrade()?;
-        let rooms = lock(&inner.mirror).rooms(&self.tracked.nsp);
-        Some(
-            rooms
-                .iter()
-                .map(|room| room.to_string())
-                .filter(|room| self.tracked.prefixes.iter().any(|p| room.starts_with(p)))
-                .collect(),
-        )
-    }
-
-    /// One beat: the heartbeat and the tracked rooms, then the dead nodes' claims.
-    async fn beat(
-        &mut self,
-        conn: &mut MultiplexedConnection,
-        rooms: BTreeSet<String>,
-    ) -> Result<(), RedisError> {
-        let keys = &self.heartbeat.keys;
-        let rooms_key = keys.rooms(&self.uid);
-        let mut write = redis::pipe();
-        write
-            .atomic()
-            .cmd("SET")
-            .arg(keys.heartbeat(&self.uid))
-            .arg(1)
-            .arg("PX")
-            .arg(millis(HEARTBEAT_TTL))
-            .ignore()
-            .sadd(keys.nodes(), &self.uid)
-            .ignore();
-        let changed = self.written.as_ref() != Some(&rooms);
-        if changed {
-            write.del(&rooms_key).ignore();
-            if !rooms.is_empty() {
-                write
-                    .sadd(&rooms_key, rooms.iter().collect::<Vec<_>>())
-                    .ignore();
-            }
-        }
-        write
-            .cmd("PEXPIRE")
-            .arg(&rooms_key)
-            .arg(millis(ROOMS_TTL))
-            .ignore();
-        write.query_async::<()>(conn).await?;
-        if changed {
-            self.written = Some(rooms);
-        }
-        let (dead, _) = self.heartbeat.partition(conn).await?;
-        for uid in dead.into_iter().filter(|uid| *uid != self.uid) {
-            self.reap(conn, uid).await?;
-        }
-        Ok(())
-    }
-
-    /// Claims a dead node; if this node won, hands its rooms over and clears its keys.
-    async fn reap(&self, conn: &mut MultiplexedConnection, uid: String) -> Result<(), RedisError> {
-        let keys = &self.heartbeat.keys;
-        let claimed: Option<String> = redis::cmd("SET")
-            .arg(keys.claim(&uid))
-            .arg(&self.uid)
-            .arg("NX")
-            .arg("PX")
-            .arg(millis(CLAIM_TTL))
-            .query_async(conn)
-            .await?;
-        if claimed.is_none() {
-            return Ok(());
-        }
-        let rooms_key = keys.rooms(&uid);
-        let mut rooms: Vec<String> = redis::cmd("SMEMBERS")
-            .arg(&rooms_key)
-            .query_async(conn)
-            .await?;
-        rooms.sort();
-        redis::pipe()
-            .atomic()
-            .del(&rooms_key)
-            .ignore()
-            .srem(keys.nodes(), &uid)
-            .ignore()
-            .query_async::<()>(conn)
-            .await?;
-        tracing::warn!(node = %uid, rooms = rooms.len(), "a cluster node stopped beating: taking over its departures");
-        if self.dead.try_send(DeadNode { uid, rooms }).is_err() {
-            tracing::error!("dead nodes pile up unprocessed: one's departures are dropped");
-        }
-        Ok(())
     }
 }
 
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+/// The sorted set of the heartbeats of the cluster `key`.
+pub(super) fn nodes_key(key: &str) -> String {
+    format!("{key}-nodes")
 }

@@ -49,29 +49,37 @@ impl Inner {
             return;
         }
         let send = message.send_options();
+        // An Agora node that logged the packet for recovery carries its offset (Node ignores it).
+        let offset = message
+            .flags
+            .get("offset")
+            .and_then(|offset| offset.as_str())
+            .map(str::to_owned);
         let WireBroadcast {
             packet,
             rooms,
             except,
             ..
         } = message;
-        self.deliver(packet, rooms, except, send);
+        self.deliver(packet, rooms, except, send, offset);
     }
 
-    /// Delivers a packet from another node to this node's matching sockets; answers whether it
-    /// was an event of a namespace served here.
+    /// Delivers a packet from another node to this node's matching sockets, with the offset the
+    /// cluster's recovery log gave it (`logged`) or else one of this node; answers whether it was
+    /// an event of a namespace served here.
     pub(super) fn deliver(
         &self,
         mut packet: WirePacket,
         rooms: Vec<String>,
         except: Vec<String>,
         send: SendOptions,
+        logged: Option<String>,
     ) -> bool {
         let Some(nsp) = self.known_namespace(&packet.nsp) else {
             return false;
         };
         let offset = self.options.recovery.then(|| {
-            let offset = crate::socketio::next_offset();
+            let offset = logged.unwrap_or_else(crate::socketio::next_offset);
             packet.push_arg(&offset);
             Arc::<str>::from(offset)
         });

@@ -24,6 +24,9 @@ pub struct ClusterOptions {
     /// Give broadcasts from other nodes a recovery offset of this node, so they are replayed to
     /// sockets that recover here (set it when connection state recovery is on).
     pub recovery: bool,
+    /// The recovery window: with `recovery`, dropped sessions and the packets they miss are kept
+    /// in Redis this long, so they can recover on any node (`None`: on this node only).
+    pub recovery_window: Option<Duration>,
     /// Most sockets whose rooms are kept, per namespace, while their connection is down
     /// (connection state recovery's `--recovery-max-sessions`).
     pub recovery_max_sessions: usize,
@@ -43,6 +46,7 @@ impl Default for ClusterOptions {
             requests_timeout: DEFAULT_REQUESTS_TIMEOUT,
             namespaces: vec!["/".to_string()],
             recovery: false,
+            recovery_window: None,
             recovery_max_sessions: DEFAULT_MAX_SESSIONS,
             queue_capacity: 65_536,
             connect_timeout: Duration::from_secs(3),

@@ -9,10 +9,11 @@ use tokio::sync::mpsc;
 
 use super::connection::{Outgoing, Subscribe};
 use super::mirror::Mirror;
+use super::recovery::RecoveryStore;
 use super::wire::{Channels, Response};
 use super::{ClusterOptions, ClusterStatus};
 use crate::hub::LocalAdapter;
-use crate::socketio::ServerSideEvents;
+use crate::socketio::{ServerSideEvents, SocketId};
 
 /// What the adapter, its background tasks and its answers to other nodes share.
 pub(super) struct Inner {
@@ -38,4 +39,8 @@ pub(super) struct Inner {
     pub(super) pending: Mutex<HashMap<String, mpsc::UnboundedSender<Response>>>,
     /// The server-side event handlers of the Socket.IO server over this adapter, once it is built.
     pub(super) server_side: OnceLock<ServerSideEvents>,
+    /// Connection state recovery shared through Redis (with recovery on).
+    pub(super) recovery: Option<RecoveryStore>,
+    /// The private ids of this node's live sockets, by namespace and id (with `recovery`).
+    pub(super) sessions: Mutex<HashMap<(Arc<str>, SocketId), String>>,
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::room_index::Selection;
 use crate::engineio::Frame;
-use crate::socketio::{BroadcastOptions, Room, SocketId};
+use crate::socketio::{BroadcastOptions, LoggedPacket, Room, SocketId};
 
 /// Most packets kept per namespace.
 pub const MAX_LOG_PACKETS: usize = 100_000;
@@ -75,6 +75,35 @@ impl RecoveryLog {
             .filter(|entry| Selection::from(&entry.options).takes(id, rooms))
             .map(|entry| Arc::clone(&entry.frames))
             .collect();
+        Some(missed)
+    }
+
+    /// [`RecoveryLog::missed`], or when this log does not reach back to `offset`, the packets of
+    /// a cluster's shared log after it (`logged`, in order), followed by what this log holds after
+    /// the last of them (what arrived while they were read). `None` if neither knows the offset.
+    pub fn missed_with(
+        &self,
+        id: &SocketId,
+        rooms: &HashSet<Room>,
+        offset: &str,
+        logged: &[LoggedPacket],
+    ) -> Option<Vec<Arc<[Frame]>>> {
+        if let Some(missed) = self.missed(id, rooms, offset) {
+            return Some(missed);
+        }
+        let first = logged.first()?;
+        if &*first.offset != offset {
+            return None;
+        }
+        let mut missed: Vec<Arc<[Frame]>> = logged[1..]
+            .iter()
+            .filter(|packet| Selection::from(&packet.options).takes(id, rooms))
+            .map(|packet| Arc::clone(&packet.frames))
+            .collect();
+        let last = logged.last().map_or(offset, |packet| &*packet.offset);
+        if let Some(after) = self.missed(id, rooms, last) {
+            missed.extend(after);
+        }
         Some(missed)
     }
 

@@ -197,12 +197,20 @@ impl ChatServer {
     pub fn restore(&mut self, nsp: Arc<str>, request: RestoreRequest) -> bool {
         let ns = self.namespace(Arc::clone(&nsp));
         let id = request.id;
-        // Taken whether or not the offset is still known: a socket comes back once.
-        let restored = ns.index.take_kept(&id).and_then(|rooms| {
-            let missed = ns
-                .log
-                .as_ref()?
-                .missed(&id, &rooms, request.offset.as_deref()?)?;
+        // Taken whether or not the offset is still known: a socket comes back once. A session
+        // claimed from the cluster brings its rooms (and the cluster's log) along.
+        let kept = ns.index.take_kept(&id);
+        let rooms = match request.rooms {
+            Some(claimed) => Some(claimed.into_iter().collect()),
+            None => kept,
+        };
+        let restored = rooms.and_then(|rooms| {
+            let missed = ns.log.as_ref()?.missed_with(
+                &id,
+                &rooms,
+                request.offset.as_deref()?,
+                &request.logged,
+            )?;
             Some((rooms, missed))
         });
         let engine = request.engine;

@@ -178,6 +178,8 @@ pub struct NewSocket {
     pub details: Arc<SocketDetails>,
     /// Who is told of its broadcasts and of rooms changed for it.
     pub hooks: SocketHooks,
+    /// Its private session id, with connection state recovery on.
+    pub pid: Option<String>,
 }
 
 /// A returning socket, for [`Adapter::restore_socket`].
@@ -192,6 +194,14 @@ pub struct RestoreRequest {
     pub recovered_reply: Arc<[Frame]>,
     /// The CONNECT answer to send otherwise (a new `pid`: the client starts afresh).
     pub fresh_reply: Arc<[Frame]>,
+    /// The `pid` of the recovered answer and of the fresh one.
+    pub pids: (String, String),
+    /// The rooms of a session claimed from the cluster ([`Adapter::claim_session`]); `None` for
+    /// a socket kept by this node's adapter.
+    pub rooms: Option<Vec<Room>>,
+    /// The packets a cluster logged after `offset`, in order (empty when it logs none): replayed
+    /// if this node's own log does not reach back to `offset`.
+    pub logged: Vec<LoggedPacket>,
     /// Where the returning socket's acks go (for broadcasts with acks).
     pub acks: PendingAcks,
     /// Ends the socket if it is found registered after its transport closed.
@@ -215,6 +225,41 @@ pub struct AckRequest {
     pub reports: mpsc::UnboundedSender<AckReport>,
     /// How long the sender collects answers; nodes stop relaying answers after it.
     pub timeout: Duration,
+}
+
+/// A packet as a cluster's shared log keeps it.
+#[derive(Debug, Clone)]
+pub struct LoggedPacket {
+    /// Its offset.
+    pub offset: Arc<str>,
+    /// The encoded packet, its offset included.
+    pub frames: Arc<[Frame]>,
+    /// Which sockets it was for.
+    pub options: BroadcastOptions,
+}
+
+/// A dropped socket's session as a cluster keeps it, claimed by the node its client came back to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedSession {
+    /// The socket's id.
+    pub id: SocketId,
+    /// Its namespace.
+    pub nsp: String,
+    /// Its rooms, without the room of its id.
+    pub rooms: Vec<Room>,
+    /// Its `data` slot.
+    pub data: Value,
+}
+
+/// What claiming a session from the cluster found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// This node has it now; no other node can claim it again.
+    Claimed(ClaimedSession),
+    /// Unknown, expired, or claimed by another node first: the client starts afresh.
+    Refused,
+    /// The shared store could not be asked: only this node's own kept sockets can recover.
+    Unavailable,
 }
 
 /// How many nodes a broadcast with acks reached, for [`Adapter::broadcast_with_ack`]: `None` when
@@ -259,6 +304,16 @@ pub trait Adapter: Send + Sync + 'static {
     /// missed after `offset` in order, then resumes live delivery, with its rooms back. Answers
     /// whether the missed packets were all still known (the recovered answer was sent).
     fn restore_socket(&self, nsp: &Arc<str>, request: RestoreRequest) -> BoxFuture<'static, bool>;
+
+    /// Claims, for this node, the session of a dropped socket by its private id `pid` from a store
+    /// the nodes of a cluster share, so that it can recover on another node than the one that had
+    /// it. `None` (the default) when the adapter shares no such store.
+    fn claim_session(&self, _nsp: &Arc<str>, _pid: &str) -> Option<BoxFuture<'static, Claim>> {
+        None
+    }
+
+    /// Socket `id`'s `data` slot changed (an adapter that shares sessions keeps it current).
+    fn data_changed(&self, _nsp: &Arc<str>, _id: &SocketId) {}
 
     /// An event arrived from socket `id`'s client, before its handler runs. For observers (the
     /// admin feed decorates the adapter); the adapters themselves ignore it.

@@ -3,16 +3,20 @@
 
 // Small maps keyed by namespace or event name, looked up for every packet: a fast hash.
 use foldhash::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use serde_json::json;
+use futures_util::future::BoxFuture;
+use serde_json::{json, Value};
 
+use super::adapter::Claim;
 use super::decoder::Decoder;
+use super::namespace::Namespace;
 use super::packet::Packet;
 use super::socket::Socket;
 use super::state::ServerInner;
 use super::types::DisconnectReason;
 use crate::engineio::{CloseReason, EngineConnection, EngineSocket, Handshake, Message};
+use crate::sync::lock;
 
 /// The Socket.IO state of one Engine.IO session.
 pub(crate) struct Connection {
@@ -23,6 +27,17 @@ pub(crate) struct Connection {
     sockets: HashMap<String, Socket>,
     /// Closes the connection if no namespace is joined in time; dropped once one is.
     connect_timer: Option<actix_rt::task::JoinHandle<()>>,
+    /// Sockets whose session is being claimed from the cluster; created on the first claim.
+    arriving: Option<Arc<Mutex<Arrivals>>>,
+}
+
+/// Sockets built by a claim task, waiting to be taken into the connection's map before its next
+/// packet: by namespace, `None` while the claim runs.
+#[derive(Default)]
+struct Arrivals {
+    sockets: HashMap<String, Option<Socket>>,
+    /// The connection closed: claims that end later build nothing.
+    closed: bool,
 }
 
 impl Connection {
@@ -45,10 +60,27 @@ impl Connection {
             handshake: Arc::new(handshake),
             sockets: HashMap::default(),
             connect_timer: Some(connect_timer),
+            arriving: None,
         }
     }
 
+    /// Takes the sockets that claims built into the map.
+    fn adopt_arrivals(&mut self) {
+        let Some(arriving) = &self.arriving else {
+            return;
+        };
+        let mut arrivals = lock(arriving);
+        arrivals.sockets.retain(|nsp, socket| match socket.take() {
+            Some(socket) => {
+                self.sockets.insert(nsp.clone(), socket);
+                false
+            }
+            None => true,
+        });
+    }
+
     fn on_packet(&mut self, packet: Packet) {
+        self.adopt_arrivals();
         // Packets for a namespace the client has not joined are a protocol violation, as they are
         // for the reference server.
         match packet {
@@ -99,6 +131,12 @@ impl Connection {
         };
         // One socket per namespace per connection, whatever arrives: replacing one still in its
         // middlewares would leave it to register later with nobody to end it.
+        if let Some(arriving) = &self.arriving {
+            if lock(arriving).sockets.contains_key(&nsp) {
+                tracing::debug!(sid = %self.engine.sid(), nsp, "CONNECT to a namespace being recovered ignored");
+                return;
+            }
+        }
         if let Some(existing) = self.sockets.get(&nsp) {
             if existing.connected() {
                 // As the reference server does.
@@ -130,6 +168,10 @@ impl Connection {
                 fields.remove("offset");
             }
             if let Some(pid) = pid {
+                if let Some(claim) = ns.adapter().claim_session(ns.name(), &pid) {
+                    self.claim(ns, nsp, pid, offset, auth, claim);
+                    return;
+                }
                 match kept.take(&pid).filter(|old| old.nsp() == ns.name()) {
                     Some(old) => {
                         let socket = Socket::restored(
@@ -140,7 +182,7 @@ impl Connection {
                             &old,
                         );
                         self.sockets.insert(nsp, socket.clone());
-                        ns.restore(socket, pid, offset);
+                        ns.restore(socket, pid, offset, None, false);
                         return;
                     }
                     None => {
@@ -160,6 +202,69 @@ impl Connection {
         );
         self.sockets.insert(nsp, socket.clone());
         ns.connect(socket);
+    }
+
+    /// Recovery in a cluster: the session is claimed from the store the nodes share (one node
+    /// wins), so it may come from a node that is gone. This node's own kept socket, if it is the
+    /// same one, lends its extensions (who it is); otherwise the namespace's middlewares run again.
+    /// Without the store, only this node's kept socket can recover.
+    fn claim(
+        &mut self,
+        ns: Arc<Namespace>,
+        nsp: String,
+        pid: String,
+        offset: Option<String>,
+        auth: Value,
+        claim: BoxFuture<'static, Claim>,
+    ) {
+        let arriving = Arc::clone(self.arriving.get_or_insert_with(Default::default));
+        lock(&arriving).sockets.insert(nsp.clone(), None);
+        let (engine, handshake) = (self.engine.clone(), Arc::clone(&self.handshake));
+        actix_rt::spawn(async move {
+            let claim = claim.await;
+            let kept = ns.recovery().and_then(|kept| kept.take(&pid));
+            let kept = kept.filter(|old| old.nsp() == ns.name());
+            let mut arrivals = lock(&arriving);
+            if arrivals.closed {
+                return;
+            }
+            let (socket, restore) = match (claim, kept) {
+                (Claim::Claimed(session), kept) if *session.nsp == **ns.name() => {
+                    let socket = match kept {
+                        Some(old) if *old.id() == session.id => {
+                            Socket::restored(ns.clone(), engine, handshake, auth, &old)
+                        }
+                        _ => Socket::claimed(
+                            ns.clone(),
+                            engine,
+                            handshake,
+                            auth,
+                            session.id,
+                            session.data,
+                        ),
+                    };
+                    let identify = socket.extensions_empty();
+                    (socket, Some((Some(session.rooms), identify)))
+                }
+                (Claim::Unavailable, Some(old)) => {
+                    let socket = Socket::restored(ns.clone(), engine, handshake, auth, &old);
+                    (socket, Some((None, false)))
+                }
+                _ => {
+                    crate::metrics::get()
+                        .recoveries
+                        .with_label_values(&["expired"])
+                        .inc();
+                    (Socket::new(ns.clone(), engine, handshake, auth), None)
+                }
+            };
+            arrivals.sockets.insert(nsp, Some(socket.clone()));
+            drop(arrivals);
+            match restore {
+                Some((rooms, identify)) => ns.restore(socket, pid, offset, rooms, identify),
+                None => ns.connect(socket),
+            }
+        });
     }
 
     fn protocol_violation(&mut self, what: &str) {
@@ -187,6 +292,15 @@ impl EngineConnection for Connection {
     fn on_close(&mut self, reason: CloseReason) {
         if let Some(timer) = self.connect_timer.take() {
             timer.abort();
+        }
+        if let Some(arriving) = &self.arriving {
+            let mut arrivals = lock(arriving);
+            arrivals.closed = true;
+            for (nsp, socket) in arrivals.sockets.drain() {
+                if let Some(socket) = socket {
+                    self.sockets.insert(nsp, socket);
+                }
+            }
         }
         for (_, socket) in self.sockets.drain() {
             socket.on_disconnected(DisconnectReason::Transport(reason));

@@ -34,8 +34,9 @@ mod types;
 
 pub use ack::AckSender;
 pub use adapter::{
-    AckRequest, Adapter, BroadcastOptions, FetchedSocket, NewSocket, NodesReached, Orphaned,
-    OutgoingHook, RestoreRequest, RoomsHook, SentFrames, SocketHooks,
+    AckRequest, Adapter, BroadcastOptions, Claim, ClaimedSession, FetchedSocket, LoggedPacket,
+    NewSocket, NodesReached, Orphaned, OutgoingHook, RestoreRequest, RoomsHook, SentFrames,
+    SocketHooks,
 };
 pub use broadcast::BroadcastOperator;
 pub use decoder::Decoder;

@@ -19,7 +19,7 @@ use super::parser::Parser;
 use super::payload::Payload;
 use super::recovery::{new_pid, KeptSockets};
 use super::socket::{Socket, SocketNamespace};
-use super::types::DisconnectReason;
+use super::types::{DisconnectReason, Room};
 use crate::engineio::CloseReason;
 
 /// Why a middleware refused a connection; sent to the client as CONNECT_ERROR.
@@ -143,10 +143,10 @@ impl Namespace {
             return;
         }
         let mut data = json!({ "sid": socket.id().as_str() });
-        if self.recovery.is_some() {
-            let pid = new_pid();
+        let pid = self.recovery.is_some().then(new_pid);
+        if let Some(pid) = &pid {
             data["pid"] = json!(pid);
-            socket.set_recovery(pid, false);
+            socket.set_recovery(pid.clone(), false);
         }
         let reply = Packet::Connect {
             nsp: self.name.to_string(),
@@ -168,6 +168,7 @@ impl Namespace {
             orphaned: orphaned(socket),
             details: Arc::clone(socket.details()),
             hooks: self.hooks(socket),
+            pid,
         };
         self.adapter.add_socket(&self.name, new);
         self.connected(socket);
@@ -175,7 +176,39 @@ impl Namespace {
 
     /// Takes over a disconnected socket for a client that came back with its `pid`: the adapter
     /// answers CONNECT, replays what was missed after `offset`, and resumes live delivery.
-    pub(crate) fn restore(self: &Arc<Self>, socket: Socket, pid: String, offset: Option<String>) {
+    /// `claimed` holds the rooms of a session claimed from the cluster; with `identify`, the
+    /// middlewares run first (the socket was not kept here, so who it is must be found again).
+    pub(crate) fn restore(
+        self: &Arc<Self>,
+        socket: Socket,
+        pid: String,
+        offset: Option<String>,
+        claimed: Option<Vec<Room>>,
+        identify: bool,
+    ) {
+        if !identify || self.middlewares.is_empty() {
+            self.take_over(socket, pid, offset, claimed);
+            return;
+        }
+        let ns = Arc::clone(self);
+        actix_rt::spawn(async move {
+            for middleware in &ns.middlewares {
+                if let Err(error) = middleware(socket.clone()).await {
+                    ns.refuse(&socket, error);
+                    return;
+                }
+            }
+            ns.take_over(socket, pid, offset, claimed);
+        });
+    }
+
+    fn take_over(
+        self: &Arc<Self>,
+        socket: Socket,
+        pid: String,
+        offset: Option<String>,
+        claimed: Option<Vec<Room>>,
+    ) {
         if !socket.mark_connected() {
             return;
         }
@@ -192,6 +225,9 @@ impl Namespace {
             offset,
             recovered_reply: reply(&pid),
             fresh_reply: reply(&fresh_pid),
+            pids: (pid.clone(), fresh_pid.clone()),
+            rooms: claimed,
+            logged: Vec::new(),
             acks: socket.acks().clone(),
             orphaned: orphaned(&socket),
             details: Arc::clone(socket.details()),

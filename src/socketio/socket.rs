@@ -101,6 +101,27 @@ impl Socket {
         socket
     }
 
+    /// A socket taking over a session claimed from the cluster (its node may be gone): same id
+    /// and data; who it is comes from the namespace's middlewares again.
+    pub(crate) fn claimed(
+        ns: Arc<dyn SocketNamespace>,
+        engine: EngineSocket,
+        handshake: Arc<Handshake>,
+        auth: Value,
+        id: SocketId,
+        data: Value,
+    ) -> Socket {
+        let socket = Socket::build(ns, engine, handshake, auth, id, HashMap::new());
+        // Bounded when it was set on the node that had the socket; an oversized one is dropped.
+        let _ = socket.set_data(data);
+        socket
+    }
+
+    /// True when nothing was put in the socket's extensions (a socket claimed from another node).
+    pub(crate) fn extensions_empty(&self) -> bool {
+        lock(&self.inner.extensions).is_empty()
+    }
+
     fn build(
         ns: Arc<dyn SocketNamespace>,
         engine: EngineSocket,
@@ -167,7 +188,11 @@ impl Socket {
     /// Replaces the socket's `data` slot; refused beyond
     /// [`MAX_SOCKET_DATA_BYTES`](super::MAX_SOCKET_DATA_BYTES) as JSON.
     pub fn set_data(&self, data: Value) -> Result<(), SocketDataError> {
-        self.inner.details.set_data(data)
+        self.inner.details.set_data(data)?;
+        if self.connected() {
+            self.adapter().data_changed(self.nsp(), self.id());
+        }
+        Ok(())
     }
 
     /// The handshake and data slot, as the adapter shares them.

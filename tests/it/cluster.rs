@@ -86,6 +86,23 @@ impl Node {
         redis: &str,
         recovery: Option<RecoveryConfig>,
     ) -> Node {
+        Node::start_keyed(
+            namespaces,
+            redis,
+            recovery,
+            agora::cluster::wire::DEFAULT_KEY,
+        )
+        .await
+    }
+
+    /// [`Node::start_serving`] in the cluster `key` (its channels and recovery state in Redis);
+    /// with `recovery`, dropped sockets can recover on any node of the cluster.
+    pub(crate) async fn start_keyed(
+        namespaces: &[&str],
+        redis: &str,
+        recovery: Option<RecoveryConfig>,
+        key: &str,
+    ) -> Node {
         let nsp = namespaces[0];
         let hub = match recovery {
             Some(recovery) => ChatServer::with_recovery(recovery),
@@ -96,6 +113,8 @@ impl Node {
             namespaces: namespaces.iter().map(|nsp| nsp.to_string()).collect(),
             requests_timeout: Duration::from_secs(2),
             recovery: recovery.is_some(),
+            recovery_window: recovery.map(|r| r.max_disconnection),
+            key: key.to_string(),
             ..ClusterOptions::default()
         };
         let adapter = RedisAdapter::connect_with(redis, LocalAdapter::new(hub), options)

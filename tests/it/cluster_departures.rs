@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use agora::apps::departures::DEPARTURE_BOUND;
-use agora::cluster::{Heartbeat, HEARTBEAT_INTERVAL};
+use agora::cluster::{NodeRooms, NODE_ROOMS_INTERVAL};
 use serde_json::{json, Value};
 
 use crate::common::app::{spawn_app_with_postgres, spawn_process_beside, Client};
@@ -56,7 +56,7 @@ async fn a_dead_nodes_users_are_announced_gone_unless_online_elsewhere() {
     .await;
     let mut doomed =
         spawn_process_beside(&survivor, &["--redis-url", REDIS, "--redis-key", &key]).await;
-    let heartbeat = Heartbeat::open(REDIS, &key).expect("a Redis URL");
+    let heartbeat = NodeRooms::open(REDIS, &key).expect("a Redis URL");
 
     let ann_token = survivor.register("ann").await;
     let bob_token = survivor.register("bob").await;
@@ -71,7 +71,7 @@ async fn a_dead_nodes_users_are_announced_gone_unless_online_elsewhere() {
     }
     online_list_becomes(&mut bob, json!(["ann", "bob", "cat"])).await;
     // Every beat writes the node's presence rooms, so the next one has Ann's and Cat's.
-    tokio::time::sleep(HEARTBEAT_INTERVAL * 2).await;
+    tokio::time::sleep(NODE_ROOMS_INTERVAL * 2).await;
     let live = heartbeat.live_nodes().await.expect("Redis answers");
     assert_eq!(live.len(), 2, "both nodes beat: {live:?}");
 

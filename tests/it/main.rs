@@ -12,6 +12,7 @@ mod cluster_departures;
 mod cluster_forward;
 mod cluster_lb;
 mod cluster_parity;
+mod cluster_recovery;
 mod e2e;
 mod emit_api;
 mod engineio;

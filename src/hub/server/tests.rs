@@ -51,6 +51,7 @@ impl Peer {
                 orphaned: Orphaned::new(|| {}),
                 details: details(self.id.as_str()),
                 hooks,
+                pid: None,
             },
         );
         hub.join(
@@ -74,6 +75,9 @@ impl Peer {
                 orphaned: Orphaned::new(|| {}),
                 details: details(self.id.as_str()),
                 hooks: SocketHooks::default(),
+                pids: (String::new(), String::new()),
+                rooms: None,
+                logged: Vec::new(),
             },
         )
     }
@@ -353,6 +357,7 @@ async fn the_sweep_ends_members_whose_transport_closed() {
             orphaned: hook(&ended),
             details: details("dead"),
             hooks: SocketHooks::default(),
+            pid: None,
         },
     );
     hub.connect(
@@ -364,6 +369,7 @@ async fn the_sweep_ends_members_whose_transport_closed() {
             orphaned: hook(&Arc::new(AtomicUsize::new(0))),
             details: details("live"),
             hooks: SocketHooks::default(),
+            pid: None,
         },
     );
     hub.join(&nsp, &dead_id, vec!["online\nghost".into()]);
@@ -439,6 +445,9 @@ async fn hooks_see_broadcasts_to_their_socket_and_rooms_the_hub_moves() {
             orphaned: Orphaned::new(|| {}),
             details: details("a"),
             hooks: returning,
+            pids: (String::new(), String::new()),
+            rooms: None,
+            logged: Vec::new(),
         },
     );
     assert!(restored, "o1 is known");
