@@ -12,7 +12,9 @@ use actix_web::{web, App, HttpMessage};
 use crate::accounts::{Accounts, LoginLimits};
 use crate::admin::{Admin, CredentialsError, ADMIN_NAMESPACE};
 use crate::apps::{self, AppContext, Limiters};
-use crate::cluster::{ClusterError, ClusterOptions, RedisAdapter};
+use crate::cluster::{
+    ClusterError, ClusterOptions, ForwardOptions, Forwarder, RedisAdapter, TrackedRooms,
+};
 use crate::config::Settings;
 use crate::engineio::{CloseReason, Engine, EngineHandler};
 use crate::hub::{ChatServer, LocalAdapter};
@@ -99,6 +101,7 @@ impl Application {
             chat: Arc::new(apps::chat::RoomDirectory::new(settings.chat_limits())),
         };
         let local = LocalAdapter::new(hub);
+        let mut dead_nodes = None;
         let (adapter, cluster): (Arc<dyn Adapter>, _) = match &settings.redis_url {
             Some(url) => {
                 let options = ClusterOptions {
@@ -112,6 +115,12 @@ impl Application {
                 let redis = RedisAdapter::connect_with(url, local, options).await?;
                 let status = redis.status();
                 tracing::info!("joined the Redis cluster");
+                let tracked = TrackedRooms {
+                    nsp: MAIN_NAMESPACE.to_string(),
+                    prefixes: apps::presence::TRACKED_PREFIXES.map(String::from).to_vec(),
+                };
+                let (_, dead) = redis.start_heartbeat(url, tracked)?;
+                dead_nodes = Some(dead);
                 (Arc::new(redis), Some(status))
             }
             None => (Arc::new(local), None),
@@ -130,11 +139,32 @@ impl Application {
         actix_rt::spawn(apps::trades::sweep_expired(apps.clone(), io.main()));
         actix_rt::spawn(apps::upkeep(apps.clone()));
         actix_rt::spawn(apps::chat::sweep_idle_rooms(apps.clone(), io.main()));
+        if let Some(dead) = dead_nodes {
+            actix_rt::spawn(apps::departures::announce_dead_nodes(
+                apps.clone(),
+                io.main(),
+                dead,
+            ));
+        }
         let handler: Arc<dyn EngineHandler> = match &admin {
             Some(admin) => admin.observe_engine(&io),
             None => Arc::new(io.clone()),
         };
         let engine = Engine::new(settings.engine(), handler);
+        // In a cluster any node serves any session's polling requests (no sticky sessions).
+        let engine = match &settings.redis_url {
+            Some(url) => {
+                let options = ForwardOptions::for_ping_interval(
+                    &settings.redis_key,
+                    engine.config().ping_interval,
+                );
+                let forwarder = Forwarder::connect(url, options).await?;
+                let engine = engine.with_router(Arc::new(forwarder.clone()));
+                forwarder.serve(engine.clone());
+                engine
+            }
+            None => engine,
+        };
         let sessions = engine.clone();
         let state = web::Data::new(AppState {
             apps,

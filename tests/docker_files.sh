@@ -434,10 +434,16 @@ try:
                     continue
                 with open(cfg_path) as fh:
                     text = re.sub(r"#[^\n]*", "", fh.read())
-                sticky = (r"^\s*ip_hash\s*;", r"^\s*hash\s+\$remote_addr", r"^\s*sticky\s",
-                          r"^\s*balance\s+source", r"^\s*cookie\s+\w+\s+insert")
-                if not any(re.search(p, text, re.M) for p in sticky):
-                    problems.append(f"{cfg}: no sticky-session directive (ip_hash, hash $remote_addr, sticky, balance source, cookie insert)")
+                # No affinity: any node serves any request of any session (issue 17), so
+                # the balancer must spread requests freely; an affinity directive would hide
+                # a regression in cross-node forwarding.
+                affinity = ((r"^\s*ip_hash\s*;", "ip_hash"), (r"^\s*hash\s", "hash"),
+                            (r"^\s*sticky\b", "sticky"), (r"^\s*balance\s+(source|uri|hdr)", "balance source/uri/hdr"),
+                            (r"^\s*cookie\s+\w+\s+(insert|prefix|rewrite)", "cookie insert"),
+                            (r"^\s*(stick|stick-table)\s", "stick"))
+                for pattern, directive in affinity:
+                    if re.search(pattern, text, re.M):
+                        problems.append(f"{cfg}: affinity directive `{directive}` (the cluster needs none; plain round-robin)")
                 if "nginx" in os.path.basename(cfg_path):
                     # (directive that must be there, what is wrong without it)
                     nginx_needs = (
@@ -453,6 +459,23 @@ try:
                     for pattern, problem in nginx_needs:
                         if not re.search(pattern, text):
                             problems.append(f"{cfg}: {problem}")
+                    # A long-poll waits up to pingInterval (25 s) and a WebSocket idles
+                    # between pings (pingInterval + pingTimeout = 45 s): nginx's 60 s default
+                    # is close, anything at or below 45 s cuts them.
+                    def seconds(value):
+                        m = re.fullmatch(r"(\d+)(ms|s|m|h)?", value)
+                        if not m:
+                            return None
+                        n, unit = int(m.group(1)), m.group(2) or "s"
+                        return n * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+                    for directive in ("proxy_read_timeout", "proxy_send_timeout"):
+                        values = re.findall(r"\b%s\s+(\S+?)\s*;" % directive, text)
+                        if not values:
+                            problems.append(f"{cfg}: no {directive} (must exceed pingInterval + pingTimeout, 45 s)")
+                        for value in values:
+                            secs = seconds(value)
+                            if secs is None or secs <= 45:
+                                problems.append(f"{cfg}: {directive} {value} does not exceed pingInterval + pingTimeout (45 s)")
                 for node in nodes:
                     host = nodes[node].get("hostname", node)
                     if not re.search(r"\b(%s|%s):3000\b" % (re.escape(node), re.escape(host)), text):
@@ -640,7 +663,7 @@ fi
 if [ -f "$cluster" ]; then
     check "docker/compose.cluster.yaml: two Agora nodes on redis://redis:6379 and postgres, Redis and PostgreSQL (healthcheck, named volume), trusting the balancer's fixed subnet" \
         semantic compose-cluster "$cluster"
-    check "docker/compose.cluster.yaml: only the load balancer publishes 3000; its config under docker/ is sticky, proxies WebSocket upgrades and Host with its port, appends X-Forwarded-For, reaches every node" \
+    check "docker/compose.cluster.yaml: only the load balancer publishes 3000; its config under docker/ has no affinity (round-robin), proxies WebSocket upgrades and Host with its port, times out after 45 s, appends X-Forwarded-For, reaches every node" \
         semantic cluster-lb "$cluster"
 fi
 check "docker/Dockerfile: multi-stage rust -> debian:bookworm-slim, non-root USER, HEALTHCHECK on /healthz, EXPOSE 3000, VOLUME /data, templates/ and static/" \

@@ -3,6 +3,7 @@
 
 pub mod board;
 pub mod chat;
+pub mod departures;
 pub mod error;
 pub mod feed;
 pub mod handler;

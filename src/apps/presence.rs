@@ -2,7 +2,9 @@
 //! every node of a cluster: each socket of a user joins `online\n<name>`, and `member\n<room>\n<name>`
 //! for each chat room it joined. Names and chat room names never contain a newline, so these rooms
 //! cannot be confused with each other or with the app's other rooms. A node that dies takes its
-//! sockets' rooms with it, so its users drop out of these lists by themselves.
+//! sockets' rooms with it, so its users drop out of these lists by themselves; the rooms it had
+//! are kept in Redis ([`TRACKED_PREFIXES`]) so that a surviving node announces those departures
+//! (`apps::departures`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,6 +12,10 @@ use crate::socketio::{BroadcastOperator, Socket};
 
 const ONLINE: &str = "online\n";
 const MEMBER: &str = "member\n";
+
+/// The prefixes of the presence rooms, which a cluster node records for the node that will
+/// notice its death.
+pub const TRACKED_PREFIXES: [&str; 2] = [ONLINE, MEMBER];
 
 /// The room every socket of `user` is in while connected.
 pub fn online_room(user: &str) -> String {
@@ -27,14 +33,26 @@ pub async fn others_in(socket: &Socket, room: String) -> usize {
     ids.iter().filter(|id| *id != socket.id()).count()
 }
 
-/// The names of the users online on every node, sorted.
-pub async fn online_users(socket: &Socket) -> Vec<String> {
-    let rooms = socket.cluster_rooms(ONLINE).await;
-    let names: BTreeSet<&str> = rooms
-        .iter()
-        .filter_map(|r| r.strip_prefix(ONLINE))
-        .collect();
+/// The names of the users online on every node, sorted (`audience`: the namespace).
+pub async fn online_users(audience: &BroadcastOperator) -> Vec<String> {
+    let rooms = audience.cluster_rooms(ONLINE).await;
+    let names: BTreeSet<&str> = rooms.iter().filter_map(|r| parse_online_room(r)).collect();
     names.into_iter().map(str::to_string).collect()
+}
+
+/// Every presence room that has a socket on any node (`audience`: the namespace).
+pub async fn present_rooms(audience: &BroadcastOperator) -> BTreeSet<String> {
+    let mut present = BTreeSet::new();
+    for prefix in TRACKED_PREFIXES {
+        present.extend(
+            audience
+                .cluster_rooms(prefix)
+                .await
+                .iter()
+                .map(|room| room.to_string()),
+        );
+    }
+    present
 }
 
 /// The names of the users in chat room `room` on every node, sorted.
@@ -72,8 +90,13 @@ pub async fn rooms_of(socket: &Socket, user: &str) -> BTreeSet<String> {
 }
 
 /// The chat room and user of a [`member_room`].
-fn parse_member_room(room: &str) -> Option<(&str, &str)> {
+pub fn parse_member_room(room: &str) -> Option<(&str, &str)> {
     room.strip_prefix(MEMBER)?.rsplit_once('\n')
+}
+
+/// The user of an [`online_room`].
+pub fn parse_online_room(room: &str) -> Option<&str> {
+    room.strip_prefix(ONLINE)
 }
 
 #[cfg(test)]
@@ -90,5 +113,7 @@ mod tests {
         }
         assert_eq!(parse_member_room(&online_room("ann")), None);
         assert_eq!(parse_member_room("chat:lobby"), None);
+        assert_eq!(parse_online_room(&online_room("ann")), Some("ann"));
+        assert_eq!(parse_online_room(&member_room("lobby", "ann")), None);
     }
 }

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::identity::identity_of;
 use super::presence::{online_room, online_users, others_in};
-use crate::socketio::{Payload, Socket};
+use crate::socketio::{BroadcastOperator, Payload, Socket};
 
 /// The text of the welcome message.
 pub const WELCOME_TEXT: &str = "thanks for joining";
@@ -22,7 +22,7 @@ pub fn on_connect(socket: &Socket) {
     let socket = socket.clone();
     actix_rt::spawn(async move {
         let arrived = others_in(&socket, room).await == 0;
-        let users = online_users(&socket).await;
+        let users = online_users(&socket.namespace()).await;
         let online = Payload::json(json!({ "users": users }));
         if arrived {
             let _ = socket.namespace().emit("online", online);
@@ -40,10 +40,15 @@ pub fn on_disconnect(socket: &Socket) {
     let socket = socket.clone();
     actix_rt::spawn(async move {
         if others_in(&socket, room).await == 0 {
-            let users = online_users(&socket).await;
-            let _ = socket
-                .namespace()
-                .emit("online", Payload::json(json!({ "users": users })));
+            announce_online(&socket.namespace()).await;
         }
     });
+}
+
+/// Tells every socket of the namespace (`audience`), on every node, who is online now.
+pub async fn announce_online(audience: &BroadcastOperator) {
+    let users = online_users(audience).await;
+    let _ = audience
+        .clone()
+        .emit("online", Payload::json(json!({ "users": users })));
 }

@@ -164,6 +164,11 @@ impl RedisAdapter {
         &self.inner.uid
     }
 
+    /// What the adapter shares with its tasks (for the other concerns of `cluster`).
+    pub(super) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+
     /// Listens to a namespace's channels now (it happens by itself when its first socket
     /// connects); resolves once Redis confirmed.
     pub async fn subscribe(&self, nsp: &str) -> Result<(), ClusterError> {

@@ -24,8 +24,12 @@
 //! - `connection` and `subscriber`: the Redis connections, pub/sub, reconnection with backoff;
 //! - `mirror`: the adapter's own copy of this node's sockets and rooms;
 //! - `state`: what the adapter, its tasks and its answers share;
+//! - `forward`: polling requests of sessions owned by other nodes, carried to them (no sticky
+//!   sessions);
 //! - `heartbeat`: node liveness (every node's heartbeat in Redis), and `link`, the command
 //!   connection it and `recovery` share;
+//! - `node_rooms`: each node's presence rooms in Redis with a beat of its own, handed to one
+//!   surviving node when that beat stops (the departures of a dead node's users);
 //! - `recovery`: connection state recovery through Redis (sessions, the packet log, claims), so
 //!   a socket recovers on any node, even after its node died; `sessions` is the adapter's side of
 //!   it and `log_writer` the task that writes it.
@@ -37,11 +41,13 @@
 
 mod adapter;
 mod connection;
+pub mod forward;
 pub mod heartbeat;
 mod incoming;
 mod link;
 mod log_writer;
 mod mirror;
+mod node_rooms;
 mod options;
 mod queries;
 pub mod recovery;
@@ -54,6 +60,10 @@ mod subscriber;
 pub mod wire;
 
 pub use self::adapter::RedisAdapter;
+pub use self::forward::{ForwardOptions, Forwarder};
 pub use self::heartbeat::Heartbeats;
-pub use self::options::{ClusterError, ClusterOptions};
+pub use self::node_rooms::{
+    DeadNode, NodeRooms, TrackedRooms, NODE_ROOMS_INTERVAL, NODE_ROOMS_TTL, ROOMS_TTL,
+};
+pub use self::options::{ClusterError, ClusterOptions, DEFAULT_REQUESTS_TIMEOUT};
 pub use self::status::ClusterStatus;

@@ -9,6 +9,9 @@ use super::wire::DEFAULT_KEY;
 use crate::socketio::Adapter;
 use crate::socketio::{Parser, DEFAULT_MAX_SESSIONS};
 
+/// How long a cluster-wide query waits for the other nodes, by default.
+pub const DEFAULT_REQUESTS_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Settings of the Redis adapter.
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
@@ -40,7 +43,7 @@ impl Default for ClusterOptions {
     fn default() -> Self {
         ClusterOptions {
             key: DEFAULT_KEY.to_string(),
-            requests_timeout: Duration::from_secs(5),
+            requests_timeout: DEFAULT_REQUESTS_TIMEOUT,
             namespaces: vec!["/".to_string()],
             recovery: false,
             recovery_window: None,

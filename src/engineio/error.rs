@@ -42,6 +42,13 @@ pub enum EngineError {
     /// A body or message over `maxPayload`.
     #[error("Payload too large")]
     PayloadTooLarge,
+    /// A request of another node's session, refused because too many of this node's requests
+    /// already wait for other nodes.
+    #[error("Too many requests forwarded to other nodes")]
+    ForwardBusy,
+    /// A request of another node's session that its node did not answer in time.
+    #[error("The session's node did not answer")]
+    OwnerUnreachable,
 }
 
 #[derive(Serialize)]
@@ -57,7 +64,10 @@ impl EngineError {
             EngineError::UnknownTransport => 0,
             EngineError::UnknownSid => 1,
             EngineError::BadHandshakeMethod => 2,
-            EngineError::BadRequest | EngineError::PayloadTooLarge => 3,
+            EngineError::BadRequest
+            | EngineError::PayloadTooLarge
+            | EngineError::ForwardBusy
+            | EngineError::OwnerUnreachable => 3,
             EngineError::Forbidden => 4,
             EngineError::UnsupportedProtocolVersion => 5,
         }
@@ -69,6 +79,9 @@ impl ResponseError for EngineError {
         match self {
             EngineError::Forbidden => StatusCode::FORBIDDEN,
             EngineError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            EngineError::ForwardBusy | EngineError::OwnerUnreachable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::BAD_REQUEST,
         }
     }

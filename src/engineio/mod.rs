@@ -7,12 +7,14 @@
 mod config;
 mod connection;
 mod error;
+mod forwarding;
 mod gzip;
 mod handler;
 pub mod packet;
 pub mod payload;
 mod polling;
 mod queue;
+mod router;
 mod session;
 mod sid;
 mod sink;
@@ -35,6 +37,7 @@ pub use connection::EngineConnection;
 pub use error::{EngineError, PacketError};
 pub use handler::{EngineHandler, Handshake};
 pub use packet::{Frame, Message};
+pub use router::{ForwardError, ForwardedRequest, ForwardedResponse, SessionRouter};
 #[cfg(test)]
 pub(crate) use session::test_support;
 pub use session::{EngineSession, Registry};
@@ -73,6 +76,8 @@ pub struct Engine {
     handler: Arc<dyn EngineHandler>,
     /// The WebSocket connections running.
     websockets: LiveSockets,
+    /// Set in a cluster: tags this node's session ids and carries other nodes' requests.
+    router: Option<Arc<dyn SessionRouter>>,
 }
 
 #[derive(Deserialize)]
@@ -91,7 +96,15 @@ impl Engine {
             registry: Registry::default(),
             handler,
             websockets: LiveSockets::default(),
+            router: None,
         }
+    }
+
+    /// The same server in a cluster: its session ids name this node (the router's tag), and a
+    /// polling request of another node's session is carried there through `router`.
+    pub fn with_router(mut self, router: Arc<dyn SessionRouter>) -> Engine {
+        self.router = Some(router);
+        self
     }
 
     /// The settings.
@@ -161,21 +174,41 @@ impl Engine {
             // WebSocket handshakes are taken off the HTTP server before they get here (see
             // `serve_websocket`): this one lacks its `Upgrade` headers.
             (None, TransportKind::WebSocket) => Err(EngineError::BadRequest),
-            (Some(sid), TransportKind::Polling) => match method {
-                Method::GET => polling::poll(self, &sid, gzip::accepts_gzip(req.headers())).await,
-                Method::POST => {
-                    let declared_length = req
-                        .headers()
-                        .get(actix_web::http::header::CONTENT_LENGTH)
-                        .and_then(|value| value.to_str().ok()?.parse().ok());
-                    polling::post(self, &sid, declared_length, body).await
+            (Some(sid), TransportKind::Polling) => match self.owner_elsewhere(&sid) {
+                Some((router, owner)) => {
+                    forwarding::forward(self, router.as_ref(), owner, &sid, &req, body).await
                 }
-                _ => Err(EngineError::BadRequest),
+                None => self.serve_polling(&req, &sid, body).await,
             },
             (Some(sid), TransportKind::WebSocket) => {
                 self.registry.get(&sid).ok_or(EngineError::UnknownSid)?;
                 Err(EngineError::BadRequest)
             }
+        }
+    }
+
+    /// In a cluster, the router and the owner's tag when `sid` names another node.
+    fn owner_elsewhere<'a>(
+        &'a self,
+        sid: &'a str,
+    ) -> Option<(&'a Arc<dyn SessionRouter>, &'a str)> {
+        let router = self.router.as_ref()?;
+        let owner = Sid::owner_tag(sid)?;
+        (owner != router.node_tag()).then_some((router, owner))
+    }
+
+    /// Serves a polling GET or POST of a session of this node.
+    async fn serve_polling(
+        &self,
+        req: &HttpRequest,
+        sid: &str,
+        body: Payload,
+    ) -> Result<HttpResponse, EngineError> {
+        let method = req.method().clone();
+        match method {
+            Method::GET => polling::poll(self, sid, gzip::accepts_gzip(req.headers())).await,
+            Method::POST => polling::post(self, sid, polling::declared_length(req), body).await,
+            _ => Err(EngineError::BadRequest),
         }
     }
 
@@ -204,7 +237,10 @@ impl Engine {
             headers.append(name.clone(), value.clone());
         }
         Handshake {
-            sid: Sid::random(),
+            sid: match &self.router {
+                Some(router) => Sid::tagged(router.node_tag()),
+                None => Sid::random(),
+            },
             headers,
             path: path.to_string(),
             query: query.to_string(),

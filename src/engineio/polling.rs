@@ -79,20 +79,48 @@ pub async fn post(
     body: Payload,
 ) -> Result<HttpResponse, EngineError> {
     let session = engine.registry.get(sid).ok_or(EngineError::UnknownSid)?;
+    let body = read_post(engine, sid, declared_length, body).await?;
+    deliver(&session, sid, body).await
+}
+
+/// Reads a POST body of at most `maxPayload` bytes, whatever its Content-Length claims.
+pub async fn read_post(
+    engine: &Engine,
+    sid: &str,
+    declared_length: Option<usize>,
+    body: Payload,
+) -> Result<Bytes, EngineError> {
     let limit = engine.config.max_payload;
     let body = if declared_length.is_some_and(|length| length > limit) {
         Err(EngineError::PayloadTooLarge)
     } else {
         read_body(body, limit).await
     };
-    let body = match body {
-        Ok(body) => body,
-        Err(error) => {
-            // As the reference server does, the session survives: its client may retry smaller.
-            tracing::warn!(sid, %error, "refused a polling POST");
-            return Err(error);
-        }
-    };
+    // As the reference server does, the session survives: its client may retry smaller.
+    body.inspect_err(|error| tracing::warn!(sid, %error, "refused a polling POST"))
+}
+
+/// Hands the packets of a POST body already read (a request forwarded by another node) to the
+/// session.
+pub async fn post_read(
+    engine: &Engine,
+    sid: &str,
+    body: Bytes,
+) -> Result<HttpResponse, EngineError> {
+    let session = engine.registry.get(sid).ok_or(EngineError::UnknownSid)?;
+    if body.len() > engine.config.max_payload {
+        tracing::warn!(sid, error = %EngineError::PayloadTooLarge, "refused a polling POST");
+        return Err(EngineError::PayloadTooLarge);
+    }
+    deliver(&session, sid, body).await
+}
+
+/// Decodes a POST body and hands its packets to the session; a malformed body closes it.
+async fn deliver(
+    session: &Addr<EngineSession>,
+    sid: &str,
+    body: Bytes,
+) -> Result<HttpResponse, EngineError> {
     let text = ByteString::try_from(body).map_err(|_| EngineError::BadRequest)?;
     let packets = match payload::decode(text) {
         Ok(packets) => packets,
@@ -110,6 +138,13 @@ pub async fn post(
         .await
         .map_err(|_| EngineError::UnknownSid)??;
     Ok(HttpResponse::Ok().content_type(TEXT_PLAIN).body("ok"))
+}
+
+/// The Content-Length a request claims, if any.
+pub fn declared_length(req: &actix_web::HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse().ok())
 }
 
 /// Collects a request body, refusing it as soon as it grows past `limit`, whatever its

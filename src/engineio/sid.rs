@@ -8,6 +8,11 @@ use rand::RngCore;
 
 /// Random bytes in a session id (encoded as 20 URL-safe base64 characters).
 const SID_BYTES: usize = 15;
+/// Separates a node's tag from the random part of a session id (not in the base64url alphabet,
+/// yet unreserved in URLs).
+const TAG_SEPARATOR: char = '.';
+/// Longest node tag accepted in a session id (a client may send anything).
+const MAX_TAG_LEN: usize = 32;
 
 /// An Engine.IO session id: random, URL-safe, cheap to clone.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -21,6 +26,24 @@ impl Sid {
         Sid(base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(bytes)
             .into())
+    }
+
+    /// A fresh random id naming the node tagged `tag` as its owner (`<tag>.<random>`), so any
+    /// node of a cluster can tell where the session lives without asking anyone.
+    pub fn tagged(tag: &str) -> Sid {
+        Sid(format!("{tag}{TAG_SEPARATOR}{}", Sid::random()).into())
+    }
+
+    /// The owner's tag in a session id made by [`Sid::tagged`]; `None` for an untagged id or
+    /// one whose tag is empty, too long or not URL-safe.
+    pub fn owner_tag(sid: &str) -> Option<&str> {
+        let (tag, _) = sid.split_once(TAG_SEPARATOR)?;
+        let valid = !tag.is_empty()
+            && tag.len() <= MAX_TAG_LEN
+            && tag
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        valid.then_some(tag)
     }
 
     /// The id as text.
@@ -67,5 +90,20 @@ mod tests {
             .as_str()
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert_eq!(Sid::owner_tag(a.as_str()), None);
+    }
+
+    #[test]
+    fn tagged_ids_name_their_node() {
+        let sid = Sid::tagged("n0de");
+        assert!(sid.as_str().starts_with("n0de."));
+        assert_eq!(Sid::owner_tag(sid.as_str()), Some("n0de"));
+        assert_ne!(Sid::tagged("n0de"), sid);
+        assert_eq!(Sid::owner_tag(".abc"), None);
+        assert_eq!(Sid::owner_tag("a b.abc"), None);
+        assert_eq!(
+            Sid::owner_tag(&format!("{}.x", "t".repeat(MAX_TAG_LEN + 1))),
+            None
+        );
     }
 }

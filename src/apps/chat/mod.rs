@@ -14,7 +14,7 @@ use super::identity::identity_of;
 use super::presence::{member_room, members, others_in, rooms_of};
 use super::text::{RoomName, Text};
 use super::AppContext;
-use crate::socketio::{Payload, Socket};
+use crate::socketio::{BroadcastOperator, Payload, Socket};
 use crate::store::ChatMessage;
 pub use joined::prepare;
 use joined::{joined_rooms, Reserved};
@@ -283,8 +283,22 @@ fn announce(ctx: &AppContext, socket: &Socket, room: &str, online: bool) {
 }
 
 fn tell_presence(socket: &Socket, room: &str, user: &str, online: bool) {
-    let _ = socket.to(format!("chat:{room}")).emit(
-        "chat:presence",
-        Payload::json(json!({ "room": room, "user": user, "online": online })),
-    );
+    let _ = socket
+        .to(format!("chat:{room}"))
+        .emit("chat:presence", presence_payload(room, user, online));
+}
+
+/// Tells chat room `room` of the namespace (`audience`), on every node, that `user` left: the
+/// departure of a user whose node died without a word (`apps::departures`). The caller pushes
+/// the new member counts ([`rooms::request_push`]) once for all its departures.
+pub fn tell_departure(ctx: &AppContext, audience: &BroadcastOperator, room: &str, user: &str) {
+    ctx.chat.touch(room);
+    let _ = audience
+        .clone()
+        .to(format!("chat:{room}"))
+        .emit("chat:presence", presence_payload(room, user, false));
+}
+
+fn presence_payload(room: &str, user: &str, online: bool) -> Payload {
+    Payload::json(json!({ "room": room, "user": user, "online": online }))
 }

@@ -94,17 +94,29 @@ async fn start(
 /// Starts the `agora` binary as another node on `first`'s database, with these extra arguments;
 /// returns once it is ready.
 pub async fn spawn_process_beside(first: &TestApp, args: &[&str]) -> TestApp {
+    spawn_process(first.database_url.clone(), first.database.clone(), args).await
+}
+
+/// Starts `count` nodes, each the `agora` binary with these extra arguments, on one fresh
+/// PostgreSQL database; returns once they are ready.
+pub async fn spawn_process_cluster(count: usize, args: &[&str]) -> Vec<TestApp> {
+    let database = TestDatabase::create().await;
+    let url = database.url.clone();
+    let storage = Arc::new(TestStorage::Postgres(database));
+    let mut nodes = Vec::new();
+    for _ in 0..count {
+        nodes.push(spawn_process(url.clone(), storage.clone(), args).await);
+    }
+    nodes
+}
+
+async fn spawn_process(database_url: String, database: Arc<TestStorage>, args: &[&str]) -> TestApp {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_agora"))
-        .args([
-            "--port",
-            &port.to_string(),
-            "--database-url",
-            &first.database_url,
-        ])
+        .args(["--port", &port.to_string(), "--database-url", &database_url])
         .args(args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -112,9 +124,9 @@ pub async fn spawn_process_beside(first: &TestApp, args: &[&str]) -> TestApp {
         .expect("start the agora binary");
     let app = TestApp {
         port,
-        database_url: first.database_url.clone(),
+        database_url,
         server: Server::Process(child),
-        database: first.database.clone(),
+        database,
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
@@ -135,6 +147,14 @@ impl TestApp {
     /// `http://127.0.0.1:PORT` + path.
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    /// The process id of a node started as the `agora` binary.
+    pub fn pid(&self) -> u32 {
+        let Server::Process(child) = &self.server else {
+            panic!("only a node running as a process has a pid");
+        };
+        child.id()
     }
 
     /// Kills a node started by [`spawn_process_beside`] at once (SIGKILL): a node that dies.

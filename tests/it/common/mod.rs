@@ -3,6 +3,7 @@
 #![allow(dead_code)] // some helpers serve only the tests of one configuration (PostgreSQL, cluster)
 
 pub mod app;
+pub mod nginx;
 pub mod node;
 pub mod postgres;
 pub mod raw_ws;

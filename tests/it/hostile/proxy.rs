@@ -1,9 +1,5 @@
-//! Behind a proxy: docker/nginx.conf itself, run by Debian's nginx in front of two in-process
+//! Behind a proxy: docker/nginx.conf itself, run by Debian's nginx in front of in-process
 //! nodes; whose forwarding headers count; security headers; `Secure` cookies.
-
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use agora::config::Settings;
@@ -12,180 +8,23 @@ use agora::web::client::SecureCookies;
 use serde_json::{json, Value};
 
 use crate::common::app::{spawn_app_with, spawn_node_beside, TestApp};
+use crate::common::nginx::Nginx;
 use crate::common::{http_client, Ws, WsFrame};
-
-/// How many times (100 ms apart) the test waits for nginx to answer before failing.
-const NGINX_START_ATTEMPTS: u32 = 100;
-
-/// Where Debian installs nginx (outside the PATH of unprivileged users).
-const DEBIAN_NGINX: &str = "/usr/sbin/nginx";
-
-/// The nginx binary; fails the test (never skips it) when there is none.
-fn nginx_binary() -> PathBuf {
-    if let Ok(path) = std::env::var("PATH") {
-        for dir in std::env::split_paths(&path) {
-            let candidate = dir.join("nginx");
-            if candidate.is_file() {
-                return candidate;
-            }
-        }
-    }
-    let debian = PathBuf::from(DEBIAN_NGINX);
-    assert!(
-        debian.is_file(),
-        "nginx is not installed (apt-get install nginx; .ci/run does): \
-         this test runs docker/nginx.conf itself"
-    );
-    debian
-}
-
-/// `text` with `from` replaced by `to`; panics if `from` is not there, so that a change to
-/// docker/nginx.conf that the rendering no longer matches is noticed instead of silently tested
-/// against the wrong thing.
-fn replace(text: &str, from: &str, to: &str) -> String {
-    assert!(
-        text.contains(from),
-        "docker/nginx.conf no longer has `{from}`"
-    );
-    text.replace(from, to)
-}
-
-/// A free port on 127.0.0.1.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// docker/nginx.conf, running in front of two nodes; stopped on drop.
-struct Nginx {
-    port: u16,
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl Nginx {
-    /// Renders docker/nginx.conf with `nodes` as its upstreams, a free listen port, and its pid
-    /// file, logs and temporary files in a temporary directory; everything else as in the file.
-    async fn start(nodes: [&TestApp; 2]) -> Nginx {
-        let dir = tempfile::tempdir().expect("temp dir");
-        // Workers may run as another user (nobody, when the test runs as root).
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777))
-            .expect("open the temp dir to nginx's workers");
-        let path = |name: &str| dir.path().join(name).display().to_string();
-        let port = free_port();
-        let original = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("docker/nginx.conf"),
-        )
-        .expect("read docker/nginx.conf");
-        let mut conf = replace(
-            &original,
-            "agora-1:3000",
-            &format!("127.0.0.1:{}", nodes[0].port),
-        );
-        conf = replace(
-            &conf,
-            "agora-2:3000",
-            &format!("127.0.0.1:{}", nodes[1].port),
-        );
-        conf = replace(&conf, "listen 3000;", &format!("listen 127.0.0.1:{port};"));
-        conf = replace(
-            &conf,
-            "access_log /dev/stdout;",
-            &format!("access_log {};", path("access.log")),
-        );
-        conf = replace(
-            &conf,
-            "error_log /dev/stderr warn;",
-            &format!(
-                "error_log {} warn;\n    client_body_temp_path {};\n    proxy_temp_path {};\n    \
-                 fastcgi_temp_path {};\n    uwsgi_temp_path {};\n    scgi_temp_path {};",
-                path("error.log"),
-                path("client_body"),
-                path("proxy"),
-                path("fastcgi"),
-                path("uwsgi"),
-                path("scgi"),
-            ),
-        );
-        conf = format!("pid {};\n{conf}", path("nginx.pid"));
-        let file = dir.path().join("nginx.conf");
-        std::fs::write(&file, conf).expect("write the rendered nginx.conf");
-        let child = Command::new(nginx_binary())
-            .arg("-c")
-            .arg(&file)
-            .arg("-p")
-            .arg(dir.path())
-            .arg("-e")
-            .arg(path("startup-error.log"))
-            .args(["-g", "daemon off;"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start nginx");
-        let mut nginx = Nginx { port, child, dir };
-        nginx.wait_until_up().await;
-        nginx
-    }
-
-    async fn wait_until_up(&mut self) {
-        for _ in 0..NGINX_START_ATTEMPTS {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("nginx exited ({status}): {}", self.logs());
-            }
-            if let Ok(response) = http_client().get(self.url("/lb-health")).send().await {
-                if response.status() == StatusCode::OK {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("nginx never answered /lb-health: {}", self.logs());
-    }
-
-    fn logs(&self) -> String {
-        ["startup-error.log", "error.log"]
-            .iter()
-            .map(|name| std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    /// This page's origin, as a browser sends it.
-    fn origin(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.origin())
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        // SIGTERM lets the master stop its workers (SIGKILL would orphan them, still listening).
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        for _ in 0..50 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Two nodes on one database, adjusted by `adjust`, behind docker/nginx.conf.
 async fn cluster_behind_nginx(adjust: fn(&mut Settings)) -> (TestApp, TestApp, Nginx) {
     let first = spawn_app_with(adjust).await;
     let second = spawn_node_beside(&first, adjust).await;
-    let nginx = Nginx::start([&first, &second]).await;
+    let nginx = Nginx::start(&[first.port, second.port]).await;
     (first, second, nginx)
+}
+
+/// One node, adjusted by `adjust`, behind docker/nginx.conf. The rate limits are each node's, and
+/// round-robin spreads one client over every node, so a test of one client's budget runs one.
+async fn node_behind_nginx(adjust: fn(&mut Settings)) -> (TestApp, Nginx) {
+    let node = spawn_app_with(adjust).await;
+    let nginx = Nginx::start(&[node.port]).await;
+    (node, nginx)
 }
 
 /// A board post to `url` with these extra headers; returns the status.
@@ -259,7 +98,7 @@ async fn a_page_served_through_nginx_opens_sockets_and_registers() {
 
 #[actix_web::test]
 async fn nodes_trusting_nginx_give_each_forwarded_client_its_own_budget() {
-    let (_first, _second, nginx) = cluster_behind_nginx(trust_loopback).await;
+    let (_node, nginx) = node_behind_nginx(trust_loopback).await;
     let url = nginx.url("/messages");
     let one = [("X-Forwarded-For", "203.0.113.7")];
     let two = [("X-Forwarded-For", "203.0.113.8")];
@@ -279,7 +118,7 @@ async fn nodes_trusting_nginx_give_each_forwarded_client_its_own_budget() {
 
 #[actix_web::test]
 async fn forwarding_headers_from_untrusted_peers_cannot_dodge_a_limit() {
-    let (_first, _second, nginx) = cluster_behind_nginx(trust_nobody).await;
+    let (_node, nginx) = node_behind_nginx(trust_nobody).await;
     let alone = spawn_app_with(trust_nobody).await;
     for base in [nginx.url("/messages"), alone.url("/messages")] {
         let mut statuses = Vec::new();

@@ -1,0 +1,312 @@
+//! No sticky sessions: two nodes on one Redis (127.0.0.1:6379, a random key prefix per test),
+//! each a Socket.IO server with the reference namespaces and a `Forwarder`. A polling session
+//! opened on one node is served through the other: requests alternate between them across
+//! several ping intervals, a GET cut on the wrong node ends the transport at once on the owner,
+//! and forged ids, dead nodes, floods and oversized bodies get the answers a single node gives.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::Actor;
+use actix_web::dev::ServerHandle;
+use actix_web::http::StatusCode;
+use agora::cluster::{ForwardOptions, Forwarder};
+use agora::engineio::{Engine, EngineConfig};
+use agora::hub::{ChatServer, LocalAdapter};
+use agora::socketio::SocketIoConfig;
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+
+use crate::cluster::REDIS;
+use crate::common::redis_proxy::Proxy;
+use crate::common::{get, post, quiet_engine, serve_socket_io, within_wait, Polling, WAIT};
+
+/// Engine.IO's packet separator in a polling payload.
+const SEPARATOR: char = '\u{1e}';
+/// Pings of the heartbeat test: several intervals pass in a second or two.
+const SHORT_PING: Duration = Duration::from_millis(300);
+
+/// A key prefix no other test uses.
+fn fresh_key() -> String {
+    format!("fwd{:016x}", rand::random::<u64>())
+}
+
+/// One node: the reference Socket.IO server on its own hub, forwarding through Redis.
+struct ForwardNode {
+    port: u16,
+    engine: Engine,
+    handle: ServerHandle,
+}
+
+impl ForwardNode {
+    async fn start(key: &str, config: EngineConfig) -> ForwardNode {
+        ForwardNode::start_with(key, REDIS, config, |_| {}).await
+    }
+
+    async fn start_with(
+        key: &str,
+        redis: &str,
+        config: EngineConfig,
+        adjust: impl FnOnce(&mut ForwardOptions),
+    ) -> ForwardNode {
+        let hub = ChatServer::default().start();
+        let io = agora::conformance::socket_io(
+            Arc::new(LocalAdapter::new(hub)),
+            SocketIoConfig::default(),
+        );
+        let mut options = ForwardOptions::for_ping_interval(key, config.ping_interval);
+        adjust(&mut options);
+        let forwarder = Forwarder::connect(redis, options)
+            .await
+            .expect("connect to Redis at 127.0.0.1:6379");
+        let engine = Engine::new(config, Arc::new(io)).with_router(Arc::new(forwarder.clone()));
+        forwarder.serve(engine.clone());
+        let (port, handle) = serve_socket_io(engine.clone());
+        ForwardNode {
+            port,
+            engine,
+            handle,
+        }
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}/socket.io/", self.port)
+    }
+
+    /// The URL of session `sid`'s polling requests on this node.
+    fn url(&self, sid: &str) -> String {
+        format!("{}?EIO=4&transport=polling&sid={sid}", self.base())
+    }
+
+    async fn stop(self) {
+        self.handle.stop(false).await;
+    }
+}
+
+/// The packets of a polling payload.
+fn packets(body: &str) -> Vec<String> {
+    body.split(SEPARATOR).map(str::to_string).collect()
+}
+
+/// The `{"code":…}` of a JSON error answer.
+fn error_code(body: &str) -> Option<u64> {
+    serde_json::from_str::<Value>(body).ok()?["code"].as_u64()
+}
+
+/// Joins the main namespace over `session`'s own node and reads until its `auth` event.
+async fn connect(session: &Polling) {
+    assert_eq!(session.post("40").await.0, StatusCode::OK);
+    let mut seen = String::new();
+    while !seen.contains("42[\"auth\"") {
+        let (status, body) = within_wait("the CONNECT answer", session.get()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        seen.push_str(&body);
+    }
+}
+
+#[actix_rt::test]
+async fn a_session_survives_requests_alternating_between_nodes_across_ping_intervals() {
+    let key = fresh_key();
+    let config = EngineConfig {
+        ping_interval: SHORT_PING,
+        ping_timeout: SHORT_PING,
+        ..EngineConfig::default()
+    };
+    let a = ForwardNode::start(&key, config.clone()).await;
+    let b = ForwardNode::start(&key, config).await;
+    let session = Polling::open(&a.base()).await;
+    let nodes = [&b, &a];
+    let mut turn = 0;
+    let mut next = || {
+        turn += 1;
+        nodes[turn % 2]
+    };
+    // CONNECT through the other node; its answer and the `auth` event come back through either.
+    let (status, body) = post(&next().url(&session.sid), "40").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));
+    let mut seen: Vec<String> = Vec::new();
+    while !seen.iter().any(|p| p.starts_with("42[\"auth\"")) {
+        let (status, body) = get(&next().url(&session.sid)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        seen.extend(packets(&body));
+    }
+    assert!(seen.iter().any(|p| p.starts_with("40{\"sid\"")), "{seen:?}");
+    // Ten pings (3 s at 300 ms) answered through alternating nodes, with a message each time.
+    let mut pings = 0;
+    let mut echoed = 0;
+    while pings < 10 {
+        let (status, body) = get(&next().url(&session.sid)).await;
+        assert_eq!(status, StatusCode::OK, "after {pings} pings: {body}");
+        for packet in packets(&body) {
+            if packet == "2" {
+                pings += 1;
+                let reply = format!("3{SEPARATOR}42[\"message\",{pings}]");
+                let (status, body) = post(&next().url(&session.sid), reply).await;
+                assert_eq!(status, StatusCode::OK, "pong after {pings} pings: {body}");
+            } else if packet.starts_with("42[\"message-back\"") {
+                echoed += 1;
+                assert_eq!(packet, format!("42[\"message-back\",{echoed}]"));
+            }
+        }
+    }
+    assert!(echoed >= 8, "only {echoed} of {pings} messages came back");
+    assert_eq!(
+        a.engine.registry().len(),
+        1,
+        "the session lives on its node"
+    );
+    assert_eq!(b.engine.registry().len(), 0, "and nowhere else");
+    a.stop().await;
+    b.stop().await;
+}
+
+#[actix_rt::test]
+async fn a_forwarded_get_cut_by_its_client_ends_the_transport_on_the_owner_at_once() {
+    let key = fresh_key();
+    let a = ForwardNode::start(&key, quiet_engine()).await;
+    let b = ForwardNode::start(&key, quiet_engine()).await;
+    let session = Polling::open(&a.base()).await;
+    connect(&session).await; // nothing left queued: the next GET waits
+    let mut raw = tokio::net::TcpStream::connect(("127.0.0.1", b.port))
+        .await
+        .expect("connect to node B");
+    let request = format!(
+        "GET /socket.io/?EIO=4&transport=polling&sid={} HTTP/1.1\r\nHost: x\r\n\r\n",
+        session.sid
+    );
+    raw.write_all(request.as_bytes()).await.expect("send GET");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(a.engine.registry().len(), 1, "the GET waits on the owner");
+    // Reset (SO_LINGER 0), as a network cut: actix notices it without writing.
+    #[allow(deprecated)] // set_zero_linger is not in every tokio 1.x
+    raw.set_linger(Some(Duration::ZERO)).expect("SO_LINGER 0");
+    drop(raw);
+    // The ping interval is 30 s: only the cancellation can end the session this soon.
+    within_wait("the cut GET to end the session on its owner", async {
+        while !a.engine.registry().is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    a.stop().await;
+    b.stop().await;
+}
+
+#[actix_rt::test]
+async fn forged_and_untagged_ids_are_unknown_sessions_at_once() {
+    let key = fresh_key();
+    let a = ForwardNode::start_with(&key, REDIS, quiet_engine(), |options| {
+        // A forged id must not wait for an answer that never comes.
+        options.timeout = Duration::from_secs(60);
+    })
+    .await;
+    for sid in [
+        "nobody00.AAAAAAAAAAAAAAAAAAAA",
+        "AAAAAAAAAAAAAAAAAAAA",
+        ".x",
+        "a%20b.x",
+    ] {
+        let url = a.url(sid);
+        let (status, body) = within_wait("a GET with a forged id", get(&url)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{sid}: {body}");
+        assert_eq!(error_code(&body), Some(1), "{sid}: {body}");
+        let (status, body) = within_wait("a POST with a forged id", post(&url, "40")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{sid}: {body}");
+        assert_eq!(error_code(&body), Some(1), "{sid}: {body}");
+    }
+    a.stop().await;
+}
+
+#[actix_rt::test]
+async fn a_session_of_a_dead_node_is_unknown_at_once() {
+    let key = fresh_key();
+    let mut link = Proxy::start().await;
+    let doomed = ForwardNode::start_with(&key, &link.url(), quiet_engine(), |_| {}).await;
+    let survivor = ForwardNode::start_with(&key, REDIS, quiet_engine(), |options| {
+        options.timeout = Duration::from_secs(60);
+    })
+    .await;
+    let session = Polling::open(&doomed.base()).await;
+    assert_eq!(
+        post(&survivor.url(&session.sid), "40").await.0,
+        StatusCode::OK,
+        "served through the survivor while its node lives"
+    );
+    link.cut().await; // the node's Redis connections drop, as when it dies
+    within_wait("the dead node's session to be unknown", async {
+        loop {
+            let (status, body) = get(&survivor.url(&session.sid)).await;
+            if status == StatusCode::BAD_REQUEST {
+                assert_eq!(error_code(&body), Some(1), "{body}");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    doomed.stop().await;
+    survivor.stop().await;
+}
+
+#[actix_rt::test]
+async fn a_flood_of_foreign_requests_is_bounded_with_a_503() {
+    let key = fresh_key();
+    let owner = ForwardNode::start(&key, quiet_engine()).await;
+    let entry = ForwardNode::start_with(&key, REDIS, quiet_engine(), |options| {
+        options.max_in_flight = 2;
+    })
+    .await;
+    let mut sessions = Vec::new();
+    for _ in 0..3 {
+        // Nothing is queued after the open packet: the next GET waits.
+        sessions.push(Polling::open(&owner.base()).await);
+    }
+    let mut waiting = Vec::new();
+    for session in &sessions[..2] {
+        let url = entry.url(&session.sid);
+        waiting.push(actix_rt::spawn(async move { get(&url).await }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, body) = get(&entry.url(&sessions[2].sid)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(error_code(&body), Some(3), "{body}");
+    assert!(body.contains("Too many requests forwarded"), "{body}");
+    // The owner serves its own requests as ever; a waiting GET ends when the session sends.
+    assert_eq!(sessions[2].post("40").await.0, StatusCode::OK);
+    assert_eq!(sessions[0].post("40").await.0, StatusCode::OK);
+    let (status, body) = within_wait("the first forwarded GET", waiting.remove(0))
+        .await
+        .expect("GET task");
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.starts_with("40{"), "{body}");
+    // A permit came back: the next foreign request passes.
+    let (status, body) = get(&entry.url(&sessions[2].sid)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.starts_with("40{"), "{body}");
+    owner.stop().await;
+    entry.stop().await;
+}
+
+#[actix_rt::test]
+async fn an_oversized_forwarded_post_gets_413_and_the_session_lives_on() {
+    let key = fresh_key();
+    let small = EngineConfig {
+        max_payload: 1_000,
+        ..quiet_engine()
+    };
+    let owner = ForwardNode::start(&key, small.clone()).await;
+    let entry = ForwardNode::start(&key, small).await;
+    let session = Polling::open(&owner.base()).await;
+    let huge = format!("42[\"message\",\"{}\"]", "x".repeat(2_000));
+    let (status, body) = post(&entry.url(&session.sid), huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    let (status, body) = post(&entry.url(&session.sid), "40").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "ok"));
+    let (status, body) = tokio::time::timeout(WAIT, get(&entry.url(&session.sid)))
+        .await
+        .expect("the CONNECT answer");
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.starts_with("40{"), "{body}");
+    owner.stop().await;
+    entry.stop().await;
+}
