@@ -941,13 +941,13 @@ fn report(kind: Kind, settings: &Settings, outcome: &Outcome) -> (String, bool) 
         );
     }
     let trend = trend(outcome);
-    let (start, end) = outcome.churn;
+    let end = outcome.churn.1;
     let fmt_rss = |rss: Option<u64>| rss.map_or("–".into(), |r| format!("{:.1} MiB", mib(r)));
     let _ = writeln!(
         out,
-        "\nRSS: {:.1} MiB before the clients, {} at the end of the ramp, {} after warm-up, {} at the end of the churn, {:.1} MiB after the clients left",
+        "\nRSS: {:.1} MiB before the clients, {} at the first sample with all of them, {} after warm-up, {} at the end of the churn, {:.1} MiB after the clients left",
         mib(outcome.rss_start),
-        fmt_rss(rss_at(outcome, Phase::Ramp, start)),
+        fmt_rss(outcome.samples.iter().find(|s| s.phase == Phase::Churn).map(|s| s.rss)),
         fmt_rss(trend.as_ref().and_then(|t| rss_at(outcome, Phase::Churn, t.from))),
         fmt_rss(rss_at(outcome, Phase::Churn, end)),
         mib(outcome.rss_end),
