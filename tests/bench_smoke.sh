@@ -2,7 +2,9 @@
 # Benchmark smoke run: builds the bench server (examples/bench.rs) and the load generator
 # (benches/loadgen) in release mode, then runs every workload at tiny sizes against Agora and the
 # Node.js reference server (benches/node). It asserts nothing about speed; it fails only if a
-# workload fails outright (lost deliveries, missing acks, dropped connections).
+# workload fails outright (lost deliveries, missing acks, dropped connections). Then a short soak
+# against Agora (--soak-smoke: 200 clients, WebSocket and polling, churn 20/s with resets, 20 s),
+# which fails if a delivery is lost or the server's counts do not come back to zero.
 # Ends with one line: "bench_smoke: N passed, M failed".
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,9 +14,13 @@ if [ ! -d benches/node/node_modules/socket.io ]; then
 fi
 cargo build --release --example bench -p agora
 cargo build --release -p loadgen
-if target/release/loadgen --smoke; then
-    echo "bench_smoke: 1 passed, 0 failed"
+passed=0
+failed=0
+if target/release/loadgen --smoke; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+if target/release/loadgen --soak-smoke --servers agora; then
+    passed=$((passed + 1))
 else
-    echo "bench_smoke: 0 passed, 1 failed"
-    exit 1
+    failed=$((failed + 1))
 fi
+echo "bench_smoke: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
