@@ -18,17 +18,22 @@
 //! With `--count-allocations` it counts its heap (`support/counting_alloc.rs`) and writes
 //! `heap: live_bytes=B live_allocations=N` to stderr on every SIGUSR1 (the loadgen's
 //! `--count-allocations` reads it for the idle workload's heap per connection).
+//!
+//! `GET /stats` answers what the server holds, for the loadgen's soak to see it come back to zero:
+//! `{"sessions": Engine.IO sessions, "sockets": Socket.IO sockets, "rooms": rooms with members,
+//! "members": sockets registered in the hub}` (main namespace; Node's server answers the same).
 
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::Actor;
-use actix_web::App;
+use actix::{Actor, Addr};
+use actix_web::{web, App, HttpResponse};
 use clap::Parser;
 
 use agora::cluster::{ClusterOptions, RedisAdapter};
-use agora::engineio::{Engine, EngineConfig};
+use agora::engineio::{Engine, EngineConfig, Registry};
+use agora::hub::messages::{FetchSockets, ListRooms};
 use agora::hub::{ChatServer, LocalAdapter};
 use agora::socketio::{Adapter, Namespace, RecoveryConfig, SocketIo, SocketIoConfig};
 use agora::web::serve::{serve, ServeOptions, WebSockets};
@@ -98,6 +103,32 @@ fn report_heap_on_signal() -> std::io::Result<()> {
     Ok(())
 }
 
+/// `GET /stats`: sessions, sockets, rooms and hub members, as JSON.
+async fn stats(registry: Registry, hub: Addr<ChatServer>) -> HttpResponse {
+    let nsp: Arc<str> = Arc::from("/");
+    let members = hub.send(FetchSockets {
+        nsp: Arc::clone(&nsp),
+        rooms: Vec::new(),
+    });
+    let rooms = hub.send(ListRooms {
+        nsp,
+        prefix: String::new(),
+    });
+    let (Ok(members), Ok(rooms)) = (members.await, rooms.await) else {
+        return HttpResponse::ServiceUnavailable().body("the hub is gone");
+    };
+    let sockets = agora::metrics::get()
+        .sockets
+        .with_label_values(&["/"])
+        .get();
+    HttpResponse::Ok().json(serde_json::json!({
+        "sessions": registry.len(),
+        "sockets": sockets,
+        "rooms": rooms.len(),
+        "members": members.len(),
+    }))
+}
+
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
@@ -124,7 +155,7 @@ async fn main() -> std::io::Result<()> {
         None => ChatServer::default(),
     }
     .start();
-    let local = LocalAdapter::new(hub);
+    let local = LocalAdapter::new(hub.clone());
     let adapter: Arc<dyn Adapter> = match &args.redis_url {
         Some(url) => {
             let options = ClusterOptions {
@@ -151,7 +182,11 @@ async fn main() -> std::io::Result<()> {
     };
     let sockets = WebSockets::new().engine("/socket.io/", engine.clone());
     let server = serve(listener, options, sockets, move || {
-        App::new().service(engine.resource("/socket.io/"))
+        let (registry, hub) = (engine.registry().clone(), hub.clone());
+        App::new().service(engine.resource("/socket.io/")).route(
+            "/stats",
+            web::get().to(move || stats(registry.clone(), hub.clone())),
+        )
     })?;
     println!(
         "agora bench server on http://{}:{}",

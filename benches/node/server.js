@@ -7,6 +7,10 @@
 //   join (room) + ack         the socket joins the room, then acks (no arguments)
 //   broadcast [room, ...args] emits `msg` with the args to the room, the sender left out
 //   echo (...args) + ack      acks with the same arguments
+//
+// GET /stats answers what the server holds, as Agora's bench server does, for the loadgen's soak:
+//   {"sessions": Engine.IO clients, "sockets": sockets of the main namespace,
+//    "rooms": rooms with members (not the sockets' own), "members": sockets in the adapter}
 "use strict";
 
 const http = require("http");
@@ -26,7 +30,27 @@ const host = option("host", "127.0.0.1");
 const pingInterval = Number(option("ping-interval", 25000));
 const pingTimeout = Number(option("ping-timeout", 20000));
 
-const httpServer = http.createServer();
+// Socket.IO takes its own path and hands every other request to the listeners that were there
+// before it, so /stats is given at creation.
+const httpServer = http.createServer((req, res) => {
+  if (req.method === "GET" && req.url === "/stats") {
+    const adapter = io.of("/").adapter;
+    let rooms = 0;
+    for (const room of adapter.rooms.keys()) {
+      if (!adapter.sids.has(room)) rooms += 1;
+    }
+    res.writeHead(200, { "Content-Type": "application/json" });
+    res.end(JSON.stringify({
+      sessions: io.engine.clientsCount,
+      sockets: io.of("/").sockets.size,
+      rooms,
+      members: adapter.sids.size,
+    }));
+    return;
+  }
+  res.writeHead(404);
+  res.end();
+});
 const io = new Server(httpServer, {
   perMessageDeflate: false,
   httpCompression: false,

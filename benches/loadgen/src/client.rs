@@ -22,6 +22,9 @@ pub type Result<T> = std::result::Result<T, BoxError>;
 /// How long one connection may take to reach the Socket.IO CONNECT reply.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// How long a polite close waits for the server's close frame.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
 /// A plain error message.
 #[derive(Debug)]
 pub struct Failure(pub String);
@@ -124,6 +127,23 @@ impl Client {
             return Ok(Incoming::Ping);
         }
         Ok(Incoming::Text(text))
+    }
+
+    /// Leaves politely: Socket.IO DISCONNECT, then the WebSocket close handshake (waiting a little
+    /// for the server's close frame).
+    pub async fn close(mut self) -> Result<()> {
+        self.send("41").await?;
+        self.ws.close(None).await?;
+        let _ = tokio::time::timeout(CLOSE_WAIT, async {
+            while let Some(Ok(_)) = self.ws.next().await {}
+        })
+        .await;
+        Ok(())
+    }
+
+    /// Vanishes: the TCP connection is reset (RST), with no close frame and no FIN.
+    pub fn reset(self) {
+        crate::polling::set_zero_linger(self.ws.get_ref());
     }
 
     /// Joins `room` and waits for the server's ack.

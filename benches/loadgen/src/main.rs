@@ -11,8 +11,10 @@
 
 mod client;
 mod plot;
+mod polling;
 mod report;
 mod server;
+mod soak;
 mod workloads;
 
 use std::path::{Path, PathBuf};
@@ -156,6 +158,8 @@ struct Args {
     /// Also write every run's figures as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    #[command(flatten)]
+    soak: soak::SoakArgs,
 }
 
 /// The plan of a whole invocation, defaults filled in.
@@ -328,6 +332,18 @@ fn main() -> ExitCode {
         .build()
         .expect("tokio runtime");
     let local = tokio::task::LocalSet::new();
+    let soak = args
+        .soak
+        .settings(plan.heartbeat, args.connect_concurrency, args.payload_bytes);
+    if let Some(soak) = soak {
+        let attach = args.attach_port.zip(args.attach_pid);
+        let soak_run = soak::run_all(&plan.servers, &launcher, attach, args.base_port, &soak);
+        return if local.block_on(&runtime, soak_run) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
     let load_at_start = report::loadavg();
     let runs = local.block_on(&runtime, run_all(&args, &plan, &launcher));
 
