@@ -47,14 +47,24 @@ pub async fn forward(
         headers,
         body,
     };
-    let response = router.forward(owner, request).await.map_err(|error| {
-        tracing::debug!(sid, owner, %error, "could not forward a polling request");
-        match error {
-            ForwardError::NoOwner => EngineError::UnknownSid,
-            ForwardError::Busy => EngineError::ForwardBusy,
-            ForwardError::Unreachable => EngineError::OwnerUnreachable,
-        }
-    })?;
+    let response = router
+        .forward(owner, request)
+        .await
+        .map_err(|error| match error {
+            // As for an unknown local id: the client's next handshake is the answer, not a log.
+            ForwardError::NoOwner => {
+                tracing::debug!(sid, owner, %error, "polling request of an unknown node's session");
+                EngineError::UnknownSid
+            }
+            ForwardError::Busy => {
+                tracing::warn!(sid, owner, %error, "refused a polling request of another node");
+                EngineError::ForwardBusy
+            }
+            ForwardError::Unreachable => {
+                tracing::warn!(sid, owner, %error, "a forwarded polling request failed");
+                EngineError::OwnerUnreachable
+            }
+        })?;
     let mut answer = HttpResponse::build(response.status);
     for (name, value) in &response.headers {
         answer.append_header((name.clone(), value.clone()));

@@ -310,3 +310,30 @@ async fn an_oversized_forwarded_post_gets_413_and_the_session_lives_on() {
     owner.stop().await;
     entry.stop().await;
 }
+
+#[actix_rt::test]
+async fn an_owner_serving_too_many_forwarded_requests_answers_503() {
+    let key = fresh_key();
+    let owner = ForwardNode::start_with(&key, REDIS, quiet_engine(), |options| {
+        options.max_served = 1;
+    })
+    .await;
+    let entry = ForwardNode::start(&key, quiet_engine()).await;
+    let first = Polling::open(&owner.base()).await;
+    let second = Polling::open(&owner.base()).await;
+    let url = entry.url(&first.sid);
+    let waiting = actix_rt::spawn(async move { get(&url).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, body) = get(&entry.url(&second.sid)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(error_code(&body), Some(3), "{body}");
+    assert!(body.contains("Too many requests forwarded"), "{body}");
+    assert_eq!(first.post("40").await.0, StatusCode::OK);
+    let (status, body) = within_wait("the waiting forwarded GET", waiting)
+        .await
+        .expect("GET task");
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.starts_with("40{"), "{body}");
+    owner.stop().await;
+    entry.stop().await;
+}

@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use actix_web::http::header::HeaderMap;
-use actix_web::http::{Method, StatusCode};
+use actix_web::body::MessageBody;
+use actix_web::http::Method;
 use actix_web::web::Bytes;
+use actix_web::ResponseError;
 
 use super::state::Shared;
 use super::wire::{self, Header};
-use crate::engineio::{Engine, ForwardedRequest};
+use crate::engineio::{Engine, EngineError, ForwardedRequest};
 use crate::sync::lock;
 
 /// A request from another node, read off the wire.
@@ -81,17 +82,13 @@ pub(super) fn cancel(shared: &Shared, from: String, id: u64) {
 
 /// Answers request `id` of node `from` with 503: this node serves too many forwarded requests.
 async fn refuse_busy(shared: &Shared, from: &str, id: u64) {
-    let body =
-        Bytes::from_static(br#"{"code":3,"message":"Too many requests forwarded to other nodes"}"#);
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        actix_web::http::header::CONTENT_TYPE,
-        actix_web::http::header::HeaderValue::from_static("application/json"),
-    );
+    let response = EngineError::ForwardBusy.error_response();
     let header = Header::Response {
         id,
-        status: StatusCode::SERVICE_UNAVAILABLE.as_u16(),
-        headers: wire::header_pairs(&headers),
+        status: response.status().as_u16(),
+        headers: wire::header_pairs(response.headers()),
     };
+    // An error answer's body is JSON built in full: it is always at hand.
+    let body = response.into_body().try_into_bytes().unwrap_or_default();
     let _ = shared.publish(from, &header, &body).await;
 }

@@ -47,7 +47,8 @@ pub(super) async fn forward(
     waiting.state = Progress::Settled;
     match answer {
         Ok(Ok(response)) => Ok(response),
-        // The sender is only dropped by this request's own guard, or by a timeout below.
+        // Ok(Err): the reply was dropped unanswered; only this request's guard removes it, so
+        // this does not happen while it waits, and is treated as no answer.
         Ok(Err(_)) | Err(_) => {
             tracing::warn!(owner = %waiting.owner, id, "the session's node did not answer in time");
             Err(ForwardError::Unreachable)
