@@ -12,11 +12,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use redis::{Client, RedisError};
 
 use super::connection::redact;
 use super::link::Link;
-use super::node_rooms::NodeRooms;
 use super::ClusterError;
 use crate::sync::lock;
 
@@ -31,13 +31,20 @@ pub const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
 pub(super) const LUA_NOW: &str =
     "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
 
+/// Work the beat task does after each heartbeat it wrote (the presence rooms of `node_rooms`).
+pub(super) trait AfterBeat: Send {
+    /// Called with the heartbeats and the time of the heartbeat just written (ms, Redis clock);
+    /// answers `false` when there is nothing left to do.
+    fn after_beat<'a>(&'a mut self, heartbeats: &'a Heartbeats, now: u64) -> BoxFuture<'a, bool>;
+}
+
 /// The heartbeats of one cluster (a `--redis-key`).
 #[derive(Clone)]
 pub struct Heartbeats {
     key: String,
     link: Link,
     /// The presence rooms' work, waiting for the beat task to take it on.
-    rooms: Arc<Mutex<Option<NodeRooms>>>,
+    after: Arc<Mutex<Option<Box<dyn AfterBeat>>>>,
 }
 
 impl Heartbeats {
@@ -46,7 +53,7 @@ impl Heartbeats {
         Heartbeats {
             key: nodes_key(key),
             link,
-            rooms: Arc::new(Mutex::new(None)),
+            after: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -73,9 +80,9 @@ impl Heartbeats {
         &self.link
     }
 
-    /// Hands the presence rooms' work to the beat task: done after each heartbeat from the next.
-    pub(super) fn hand_rooms(&self, rooms: NodeRooms) {
-        *lock(&self.rooms) = Some(rooms);
+    /// Hands work to the beat task: done after each heartbeat from the next.
+    pub(super) fn after_each_beat(&self, work: Box<dyn AfterBeat>) {
+        *lock(&self.after) = Some(work);
     }
 
     /// Writes node `uid`'s heartbeat now; answers the time written (ms, Redis clock).
@@ -136,12 +143,12 @@ impl Heartbeats {
     }
 
     /// Writes node `uid`'s heartbeat every [`HEARTBEAT_INTERVAL`] until the task is dropped,
-    /// each followed by the presence rooms' work once it was handed over
-    /// ([`Heartbeats::hand_rooms`]); failures are logged and retried at the next beat.
+    /// each followed by the work handed over ([`Heartbeats::after_each_beat`]); failures are
+    /// logged and retried at the next beat.
     pub(super) async fn run(self, uid: String) {
         let mut ticks = tokio::time::interval(HEARTBEAT_INTERVAL);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut rooms: Option<NodeRooms> = None;
+        let mut after: Option<Box<dyn AfterBeat>> = None;
         loop {
             ticks.tick().await;
             let now = match self.beat(&uid).await {
@@ -151,12 +158,12 @@ impl Heartbeats {
                     continue;
                 }
             };
-            if rooms.is_none() {
-                rooms = lock(&self.rooms).take();
+            if after.is_none() {
+                after = lock(&self.after).take();
             }
-            if let Some(work) = rooms.as_mut() {
+            if let Some(work) = after.as_mut() {
                 if !work.after_beat(&self, now).await {
-                    rooms = None;
+                    after = None;
                 }
             }
         }

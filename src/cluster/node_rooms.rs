@@ -24,11 +24,13 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
 use redis::RedisError;
 use tokio::sync::mpsc;
 
 use super::adapter::RedisAdapter;
-use super::heartbeat::{nodes_key, Heartbeats, FORGET_AFTER, NODE_TTL};
+use super::heartbeat::{nodes_key, AfterBeat, Heartbeats, FORGET_AFTER, NODE_TTL};
 use super::state::Inner;
 use crate::sync::lock;
 
@@ -102,7 +104,7 @@ impl RedisAdapter {
     pub fn track_rooms(&self, tracked: TrackedRooms) -> mpsc::Receiver<DeadNode> {
         let inner = self.inner();
         let (dead, receiver) = mpsc::channel(DEAD_QUEUE);
-        self.heartbeats().hand_rooms(NodeRooms {
+        self.heartbeats().after_each_beat(Box::new(NodeRooms {
             keys: Keys::new(&inner.options.key),
             uid: inner.uid.clone(),
             inner: Arc::downgrade(inner),
@@ -111,13 +113,13 @@ impl RedisAdapter {
             last_beat: None,
             failing: false,
             dead,
-        });
+        }));
         receiver
     }
 }
 
 /// The tracked rooms' work, done by the heartbeat task after each heartbeat.
-pub(super) struct NodeRooms {
+struct NodeRooms {
     keys: Keys,
     uid: String,
     inner: Weak<Inner>,
@@ -131,10 +133,16 @@ pub(super) struct NodeRooms {
     dead: mpsc::Sender<DeadNode>,
 }
 
+impl AfterBeat for NodeRooms {
+    fn after_beat<'a>(&'a mut self, heartbeats: &'a Heartbeats, now: u64) -> BoxFuture<'a, bool> {
+        self.track(heartbeats, now).boxed()
+    }
+}
+
 impl NodeRooms {
     /// The work after this node's heartbeat written at `now` (ms, Redis clock); `false` once the
     /// adapter is gone and there is nothing left to track.
-    pub(super) async fn after_beat(&mut self, heartbeats: &Heartbeats, now: u64) -> bool {
+    async fn track(&mut self, heartbeats: &Heartbeats, now: u64) -> bool {
         let Some(rooms) = self.tracked_rooms() else {
             return false;
         };
