@@ -119,8 +119,7 @@ impl Application {
                     nsp: MAIN_NAMESPACE.to_string(),
                     prefixes: apps::presence::TRACKED_PREFIXES.map(String::from).to_vec(),
                 };
-                let (_, dead) = redis.start_heartbeat(url, tracked)?;
-                dead_nodes = Some(dead);
+                dead_nodes = Some(redis.track_rooms(tracked));
                 (Arc::new(redis), Some(status))
             }
             None => (Arc::new(local), None),

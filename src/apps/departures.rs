@@ -1,10 +1,12 @@
 //! Departures nobody else announces: the users of a cluster node that died without a word.
 //!
-//! A node's presence rooms ([`presence::TRACKED_PREFIXES`]) are kept in Redis by its heartbeat
-//! (`cluster::heartbeat`). When the heartbeat expires, one surviving node is handed the rooms the
-//! dead node had, and announces what a normal disconnect would have: `chat:presence` with
-//! `"online":false` in each chat room a user no longer has a socket in on any node, the new
-//! member counts (`chat:rooms`), and a new `online` list if a user is no longer online anywhere.
+//! A node's presence rooms ([`presence::TRACKED_PREFIXES`]) are kept in Redis after each of its
+//! heartbeats (`cluster::node_rooms` on `cluster::heartbeat`, the cluster's one heartbeat, also
+//! used by connection state recovery). When its heartbeats stop for [`NODE_TTL`], one surviving
+//! node is handed the rooms the dead node had, and announces what a normal disconnect would have:
+//! `chat:presence` with `"online":false` in each chat room a user no longer has a socket in on
+//! any node, the new member counts (`chat:rooms`), and a new `online` list if a user is no longer
+//! online anywhere.
 //! A user with a socket on another node (or who came back there meanwhile) is not announced.
 
 use std::collections::BTreeSet;
@@ -14,18 +16,17 @@ use tokio::sync::mpsc;
 
 use super::presence::{self, parse_member_room, parse_online_room};
 use super::{chat, welcome, AppContext};
-use crate::cluster::{DeadNode, DEFAULT_REQUESTS_TIMEOUT, NODE_ROOMS_INTERVAL, NODE_ROOMS_TTL};
+use crate::cluster::{DeadNode, DEFAULT_REQUESTS_TIMEOUT, HEARTBEAT_INTERVAL, NODE_TTL};
 use crate::socketio::BroadcastOperator;
 
 /// Longest time from a node's death to the announcement of its users' departures, by default:
-/// its heartbeat expires, a survivor notices on its next beat, asks every node who is present
-/// (the cluster's requests timeout, 5 s), then announces.
+/// its heartbeat goes stale ([`NODE_TTL`]), a survivor notices after its next heartbeat
+/// ([`HEARTBEAT_INTERVAL`]), asks every node who is present (the cluster's requests timeout,
+/// 5 s), then announces.
 pub const DEPARTURE_BOUND: Duration = Duration::from_secs(15);
 
 const _: () = assert!(
-    NODE_ROOMS_TTL.as_millis()
-        + NODE_ROOMS_INTERVAL.as_millis()
-        + DEFAULT_REQUESTS_TIMEOUT.as_millis()
+    NODE_TTL.as_millis() + HEARTBEAT_INTERVAL.as_millis() + DEFAULT_REQUESTS_TIMEOUT.as_millis()
         <= DEPARTURE_BOUND.as_millis(),
     "a dead node's departures could be announced later than DEPARTURE_BOUND"
 );

@@ -1,17 +1,24 @@
 //! Node liveness: every Agora node of a cluster writes a heartbeat to Redis every
 //! [`HEARTBEAT_INTERVAL`], and a node whose last heartbeat is older than [`NODE_TTL`] is dead
-//! (killed, frozen, or cut from Redis). Connection state recovery uses it to tell the sockets of a
-//! dead node from live ones; presence can use it to announce a dead node's users.
+//! (killed, frozen, or cut from Redis). It is the cluster's one heartbeat: connection state
+//! recovery uses it to tell the sockets of a dead node from live ones, and presence
+//! ([`node_rooms`](super::node_rooms)) to hand a dead node's presence rooms to a survivor, as
+//! work the beat task does after each heartbeat.
 //!
 //! The heartbeats are one sorted set, `<key>-nodes`: member the node's uid, score the time of its
 //! last heartbeat in Redis's own clock (`TIME`, so the nodes' clocks do not matter). Entries older
 //! than [`FORGET_AFTER`] are removed by any node's heartbeat.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use redis::RedisError;
+use futures_util::future::BoxFuture;
+use redis::{Client, RedisError};
 
+use super::connection::redact;
 use super::link::Link;
+use super::ClusterError;
+use crate::sync::lock;
 
 /// How often a node writes its heartbeat.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
@@ -24,11 +31,20 @@ pub const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
 pub(super) const LUA_NOW: &str =
     "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
 
+/// Work the beat task does after each heartbeat it wrote (the presence rooms of `node_rooms`).
+pub(super) trait AfterBeat: Send {
+    /// Called with the heartbeats and the time of the heartbeat just written (ms, Redis clock);
+    /// answers `false` when there is nothing left to do.
+    fn after_beat<'a>(&'a mut self, heartbeats: &'a Heartbeats, now: u64) -> BoxFuture<'a, bool>;
+}
+
 /// The heartbeats of one cluster (a `--redis-key`).
 #[derive(Clone)]
 pub struct Heartbeats {
     key: String,
     link: Link,
+    /// The presence rooms' work, waiting for the beat task to take it on.
+    after: Arc<Mutex<Option<Box<dyn AfterBeat>>>>,
 }
 
 impl Heartbeats {
@@ -37,7 +53,36 @@ impl Heartbeats {
         Heartbeats {
             key: nodes_key(key),
             link,
+            after: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// Reads the heartbeats of the cluster `key` at `url` over a connection of its own (to watch
+    /// a cluster from outside; a node's adapter has its own [`Heartbeats`]).
+    pub async fn connect(url: &str, key: &str) -> Result<Heartbeats, ClusterError> {
+        let client = Client::open(url).map_err(|source| ClusterError::InvalidUrl {
+            url: redact(url),
+            source,
+        })?;
+        let config = redis::AsyncConnectionConfig::new();
+        let connection = client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(|source| ClusterError::Connect {
+                url: redact(url),
+                source,
+            })?;
+        Ok(Heartbeats::new(key, Link::new(client, config, connection)))
+    }
+
+    /// The command connection the heartbeats use, shared with the work done after each beat.
+    pub(super) fn link(&self) -> &Link {
+        &self.link
+    }
+
+    /// Hands work to the beat task: done after each heartbeat from the next.
+    pub(super) fn after_each_beat(&self, work: Box<dyn AfterBeat>) {
+        *lock(&self.after) = Some(work);
     }
 
     /// Writes node `uid`'s heartbeat now; answers the time written (ms, Redis clock).
@@ -74,20 +119,52 @@ impl Heartbeats {
         self.link.check(result)
     }
 
+    /// The nodes silent for longer than [`NODE_TTL`] (and not yet forgotten), each with the time
+    /// of its last heartbeat (ms, Redis clock).
+    pub async fn dead_nodes(&self) -> Result<Vec<(String, u64)>, RedisError> {
+        let script = format!(
+            "{LUA_NOW} return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', \
+             string.format('(%d', now - tonumber(ARGV[1])), 'WITHSCORES')"
+        );
+        let mut connection = self.link.connection().await?;
+        let result = redis::cmd("EVAL")
+            .arg(script)
+            .arg(1)
+            .arg(&self.key)
+            .arg(NODE_TTL.as_millis() as u64)
+            .query_async(&mut connection)
+            .await;
+        self.link.check(result)
+    }
+
     /// Is node `uid` alive now?
     pub async fn is_alive(&self, uid: &str) -> Result<bool, RedisError> {
         Ok(self.live_nodes().await?.iter().any(|node| node == uid))
     }
 
-    /// Writes node `uid`'s heartbeat every [`HEARTBEAT_INTERVAL`] until the task is dropped;
-    /// failures are logged and retried at the next beat.
-    pub async fn run(self, uid: String) {
+    /// Writes node `uid`'s heartbeat every [`HEARTBEAT_INTERVAL`] until the task is dropped,
+    /// each followed by the work handed over ([`Heartbeats::after_each_beat`]); failures are
+    /// logged and retried at the next beat.
+    pub(super) async fn run(self, uid: String) {
         let mut ticks = tokio::time::interval(HEARTBEAT_INTERVAL);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut after: Option<Box<dyn AfterBeat>> = None;
         loop {
             ticks.tick().await;
-            if let Err(error) = self.beat(&uid).await {
-                tracing::debug!(%error, "heartbeat not written");
+            let now = match self.beat(&uid).await {
+                Ok(now) => now,
+                Err(error) => {
+                    tracing::debug!(%error, "heartbeat not written");
+                    continue;
+                }
+            };
+            if after.is_none() {
+                after = lock(&self.after).take();
+            }
+            if let Some(work) = after.as_mut() {
+                if !work.after_beat(&self, now).await {
+                    after = None;
+                }
             }
         }
     }

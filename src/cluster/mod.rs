@@ -26,10 +26,10 @@
 //! - `state`: what the adapter, its tasks and its answers share;
 //! - `forward`: polling requests of sessions owned by other nodes, carried to them (no sticky
 //!   sessions);
-//! - `heartbeat`: node liveness (every node's heartbeat in Redis), and `link`, the command
-//!   connection it and `recovery` share;
-//! - `node_rooms`: each node's presence rooms in Redis with a beat of its own, handed to one
-//!   surviving node when that beat stops (the departures of a dead node's users);
+//! - `heartbeat`: node liveness (every node's heartbeat in Redis, the cluster's only one), and
+//!   `link`, the command connection it, `node_rooms` and `recovery` share;
+//! - `node_rooms`: each node's presence rooms in Redis, written after each heartbeat and handed
+//!   to one surviving node when a node's heartbeat stops (the departures of a dead node's users);
 //! - `recovery`: connection state recovery through Redis (sessions, the packet log, claims), so
 //!   a socket recovers on any node, even after its node died; `sessions` is the adapter's side of
 //!   it and `log_writer` the task that writes it.
@@ -61,9 +61,7 @@ pub mod wire;
 
 pub use self::adapter::RedisAdapter;
 pub use self::forward::{ForwardOptions, Forwarder};
-pub use self::heartbeat::Heartbeats;
-pub use self::node_rooms::{
-    DeadNode, NodeRooms, TrackedRooms, NODE_ROOMS_INTERVAL, NODE_ROOMS_TTL, ROOMS_TTL,
-};
+pub use self::heartbeat::{Heartbeats, HEARTBEAT_INTERVAL, NODE_TTL};
+pub use self::node_rooms::{DeadNode, TrackedRooms};
 pub use self::options::{ClusterError, ClusterOptions, DEFAULT_REQUESTS_TIMEOUT};
 pub use self::status::ClusterStatus;

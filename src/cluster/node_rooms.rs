@@ -1,49 +1,60 @@
-//! Each node's presence rooms in Redis, kept with a beat of their own, and handed to one surviving
-//! node when that beat stops: what a node that died left behind. (Connection state recovery has
-//! its own heartbeats in `heartbeat`; the two were written at once by two helpers and are to be
-//! made one.)
+//! Each node's presence rooms in Redis, handed to one surviving node when the node dies: what a
+//! node that died left behind. Liveness is the cluster's one heartbeat ([`Heartbeats`]); this
+//! module only adds the rooms and the claim of a dead node's rooms, as work the beat task does
+//! after each heartbeat it wrote (see [`RedisAdapter::track_rooms`]).
 //!
-//! Every [`NODE_ROOMS_INTERVAL`] each node, in one MULTI:
-//! - sets `<key>#agora#node#<uid>` with a time to live of [`NODE_ROOMS_TTL`] (its heartbeat),
-//! - adds its uid to the set `<key>#agora#nodes`,
+//! After each heartbeat, a node that tracks rooms:
 //! - writes its *tracked rooms* (rooms of one namespace whose names start with given prefixes,
 //!   e.g. the apps' presence rooms) to the set `<key>#agora#rooms#<uid>` when they changed since
-//!   the last write, and keeps that set for [`ROOMS_TTL`].
+//!   the last write (or after a gap in its heartbeats, when a survivor may have taken them), and
+//!   keeps that set for [`ROOMS_TTL`];
+//! - asks the heartbeats for dead nodes. The first node to claim a dead one (`<key>#agora#reaped#<uid>`
+//!   set to the dead node's last heartbeat, in one script that also checks the node is still
+//!   silent) reads and deletes its tracked rooms and hands them to its [`DeadNode`] receiver;
+//!   every other node skips it. So a node killed without a word is noticed within
+//!   [`NODE_TTL`] + [`HEARTBEAT_INTERVAL`], once per death.
 //!
-//! Then it looks for nodes in `<key>#agora#nodes` whose heartbeat expired. The first node to
-//! claim a dead one (`SET <key>#agora#reaped#<uid> NX`) reads its tracked rooms, deletes its keys
-//! and hands the rooms to its [`DeadNode`] receiver; every other node skips it. So a node killed
-//! without a word is noticed within [`NODE_ROOMS_TTL`] + [`NODE_ROOMS_INTERVAL`], once.
+//! Trade-offs: a node cut from Redis (or frozen) for longer than [`NODE_TTL`] is taken for dead
+//! (its rooms are handed over while its sockets may still live; it writes them again at its next
+//! heartbeat); a claimant that dies between its claim and its work loses that node's rooms.
 //!
-//! Trade-offs: a node cut from Redis for longer than [`NODE_ROOMS_TTL`] is taken for dead (its
-//! rooms are handed over while its sockets may still live; it registers again when Redis is
-//! back); a claimant that dies between its claim and its work loses that node's rooms.
+//! [`HEARTBEAT_INTERVAL`]: super::heartbeat::HEARTBEAT_INTERVAL
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, RedisError};
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use redis::RedisError;
 use tokio::sync::mpsc;
 
 use super::adapter::RedisAdapter;
-use super::connection::redact;
+use super::heartbeat::{nodes_key, AfterBeat, Heartbeats, FORGET_AFTER, NODE_TTL};
 use super::state::Inner;
-use super::ClusterError;
 use crate::sync::lock;
 
-/// How often a node refreshes its heartbeat (and looks for dead nodes).
-pub const NODE_ROOMS_INTERVAL: Duration = Duration::from_secs(2);
-/// How long a heartbeat lasts: a node silent this long is dead.
-pub const NODE_ROOMS_TTL: Duration = Duration::from_secs(6);
-/// How long a node's tracked rooms outlive its last heartbeat when no node claims them (a
-/// cluster that stopped whole leaves nothing behind for good).
-pub const ROOMS_TTL: Duration = Duration::from_secs(300);
-/// How long a claim on a dead node is kept (long past the work it guards).
-const CLAIM_TTL: Duration = Duration::from_secs(60);
+/// How long a node's tracked rooms outlive its last write when no node claims them (a cluster
+/// that stopped whole leaves nothing behind for good).
+const ROOMS_TTL: Duration = Duration::from_secs(300);
+/// How long a claim on a dead node is kept: as long as its heartbeat is remembered, so that a
+/// node stays claimed for as long as it can be listed dead.
+const CLAIM_TTL: Duration = FORGET_AFTER;
 /// Most dead nodes' rooms waiting for their receiver; beyond that they are dropped (logged).
 const DEAD_QUEUE: usize = 64;
+
+/// Claims a dead node's rooms, once per death. KEYS: the heartbeats, the claim, the dead node's
+/// rooms. ARGV: its uid, its last heartbeat (as listed dead), the claim's time to live (ms).
+/// Answers the rooms, or nil if the node beat again or its death was claimed already.
+const CLAIM_SCRIPT: &str = "
+local seen = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not seen or tonumber(seen) ~= tonumber(ARGV[2]) then return false end
+if redis.call('GET', KEYS[2]) == ARGV[2] then return false end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+local rooms = redis.call('SMEMBERS', KEYS[3])
+redis.call('DEL', KEYS[3])
+return rooms
+";
 
 /// Which rooms a node records in Redis for the node that will notice its death.
 #[derive(Debug, Clone)]
@@ -54,7 +65,7 @@ pub struct TrackedRooms {
     pub prefixes: Vec<String>,
 }
 
-/// A node whose heartbeat expired, claimed by this node.
+/// A node whose heartbeat stopped, claimed by this node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadNode {
     /// Its uid in the cluster.
@@ -63,25 +74,19 @@ pub struct DeadNode {
     pub rooms: Vec<String>,
 }
 
-/// The Redis key names of the heartbeats under one cluster key.
+/// The Redis key names of the tracked rooms under one cluster key.
 #[derive(Debug, Clone)]
 struct Keys {
     prefix: String,
+    heartbeats: String,
 }
 
 impl Keys {
     fn new(key: &str) -> Keys {
         Keys {
             prefix: format!("{key}#agora#"),
+            heartbeats: nodes_key(key),
         }
-    }
-
-    fn nodes(&self) -> String {
-        format!("{}nodes", self.prefix)
-    }
-
-    fn heartbeat(&self, uid: &str) -> String {
-        format!("{}node#{uid}", self.prefix)
     }
 
     fn rooms(&self, uid: &str) -> String {
@@ -93,155 +98,78 @@ impl Keys {
     }
 }
 
-/// This node's heartbeat, started by [`RedisAdapter::start_heartbeat`]; asks Redis which nodes
-/// are alive.
-#[derive(Clone)]
-pub struct NodeRooms {
-    client: Client,
-    config: AsyncConnectionConfig,
-    keys: Keys,
-}
-
-impl NodeRooms {
-    /// Reads the heartbeats of the cluster `key` at `url` (it does not beat itself: see
-    /// [`RedisAdapter::start_heartbeat`]).
-    pub fn open(url: &str, key: &str) -> Result<NodeRooms, ClusterError> {
-        let client = Client::open(url).map_err(|source| ClusterError::InvalidUrl {
-            url: redact(url),
-            source,
-        })?;
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(NODE_ROOMS_INTERVAL))
-            .set_response_timeout(Some(NODE_ROOMS_INTERVAL));
-        Ok(NodeRooms {
-            client,
-            config,
-            keys: Keys::new(key),
-        })
-    }
-
-    /// The uids of the Agora nodes whose heartbeat is current (this one included), sorted.
-    pub async fn live_nodes(&self) -> Result<Vec<String>, ClusterError> {
-        let mut conn = self.connect().await?;
-        let (_, live) = self.partition(&mut conn).await.map_err(connect_error)?;
-        Ok(live)
-    }
-
-    async fn connect(&self) -> Result<MultiplexedConnection, ClusterError> {
-        let attempt = self
-            .client
-            .get_multiplexed_async_connection_with_config(&self.config);
-        match tokio::time::timeout(NODE_ROOMS_INTERVAL, attempt).await {
-            Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(error)) => Err(connect_error(error)),
-            Err(_) => Err(ClusterError::Disconnected),
-        }
-    }
-
-    /// The registered nodes split into (dead, alive), each sorted.
-    async fn partition(
-        &self,
-        conn: &mut MultiplexedConnection,
-    ) -> Result<(Vec<String>, Vec<String>), RedisError> {
-        let mut nodes: Vec<String> = redis::cmd("SMEMBERS")
-            .arg(self.keys.nodes())
-            .query_async(conn)
-            .await?;
-        nodes.sort();
-        if nodes.is_empty() {
-            return Ok((Vec::new(), Vec::new()));
-        }
-        let mut exists = redis::pipe();
-        for uid in &nodes {
-            exists.exists(self.keys.heartbeat(uid));
-        }
-        let alive: Vec<bool> = exists.query_async(conn).await?;
-        let (live, dead): (Vec<_>, Vec<_>) =
-            nodes.into_iter().zip(alive).partition(|(_, alive)| *alive);
-        let names = |pairs: Vec<(String, bool)>| pairs.into_iter().map(|(uid, _)| uid).collect();
-        Ok((names(dead), names(live)))
-    }
-}
-
-fn connect_error(error: RedisError) -> ClusterError {
-    ClusterError::Connect {
-        url: "(heartbeat)".to_string(),
-        source: error,
-    }
-}
-
 impl RedisAdapter {
-    /// Starts this node's heartbeat at `url` (the cluster's Redis), recording the `tracked`
-    /// rooms; answers the heartbeat (for [`NodeRooms::live_nodes`]) and the receiver of the
-    /// dead nodes this node claims.
-    pub fn start_heartbeat(
-        &self,
-        url: &str,
-        tracked: TrackedRooms,
-    ) -> Result<(NodeRooms, mpsc::Receiver<DeadNode>), ClusterError> {
+    /// Records this node's `tracked` rooms in Redis at each heartbeat, and claims the rooms of
+    /// dead nodes; answers the receiver of the dead nodes this node claims.
+    pub fn track_rooms(&self, tracked: TrackedRooms) -> mpsc::Receiver<DeadNode> {
         let inner = self.inner();
-        let heartbeat = NodeRooms::open(url, &inner.options.key)?;
         let (dead, receiver) = mpsc::channel(DEAD_QUEUE);
-        let beat = Beat {
-            heartbeat: heartbeat.clone(),
+        self.heartbeats().after_each_beat(Box::new(NodeRooms {
+            keys: Keys::new(&inner.options.key),
             uid: inner.uid.clone(),
             inner: Arc::downgrade(inner),
             tracked,
             written: None,
+            last_beat: None,
+            failing: false,
             dead,
-        };
-        actix_rt::spawn(beat.run());
-        Ok((heartbeat, receiver))
+        }));
+        receiver
     }
 }
 
-/// The heartbeat task's state.
-struct Beat {
-    heartbeat: NodeRooms,
+/// The tracked rooms' work, done by the heartbeat task after each heartbeat.
+struct NodeRooms {
+    keys: Keys,
     uid: String,
     inner: Weak<Inner>,
     tracked: TrackedRooms,
-    /// The tracked rooms as Redis has them, `None` when unknown (start, after an error).
+    /// The tracked rooms as Redis has them, `None` when unknown (start, after an error or a gap).
     written: Option<BTreeSet<String>>,
+    /// This node's previous heartbeat (ms, Redis clock).
+    last_beat: Option<u64>,
+    /// Whether the last attempt failed (to log a failure and a recovery once).
+    failing: bool,
     dead: mpsc::Sender<DeadNode>,
 }
 
-impl Beat {
-    /// Beats until the adapter is dropped; reconnects after a failure on the next beat.
-    async fn run(mut self) {
-        let mut ticks = tokio::time::interval(NODE_ROOMS_INTERVAL);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut conn: Option<MultiplexedConnection> = None;
-        let mut failing = false;
-        loop {
-            ticks.tick().await;
-            let Some(rooms) = self.tracked_rooms() else {
-                return;
-            };
-            if conn.is_none() {
-                conn = self.heartbeat.connect().await.ok();
+impl AfterBeat for NodeRooms {
+    fn after_beat<'a>(&'a mut self, heartbeats: &'a Heartbeats, now: u64) -> BoxFuture<'a, bool> {
+        self.track(heartbeats, now).boxed()
+    }
+}
+
+impl NodeRooms {
+    /// The work after this node's heartbeat written at `now` (ms, Redis clock); `false` once the
+    /// adapter is gone and there is nothing left to track.
+    async fn track(&mut self, heartbeats: &Heartbeats, now: u64) -> bool {
+        let Some(rooms) = self.tracked_rooms() else {
+            return false;
+        };
+        let silent = self
+            .last_beat
+            .map_or(u64::MAX, |last| now.saturating_sub(last));
+        if silent > NODE_TTL.as_millis() as u64 {
+            // Taken for dead meanwhile: a survivor may have claimed the rooms Redis had.
+            self.written = None;
+        }
+        self.last_beat = Some(now);
+        match self.work(heartbeats, rooms).await {
+            Ok(()) => {
+                if self.failing {
+                    tracing::info!("presence rooms in Redis written again");
+                }
+                self.failing = false;
             }
-            let Some(connection) = conn.as_mut() else {
+            Err(error) => {
+                if !self.failing {
+                    tracing::warn!(%error, "cannot write this node's presence rooms to Redis");
+                }
+                self.failing = true;
                 self.written = None;
-                continue;
-            };
-            match self.beat(connection, rooms).await {
-                Ok(()) => {
-                    if failing {
-                        tracing::info!("node heartbeat in Redis resumed");
-                    }
-                    failing = false;
-                }
-                Err(error) => {
-                    if !failing {
-                        tracing::warn!(%error, "cannot write this node's heartbeat to Redis");
-                    }
-                    failing = true;
-                    self.written = None;
-                    conn = None;
-                }
             }
         }
+        true
     }
 
     /// This node's tracked rooms now; `None` once the adapter is gone.
@@ -257,25 +185,16 @@ impl Beat {
         )
     }
 
-    /// One beat: the heartbeat and the tracked rooms, then the dead nodes' claims.
-    async fn beat(
+    /// Writes the tracked rooms, then claims the dead nodes.
+    async fn work(
         &mut self,
-        conn: &mut MultiplexedConnection,
+        heartbeats: &Heartbeats,
         rooms: BTreeSet<String>,
     ) -> Result<(), RedisError> {
-        let keys = &self.heartbeat.keys;
-        let rooms_key = keys.rooms(&self.uid);
+        let link = heartbeats.link();
+        let rooms_key = self.keys.rooms(&self.uid);
         let mut write = redis::pipe();
-        write
-            .atomic()
-            .cmd("SET")
-            .arg(keys.heartbeat(&self.uid))
-            .arg(1)
-            .arg("PX")
-            .arg(millis(NODE_ROOMS_TTL))
-            .ignore()
-            .sadd(keys.nodes(), &self.uid)
-            .ignore();
+        write.atomic();
         let changed = self.written.as_ref() != Some(&rooms);
         if changed {
             write.del(&rooms_key).ignore();
@@ -290,45 +209,43 @@ impl Beat {
             .arg(&rooms_key)
             .arg(millis(ROOMS_TTL))
             .ignore();
-        write.query_async::<()>(conn).await?;
+        let mut connection = link.connection().await?;
+        link.check(write.query_async::<()>(&mut connection).await)?;
         if changed {
             self.written = Some(rooms);
         }
-        let (dead, _) = self.heartbeat.partition(conn).await?;
-        for uid in dead.into_iter().filter(|uid| *uid != self.uid) {
-            self.reap(conn, uid).await?;
+        for (uid, last_beat) in heartbeats.dead_nodes().await? {
+            self.claim(heartbeats, uid, last_beat).await?;
         }
         Ok(())
     }
 
-    /// Claims a dead node; if this node won, hands its rooms over and clears its keys.
-    async fn reap(&self, conn: &mut MultiplexedConnection, uid: String) -> Result<(), RedisError> {
-        let keys = &self.heartbeat.keys;
-        let claimed: Option<String> = redis::cmd("SET")
-            .arg(keys.claim(&uid))
-            .arg(&self.uid)
-            .arg("NX")
-            .arg("PX")
-            .arg(millis(CLAIM_TTL))
-            .query_async(conn)
-            .await?;
-        if claimed.is_none() {
+    /// Claims a dead node's death; if this node won, hands its rooms over.
+    async fn claim(
+        &self,
+        heartbeats: &Heartbeats,
+        uid: String,
+        last_beat: u64,
+    ) -> Result<(), RedisError> {
+        let link = heartbeats.link();
+        let mut connection = link.connection().await?;
+        let claimed: Option<Vec<String>> = link.check(
+            redis::cmd("EVAL")
+                .arg(CLAIM_SCRIPT)
+                .arg(3)
+                .arg(&self.keys.heartbeats)
+                .arg(self.keys.claim(&uid))
+                .arg(self.keys.rooms(&uid))
+                .arg(&uid)
+                .arg(last_beat)
+                .arg(millis(CLAIM_TTL))
+                .query_async(&mut connection)
+                .await,
+        )?;
+        let Some(mut rooms) = claimed else {
             return Ok(());
-        }
-        let rooms_key = keys.rooms(&uid);
-        let mut rooms: Vec<String> = redis::cmd("SMEMBERS")
-            .arg(&rooms_key)
-            .query_async(conn)
-            .await?;
+        };
         rooms.sort();
-        redis::pipe()
-            .atomic()
-            .del(&rooms_key)
-            .ignore()
-            .srem(keys.nodes(), &uid)
-            .ignore()
-            .query_async::<()>(conn)
-            .await?;
         tracing::warn!(node = %uid, rooms = rooms.len(), "a cluster node stopped beating: taking over its departures");
         if self.dead.try_send(DeadNode { uid, rooms }).is_err() {
             tracing::error!("dead nodes pile up unprocessed: one's departures are dropped");

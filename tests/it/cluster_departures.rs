@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use agora::apps::departures::DEPARTURE_BOUND;
-use agora::cluster::{NodeRooms, NODE_ROOMS_INTERVAL};
+use agora::cluster::{Heartbeats, HEARTBEAT_INTERVAL};
 use serde_json::{json, Value};
 
 use crate::common::app::{spawn_app_with_postgres, spawn_process_beside, Client};
@@ -56,7 +56,9 @@ async fn a_dead_nodes_users_are_announced_gone_unless_online_elsewhere() {
     .await;
     let mut doomed =
         spawn_process_beside(&survivor, &["--redis-url", REDIS, "--redis-key", &key]).await;
-    let heartbeat = NodeRooms::open(REDIS, &key).expect("a Redis URL");
+    let heartbeats = Heartbeats::connect(REDIS, &key)
+        .await
+        .expect("Redis answers");
 
     let ann_token = survivor.register("ann").await;
     let bob_token = survivor.register("bob").await;
@@ -70,9 +72,9 @@ async fn a_dead_nodes_users_are_announced_gone_unless_online_elsewhere() {
         client.must_join("den", "den is open to all").await;
     }
     online_list_becomes(&mut bob, json!(["ann", "bob", "cat"])).await;
-    // Every beat writes the node's presence rooms, so the next one has Ann's and Cat's.
-    tokio::time::sleep(NODE_ROOMS_INTERVAL * 2).await;
-    let live = heartbeat.live_nodes().await.expect("Redis answers");
+    // Every heartbeat is followed by the node's presence rooms, so the next one has Ann's and Cat's.
+    tokio::time::sleep(HEARTBEAT_INTERVAL * 2).await;
+    let live = heartbeats.live_nodes().await.expect("Redis answers");
     assert_eq!(live.len(), 2, "both nodes beat: {live:?}");
 
     doomed.kill();
@@ -88,8 +90,8 @@ async fn a_dead_nodes_users_are_announced_gone_unless_online_elsewhere() {
         bob.quiet("chat:presence", Duration::from_secs(1)).await,
         "no other departure: Cat still has a tab on the surviving node"
     );
-    let live = heartbeat.live_nodes().await.expect("Redis answers");
-    assert_eq!(live.len(), 1, "the dead node was cleared: {live:?}");
+    let live = heartbeats.live_nodes().await.expect("Redis answers");
+    assert_eq!(live.len(), 1, "the dead node is no longer alive: {live:?}");
     // Cat's tab on the survivor is still in the room, and says so.
     let sent = cat_survivor.say("den", "still here").await;
     assert_eq!(sent["ok"], true, "{sent}");
