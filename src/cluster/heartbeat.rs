@@ -137,11 +137,6 @@ impl Heartbeats {
         self.link.check(result)
     }
 
-    /// Is node `uid` alive now?
-    pub async fn is_alive(&self, uid: &str) -> Result<bool, RedisError> {
-        Ok(self.live_nodes().await?.iter().any(|node| node == uid))
-    }
-
     /// Writes node `uid`'s heartbeat every [`HEARTBEAT_INTERVAL`] until the task is dropped,
     /// each followed by the work handed over ([`Heartbeats::after_each_beat`]); failures are
     /// logged and retried at the next beat.
