@@ -183,6 +183,10 @@ where
     B: MessageBody + 'static,
 {
     let address = listener.local_addr()?;
+    // actix-server applies its backlog only to the addresses it binds itself: a listener handed
+    // to it keeps the backlog it was bound with (the standard library's 128), which overflows
+    // when thousands of clients connect at once. Listening again sets the backlog asked for.
+    socket2::SockRef::from(&listener).listen(i32::try_from(options.backlog).unwrap_or(i32::MAX))?;
     let sockets = Arc::new(sockets);
     let mut builder = Server::build()
         .backlog(options.backlog)
