@@ -105,30 +105,26 @@ impl Heartbeats {
 
     /// The uids of the nodes alive now.
     pub async fn live_nodes(&self) -> Result<Vec<String>, RedisError> {
-        let script = format!(
-            "{LUA_NOW} return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')"
-        );
-        let mut connection = self.link.connection().await?;
-        let result = redis::cmd("EVAL")
-            .arg(script)
-            .arg(1)
-            .arg(&self.key)
-            .arg(NODE_TTL.as_millis() as u64)
-            .query_async(&mut connection)
-            .await;
-        self.link.check(result)
+        self.by_age("return redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf')")
+            .await
     }
 
     /// The nodes silent for longer than [`NODE_TTL`] (and not yet forgotten), each with the time
     /// of its last heartbeat (ms, Redis clock).
     pub async fn dead_nodes(&self) -> Result<Vec<(String, u64)>, RedisError> {
-        let script = format!(
-            "{LUA_NOW} return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', \
-             string.format('(%d', now - tonumber(ARGV[1])), 'WITHSCORES')"
-        );
+        self.by_age(
+            "return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', \
+             string.format('(%d', now - tonumber(ARGV[1])), 'WITHSCORES')",
+        )
+        .await
+    }
+
+    /// Runs `query` on the heartbeat set, with `now` (Redis's clock, ms) and ARGV[1] =
+    /// [`NODE_TTL`] in ms, so it can select nodes by the age of their last beat.
+    async fn by_age<T: redis::FromRedisValue>(&self, query: &str) -> Result<T, RedisError> {
         let mut connection = self.link.connection().await?;
         let result = redis::cmd("EVAL")
-            .arg(script)
+            .arg(format!("{LUA_NOW} {query}"))
             .arg(1)
             .arg(&self.key)
             .arg(NODE_TTL.as_millis() as u64)
