@@ -155,13 +155,7 @@ pub(super) async fn run_publisher(
         tokio::select! {
             item = queue.recv() => {
                 let Some(first) = item else { return };
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match queue.try_recv() {
-                        Ok(item) => batch.push(item),
-                        Err(_) => break,
-                    }
-                }
+                let batch = batch_after(first, &mut queue);
                 let Some(conn) = connection.as_mut() else {
                     drop_batch(batch, &status);
                     continue;
@@ -299,6 +293,19 @@ pub(super) fn redact(url: &str) -> String {
         Some((_, host)) => format!("{scheme}://***@{host}"),
         None => url.to_string(),
     }
+}
+
+/// `first` and whatever else waits in `queue` right now, up to [`MAX_BATCH`] items: one pipelined
+/// round trip instead of one per item.
+pub(super) fn batch_after<T>(first: T, queue: &mut mpsc::Receiver<T>) -> Vec<T> {
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match queue.try_recv() {
+            Ok(item) => batch.push(item),
+            Err(_) => break,
+        }
+    }
+    batch
 }
 
 #[cfg(test)]

@@ -5,13 +5,11 @@
 
 use std::sync::{Arc, Weak};
 
+use super::connection::batch_after;
 use super::heartbeat::LUA_NOW;
 use super::recovery::{RecoveryStore, Write, MAINTENANCE_INTERVAL, MAX_LOG_ENTRIES, SESSION_LEASE};
 use super::state::Inner;
 use tokio::sync::mpsc;
-
-/// Most writes sent in one pipeline.
-const MAX_BATCH: usize = 256;
 
 /// Runs until the adapter is gone.
 pub(super) async fn run_writer(mut queue: mpsc::Receiver<Write>, inner: Weak<Inner>) {
@@ -21,13 +19,7 @@ pub(super) async fn run_writer(mut queue: mpsc::Receiver<Write>, inner: Weak<Inn
         tokio::select! {
             item = queue.recv() => {
                 let Some(first) = item else { return };
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match queue.try_recv() {
-                        Ok(item) => batch.push(item),
-                        Err(_) => break,
-                    }
-                }
+                let batch = batch_after(first, &mut queue);
                 let Some(inner) = inner.upgrade() else { return };
                 write_batch(&inner, batch).await;
             }
