@@ -179,6 +179,7 @@ async fn main() -> std::io::Result<()> {
         workers: args.server.workers,
         shutdown_timeout: 1,
         backlog: 4_096,
+        ..ServeOptions::default()
     };
     let sockets = WebSockets::new().engine("/socket.io/", engine.clone());
     let server = serve(listener, options, sockets, move || {

@@ -33,8 +33,13 @@ use super::error::ApiError;
 use super::origin::OriginPolicy;
 use crate::engineio::{websocket_echo, Engine, EngineError, WsUpgrade};
 
-/// How long a new connection may take to send its first request head (actix-web's default).
-const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a new connection may take to send its first request head before it gets
+/// `408 Request Timeout`. actix-web's default is 5 s, which a busy server misses for clients that
+/// did send in time: at 19,000 handshakes on a loaded machine a few waited longer than 5 s to be
+/// read and were refused (docs/BENCHMARKS.md, "The 408s at 19,000"). Node allows 60 s
+/// (`server.headersTimeout`). 20 s is the Engine.IO ping timeout: a client that cannot get a
+/// request head through in that time would not keep a session alive either.
+pub const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How long an idle HTTP keep-alive connection stays open (actix-web's default).
 const KEEP_ALIVE: Duration = Duration::from_secs(5);
@@ -51,6 +56,8 @@ pub struct ServeOptions {
     pub shutdown_timeout: u64,
     /// Pending connections the listener queues.
     pub backlog: u32,
+    /// How long a new connection may take to send its first request head (then 408).
+    pub request_head_timeout: Duration,
 }
 
 impl Default for ServeOptions {
@@ -59,6 +66,7 @@ impl Default for ServeOptions {
             workers: None,
             shutdown_timeout: 30,
             backlog: DEFAULT_BACKLOG,
+            request_head_timeout: REQUEST_HEAD_TIMEOUT,
         }
     }
 }
@@ -188,6 +196,7 @@ where
     // when thousands of clients connect at once. Listening again sets the backlog asked for.
     socket2::SockRef::from(&listener).listen(i32::try_from(options.backlog).unwrap_or(i32::MAX))?;
     let sockets = Arc::new(sockets);
+    let head_timeout = options.request_head_timeout;
     let mut builder = Server::build()
         .backlog(options.backlog)
         .shutdown_timeout(options.shutdown_timeout)
@@ -216,7 +225,7 @@ where
             .map_err(|error| error.into().error_response());
         HttpService::build()
             .keep_alive(KEEP_ALIVE)
-            .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+            .client_request_timeout(head_timeout)
             .local_addr(address)
             .upgrade(upgrade)
             .finish(map_config(app, |_| AppConfig::default()))

@@ -237,3 +237,45 @@ async fn the_hook_names_the_client_behind_a_trusted_proxy_only() {
         handle.stop(false).await;
     }
 }
+
+/// A connection that never finishes its request head is answered `408` and closed after the
+/// server's head timeout, while a client that sends its handshake meanwhile is served.
+#[actix_web::test]
+async fn a_half_sent_request_head_gets_408_after_the_head_timeout() {
+    use agora::web::serve::{serve, ServeOptions, WebSockets};
+
+    let engine = agora::engineio::Engine::new(
+        quiet_engine(),
+        std::sync::Arc::new(PeerProbe(std::sync::mpsc::channel().0)),
+    );
+    let sockets = WebSockets::new().engine("/engine.io/", engine);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let options = ServeOptions {
+        workers: Some(1),
+        request_head_timeout: std::time::Duration::from_millis(300),
+        ..ServeOptions::default()
+    };
+    let server = serve(listener, options, sockets, actix_web::App::new).unwrap();
+    let handle = crate::common::serve(server);
+    // Half a head: no blank line ever comes.
+    let slow = exchange(
+        port,
+        b"GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\n",
+        |_| false,
+    );
+    let request = handshake("GET", "/engine.io/?EIO=4&transport=websocket", "");
+    let good = exchange(port, request.as_bytes(), |got| got.ends_with(b"}"));
+    let (slow, good) = tokio::join!(slow, good);
+    assert!(
+        good.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&good)
+    );
+    assert!(
+        slow.starts_with(b"HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&slow)
+    );
+    handle.stop(false).await;
+}
