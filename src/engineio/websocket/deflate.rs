@@ -162,7 +162,12 @@ impl Deflater {
             return None;
         }
         out.truncate(out.len() - SYNC_TAIL.len());
-        (out.len() < input.len()).then(|| Bytes::from(out))
+        if out.len() >= input.len() {
+            return None;
+        }
+        // The frame keeps its allocation while it waits in queues: only what it uses.
+        out.shrink_to_fit();
+        Some(Bytes::from(out))
     }
 }
 
@@ -285,6 +290,15 @@ mod tests {
         let inflated = inflate(BytesMut::from(&compressed[..]), message.len()).unwrap();
         assert_eq!(inflated.len(), message.len());
         assert!(inflated == message);
+    }
+
+    #[test]
+    fn a_compressed_frame_holds_no_more_memory_than_its_bytes() {
+        let message = r#"42["chat",{"text":"hello"}]"#.repeat(100);
+        let compressed = Deflater::new().deflate(message.as_bytes()).unwrap();
+        let len = compressed.len();
+        let owned = compressed.try_into_mut().expect("the only handle");
+        assert_eq!(owned.capacity(), len);
     }
 
     #[test]
