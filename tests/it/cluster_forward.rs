@@ -434,18 +434,22 @@ async fn an_upgrade_landing_on_another_node_is_relayed_and_heartbeats_go_on() {
         StatusCode::BAD_REQUEST,
         "polling after the upgrade: {body}"
     );
-    // The client goes: its session ends on the owner at once (the pings are a second apart).
-    drop(ws);
-    until_empty("the session to end with its relayed socket", &owner.engine).await;
     owner.stop().await;
     entry.stop().await;
 }
 
 #[actix_rt::test]
-async fn a_relayed_socket_closes_with_its_session_and_unknown_sessions_are_refused() {
+async fn a_relay_closes_both_ways_and_unknown_sessions_are_refused() {
     let key = fresh_key();
     let owner = ForwardNode::start(&key, quiet_engine()).await;
     let entry = ForwardNode::start(&key, quiet_engine()).await;
+    // The client goes: its session ends on the owner at once (pings are 30 s apart).
+    let session = Polling::open(&owner.base()).await;
+    connect(&session).await;
+    let ws = upgrade_through(&entry, &session).await;
+    drop(ws);
+    until_empty("the session to end with its relayed socket", &owner.engine).await;
+    // The session ends: the entry node closes the socket with the session's reason.
     let session = Polling::open(&owner.base()).await;
     connect(&session).await;
     let mut ws = upgrade_through(&entry, &session).await;
