@@ -12,6 +12,7 @@ use std::time::Duration;
 use actix::Actor;
 use actix_web::dev::ServerHandle;
 use actix_web::http::StatusCode;
+use agora::cluster::forward::RELAY_WATCH;
 use agora::cluster::{ForwardOptions, Forwarder};
 use agora::engineio::{CloseReason, Engine, EngineConfig};
 use agora::hub::{ChatServer, LocalAdapter};
@@ -499,15 +500,21 @@ async fn a_relay_ends_when_either_node_dies() {
     // And the entry node, cut from Redis, closes the socket it can no longer relay.
     assert_eq!(ws.expect_close().await, Some(CLOSE_PROTOCOL));
     entry.stop().await;
-    // The owner dies: the entry node's next relayed frame finds nobody, and closes the socket.
+    // The owner dies while nothing crosses the relay (pings 30 s apart): the entry node's watch
+    // (every RELAY_WATCH) finds nobody on its channel, and closes the socket.
+    assert!(RELAY_WATCH < WAIT);
     let mut owner_link = Proxy::start().await;
     let doomed = ForwardNode::start_with(&key, &owner_link.url(), quiet_engine(), |_| {}).await;
     let session = Polling::open(&doomed.base()).await;
     connect(&session).await;
     let mut ws = upgrade_through(&owner, &session).await;
-    owner_link.cut().await;
-    tokio::time::sleep(Duration::from_millis(300)).await; // Redis drops its subscription
     ws.send_text("42[\"message\",2]").await;
+    assert_eq!(
+        ws.recv().await,
+        WsFrame::Text("42[\"message-back\",2]".into()),
+        "upgraded before the death"
+    );
+    owner_link.cut().await;
     assert_eq!(ws.expect_close().await, Some(CLOSE_PROTOCOL));
     doomed.stop().await;
     owner.stop().await;

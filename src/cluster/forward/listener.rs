@@ -40,8 +40,8 @@ pub(super) async fn run(shared: Arc<Shared>, engine: Engine, first: (PubSubSink,
             let reason = listen(&shared, &engine, sink, stream).await;
             tracing::warn!(%reason, "lost the forwarding subscription; reconnecting");
             // Relayed frames published meanwhile are lost: no relay can go on in order.
-            relay_entry::lose_all(&shared);
-            relay_owner::lose_all(&shared);
+            relay_entry::lose(&shared, None);
+            relay_owner::lose(&shared, None);
         }
         tokio::time::sleep(backoff.next()).await;
         match subscribe(&shared).await {

@@ -18,7 +18,8 @@
 //! - `sender`: this node's requests, waiting for their answers, bounded in number;
 //! - `owner`: other nodes' requests, served here;
 //! - `relay_entry`, `relay_owner`: WebSocket upgrades relayed from the node they reached to the
-//!   session's owner, each direction an `outbox` publishing its frames in order;
+//!   session's owner, each direction an `outbox` publishing its frames in order; `relay_watch`
+//!   ends the relays of a node that died while they were quiet;
 //! - `listener`: the subscription that feeds them all, reconnected with backoff.
 
 mod listener;
@@ -27,6 +28,7 @@ mod outbox;
 mod owner;
 mod relay_entry;
 mod relay_owner;
+mod relay_watch;
 mod sender;
 mod state;
 mod wire;
@@ -53,6 +55,7 @@ pub use options::{
     ForwardOptions, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_RELAYS, DEFAULT_MAX_SERVED,
     DEFAULT_RELAY_MAX_BYTES, DEFAULT_RELAY_MAX_FRAMES, FORWARD_SLACK,
 };
+pub use relay_watch::RELAY_WATCH;
 use state::Shared;
 
 /// Random bytes of a node tag (8 URL-safe characters).
@@ -119,6 +122,7 @@ impl Forwarder {
             engine,
             subscription,
         ));
+        actix_rt::spawn(relay_watch::run(Arc::clone(&self.shared)));
     }
 }
 

@@ -17,6 +17,8 @@ use crate::sync::lock;
 pub(super) struct EntryRelay {
     /// The client's socket.
     client: Arc<dyn TransportSink>,
+    /// The tag of the session's node.
+    owner: String,
 }
 
 /// Opens relay of session `sid` of the node tagged `owner` for the socket `client`: the owner is
@@ -31,7 +33,11 @@ pub(super) fn open(
         return Err(ForwardError::Busy);
     }
     let relay = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    lock(&shared.entries).insert(relay, EntryRelay { client });
+    let entry = EntryRelay {
+        client,
+        owner: owner.to_string(),
+    };
+    lock(&shared.entries).insert(relay, entry);
     let from = shared.tag.clone();
     let open = Header::RelayOpen {
         relay,
@@ -102,10 +108,28 @@ pub(super) fn down(shared: &Shared, relay: u64, frames: Vec<Frame>, close: Optio
     }
 }
 
-/// The subscription was lost: relayed frames may have been missed, so every relay ends.
-pub(super) fn lose_all(shared: &Shared) {
-    let entries: Vec<EntryRelay> = lock(&shared.entries).drain().map(|(_, e)| e).collect();
-    for entry in entries {
+/// The tags of the nodes whose sessions this node relays.
+pub(super) fn peers(shared: &Shared) -> Vec<String> {
+    let entries = lock(&shared.entries);
+    entries.values().map(|entry| entry.owner.clone()).collect()
+}
+
+/// Ends the relays to the node tagged `owner` (`None`: to every node), whose messages can no
+/// longer arrive: it died, or this node lost its subscription.
+pub(super) fn lose(shared: &Shared, owner: Option<&str>) {
+    let lost: Vec<EntryRelay> = {
+        let mut entries = lock(&shared.entries);
+        let relays: Vec<u64> = entries
+            .iter()
+            .filter(|(_, entry)| owner.is_none_or(|owner| entry.owner == owner))
+            .map(|(relay, _)| *relay)
+            .collect();
+        relays
+            .iter()
+            .filter_map(|relay| entries.remove(relay))
+            .collect()
+    };
+    for entry in lost {
         entry.client.close(CloseReason::TransportError);
     }
 }

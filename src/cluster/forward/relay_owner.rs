@@ -8,7 +8,7 @@ use super::outbox::{Ended, Outbox};
 use super::state::{ServedKey, Shared};
 use super::wire::Header;
 use crate::engineio::{
-    CloseReason, Engine, EngineConnection, Frame, Frames, SinkFull, TransportSink,
+    CloseReason, Engine, EngineConnection, Frame, Frames, RelayedSocket, SinkFull, TransportSink,
 };
 use crate::sync::lock;
 
@@ -64,10 +64,25 @@ pub(super) fn up(shared: &Shared, key: &ServedKey, frames: Vec<Frame>, close: Op
     }
 }
 
-/// The subscription was lost: relayed frames may have been missed, so every relay ends.
-pub(super) fn lose_all(shared: &Shared) {
-    let sockets: Vec<_> = lock(&shared.owned).drain().map(|(_, s)| s).collect();
-    for socket in sockets {
+/// The tags of the nodes that relay this node's sessions.
+pub(super) fn peers(shared: &Shared) -> Vec<String> {
+    let owned = lock(&shared.owned);
+    owned.keys().map(|(from, _)| from.clone()).collect()
+}
+
+/// Ends the relays of the node tagged `entry` (`None`: of every node), whose messages can no
+/// longer arrive: it died, or this node lost its subscription.
+pub(super) fn lose(shared: &Shared, entry: Option<&str>) {
+    let lost: Vec<RelayedSocket> = {
+        let mut owned = lock(&shared.owned);
+        let keys: Vec<ServedKey> = owned
+            .keys()
+            .filter(|(from, _)| entry.is_none_or(|entry| from == entry))
+            .cloned()
+            .collect();
+        keys.iter().filter_map(|key| owned.remove(key)).collect()
+    };
+    for socket in lost {
         socket.closed(CloseReason::TransportError);
     }
 }

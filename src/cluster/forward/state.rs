@@ -74,6 +74,24 @@ impl Shared {
         })
     }
 
+    /// How many subscribers each of `channels` has (PUBSUB NUMSUB), in order; `None` if Redis
+    /// did not answer.
+    pub(super) async fn subscribers(&self, channels: &[String]) -> Option<Vec<usize>> {
+        let mut connection = self.connection().await.ok()?;
+        let counts = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(channels)
+            .query_async::<Vec<(String, usize)>>(&mut connection)
+            .await;
+        match counts {
+            Ok(counts) => Some(counts.into_iter().map(|(_, count)| count).collect()),
+            Err(error) => {
+                tracing::debug!(%error, "cannot count the listeners of relayed nodes");
+                None
+            }
+        }
+    }
+
     /// The publishing connection, reopened if the last one failed.
     async fn connection(&self) -> Result<MultiplexedConnection, ForwardError> {
         if let Some(connection) = lock(&self.publisher).as_ref() {
