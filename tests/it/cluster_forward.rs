@@ -353,6 +353,8 @@ async fn an_owner_serving_too_many_forwarded_requests_answers_503() {
 
 /// WebSocket close code of a transport error (a relay that cannot go on).
 const CLOSE_PROTOCOL: u16 = 1002;
+/// WebSocket close code of a refused relay (the node relays as many as it may).
+const CLOSE_POLICY: u16 = 1008;
 /// WebSocket close code of a server going away.
 const CLOSE_AWAY: u16 = 1001;
 /// How long a polling GET is given to reach its node before the probe that releases it.
@@ -518,4 +520,40 @@ async fn a_relay_ends_when_either_node_dies() {
     assert_eq!(ws.expect_close().await, Some(CLOSE_PROTOCOL));
     doomed.stop().await;
     owner.stop().await;
+}
+
+#[actix_rt::test]
+async fn a_node_past_its_relay_bound_closes_further_relayed_sockets() {
+    let key = fresh_key();
+    let owner = ForwardNode::start(&key, quiet_engine()).await;
+    let entry = ForwardNode::start_with(&key, REDIS, quiet_engine(), |options| {
+        options.max_relays = 1;
+    })
+    .await;
+    let first = Polling::open(&owner.base()).await;
+    connect(&first).await;
+    let mut relayed = upgrade_through(&entry, &first).await;
+    let second = Polling::open(&owner.base()).await;
+    let mut refused = Ws::connect(&entry.ws_url(&second.sid)).await;
+    assert_eq!(refused.expect_close().await, Some(CLOSE_POLICY));
+    // The first relay goes on, and the refused session still polls on its node.
+    relayed.send_text("42[\"message\",1]").await;
+    assert_eq!(
+        relayed.recv().await,
+        WsFrame::Text("42[\"message-back\",1]".into())
+    );
+    assert_eq!(second.post("40").await.0, StatusCode::OK);
+    // Once the first relay ends, its place is free again.
+    drop(relayed);
+    within_wait("the first session to end with its relay", async {
+        while owner.engine.registry().len() > 1 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let mut ws = Ws::connect(&entry.ws_url(&second.sid)).await;
+    ws.send_text("2probe").await;
+    assert_eq!(ws.recv().await, WsFrame::Text("3probe".into()));
+    owner.stop().await;
+    entry.stop().await;
 }
