@@ -6,6 +6,9 @@
 //! attaches the relay to its session with [`Engine::attach_relay`], which answers a
 //! [`RelayedSocket`]: the session probes and upgrades to it as to a local WebSocket.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use actix::Addr;
 
 use super::error::EngineError;
@@ -69,11 +72,36 @@ impl Engine {
     pub fn attach_relay(
         &self,
         sid: &str,
-        sink: std::sync::Arc<dyn TransportSink>,
+        sink: Arc<dyn TransportSink>,
     ) -> Result<RelayedSocket, EngineError> {
         let session = self.registry.get(sid).ok_or(EngineError::UnknownSid)?;
         let id = super::websocket::next_transport_id();
         session.do_send(BeginProbe { id, sink });
         Ok(RelayedSocket { id, session })
+    }
+}
+
+/// The WebSockets this node relays to other nodes' sessions, by transport id, so that a shutdown
+/// closes them as it closes the sessions (they are none of this node's sessions).
+#[derive(Clone, Default)]
+pub(super) struct RelayedHere(Arc<Mutex<HashMap<TransportId, Arc<dyn TransportSink>>>>);
+
+impl RelayedHere {
+    /// A relayed socket starts.
+    pub(super) fn insert(&self, id: TransportId, sink: Arc<dyn TransportSink>) {
+        crate::sync::lock(&self.0).insert(id, sink);
+    }
+
+    /// A relayed socket ended.
+    pub(super) fn remove(&self, id: TransportId) {
+        crate::sync::lock(&self.0).remove(&id);
+    }
+
+    /// Closes every relayed socket (its owner's session is told the transport closed).
+    pub(super) fn close_all(&self, reason: CloseReason) {
+        let sinks: Vec<_> = crate::sync::lock(&self.0).values().cloned().collect();
+        for sink in sinks {
+            sink.close(reason);
+        }
     }
 }

@@ -463,6 +463,23 @@ async fn a_relay_closes_both_ways_and_unknown_sessions_are_refused() {
     );
     owner.engine.close_all(CloseReason::ServerShutdown);
     assert_eq!(ws.expect_close().await, Some(CLOSE_AWAY));
+    // The entry node shuts down: it closes the relayed socket too, and the session ends.
+    let session = Polling::open(&owner.base()).await;
+    connect(&session).await;
+    let mut ws = upgrade_through(&entry, &session).await;
+    ws.send_text("42[\"message\",2]").await;
+    assert_eq!(
+        ws.recv().await,
+        WsFrame::Text("42[\"message-back\",2]".into()),
+        "upgraded before the shutdown"
+    );
+    entry.engine.close_all(CloseReason::ServerShutdown);
+    assert_eq!(ws.expect_close().await, Some(CLOSE_AWAY));
+    until_empty(
+        "the session to end with the entry node's shutdown",
+        &owner.engine,
+    )
+    .await;
     // Another session of the owner's tag that does not exist, and a tag no node has.
     let tag = session.sid.split('.').next().expect("a tagged id");
     for sid in [

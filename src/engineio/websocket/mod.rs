@@ -36,7 +36,7 @@ use super::connection::EngineConnection;
 use super::error::EngineError;
 use super::handler::Handshake;
 use super::packet::{Frame, Message, Packet};
-use super::relay::RelayUplink;
+use super::relay::{RelayUplink, RelayedHere};
 use super::router::SessionRouter;
 use super::session::{BeginProbe, CheckUpgrade, EngineSession, Incoming, TransportClosed};
 use super::sink::{SinkFull, TransportSink};
@@ -163,6 +163,7 @@ async fn route(engine: &Engine, upgrade: &WsUpgrade) -> Result<Role, EngineError
                     router: Arc::clone(router),
                     owner: owner.to_string(),
                     sid: sid.clone(),
+                    here: engine.relayed.clone(),
                 });
             }
             Ok(match session_to_upgrade(engine, &sid).await? {
@@ -232,9 +233,13 @@ enum Role {
         router: Arc<dyn SessionRouter>,
         owner: String,
         sid: String,
+        here: RelayedHere,
     },
     /// Relays the client's frames to another node's session (and that node's frames here).
-    Relayed(Box<dyn RelayUplink>),
+    Relayed {
+        uplink: Box<dyn RelayUplink>,
+        here: RelayedHere,
+    },
     /// Between `Fresh` and `Attached`.
     Starting,
     /// Closed as soon as it opens.
@@ -329,12 +334,12 @@ impl WsConnection {
 
     /// Whether this socket relays another node's session.
     fn relayed(&self) -> bool {
-        matches!(self.role, Role::Relayed(_))
+        matches!(self.role, Role::Relayed { .. })
     }
 
     /// Hands a client's frame to the owner of a relayed session.
     fn relay(&mut self, frame: Frame, ctx: &mut WsContext<Self>) {
-        let Role::Relayed(uplink) = &mut self.role else {
+        let Role::Relayed { uplink, .. } = &mut self.role else {
             return;
         };
         if !self.closing && uplink.send(frame).is_err() {
@@ -345,8 +350,9 @@ impl WsConnection {
 
     /// Tells a relayed session's owner, once, that the socket ends.
     fn end_relay(&mut self, reason: CloseReason) {
-        if let Role::Relayed(uplink) = &mut self.role {
+        if let Role::Relayed { uplink, here } = &mut self.role {
             uplink.close(reason);
+            here.remove(self.id);
             self.role = Role::Starting;
         }
     }
@@ -417,15 +423,23 @@ impl Actor for WsConnection {
                 session.do_send(BeginProbe { id: self.id, sink });
                 self.role = Role::Attached(session);
             }
-            Role::Relaying { router, owner, sid } => match router.relay(&owner, &sid, sink) {
-                Ok(uplink) => self.role = Role::Relayed(uplink),
+            Role::Relaying {
+                router,
+                owner,
+                sid,
+                here,
+            } => match router.relay(&owner, &sid, Arc::clone(&sink) as Arc<dyn TransportSink>) {
+                Ok(uplink) => {
+                    here.insert(self.id, sink);
+                    self.role = Role::Relayed { uplink, here };
+                }
                 Err(error) => {
                     tracing::warn!(%error, sid, owner, "cannot relay a WebSocket upgrade");
                     ctx.close(CloseCode::Policy);
                     ctx.stop();
                 }
             },
-            Role::Starting | Role::Refused | Role::Relayed(_) => {
+            Role::Starting | Role::Refused | Role::Relayed { .. } => {
                 ctx.close(CloseCode::Policy);
                 ctx.stop();
             }
