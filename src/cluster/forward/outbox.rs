@@ -47,6 +47,27 @@ struct Load {
     bytes: usize,
 }
 
+impl Load {
+    /// Counts `frames` frames of `bytes` bytes in, unless that passes a bound while others wait
+    /// (a lone batch larger than the bounds still goes to an empty outbox).
+    fn admit(&mut self, frames: usize, bytes: usize, max: (usize, usize)) -> Result<(), SinkFull> {
+        let (max_frames, max_bytes) = max;
+        let waiting = self.frames > 0;
+        if waiting && (self.frames + frames > max_frames || self.bytes + bytes > max_bytes) {
+            return Err(SinkFull);
+        }
+        self.frames += frames;
+        self.bytes += bytes;
+        Ok(())
+    }
+
+    /// Counts published frames out.
+    fn taken(&mut self, frames: usize, bytes: usize) {
+        self.frames = self.frames.saturating_sub(frames);
+        self.bytes = self.bytes.saturating_sub(bytes);
+    }
+}
+
 /// One direction of a relay: frames handed here are published to the other node in order.
 pub(super) struct Outbox {
     queue: mpsc::UnboundedSender<Item>,
@@ -84,18 +105,7 @@ impl Outbox {
     /// nothing is queued and the caller closes the relay as a slow consumer.
     pub(super) fn push(&self, frames: Vec<Frame>) -> Result<(), SinkFull> {
         let bytes: usize = frames.iter().map(Frame::len).sum();
-        {
-            let mut load = lock(&self.load);
-            let busy = load.frames > 0;
-            if busy
-                && (load.frames + frames.len() > self.max_frames
-                    || load.bytes + bytes > self.max_bytes)
-            {
-                return Err(SinkFull);
-            }
-            load.frames += frames.len();
-            load.bytes += bytes;
-        }
+        lock(&self.load).admit(frames.len(), bytes, (self.max_frames, self.max_bytes))?;
         // A send fails only once the task ended (the relay is lost, and its end reported).
         let _ = self.queue.send(Item::Frames(frames));
         Ok(())
@@ -142,13 +152,7 @@ async fn publish_all(
                 &wire::encode_frames(&frames),
             )
             .await;
-        {
-            let mut load = lock(load);
-            load.frames = load.frames.saturating_sub(frames.len());
-            load.bytes = load
-                .bytes
-                .saturating_sub(frames.iter().map(Frame::len).sum());
-        }
+        lock(load).taken(frames.len(), frames.iter().map(Frame::len).sum());
         if !matches!(sent, Ok(receivers) if receivers > 0) {
             return Ended::Lost;
         }
@@ -157,4 +161,27 @@ async fn publish_all(
         }
     }
     Ended::Dropped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_load_is_bounded_in_frames_and_bytes_but_a_lone_batch_passes() {
+        let max = (3, 100);
+        let mut load = Load::default();
+        assert!(
+            load.admit(1, 500, max).is_ok(),
+            "alone, larger than the bound"
+        );
+        assert_eq!(load.admit(1, 1, max), Err(SinkFull), "behind it, nothing");
+        load.taken(1, 500);
+        assert!(load.admit(2, 60, max).is_ok());
+        assert_eq!(load.admit(1, 41, max), Err(SinkFull), "past the bytes");
+        assert!(load.admit(1, 40, max).is_ok());
+        assert_eq!(load.admit(1, 0, max), Err(SinkFull), "past the frames");
+        load.taken(3, 100);
+        assert_eq!((load.frames, load.bytes), (0, 0));
+    }
 }
