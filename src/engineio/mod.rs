@@ -14,6 +14,7 @@ pub mod packet;
 pub mod payload;
 mod polling;
 mod queue;
+mod relay;
 mod router;
 mod session;
 mod sid;
@@ -37,11 +38,13 @@ pub use connection::EngineConnection;
 pub use error::{EngineError, PacketError};
 pub use handler::{EngineHandler, Handshake};
 pub use packet::{Frame, Message};
+pub use relay::{RelayUplink, RelayedSocket};
 pub use router::{ForwardError, ForwardedRequest, ForwardedResponse, SessionRouter};
 #[cfg(test)]
 pub(crate) use session::test_support;
 pub use session::{EngineSession, Registry};
 pub use sid::Sid;
+pub use sink::{SinkFull, TransportSink};
 pub use socket::{EngineSocket, SendError};
 pub use types::{CloseReason, CloseSession, Frames, SendOptions, TransportKind};
 pub use websocket::{echo as websocket_echo, LiveSockets, WsUpgrade};
@@ -76,6 +79,8 @@ pub struct Engine {
     handler: Arc<dyn EngineHandler>,
     /// The WebSocket connections running.
     websockets: LiveSockets,
+    /// The WebSockets relayed from here to other nodes' sessions.
+    relayed: relay::RelayedHere,
     /// Set in a cluster: tags this node's session ids and carries other nodes' requests.
     router: Option<Arc<dyn SessionRouter>>,
 }
@@ -96,6 +101,7 @@ impl Engine {
             registry: Registry::default(),
             handler,
             websockets: LiveSockets::default(),
+            relayed: relay::RelayedHere::default(),
             router: None,
         }
     }
@@ -123,11 +129,13 @@ impl Engine {
         &self.websockets
     }
 
-    /// Closes every session (at shutdown); clients are told the server went away.
+    /// Closes every session (at shutdown), and every WebSocket relayed to another node's
+    /// session; clients are told the server went away.
     pub fn close_all(&self, reason: CloseReason) {
         for session in self.registry.all() {
             session.do_send(CloseSession(reason));
         }
+        self.relayed.close_all(reason);
     }
 
     /// Closes every session and waits, at most `grace`, until every session and WebSocket

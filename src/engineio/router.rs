@@ -5,10 +5,15 @@
 //! request whose session lives elsewhere is handed to the router, which carries it to the owner
 //! and brings its answer back. Engine.IO knows nothing of how (the cluster layer uses Redis).
 
+use std::sync::Arc;
+
 use actix_web::http::header::HeaderMap;
 use actix_web::http::{Method, StatusCode};
 use actix_web::web::Bytes;
 use futures_util::future::BoxFuture;
+
+use super::relay::RelayUplink;
+use super::sink::TransportSink;
 
 /// A polling request of a session owned by another node, as the owner will serve it.
 #[derive(Debug, Clone)]
@@ -40,7 +45,8 @@ pub enum ForwardError {
     /// No live node carries this tag (it died, or the id is forged): the session is unknown.
     #[error("no live node owns this session")]
     NoOwner,
-    /// Too many requests of this node are already waiting for other nodes.
+    /// Too many requests of this node are already waiting for other nodes (or, for a relay, it
+    /// relays as many WebSockets as it may).
     #[error("too many forwarded requests")]
     Busy,
     /// The owner did not answer in time, or the link between the nodes is down.
@@ -59,4 +65,13 @@ pub trait SessionRouter: Send + Sync + 'static {
         owner: &str,
         request: ForwardedRequest,
     ) -> BoxFuture<'static, Result<ForwardedResponse, ForwardError>>;
+    /// Relays a WebSocket upgrade of session `sid` (owned by the node tagged `owner`) that
+    /// landed here: the owner's frames are written to `client`, and the client's go to the
+    /// answered uplink. An owner that turns out dead or without the session closes `client`.
+    fn relay(
+        &self,
+        owner: &str,
+        sid: &str,
+        client: Arc<dyn TransportSink>,
+    ) -> Result<Box<dyn RelayUplink>, ForwardError>;
 }

@@ -40,6 +40,21 @@ impl CloseReason {
             CloseReason::ServerShutdown => "server shutting down",
         }
     }
+
+    /// The reason [`as_str`](Self::as_str) names (a relay carries reasons between nodes so).
+    pub fn from_name(name: &str) -> Option<CloseReason> {
+        [
+            CloseReason::TransportClose,
+            CloseReason::TransportError,
+            CloseReason::PingTimeout,
+            CloseReason::PayloadTooLarge,
+            CloseReason::SlowConsumer,
+            CloseReason::ServerClose,
+            CloseReason::ServerShutdown,
+        ]
+        .into_iter()
+        .find(|reason| reason.as_str() == name)
+    }
 }
 
 /// The two Engine.IO transports.

@@ -3,6 +3,8 @@
 //! opened on one node is served through the other: requests alternate between them across
 //! several ping intervals, a GET cut on the wrong node ends the transport at once on the owner,
 //! and forged ids, dead nodes, floods and oversized bodies get the answers a single node gives.
+//! A WebSocket upgrade that lands on the other node is relayed to the owner: it upgrades,
+//! carries messages and heartbeats both ways, and ends with either side or either node.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,8 +12,9 @@ use std::time::Duration;
 use actix::Actor;
 use actix_web::dev::ServerHandle;
 use actix_web::http::StatusCode;
+use agora::cluster::forward::RELAY_WATCH;
 use agora::cluster::{ForwardOptions, Forwarder};
-use agora::engineio::{Engine, EngineConfig};
+use agora::engineio::{CloseReason, Engine, EngineConfig};
 use agora::hub::{ChatServer, LocalAdapter};
 use agora::socketio::SocketIoConfig;
 use serde_json::Value;
@@ -19,7 +22,9 @@ use tokio::io::AsyncWriteExt;
 
 use crate::cluster::REDIS;
 use crate::common::redis_proxy::Proxy;
-use crate::common::{get, post, quiet_engine, serve_socket_io, within_wait, Polling, WAIT};
+use crate::common::{
+    get, post, quiet_engine, serve_socket_io, within_wait, Polling, Ws, WsFrame, WAIT,
+};
 
 /// Engine.IO's packet separator in a polling payload.
 const SEPARATOR: char = '\u{1e}';
@@ -71,6 +76,14 @@ impl ForwardNode {
 
     fn base(&self) -> String {
         format!("http://127.0.0.1:{}/socket.io/", self.port)
+    }
+
+    /// The URL of a WebSocket upgrading session `sid` on this node.
+    fn ws_url(&self, sid: &str) -> String {
+        format!(
+            "ws://127.0.0.1:{}/socket.io/?EIO=4&transport=websocket&sid={sid}",
+            self.port
+        )
     }
 
     /// The URL of session `sid`'s polling requests on this node.
@@ -334,6 +347,230 @@ async fn an_owner_serving_too_many_forwarded_requests_answers_503() {
         .expect("GET task");
     assert_eq!(status, StatusCode::OK);
     assert!(body.starts_with("40{"), "{body}");
+    owner.stop().await;
+    entry.stop().await;
+}
+
+/// WebSocket close code of a transport error (a relay that cannot go on).
+const CLOSE_PROTOCOL: u16 = 1002;
+/// WebSocket close code of a refused relay (the node relays as many as it may).
+const CLOSE_POLICY: u16 = 1008;
+/// WebSocket close code of a server going away.
+const CLOSE_AWAY: u16 = 1001;
+/// How long a polling GET is given to reach its node before the probe that releases it.
+const GET_LEAD: Duration = Duration::from_millis(150);
+
+/// Waits until `engine` has no session left.
+async fn until_empty(what: &str, engine: &Engine) {
+    within_wait(what, async {
+        while !engine.registry().is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+}
+
+/// Upgrades `session` (polling on its own node) over a WebSocket opened on `entry`, as
+/// socket.io-client does: a GET waits, the probe is answered, polling pauses (the waiting GET is
+/// released; a ping it carries is answered over polling), then the upgrade packet.
+async fn upgrade_through(entry: &ForwardNode, session: &Polling) -> Ws {
+    let poll = session.pending_get(GET_LEAD).await;
+    let mut ws = Ws::connect(&entry.ws_url(&session.sid)).await;
+    ws.send_text("2probe").await;
+    assert_eq!(ws.recv().await, WsFrame::Text("3probe".into()));
+    let (status, body) = within_wait("the paused GET", poll).await.expect("GET task");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for packet in packets(&body) {
+        match packet.as_str() {
+            "6" => {}
+            "2" => assert_eq!(session.post("3").await.0, StatusCode::OK),
+            other => panic!("unexpected packet while pausing: {other}"),
+        }
+    }
+    ws.send_text("5").await;
+    ws
+}
+
+#[actix_rt::test]
+async fn an_upgrade_landing_on_another_node_is_relayed_and_heartbeats_go_on() {
+    let key = fresh_key();
+    let config = EngineConfig {
+        ping_interval: SHORT_PING,
+        // Pings every 300 ms: without pongs carried back the session ends within 1.3 s, well
+        // before the five pings below.
+        ping_timeout: Duration::from_secs(1),
+        ..EngineConfig::default()
+    };
+    let owner = ForwardNode::start(&key, config.clone()).await;
+    let entry = ForwardNode::start(&key, config).await;
+    let session = Polling::open(&owner.base()).await;
+    connect(&session).await;
+    let mut ws = upgrade_through(&entry, &session).await;
+    let (mut pings, mut sent) = (0, 0);
+    while pings < 5 {
+        sent += 1;
+        ws.send_text(&format!("42[\"message\",{sent}]")).await;
+        loop {
+            match ws.recv().await {
+                WsFrame::Text(text) if text == "2" => {
+                    pings += 1;
+                    ws.send_text("3").await;
+                }
+                WsFrame::Text(text) => {
+                    assert_eq!(text, format!("42[\"message-back\",{sent}]"), "in order");
+                    break;
+                }
+                other => panic!("after {sent} messages and {pings} pings: {other:?}"),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        owner.engine.registry().len(),
+        1,
+        "the session lives on its node"
+    );
+    assert_eq!(entry.engine.registry().len(), 0, "and nowhere else");
+    let (status, body) = session.get().await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "polling after the upgrade: {body}"
+    );
+    owner.stop().await;
+    entry.stop().await;
+}
+
+#[actix_rt::test]
+async fn a_relay_closes_both_ways_and_unknown_sessions_are_refused() {
+    let key = fresh_key();
+    let owner = ForwardNode::start(&key, quiet_engine()).await;
+    let entry = ForwardNode::start(&key, quiet_engine()).await;
+    // The client goes: its session ends on the owner at once (pings are 30 s apart).
+    let session = Polling::open(&owner.base()).await;
+    connect(&session).await;
+    let ws = upgrade_through(&entry, &session).await;
+    drop(ws);
+    until_empty("the session to end with its relayed socket", &owner.engine).await;
+    // The session ends: the entry node closes the socket with the session's reason.
+    let session = Polling::open(&owner.base()).await;
+    connect(&session).await;
+    let mut ws = upgrade_through(&entry, &session).await;
+    ws.send_text("42[\"message\",1]").await;
+    assert_eq!(
+        ws.recv().await,
+        WsFrame::Text("42[\"message-back\",1]".into())
+    );
+    owner.engine.close_all(CloseReason::ServerShutdown);
+    assert_eq!(ws.expect_close().await, Some(CLOSE_AWAY));
+    // The entry node shuts down: it closes the relayed socket too, and the session ends.
+    let session = Polling::open(&owner.base()).await;
+    connect(&session).await;
+    let mut ws = upgrade_through(&entry, &session).await;
+    ws.send_text("42[\"message\",2]").await;
+    assert_eq!(
+        ws.recv().await,
+        WsFrame::Text("42[\"message-back\",2]".into()),
+        "upgraded before the shutdown"
+    );
+    entry.engine.close_all(CloseReason::ServerShutdown);
+    assert_eq!(ws.expect_close().await, Some(CLOSE_AWAY));
+    until_empty(
+        "the session to end with the entry node's shutdown",
+        &owner.engine,
+    )
+    .await;
+    // Another session of the owner's tag that does not exist, and a tag no node has.
+    let tag = session.sid.split('.').next().expect("a tagged id");
+    for sid in [
+        format!("{tag}.AAAAAAAAAAAAAAAAAAAA"),
+        "nobody00.AAAAAAAAAAAAAAAAAAAA".to_string(),
+    ] {
+        let mut ws = Ws::connect(&entry.ws_url(&sid)).await;
+        assert_eq!(ws.expect_close().await, Some(CLOSE_PROTOCOL), "{sid}");
+    }
+    owner.stop().await;
+    entry.stop().await;
+}
+
+#[actix_rt::test]
+async fn a_relay_ends_when_either_node_dies() {
+    let key = fresh_key();
+    // Pings every 300 ms, but a silent client would last 30 s more: only the relay's own
+    // failure can end these sessions within the wait.
+    let config = EngineConfig {
+        ping_interval: SHORT_PING,
+        ..quiet_engine()
+    };
+    // The entry node dies: the owner's next ping finds nobody to carry it.
+    let mut entry_link = Proxy::start().await;
+    let owner = ForwardNode::start(&key, config.clone()).await;
+    let entry = ForwardNode::start_with(&key, &entry_link.url(), config.clone(), |_| {}).await;
+    let session = Polling::open(&owner.base()).await;
+    connect(&session).await;
+    let mut ws = upgrade_through(&entry, &session).await;
+    ws.send_text("42[\"message\",1]").await;
+    assert_eq!(
+        ws.recv_data().await,
+        WsFrame::Text("42[\"message-back\",1]".into())
+    );
+    entry_link.cut().await;
+    until_empty("the owner to notice the entry node's death", &owner.engine).await;
+    // And the entry node, cut from Redis, closes the socket it can no longer relay.
+    assert_eq!(ws.expect_close().await, Some(CLOSE_PROTOCOL));
+    entry.stop().await;
+    // The owner dies while nothing crosses the relay (pings 30 s apart): the entry node's watch
+    // (every RELAY_WATCH) finds nobody on its channel, and closes the socket.
+    assert!(RELAY_WATCH < WAIT);
+    let mut owner_link = Proxy::start().await;
+    let doomed = ForwardNode::start_with(&key, &owner_link.url(), quiet_engine(), |_| {}).await;
+    let session = Polling::open(&doomed.base()).await;
+    connect(&session).await;
+    let mut ws = upgrade_through(&owner, &session).await;
+    ws.send_text("42[\"message\",2]").await;
+    assert_eq!(
+        ws.recv().await,
+        WsFrame::Text("42[\"message-back\",2]".into()),
+        "upgraded before the death"
+    );
+    owner_link.cut().await;
+    assert_eq!(ws.expect_close().await, Some(CLOSE_PROTOCOL));
+    doomed.stop().await;
+    owner.stop().await;
+}
+
+#[actix_rt::test]
+async fn a_node_past_its_relay_bound_closes_further_relayed_sockets() {
+    let key = fresh_key();
+    let owner = ForwardNode::start(&key, quiet_engine()).await;
+    let entry = ForwardNode::start_with(&key, REDIS, quiet_engine(), |options| {
+        options.max_relays = 1;
+    })
+    .await;
+    let first = Polling::open(&owner.base()).await;
+    connect(&first).await;
+    let mut relayed = upgrade_through(&entry, &first).await;
+    let second = Polling::open(&owner.base()).await;
+    let mut refused = Ws::connect(&entry.ws_url(&second.sid)).await;
+    assert_eq!(refused.expect_close().await, Some(CLOSE_POLICY));
+    // The first relay goes on, and the refused session still polls on its node.
+    relayed.send_text("42[\"message\",1]").await;
+    assert_eq!(
+        relayed.recv().await,
+        WsFrame::Text("42[\"message-back\",1]".into())
+    );
+    assert_eq!(second.post("40").await.0, StatusCode::OK);
+    // Once the first relay ends, its place is free again.
+    drop(relayed);
+    within_wait("the first session to end with its relay", async {
+        while owner.engine.registry().len() > 1 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let mut ws = Ws::connect(&entry.ws_url(&second.sid)).await;
+    ws.send_text("2probe").await;
+    assert_eq!(ws.recv().await, WsFrame::Text("3probe".into()));
     owner.stop().await;
     entry.stop().await;
 }

@@ -13,8 +13,9 @@ use super::owner::{self, Incoming};
 use super::sender;
 use super::state::Shared;
 use super::wire::{self, Header};
+use super::{relay_entry, relay_owner};
 use crate::cluster::connection::{open_pubsub, with_timeout, Backoff, HEALTH_INTERVAL};
-use crate::engineio::{Engine, ForwardedResponse};
+use crate::engineio::{CloseReason, Engine, ForwardedResponse, Frame};
 
 /// Subscribes this node's channel on a fresh pub/sub connection.
 pub(super) async fn subscribe(shared: &Shared) -> Result<(PubSubSink, PubSubStream), String> {
@@ -38,6 +39,9 @@ pub(super) async fn run(shared: Arc<Shared>, engine: Engine, first: (PubSubSink,
             backoff.reset();
             let reason = listen(&shared, &engine, sink, stream).await;
             tracing::warn!(%reason, "lost the forwarding subscription; reconnecting");
+            // Relayed frames published meanwhile are lost: no relay can go on in order.
+            relay_entry::lose(&shared, None);
+            relay_owner::lose(&shared, None);
         }
         tokio::time::sleep(backoff.next()).await;
         match subscribe(&shared).await {
@@ -122,5 +126,35 @@ fn on_message(shared: &Arc<Shared>, engine: &Engine, payload: &[u8]) {
             sender::answered(shared, id, response);
         }
         Header::Cancel { id, from } => owner::cancel(shared, from, id),
+        Header::RelayOpen { relay, from, sid } => {
+            relay_owner::open(shared, engine, from, relay, &sid);
+        }
+        Header::RelayUp { relay, from, close } => {
+            let Some((frames, close)) = relayed(body, close) else {
+                return;
+            };
+            relay_owner::up(shared, &(from, relay), frames, close);
+        }
+        Header::RelayDown { relay, close } => {
+            let Some((frames, close)) = relayed(body, close) else {
+                return;
+            };
+            relay_entry::down(shared, relay, frames, close);
+        }
     }
+}
+
+/// The frames and close reason of a relay message, unless they cannot be read.
+fn relayed(body: &[u8], close: Option<String>) -> Option<(Vec<Frame>, Option<CloseReason>)> {
+    let frames = match wire::decode_frames(body) {
+        Ok(frames) => frames,
+        Err(error) => {
+            tracing::debug!(%error, "ignoring a malformed relay message");
+            return None;
+        }
+    };
+    // An unknown reason (a newer node's) still ends the relay.
+    let close =
+        close.map(|name| CloseReason::from_name(&name).unwrap_or(CloseReason::TransportError));
+    Some((frames, close))
 }

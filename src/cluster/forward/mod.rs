@@ -17,11 +17,18 @@
 //! - `state`: what the parts share, and publishing;
 //! - `sender`: this node's requests, waiting for their answers, bounded in number;
 //! - `owner`: other nodes' requests, served here;
-//! - `listener`: the subscription that feeds both, reconnected with backoff.
+//! - `relay_entry`, `relay_owner`: WebSocket upgrades relayed from the node they reached to the
+//!   session's owner, each direction an `outbox` publishing its frames in order; `relay_watch`
+//!   ends the relays of a node that died while they were quiet;
+//! - `listener`: the subscription that feeds them all, reconnected with backoff.
 
 mod listener;
 mod options;
+mod outbox;
 mod owner;
+mod relay_entry;
+mod relay_owner;
+mod relay_watch;
 mod sender;
 mod state;
 mod wire;
@@ -39,9 +46,16 @@ use tokio::sync::Semaphore;
 
 use super::connection::{redact, with_timeout};
 use super::ClusterError;
-use crate::engineio::{Engine, ForwardError, ForwardedRequest, ForwardedResponse, SessionRouter};
+use crate::engineio::{
+    Engine, ForwardError, ForwardedRequest, ForwardedResponse, RelayUplink, SessionRouter,
+    TransportSink,
+};
 use crate::sync::lock;
-pub use options::{ForwardOptions, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_SERVED, FORWARD_SLACK};
+pub use options::{
+    ForwardOptions, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_RELAYS, DEFAULT_MAX_SERVED,
+    DEFAULT_RELAY_MAX_BYTES, DEFAULT_RELAY_MAX_FRAMES, FORWARD_SLACK,
+};
+pub use relay_watch::RELAY_WATCH;
 use state::Shared;
 
 /// Random bytes of a node tag (8 URL-safe characters).
@@ -84,6 +98,8 @@ impl Forwarder {
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
             served: Mutex::new(HashMap::new()),
+            entries: Mutex::new(HashMap::new()),
+            owned: Mutex::new(HashMap::new()),
         });
         let subscription = listener::subscribe(&shared).await.map_err(|reason| {
             tracing::error!(%reason, "cannot subscribe the forwarding channel");
@@ -106,6 +122,7 @@ impl Forwarder {
             engine,
             subscription,
         ));
+        actix_rt::spawn(relay_watch::run(Arc::clone(&self.shared)));
     }
 }
 
@@ -124,5 +141,14 @@ impl SessionRouter for Forwarder {
             owner.to_string(),
             request,
         ))
+    }
+
+    fn relay(
+        &self,
+        owner: &str,
+        sid: &str,
+        client: Arc<dyn TransportSink>,
+    ) -> Result<Box<dyn RelayUplink>, ForwardError> {
+        relay_entry::open(&self.shared, owner, sid, client)
     }
 }

@@ -10,6 +10,13 @@ use crate::cluster::wire::DEFAULT_KEY;
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1_024;
 /// Default bound of other nodes' requests served here at once.
 pub const DEFAULT_MAX_SERVED: usize = 4_096;
+/// Default bound of WebSockets relayed through this node at once (as entry and as owner).
+pub const DEFAULT_MAX_RELAYS: usize = 4_096;
+/// Default bound of one relay's bytes waiting to be published, each way; past it the side that
+/// cannot keep up is closed as a slow consumer.
+pub const DEFAULT_RELAY_MAX_BYTES: usize = 1 << 20;
+/// Default bound of one relay's frames waiting to be published, each way.
+pub const DEFAULT_RELAY_MAX_FRAMES: usize = 1_024;
 /// Added to the longest a GET may be held (the ping interval) to get the forwarding timeout:
 /// room for two trips through Redis on a loaded machine.
 pub const FORWARD_SLACK: Duration = Duration::from_secs(5);
@@ -28,6 +35,12 @@ pub struct ForwardOptions {
     pub max_served: usize,
     /// Time allowed to connect to Redis and for each command.
     pub connect_timeout: Duration,
+    /// Most WebSockets relayed through this node at once; more are closed at once.
+    pub max_relays: usize,
+    /// Most bytes of one relay waiting to be published, each way.
+    pub relay_max_bytes: usize,
+    /// Most frames of one relay waiting to be published, each way.
+    pub relay_max_frames: usize,
 }
 
 impl ForwardOptions {
@@ -39,6 +52,9 @@ impl ForwardOptions {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             max_served: DEFAULT_MAX_SERVED,
             connect_timeout: Duration::from_secs(3),
+            max_relays: DEFAULT_MAX_RELAYS,
+            relay_max_bytes: DEFAULT_RELAY_MAX_BYTES,
+            relay_max_frames: DEFAULT_RELAY_MAX_FRAMES,
         }
     }
 }

@@ -11,8 +11,9 @@ use tokio::sync::{oneshot, Semaphore};
 use tokio::task::AbortHandle;
 
 use super::options::ForwardOptions;
+use super::relay_entry::EntryRelay;
 use super::wire::{self, Header};
-use crate::engineio::{ForwardError, ForwardedResponse};
+use crate::engineio::{ForwardError, ForwardedResponse, RelayedSocket};
 use crate::sync::lock;
 
 /// A request another node forwarded here, while it is served: (that node's tag, its request id).
@@ -38,9 +39,20 @@ pub(super) struct Shared {
     pub(super) in_flight: Arc<Semaphore>,
     /// Other nodes' requests being served here, so a cancellation can stop them.
     pub(super) served: Mutex<HashMap<ServedKey, AbortHandle>>,
+    /// WebSockets of other nodes' sessions accepted here, by relay id.
+    pub(super) entries: Mutex<HashMap<u64, EntryRelay>>,
+    /// WebSockets accepted by other nodes for this node's sessions, by (that node's tag, its
+    /// relay id).
+    pub(super) owned: Mutex<HashMap<ServedKey, RelayedSocket>>,
 }
 
 impl Shared {
+    /// Whether this node relays as many WebSockets as it may (as entry and as owner).
+    pub(super) fn relays_full(&self) -> bool {
+        let relays = lock(&self.entries).len() + lock(&self.owned).len();
+        relays >= self.options.max_relays
+    }
+
     /// Publishes a message to the node tagged `to`; answers how many listened (0: no such node).
     pub(super) async fn publish(
         &self,
@@ -60,6 +72,24 @@ impl Shared {
             lock(&self.publisher).take();
             ForwardError::Unreachable
         })
+    }
+
+    /// How many subscribers each of `channels` has (PUBSUB NUMSUB), in order; `None` if Redis
+    /// did not answer.
+    pub(super) async fn subscribers(&self, channels: &[String]) -> Option<Vec<usize>> {
+        let mut connection = self.connection().await.ok()?;
+        let counts = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(channels)
+            .query_async::<Vec<(String, usize)>>(&mut connection)
+            .await;
+        match counts {
+            Ok(counts) => Some(counts.into_iter().map(|(_, count)| count).collect()),
+            Err(error) => {
+                tracing::debug!(%error, "cannot count the listeners of relayed nodes");
+                None
+            }
+        }
     }
 
     /// The publishing connection, reopened if the last one failed.

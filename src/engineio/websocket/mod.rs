@@ -36,6 +36,8 @@ use super::connection::EngineConnection;
 use super::error::EngineError;
 use super::handler::Handshake;
 use super::packet::{Frame, Message, Packet};
+use super::relay::{RelayUplink, RelayedHere};
+use super::router::SessionRouter;
 use super::session::{BeginProbe, CheckUpgrade, EngineSession, Incoming, TransportClosed};
 use super::sink::{SinkFull, TransportSink};
 use super::traffic::count_inbound;
@@ -44,6 +46,11 @@ use super::Engine;
 
 /// Source of WebSocket transport ids (0 is the polling transport).
 static NEXT_TRANSPORT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh WebSocket transport id (a relayed WebSocket's on its owner takes one too).
+pub(super) fn next_transport_id() -> TransportId {
+    NEXT_TRANSPORT_ID.fetch_add(1, Ordering::Relaxed)
+}
 
 thread_local! {
     /// The WebSocket on this thread that is handing a message to its connection, if any (see
@@ -115,7 +122,8 @@ fn keep_as_reply(id: TransportId, frames: Frames, compress: bool) -> Option<Fram
 }
 
 /// Serves a WebSocket handshake for Engine.IO: opens a new session on it, probes an upgrade of
-/// the polling session it names, or answers with the protocol's error.
+/// the polling session it names (relayed to the session's node when that is another one), or
+/// answers with the protocol's error.
 pub async fn serve(engine: &Engine, upgrade: WsUpgrade) {
     match route(engine, &upgrade).await {
         Ok(role) => start(engine, role, upgrade),
@@ -147,10 +155,22 @@ async fn route(engine: &Engine, upgrade: &WsUpgrade) -> Result<Role, EngineError
                 handshake: Box::new(handshake),
             })
         }
-        Some(sid) => Ok(match session_to_upgrade(engine, &sid).await? {
-            Some(session) => Role::Attached(session),
-            None => Role::Refused,
-        }),
+        Some(sid) => {
+            // Another node's session: only its owner knows whether it can upgrade; the relay
+            // asks there.
+            if let Some((router, owner)) = engine.owner_elsewhere(&sid) {
+                return Ok(Role::Relaying {
+                    router: Arc::clone(router),
+                    owner: owner.to_string(),
+                    sid: sid.clone(),
+                    here: engine.relayed.clone(),
+                });
+            }
+            Ok(match session_to_upgrade(engine, &sid).await? {
+                Some(session) => Role::Attached(session),
+                None => Role::Refused,
+            })
+        }
     }
 }
 
@@ -180,7 +200,7 @@ fn start(engine: &Engine, role: Role, upgrade: WsUpgrade) {
         }
     };
     let connection = WsConnection {
-        id: NEXT_TRANSPORT_ID.fetch_add(1, Ordering::Relaxed),
+        id: next_transport_id(),
         held: matches!(role, Role::Fresh { .. }).then(Vec::new),
         role,
         max_queue: engine.config.max_queue,
@@ -208,6 +228,18 @@ enum Role {
     },
     /// Carries packets for this session.
     Attached(Addr<EngineSession>),
+    /// Not started yet: relays an upgrade of session `sid` of the node tagged `owner`.
+    Relaying {
+        router: Arc<dyn SessionRouter>,
+        owner: String,
+        sid: String,
+        here: RelayedHere,
+    },
+    /// Relays the client's frames to another node's session (and that node's frames here).
+    Relayed {
+        uplink: Box<dyn RelayUplink>,
+        here: RelayedHere,
+    },
     /// Between `Fresh` and `Attached`.
     Starting,
     /// Closed as soon as it opens.
@@ -300,6 +332,31 @@ impl WsConnection {
         }
     }
 
+    /// Whether this socket relays another node's session.
+    fn relayed(&self) -> bool {
+        matches!(self.role, Role::Relayed { .. })
+    }
+
+    /// Hands a client's frame to the owner of a relayed session.
+    fn relay(&mut self, frame: Frame, ctx: &mut WsContext<Self>) {
+        let Role::Relayed { uplink, .. } = &mut self.role else {
+            return;
+        };
+        if !self.closing && uplink.send(frame).is_err() {
+            tracing::warn!("a relayed WebSocket's client sends faster than the relay carries");
+            self.fail(CloseReason::SlowConsumer, ctx);
+        }
+    }
+
+    /// Tells a relayed session's owner, once, that the socket ends.
+    fn end_relay(&mut self, reason: CloseReason) {
+        if let Role::Relayed { uplink, here } = &mut self.role {
+            uplink.close(reason);
+            here.remove(self.id);
+            self.role = Role::Starting;
+        }
+    }
+
     /// Tells the session why the transport ends and closes the socket.
     fn fail(&mut self, reason: CloseReason, ctx: &mut WsContext<Self>) {
         self.fail_with(reason, close_code(reason), ctx);
@@ -309,6 +366,7 @@ impl WsConnection {
     fn fail_with(&mut self, reason: CloseReason, code: CloseCode, ctx: &mut WsContext<Self>) {
         self.closing = true;
         self.release(reason);
+        self.end_relay(reason);
         if let Role::Attached(session) = &self.role {
             session.do_send(TransportClosed {
                 from: self.id,
@@ -365,7 +423,23 @@ impl Actor for WsConnection {
                 session.do_send(BeginProbe { id: self.id, sink });
                 self.role = Role::Attached(session);
             }
-            Role::Starting | Role::Refused => {
+            Role::Relaying {
+                router,
+                owner,
+                sid,
+                here,
+            } => match router.relay(&owner, &sid, Arc::clone(&sink) as Arc<dyn TransportSink>) {
+                Ok(uplink) => {
+                    here.insert(self.id, sink);
+                    self.role = Role::Relayed { uplink, here };
+                }
+                Err(error) => {
+                    tracing::warn!(%error, sid, owner, "cannot relay a WebSocket upgrade");
+                    ctx.close(CloseCode::Policy);
+                    ctx.stop();
+                }
+            },
+            Role::Starting | Role::Refused | Role::Relayed { .. } => {
                 ctx.close(CloseCode::Policy);
                 ctx.stop();
             }
@@ -374,6 +448,7 @@ impl Actor for WsConnection {
 
     fn stopped(&mut self, _: &mut Self::Context) {
         self.release(CloseReason::TransportClose);
+        self.end_relay(CloseReason::TransportClose);
         if let Role::Attached(session) = &self.role {
             session.do_send(TransportClosed {
                 from: self.id,
@@ -386,6 +461,14 @@ impl Actor for WsConnection {
 impl StreamHandler<Result<WsMessage, WsError>> for WsConnection {
     fn handle(&mut self, item: Result<WsMessage, WsError>, ctx: &mut Self::Context) {
         let failure = match item {
+            Ok(WsMessage::Text(text)) if self.relayed() => {
+                self.relay(Frame::Text(text), ctx);
+                return;
+            }
+            Ok(WsMessage::Binary(bytes)) if self.relayed() => {
+                self.relay(Frame::Binary(bytes), ctx);
+                return;
+            }
             Ok(WsMessage::Text(text)) => {
                 self.deliver_text(text, ctx);
                 return;
@@ -448,7 +531,8 @@ impl Handler<Command> for WsConnection {
                 }
             }
             Command::Close(reason) => {
-                // The session is gone: stop reporting to it.
+                // The session is gone (or its relay ended): stop reporting to it.
+                self.end_relay(reason);
                 self.role = Role::Starting;
                 self.closing = true;
                 self.release(reason);

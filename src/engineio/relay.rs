@@ -1,0 +1,107 @@
+//! WebSocket upgrades relayed between nodes: a client's upgrade that lands on another node than
+//! its session's is accepted there and carried to the owner through the [`SessionRouter`].
+//!
+//! The entry node writes the client's frames to a [`RelayUplink`] (the router carries them to the
+//! owner) and gives the router the socket's [`TransportSink`] for the owner's frames. The owner
+//! attaches the relay to its session with [`Engine::attach_relay`], which answers a
+//! [`RelayedSocket`]: the session probes and upgrades to it as to a local WebSocket.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use actix::Addr;
+
+use super::error::EngineError;
+use super::packet::{Frame, Message, Packet};
+use super::session::{BeginProbe, EngineSession, Incoming, TransportClosed};
+use super::sink::{SinkFull, TransportSink};
+use super::types::{CloseReason, TransportId};
+use super::Engine;
+
+#[cfg(doc)]
+use super::router::SessionRouter;
+
+/// The entry node's end of a relayed WebSocket: carries the client's frames to the owner.
+pub trait RelayUplink: Send + 'static {
+    /// Hands one frame of the client to the owner; an error means the relay's buffer is full.
+    fn send(&mut self, frame: Frame) -> Result<(), SinkFull>;
+    /// The client's socket ended for `reason` (the owner's session is told).
+    fn close(&mut self, reason: CloseReason);
+}
+
+/// The owner's end of a relayed WebSocket: a transport of one of this node's sessions.
+pub struct RelayedSocket {
+    id: TransportId,
+    session: Addr<EngineSession>,
+}
+
+impl RelayedSocket {
+    /// Hands a frame the client sent to the session, as its WebSocket would; a malformed packet
+    /// ends the transport as a protocol error.
+    pub fn deliver(&self, frame: Frame) {
+        let packet = match frame {
+            Frame::Text(text) => match Packet::decode_text(text) {
+                Ok(packet) => packet,
+                Err(error) => {
+                    tracing::warn!(%error, "malformed packet on a relayed WebSocket; closing it");
+                    self.closed(CloseReason::TransportError);
+                    return;
+                }
+            },
+            Frame::Binary(bytes) => Packet::Message(Message::Binary(bytes)),
+        };
+        self.session.do_send(Incoming {
+            from: self.id,
+            packets: vec![packet],
+        });
+    }
+
+    /// The client's socket (or the relay) ended for `reason`.
+    pub fn closed(&self, reason: CloseReason) {
+        self.session.do_send(TransportClosed {
+            from: self.id,
+            reason,
+        });
+    }
+}
+
+impl Engine {
+    /// Attaches a WebSocket relayed from another node to session `sid` of this node, as a probe
+    /// of its upgrade; the session's frames go to `sink`. A session that cannot upgrade now
+    /// closes `sink` at once, as it does a local WebSocket's.
+    pub fn attach_relay(
+        &self,
+        sid: &str,
+        sink: Arc<dyn TransportSink>,
+    ) -> Result<RelayedSocket, EngineError> {
+        let session = self.registry.get(sid).ok_or(EngineError::UnknownSid)?;
+        let id = super::websocket::next_transport_id();
+        session.do_send(BeginProbe { id, sink });
+        Ok(RelayedSocket { id, session })
+    }
+}
+
+/// The WebSockets this node relays to other nodes' sessions, by transport id, so that a shutdown
+/// closes them as it closes the sessions (they are none of this node's sessions).
+#[derive(Clone, Default)]
+pub(super) struct RelayedHere(Arc<Mutex<HashMap<TransportId, Arc<dyn TransportSink>>>>);
+
+impl RelayedHere {
+    /// A relayed socket starts.
+    pub(super) fn insert(&self, id: TransportId, sink: Arc<dyn TransportSink>) {
+        crate::sync::lock(&self.0).insert(id, sink);
+    }
+
+    /// A relayed socket ended.
+    pub(super) fn remove(&self, id: TransportId) {
+        crate::sync::lock(&self.0).remove(&id);
+    }
+
+    /// Closes every relayed socket (its owner's session is told the transport closed).
+    pub(super) fn close_all(&self, reason: CloseReason) {
+        let sinks: Vec<_> = crate::sync::lock(&self.0).values().cloned().collect();
+        for sink in sinks {
+            sink.close(reason);
+        }
+    }
+}
