@@ -23,6 +23,7 @@ mod socket;
 mod traffic;
 mod types;
 mod websocket;
+mod worker_inbox;
 
 use std::sync::Arc;
 
@@ -48,6 +49,7 @@ pub use sink::{SinkFull, TransportSink};
 pub use socket::{EngineSocket, SendError};
 pub use types::{CloseReason, CloseSession, Frames, SendOptions, TransportKind};
 pub use websocket::{echo as websocket_echo, LiveSockets, WsUpgrade};
+pub use worker_inbox::Fanout;
 
 /// The only protocol revision served.
 const PROTOCOL_VERSION: &str = "4";

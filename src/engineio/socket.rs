@@ -10,6 +10,7 @@ use super::sid::Sid;
 use super::sink::{SinkFull, TransportSink};
 use super::traffic::count_outbound;
 use super::types::{CloseReason, CloseSession, Frames, Outgoing, SendOptions};
+use super::worker_inbox::WorkerInbox;
 
 /// Why a frame could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +39,8 @@ struct Inner {
     overflowed: AtomicBool,
     /// The session's WebSocket, written to directly when the session started on it.
     direct: Option<Arc<dyn TransportSink>>,
+    /// The inbox of the worker thread the session runs on: frames from other threads go there.
+    inbox: Arc<WorkerInbox>,
 }
 
 impl EngineSocket {
@@ -47,6 +50,7 @@ impl EngineSocket {
         closing: Recipient<CloseSession>,
         label: Arc<OnceLock<String>>,
         direct: Option<Arc<dyn TransportSink>>,
+        inbox: Arc<WorkerInbox>,
     ) -> EngineSocket {
         EngineSocket {
             inner: Arc::new(Inner {
@@ -56,6 +60,7 @@ impl EngineSocket {
                 label,
                 overflowed: AtomicBool::new(false),
                 direct,
+                inbox,
             }),
         }
     }
@@ -76,8 +81,37 @@ impl EngineSocket {
     }
 
     /// Queues frames with send options: volatile frames the transport cannot take now are
-    /// dropped (answering `Ok`), never counted against the client.
+    /// dropped (answering `Ok`), never counted against the client. From another thread than the
+    /// session's, the frames go through its worker's inbox (see [`WorkerInbox`]).
     pub fn send_with(&self, frames: Frames, options: SendOptions) -> Result<(), SendError> {
+        let inbox = &self.inner.inbox;
+        if !inbox.is_current() {
+            if !self.inner.outgoing.connected() {
+                return Err(SendError::Closed);
+            }
+            return match inbox.send(self.clone(), frames, options) {
+                Ok(()) => Ok(()),
+                Err(_) if options.volatile => Ok(()),
+                Err(_) => Err(self.overflowed()),
+            };
+        }
+        inbox.before_local_send();
+        self.send_here(frames, options)
+    }
+
+    /// The inbox of the worker the session runs on.
+    pub(super) fn worker_inbox(&self) -> &Arc<WorkerInbox> {
+        &self.inner.inbox
+    }
+
+    /// Its worker fell too far behind to take more for this session: it closes as a slow
+    /// consumer.
+    pub(super) fn worker_behind(&self) {
+        let _ = self.overflowed();
+    }
+
+    /// [`Self::send_with`] on the session's own thread.
+    pub(super) fn send_here(&self, frames: Frames, options: SendOptions) -> Result<(), SendError> {
         if let Some(sink) = &self.inner.direct {
             if !self.inner.outgoing.connected() {
                 return Err(SendError::Closed);

@@ -11,7 +11,7 @@ use actix::prelude::*;
 use super::recovery_log::RecoveryLog;
 use super::room_index::{RoomIndex, Selection};
 use crate::accounts::Identity;
-use crate::engineio::{CloseReason, EngineSocket, Frame, Frames};
+use crate::engineio::{CloseReason, EngineSocket, Fanout, Frame, Frames};
 use crate::socketio::packet::Packet;
 use crate::socketio::{
     AckReport, BroadcastOptions, FetchedSocket, NewSocket, Orphaned, Parser, PendingAcks,
@@ -308,13 +308,14 @@ impl ChatServer {
         let Some(ns) = self.namespaces.get(nsp) else {
             return 0;
         };
-        ns.index.select(Selection::from(options), |id, member, _| {
+        // One hand-off per worker thread, not per socket (engineio's `WorkerInbox`).
+        let mut fanout = Fanout::new(Frames::Shared(Arc::clone(frames)), options.send);
+        let reached = ns.index.select(Selection::from(options), |id, member, _| {
             before_send(id, member);
-            // A full queue closes that session; the others are not held up by it.
-            let _ = member
-                .engine
-                .send_with(Frames::Shared(Arc::clone(frames)), options.send);
-        })
+            fanout.add(&member.engine);
+        });
+        fanout.finish();
+        reached
     }
 
     /// Rooms with at least one member, over every namespace.

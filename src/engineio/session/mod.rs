@@ -22,6 +22,7 @@ use super::sink::TransportSink;
 use super::socket::EngineSocket;
 use super::traffic::{count_inbound, count_outbound};
 use super::types::{CloseReason, Frames, SendOptions, TransportId, TransportKind, POLLING};
+use super::worker_inbox::WorkerInbox;
 
 mod messages;
 pub use messages::*;
@@ -456,6 +457,7 @@ impl Actor for EngineSession {
                 address.recipient(),
                 Arc::clone(&self.label),
                 direct.clone(),
+                WorkerInbox::current(),
             );
             let connection = handler.on_open(socket, handshake);
             // The same holds the other way: such a session's WebSocket gives messages to the
