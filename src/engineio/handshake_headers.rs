@@ -105,6 +105,7 @@ impl fmt::Debug for HandshakeHeaders {
 mod tests {
     use super::*;
     use actix_web::http::header::{HeaderName, HeaderValue};
+    use actix_web::web::Bytes;
 
     fn headers() -> HandshakeHeaders {
         let mut map = HeaderMap::new();
@@ -143,10 +144,24 @@ mod tests {
     }
 
     #[test]
+    fn keeps_no_reference_to_the_request_buffer() {
+        // actix-http's header values are slices of the connection's 8 KiB read buffer: a
+        // handshake holding one kept that whole buffer for the session's life.
+        let buffer = Bytes::from(vec![b'v'; 8 << 10]);
+        let mut map = HeaderMap::new();
+        let value = HeaderValue::from_maybe_shared(buffer.slice(..4)).expect("a valid value");
+        map.insert(HeaderName::from_static("x-v"), value);
+        let headers = HandshakeHeaders::from(&map);
+        drop(map);
+        assert!(buffer.is_unique(), "the request buffer is still shared");
+        assert_eq!(headers.get("x-v"), Some(&b"vvvv"[..]));
+    }
+
+    #[test]
     fn holds_the_bytes_sent_and_nothing_else() {
         let headers = headers();
         // "x-tag:a\n" + "x-tag:b:c\n" + "origin:http://o.example\n" + "x-raw:café\n"
-        assert_eq!(headers.0.len(), 8 + 10 + 24 + 11);
+        assert_eq!(headers.0.len(), 8 + 10 + 24 + 12);
         assert!(HandshakeHeaders::default().is_empty());
         assert_eq!(HandshakeHeaders::default().iter().count(), 0);
     }
