@@ -1,8 +1,6 @@
 //! One client's Socket.IO connection: the per-session state that lives inside the Engine.IO session
 //! actor, decoding packets and routing them to the client's sockets, one per namespace.
 
-mod joined;
-
 // Small maps keyed by namespace or event name, looked up for every packet: a fast hash.
 use foldhash::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,9 +8,9 @@ use std::sync::{Arc, Mutex};
 use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
 
-use self::joined::Joined;
 use super::adapter::Claim;
 use super::decoder::Decoder;
+use super::joined::Joined;
 use super::namespace::Namespace;
 use super::packet::Packet;
 use super::socket::Socket;
