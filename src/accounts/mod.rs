@@ -16,7 +16,7 @@ use argon2::Argon2;
 use rand::seq::SliceRandom;
 
 pub use hashing::{GateError, HashGate, BUSY_RETRY_AFTER, QUEUE_PER_WORKER};
-pub use headers::{token_from_headers, SESSION_COOKIE};
+pub use headers::{token_from_handshake, token_from_headers, SESSION_COOKIE};
 pub use identity::{Identity, User};
 pub use names::{Password, Username};
 pub use token::{session_room, SessionToken, SESSION_ROOM_PREFIX};

@@ -213,13 +213,13 @@ pub fn describe_remote(nsp: &str, id: &str) -> Value {
 /// The handshake as Node's admin UI shows it; credentials in headers are redacted.
 fn serialize_handshake(handshake: &Handshake) -> Value {
     let mut headers = Map::new();
-    for (name, value) in &handshake.headers {
-        let shown = if REDACTED_HEADERS.contains(&name.as_str()) {
+    for (name, value) in handshake.headers.iter() {
+        let shown = if REDACTED_HEADERS.contains(&name) {
             "[redacted]".to_string()
         } else {
-            String::from_utf8_lossy(value.as_bytes()).into_owned()
+            String::from_utf8_lossy(value).into_owned()
         };
-        headers.insert(name.as_str().to_string(), Value::String(shown));
+        headers.insert(name.to_string(), Value::String(shown));
     }
     let header = |name: &str| {
         headers
@@ -263,7 +263,7 @@ mod tests {
         );
         Handshake {
             sid: Sid::random(),
-            headers,
+            headers: (&headers).into(),
             path: "/socket.io/".into(),
             query: "EIO=4&transport=polling".to_string(),
             secure: false,

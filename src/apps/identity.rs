@@ -8,7 +8,7 @@
 
 use serde_json::json;
 
-use crate::accounts::{session_room, token_from_headers, Accounts, Identity, SessionToken};
+use crate::accounts::{session_room, token_from_handshake, Accounts, Identity, SessionToken};
 use crate::socketio::{ConnectError, Socket};
 
 /// Resolves and stores the socket's identity. An explicit but invalid `auth.token` is refused;
@@ -29,7 +29,7 @@ pub async fn identify(accounts: &Accounts, socket: &Socket) -> Result<(), Connec
                 }
             }
         }
-        None => match token_from_headers(&socket.handshake().headers) {
+        None => match token_from_handshake(&socket.handshake().headers) {
             Some(token) => match accounts.user_for_token(&token).await {
                 Ok(Some(user)) => (Identity::User(user), Some(token)),
                 _ => (Identity::new_guest(), None),

@@ -8,9 +8,8 @@
 
 use std::net::SocketAddr;
 
-use actix_web::http::header::HeaderMap;
-
 use super::connection::EngineConnection;
+use super::handshake_headers::HandshakeHeaders;
 use super::sid::Sid;
 use super::socket::EngineSocket;
 use super::types::TransportKind;
@@ -20,8 +19,8 @@ use super::types::TransportKind;
 pub struct Handshake {
     /// The new session's id.
     pub sid: Sid,
-    /// Request headers (cookies, origin, user agent).
-    pub headers: HeaderMap,
+    /// Request headers (cookies, origin, user agent), kept compactly.
+    pub headers: HandshakeHeaders,
     /// The request's path (`/socket.io/`).
     pub path: String,
     /// The raw query string.

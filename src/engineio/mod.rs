@@ -10,6 +10,7 @@ mod error;
 mod forwarding;
 mod gzip;
 mod handler;
+mod handshake_headers;
 pub mod packet;
 pub mod payload;
 mod polling;
@@ -38,6 +39,7 @@ pub use config::*;
 pub use connection::EngineConnection;
 pub use error::{EngineError, PacketError};
 pub use handler::{EngineHandler, Handshake};
+pub use handshake_headers::HandshakeHeaders;
 pub use packet::{Frame, Message};
 pub use relay::{RelayUplink, RelayedSocket};
 pub use router::{ForwardError, ForwardedRequest, ForwardedResponse, SessionRouter};
@@ -240,18 +242,13 @@ impl Engine {
         peer: Option<std::net::SocketAddr>,
         transport: TransportKind,
     ) -> Handshake {
-        // A clone would keep actix's request-sized table (kilobytes) for the session's whole
-        // life; a map sized to the headers actually sent is a fraction of it.
-        let mut headers = HeaderMap::with_capacity(request_headers.len());
-        for (name, value) in request_headers {
-            headers.append(name.clone(), value.clone());
-        }
         Handshake {
             sid: match &self.router {
                 Some(router) => Sid::tagged(router.node_tag()),
                 None => Sid::random(),
             },
-            headers,
+            // Kept for the session's life: the bytes sent, not a header table.
+            headers: HandshakeHeaders::from(request_headers),
             path: path.to_string(),
             query: query.to_string(),
             // Served over plain TCP: TLS, if any, ends in front of this server.

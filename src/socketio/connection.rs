@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::adapter::Claim;
 use super::decoder::Decoder;
+use super::joined::Joined;
 use super::namespace::Namespace;
 use super::packet::Packet;
 use super::socket::Socket;
@@ -24,7 +25,7 @@ pub(crate) struct Connection {
     engine: EngineSocket,
     handshake: Arc<Handshake>,
     decoder: Decoder,
-    sockets: HashMap<String, Socket>,
+    sockets: Joined,
     /// Closes the connection if no namespace is joined in time; dropped once one is.
     connect_timer: Option<actix_rt::task::JoinHandle<()>>,
     /// Sockets whose session is being claimed from the cluster; created on the first claim.
@@ -58,7 +59,7 @@ impl Connection {
             server,
             engine,
             handshake: Arc::new(handshake),
-            sockets: HashMap::default(),
+            sockets: Joined::default(),
             connect_timer: Some(connect_timer),
             arriving: None,
         }
@@ -70,9 +71,9 @@ impl Connection {
             return;
         };
         let mut arrivals = lock(arriving);
-        arrivals.sockets.retain(|nsp, socket| match socket.take() {
+        arrivals.sockets.retain(|_, socket| match socket.take() {
             Some(socket) => {
-                self.sockets.insert(nsp.clone(), socket);
+                self.sockets.insert(socket);
                 false
             }
             None => true,
@@ -181,7 +182,7 @@ impl Connection {
                             auth,
                             &old,
                         );
-                        self.sockets.insert(nsp, socket.clone());
+                        self.sockets.insert(socket.clone());
                         ns.restore(socket, pid, offset, None, false);
                         return;
                     }
@@ -200,7 +201,7 @@ impl Connection {
             Arc::clone(&self.handshake),
             auth,
         );
-        self.sockets.insert(nsp, socket.clone());
+        self.sockets.insert(socket.clone());
         ns.connect(socket);
     }
 
@@ -269,7 +270,7 @@ impl Connection {
 
     fn protocol_violation(&mut self, what: &str) {
         tracing::warn!(sid = %self.engine.sid(), error = what, "Socket.IO protocol error; closing the connection");
-        for (_, socket) in self.sockets.drain() {
+        for socket in self.sockets.drain() {
             socket.on_disconnected(DisconnectReason::ParseError);
         }
         self.engine.close(CloseReason::TransportError);
@@ -296,13 +297,13 @@ impl EngineConnection for Connection {
         if let Some(arriving) = &self.arriving {
             let mut arrivals = lock(arriving);
             arrivals.closed = true;
-            for (nsp, socket) in arrivals.sockets.drain() {
+            for (_, socket) in arrivals.sockets.drain() {
                 if let Some(socket) = socket {
-                    self.sockets.insert(nsp, socket);
+                    self.sockets.insert(socket);
                 }
             }
         }
-        for (_, socket) in self.sockets.drain() {
+        for socket in self.sockets.drain() {
             socket.on_disconnected(DisconnectReason::Transport(reason));
         }
     }

@@ -13,6 +13,7 @@ mod connection;
 mod decoder;
 mod dynamic;
 mod error;
+mod joined;
 mod middleware;
 pub mod msgpack;
 mod msgpack_packet;

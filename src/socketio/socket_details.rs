@@ -103,15 +103,18 @@ impl SocketDetails {
 /// The handshake as Node's `socket.handshake` shows it, for a socket created at `now`.
 fn node_handshake(handshake: &Handshake, auth: &Value, now: SystemTime) -> Value {
     let mut headers = Map::new();
-    for name in handshake.headers.keys() {
-        let values: Vec<String> = handshake
-            .headers
-            .get_all(name)
-            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
-            .collect();
-        // Node joins repeated headers with ", " (cookies with "; ").
-        let separator = if name == "cookie" { "; " } else { ", " };
-        headers.insert(name.as_str().to_string(), json!(values.join(separator)));
+    for (name, value) in handshake.headers.iter() {
+        let value = String::from_utf8_lossy(value);
+        match headers.get_mut(name) {
+            Some(Value::String(joined)) => {
+                // Node joins repeated headers with ", " (cookies with "; ").
+                joined.push_str(if name == "cookie" { "; " } else { ", " });
+                joined.push_str(&value);
+            }
+            _ => {
+                headers.insert(name.to_string(), Value::String(value.into_owned()));
+            }
+        }
     }
     let url = if handshake.query.is_empty() {
         handshake.path.clone()
@@ -228,7 +231,7 @@ mod tests {
         );
         let handshake = Handshake {
             sid: Sid::random(),
-            headers,
+            headers: (&headers).into(),
             path: "/socket.io/".into(),
             query: "EIO=4&transport=polling&k=1&k=2&sp=a%20b".into(),
             secure: false,

@@ -68,8 +68,9 @@ pub struct EngineSession {
     sid: Sid,
     config: Arc<EngineConfig>,
     registry: Registry,
-    /// Builds the upper layer's connection once the actor has an address.
-    opener: Option<(Arc<dyn EngineHandler>, Handshake)>,
+    /// Builds the upper layer's connection once the actor has an address. Boxed: used once at
+    /// the start, it would otherwise keep a handshake's room in the actor for its whole life.
+    opener: Option<Box<(Arc<dyn EngineHandler>, Handshake)>>,
     connection: Option<Box<dyn EngineConnection>>,
     transport: Transport,
     probe: Option<Probe>,
@@ -97,7 +98,7 @@ impl EngineSession {
             sid: handshake.sid.clone(),
             config,
             registry,
-            opener: Some((handler, handshake)),
+            opener: Some(Box::new((handler, handshake))),
             connection: None,
             transport: Transport::Polling { waiting: None },
             probe: None,
@@ -434,7 +435,7 @@ impl Actor for EngineSession {
             self.config.allow_upgrades && self.transport_kind() == TransportKind::Polling;
         let open = self.open_frame(upgrades);
         self.push(Frames::One(open), SendOptions::default(), ctx);
-        if let Some((handler, handshake)) = self.opener.take() {
+        if let Some((handler, handshake)) = self.opener.take().map(|opener| *opener) {
             tracing::info!(
                 sid = %self.sid,
                 transport = handshake.transport.as_str(),
