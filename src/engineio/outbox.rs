@@ -9,9 +9,9 @@
 //! to the message it is handling) or while earlier ones still wait cost no wake-up.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::task::Waker;
+use std::task::{RawWakerVTable, Waker};
 
 use super::packet::Frame;
 use super::traffic::count_outbound;
@@ -38,16 +38,21 @@ pub(super) enum PushError {
 /// A session's outgoing frames, shared by its senders and its transport's writer.
 pub struct Outbox {
     state: Mutex<State>,
+    /// Frames waiting: changed only under the lock, read without it by a writer that parks.
+    queued: AtomicUsize,
     /// The writer waits for frames (its waker is in `state`). Cleared without the lock when the
     /// writer starts a turn, so that what it sends itself meanwhile wakes nobody.
     parked: AtomicBool,
+    /// The waker in `state` (its data and vtable; null when none), so that a writer parking
+    /// again with the same waker needs no lock.
+    parked_data: AtomicPtr<()>,
+    parked_vtable: AtomicPtr<RawWakerVTable>,
     max_frames: usize,
     max_bytes: usize,
 }
 
 struct State {
     waiting: Batch,
-    frames: usize,
     bytes: usize,
     /// Who takes the frames: a polling session's GET, or a WebSocket.
     writer: TransportKind,
@@ -65,13 +70,15 @@ impl Outbox {
         Outbox {
             state: Mutex::new(State {
                 waiting: Batch::default(),
-                frames: 0,
                 bytes: 0,
                 writer,
                 waker: None,
                 closed: false,
             }),
+            queued: AtomicUsize::new(0),
             parked: AtomicBool::new(false),
+            parked_data: AtomicPtr::new(std::ptr::null_mut()),
+            parked_vtable: AtomicPtr::new(std::ptr::null_mut()),
             max_frames,
             max_bytes,
         }
@@ -89,12 +96,12 @@ impl Outbox {
             if state.closed {
                 return Err(PushError::Closed);
             }
-            let parked = self.parked.load(Ordering::Relaxed);
-            if options.volatile && !state.writable(parked) {
+            let queued = self.queued.load(Ordering::Relaxed);
+            if options.volatile && !self.writable(state.writer, queued) {
                 return Ok(());
             }
-            let too_many = state.frames + count > self.max_frames;
-            let too_big = state.frames > 0 && state.bytes + bytes > self.max_bytes;
+            let too_many = queued + count > self.max_frames;
+            let too_big = queued > 0 && state.bytes + bytes > self.max_bytes;
             if too_many || too_big {
                 return if options.volatile {
                     Ok(())
@@ -102,13 +109,14 @@ impl Outbox {
                     Err(PushError::Full)
                 };
             }
-            state.frames += count;
+            // Counted before the flag is read (see `park_again`).
+            self.queued.store(queued + count, Ordering::SeqCst);
             state.bytes += bytes;
             state.waiting.push(Queued {
                 frames,
                 compress: options.compress,
             });
-            if parked && self.parked.swap(false, Ordering::Relaxed) {
+            if self.parked.load(Ordering::SeqCst) && self.parked.swap(false, Ordering::SeqCst) {
                 if let Some(waker) = &state.waker {
                     waker.wake_by_ref();
                 }
@@ -118,22 +126,58 @@ impl Outbox {
         Ok(())
     }
 
+    /// Whether the transport can take a frame now (see [`Outbox::push`]), `queued` waiting.
+    fn writable(&self, writer: TransportKind, queued: usize) -> bool {
+        match writer {
+            TransportKind::WebSocket => queued == 0,
+            TransportKind::Polling => self.parked.load(Ordering::SeqCst),
+        }
+    }
+
     /// Takes everything that waits. With `park`, an empty outbox keeps that waker and wakes it
     /// when frames arrive (the check and the parking under one lock, so no frame slips between).
     pub(super) fn take(&self, park: Option<&Waker>) -> Batch {
+        if park.is_some_and(|waker| self.park_again(waker)) {
+            return Batch::default();
+        }
         let mut state = crate::sync::lock(&self.state);
-        if state.frames == 0 {
+        if self.queued.load(Ordering::Relaxed) == 0 {
             if let Some(waker) = park {
                 if !state.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
                     state.waker = Some(waker.clone());
+                    self.parked_data
+                        .store(waker.data().cast_mut(), Ordering::Relaxed);
+                    let vtable: *const RawWakerVTable = waker.vtable();
+                    self.parked_vtable
+                        .store(vtable.cast_mut(), Ordering::Relaxed);
                 }
-                self.parked.store(true, Ordering::Relaxed);
+                self.parked.store(true, Ordering::SeqCst);
             }
             return Batch::default();
         }
-        state.frames = 0;
+        self.queued.store(0, Ordering::Relaxed);
         state.bytes = 0;
         std::mem::take(&mut state.waiting)
+    }
+
+    /// Parks `waker` without the lock when nothing waits and the outbox already holds that
+    /// waker (a writer between two turns). The flag is set before the count is read, and a sender
+    /// stores the count before it reads the flag (both sequentially consistent), so one of the two
+    /// sees the other: no frame is left without a wake.
+    fn park_again(&self, waker: &Waker) -> bool {
+        let vtable: *const RawWakerVTable = waker.vtable();
+        let held = std::ptr::eq(self.parked_data.load(Ordering::Relaxed), waker.data())
+            && std::ptr::eq(self.parked_vtable.load(Ordering::Relaxed), vtable);
+        if !held || self.queued.load(Ordering::SeqCst) != 0 {
+            return false;
+        }
+        self.parked.store(true, Ordering::SeqCst);
+        if self.queued.load(Ordering::SeqCst) == 0 {
+            return true;
+        }
+        // Frames arrived meanwhile: take them under the lock.
+        self.parked.store(false, Ordering::SeqCst);
+        false
     }
 
     /// The writer runs: frames sent from now on are taken at the end of its turn without a wake.
@@ -143,7 +187,7 @@ impl Outbox {
 
     /// True when nothing waits.
     pub(super) fn is_empty(&self) -> bool {
-        crate::sync::lock(&self.state).frames == 0
+        self.queued.load(Ordering::Relaxed) == 0
     }
 
     /// The session moved to a WebSocket: its transport's writer takes the frames from now on
@@ -152,6 +196,10 @@ impl Outbox {
         let mut state = crate::sync::lock(&self.state);
         state.writer = TransportKind::WebSocket;
         state.waker = None;
+        self.parked_data
+            .store(std::ptr::null_mut(), Ordering::Relaxed);
+        self.parked_vtable
+            .store(std::ptr::null_mut(), Ordering::Relaxed);
         self.parked.store(false, Ordering::Relaxed);
     }
 
@@ -166,27 +214,19 @@ impl Outbox {
     pub(super) fn put_back(&self, frames: Vec<Frame>) {
         let mut state = crate::sync::lock(&self.state);
         let behind = std::mem::take(&mut state.waiting);
+        let mut queued = self.queued.load(Ordering::Relaxed);
         for frame in frames {
-            state.frames += 1;
+            queued += 1;
             state.bytes += frame.len();
             state.waiting.push(Queued {
                 frames: Frames::One(frame),
                 compress: true,
             });
         }
-        for queued in behind {
-            state.waiting.push(queued);
+        for waiting in behind {
+            state.waiting.push(waiting);
         }
-    }
-}
-
-impl State {
-    /// Whether the transport can take a frame now (see [`Outbox::push`]).
-    fn writable(&self, parked: bool) -> bool {
-        match self.writer {
-            TransportKind::WebSocket => self.frames == 0,
-            TransportKind::Polling => parked,
-        }
+        self.queued.store(queued, Ordering::SeqCst);
     }
 }
 
