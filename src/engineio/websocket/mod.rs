@@ -1,12 +1,12 @@
 //! The WebSocket transport, on a frame codec of our own.
 //!
 //! This module turns the client's messages into [`Packet`]s for the session and implements
-//! [`TransportSink`], through which the session attaches the WebSocket to its outbox (the
-//! context then writes the session's frames) and closes it. Below it: `frame` (RFC 6455 framing), `message`
-//! (fragments, control frames, UTF-8), `deflate` (permessage-deflate), `handshake` (the opening
-//! handshake on a connection taken off the HTTP server) and `context` (the actor's context, which
-//! owns the TCP connection: it reads the client's frames and writes the actor's). The codec does
-//! not care where its bytes come from.
+//! [`TransportSink`], through which the session attaches the WebSocket to its outbox (the context
+//! then writes the session's frames) and closes it. Below it: `frame` (RFC 6455 framing),
+//! `message` (fragments, control frames, UTF-8), `deflate` (permessage-deflate), `handshake` (the
+//! opening handshake on a connection taken off the HTTP server) and `context` (the actor's
+//! context, which owns the TCP connection: it reads the client's frames and writes the actor's
+//! and the outbox's). The codec does not care where its bytes come from.
 
 mod context;
 mod deflate;
