@@ -7,15 +7,18 @@
 //! [`RelayedSocket`]: the session probes and upgrades to it as to a local WebSocket.
 
 use std::collections::HashMap;
+use std::future::poll_fn;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
 use actix::Addr;
 
 use super::error::EngineError;
+use super::outbox::Outbox;
 use super::packet::{Frame, Message, Packet};
 use super::session::{BeginProbe, EngineSession, Incoming, TransportClosed};
 use super::sink::{SinkFull, TransportSink};
-use super::types::{CloseReason, TransportId};
+use super::types::{CloseReason, Frames, SendOptions, TransportId};
 use super::Engine;
 
 #[cfg(doc)]
@@ -27,6 +30,73 @@ pub trait RelayUplink: Send + 'static {
     fn send(&mut self, frame: Frame) -> Result<(), SinkFull>;
     /// The client's socket ended for `reason` (the owner's session is told).
     fn close(&mut self, reason: CloseReason);
+}
+
+/// The entry node's handle on the client's socket of a relay: the owner's frames are written to
+/// it, through an outbox of its own (bounded as a session's).
+#[derive(Clone)]
+pub struct RelayDownlink {
+    outbox: Arc<Outbox>,
+    socket: Arc<dyn TransportSink>,
+}
+
+impl RelayDownlink {
+    /// The socket's handle, writing `outbox` (already attached to it).
+    pub(super) fn new(outbox: Arc<Outbox>, socket: Arc<dyn TransportSink>) -> RelayDownlink {
+        RelayDownlink { outbox, socket }
+    }
+
+    /// Queues the owner's frames for the client; an error means the client fell behind.
+    pub fn send(&self, frames: Vec<Frame>) -> Result<(), SinkFull> {
+        self.outbox
+            .push(Frames::Shared(frames.into()), SendOptions::default())
+            .map_err(|_| SinkFull)
+    }
+
+    /// Closes the socket once what was queued before is written.
+    pub fn close(&self, reason: CloseReason) {
+        self.socket.close(reason);
+    }
+}
+
+/// Hands what a relayed session's outbox takes to `forward` (on the owner, which publishes it
+/// to the entry node), until `forward` answers false or [`OutboxForwarder::finish`].
+pub fn forward_outbox(
+    outbox: Arc<Outbox>,
+    mut forward: impl FnMut(Vec<Frame>) -> bool + 'static,
+) -> OutboxForwarder {
+    let reader = Arc::clone(&outbox);
+    let task = actix_rt::spawn(async move {
+        loop {
+            let frames = poll_fn(|cx| {
+                let frames = reader.take(Some(cx.waker())).into_frames();
+                if frames.is_empty() {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(frames)
+                }
+            })
+            .await;
+            if !forward(frames) {
+                return;
+            }
+        }
+    });
+    OutboxForwarder { outbox, task }
+}
+
+/// The task of [`forward_outbox`].
+pub struct OutboxForwarder {
+    outbox: Arc<Outbox>,
+    task: actix_rt::task::JoinHandle<()>,
+}
+
+impl OutboxForwarder {
+    /// Stops forwarding; answers the frames still waiting (a closing session's last ones).
+    pub fn finish(self) -> Vec<Frame> {
+        self.task.abort();
+        self.outbox.take(None).into_frames()
+    }
 }
 
 /// The owner's end of a relayed WebSocket: a transport of one of this node's sessions.

@@ -5,15 +5,12 @@
 //! request whose session lives elsewhere is handed to the router, which carries it to the owner
 //! and brings its answer back. Engine.IO knows nothing of how (the cluster layer uses Redis).
 
-use std::sync::Arc;
-
 use actix_web::http::header::HeaderMap;
 use actix_web::http::{Method, StatusCode};
 use actix_web::web::Bytes;
 use futures_util::future::BoxFuture;
 
-use super::relay::RelayUplink;
-use super::sink::TransportSink;
+use super::relay::{RelayDownlink, RelayUplink};
 
 /// A polling request of a session owned by another node, as the owner will serve it.
 #[derive(Debug, Clone)]
@@ -72,6 +69,6 @@ pub trait SessionRouter: Send + Sync + 'static {
         &self,
         owner: &str,
         sid: &str,
-        client: Arc<dyn TransportSink>,
+        client: RelayDownlink,
     ) -> Result<Box<dyn RelayUplink>, ForwardError>;
 }

@@ -1,20 +1,21 @@
-//! [`TransportSink`]: where a WebSocket transport receives a session's frames.
+//! [`TransportSink`]: how a session drives the WebSocket that carries (or probes to carry) it.
+
+use std::sync::Arc;
 
 use super::connection::EngineConnection;
-use super::types::{CloseReason, Frames, SendOptions};
+use super::outbox::Outbox;
+use super::types::CloseReason;
 
-/// Where a WebSocket transport receives the session's frames. Implemented by the WebSocket glue, so
-/// the session does not depend on the WebSocket library.
+/// How a session drives a WebSocket transport. Implemented by the WebSocket glue, so the session
+/// does not depend on the WebSocket library. The session's frames do not pass here: the transport
+/// takes them from the session's [`Outbox`] once attached to it.
 pub trait TransportSink: Send + Sync + 'static {
-    /// Hands frames to the transport; an error means its buffer is full.
-    fn send(&self, frames: Frames) -> Result<(), SinkFull>;
-    /// Hands frames to the transport with their send options; a transport that compresses reads
-    /// `options.compress` (the others send as [`send`](Self::send) does).
-    fn send_with(&self, frames: Frames, options: SendOptions) -> Result<(), SinkFull> {
-        let SendOptions { .. } = options;
-        self.send(frames)
-    }
-    /// Closes the transport once the frames handed over before are written; the adopted
+    /// Answers the client's upgrade probe (`3probe`), before the transport carries the session.
+    fn answer_probe(&self);
+    /// Makes the transport the writer of the session's outbox: it writes what waits there, the
+    /// frames queued before first, and keeps writing what arrives.
+    fn attach(&self, outbox: Arc<Outbox>);
+    /// Closes the transport once the frames waiting in the outbox are written; the adopted
     /// connection, if any, is told first.
     fn close(&self, reason: CloseReason);
     /// Gives the transport the session's connection, for a session that started on it and keeps
@@ -24,7 +25,7 @@ pub trait TransportSink: Send + Sync + 'static {
     fn adopt(&self, connection: Box<dyn EngineConnection>);
 }
 
-/// A transport's buffer is full.
+/// A transport's buffer is full: the client (or the node relaying it) fell behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("transport buffer full")]
 pub struct SinkFull;

@@ -5,11 +5,10 @@ use std::sync::{Arc, OnceLock};
 
 use actix::prelude::*;
 
+use super::outbox::{Outbox, PushError};
 use super::packet::Frame;
 use super::sid::Sid;
-use super::sink::{SinkFull, TransportSink};
-use super::traffic::count_outbound;
-use super::types::{CloseReason, CloseSession, Frames, Outgoing, SendOptions};
+use super::types::{CloseReason, CloseSession, Frames, SendOptions};
 use super::worker_inbox::WorkerInbox;
 
 /// Why a frame could not be queued.
@@ -31,14 +30,13 @@ pub struct EngineSocket {
 
 struct Inner {
     sid: Sid,
-    /// The session actor, for frames and for closing it.
-    outgoing: Recipient<Outgoing>,
+    /// The session's outgoing frames, which its transport's writer takes.
+    outbox: Arc<Outbox>,
+    /// The session actor, for closing it.
     closing: Recipient<CloseSession>,
     label: Arc<OnceLock<String>>,
     /// Set once the session was told to close for falling behind, so it is told only once.
     overflowed: AtomicBool,
-    /// The session's WebSocket, written to directly when the session started on it.
-    direct: Option<Arc<dyn TransportSink>>,
     /// The inbox of the worker thread the session runs on: frames from other threads go there.
     inbox: Arc<WorkerInbox>,
 }
@@ -46,20 +44,18 @@ struct Inner {
 impl EngineSocket {
     pub(super) fn new(
         sid: Sid,
-        outgoing: Recipient<Outgoing>,
+        outbox: Arc<Outbox>,
         closing: Recipient<CloseSession>,
         label: Arc<OnceLock<String>>,
-        direct: Option<Arc<dyn TransportSink>>,
         inbox: Arc<WorkerInbox>,
     ) -> EngineSocket {
         EngineSocket {
             inner: Arc::new(Inner {
                 sid,
-                outgoing,
+                outbox,
                 closing,
                 label,
                 overflowed: AtomicBool::new(false),
-                direct,
                 inbox,
             }),
         }
@@ -86,7 +82,7 @@ impl EngineSocket {
     pub fn send_with(&self, frames: Frames, options: SendOptions) -> Result<(), SendError> {
         let inbox = &self.inner.inbox;
         if !inbox.is_current() {
-            if !self.inner.outgoing.connected() {
+            if !self.is_open() {
                 return Err(SendError::Closed);
             }
             return match inbox.send(self.clone(), frames, options) {
@@ -112,22 +108,10 @@ impl EngineSocket {
 
     /// [`Self::send_with`] on the session's own thread.
     pub(super) fn send_here(&self, frames: Frames, options: SendOptions) -> Result<(), SendError> {
-        if let Some(sink) = &self.inner.direct {
-            if !self.inner.outgoing.connected() {
-                return Err(SendError::Closed);
-            }
-            count_outbound(frames.as_slice());
-            return match sink.send_with(frames, options) {
-                Ok(()) => Ok(()),
-                Err(SinkFull) if options.volatile => Ok(()),
-                Err(SinkFull) => Err(self.overflowed()),
-            };
-        }
-        match self.inner.outgoing.try_send(Outgoing(frames, options)) {
+        match self.inner.outbox.push(frames, options) {
             Ok(()) => Ok(()),
-            Err(SendError_::Closed(_)) => Err(SendError::Closed),
-            Err(SendError_::Full(_)) if options.volatile => Ok(()),
-            Err(SendError_::Full(_)) => Err(self.overflowed()),
+            Err(PushError::Closed) => Err(SendError::Closed),
+            Err(PushError::Full) => Err(self.overflowed()),
         }
     }
 
@@ -153,11 +137,9 @@ impl EngineSocket {
 
     /// True while the session actor runs.
     pub fn is_open(&self) -> bool {
-        self.inner.outgoing.connected()
+        self.inner.closing.connected()
     }
 }
-
-use actix::dev::SendError as SendError_;
 
 impl std::fmt::Debug for EngineSocket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

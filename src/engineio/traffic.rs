@@ -1,14 +1,13 @@
 //! Counting the traffic of every session (`agora_packets_total`/`agora_bytes_total`).
 
-use super::packet::{Frame, Message};
+use super::packet::Message;
 
-/// Counts frames on their way to a client (`agora_packets_total`/`agora_bytes_total`, `out`).
-pub(super) fn count_outbound(frames: &[Frame]) {
+/// Counts `packets` frames of `bytes` bytes on their way to a client
+/// (`agora_packets_total`/`agora_bytes_total`, `out`).
+pub(super) fn count_outbound(packets: usize, bytes: usize) {
     let outbound = &crate::metrics::get().outbound;
-    outbound.packets.inc_by(frames.len() as u64);
-    outbound
-        .bytes
-        .inc_by(frames.iter().map(Frame::len).sum::<usize>() as u64);
+    outbound.packets.inc_by(packets as u64);
+    outbound.bytes.inc_by(bytes as u64);
 }
 
 /// Counts a message from a client (`agora_packets_total`/`agora_bytes_total`, `in`).

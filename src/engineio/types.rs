@@ -1,6 +1,6 @@
 //! The small types every part of the Engine.IO layer shares: why a session ended, which
-//! transport it runs on, frames on their way out, and the two messages a session's handle sends
-//! it. A leaf: it imports no other part of the layer but the packets.
+//! transport it runs on, frames on their way out, and the message that closes a session. A
+//! leaf: it imports no other part of the layer but the packets.
 
 use std::sync::Arc;
 
@@ -120,11 +120,6 @@ impl Default for SendOptions {
         }
     }
 }
-
-/// Frames for the client, from the layer above or the hub (handled by the session actor).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Outgoing(pub Frames, pub SendOptions);
 
 /// Close the session (handled by the session actor).
 #[derive(Message)]

@@ -47,8 +47,8 @@ use tokio::sync::Semaphore;
 use super::connection::{redact, with_timeout};
 use super::ClusterError;
 use crate::engineio::{
-    Engine, ForwardError, ForwardedRequest, ForwardedResponse, RelayUplink, SessionRouter,
-    TransportSink,
+    Engine, ForwardError, ForwardedRequest, ForwardedResponse, RelayDownlink, RelayUplink,
+    SessionRouter,
 };
 use crate::sync::lock;
 pub use options::{
@@ -147,7 +147,7 @@ impl SessionRouter for Forwarder {
         &self,
         owner: &str,
         sid: &str,
-        client: Arc<dyn TransportSink>,
+        client: RelayDownlink,
     ) -> Result<Box<dyn RelayUplink>, ForwardError> {
         relay_entry::open(&self.shared, owner, sid, client)
     }

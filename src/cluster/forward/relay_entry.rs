@@ -8,15 +8,13 @@ use std::sync::Arc;
 use super::outbox::{Ended, Outbox};
 use super::state::Shared;
 use super::wire::Header;
-use crate::engineio::{
-    CloseReason, ForwardError, Frame, Frames, RelayUplink, SinkFull, TransportSink,
-};
+use crate::engineio::{CloseReason, ForwardError, Frame, RelayDownlink, RelayUplink, SinkFull};
 use crate::sync::lock;
 
 /// A relay whose client is on this node.
 pub(super) struct EntryRelay {
     /// The client's socket.
-    client: Arc<dyn TransportSink>,
+    client: RelayDownlink,
     /// The tag of the session's node.
     owner: String,
 }
@@ -27,7 +25,7 @@ pub(super) fn open(
     shared: &Arc<Shared>,
     owner: &str,
     sid: &str,
-    client: Arc<dyn TransportSink>,
+    client: RelayDownlink,
 ) -> Result<Box<dyn RelayUplink>, ForwardError> {
     if shared.relays_full() {
         return Err(ForwardError::Busy);
@@ -93,11 +91,11 @@ impl RelayUplink for Uplink {
 pub(super) fn down(shared: &Shared, relay: u64, frames: Vec<Frame>, close: Option<CloseReason>) {
     let Some(client) = lock(&shared.entries)
         .get(&relay)
-        .map(|entry| Arc::clone(&entry.client))
+        .map(|entry| entry.client.clone())
     else {
         return;
     };
-    if !frames.is_empty() && client.send(Frames::Shared(frames.into())).is_err() {
+    if !frames.is_empty() && client.send(frames).is_err() {
         // The socket tells the owner as it closes (its uplink is still registered).
         client.close(CloseReason::SlowConsumer);
         return;

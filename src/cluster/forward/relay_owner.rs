@@ -2,13 +2,14 @@
 //! its session. The session writes to a [`RelaySink`], published to the entry node through an
 //! [`Outbox`]; the client's frames arrive on this node's channel and go to the session.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::outbox::{Ended, Outbox};
 use super::state::{ServedKey, Shared};
 use super::wire::Header;
 use crate::engineio::{
-    CloseReason, Engine, EngineConnection, Frame, Frames, RelayedSocket, SinkFull, TransportSink,
+    forward_outbox, CloseReason, Engine, EngineConnection, Frame, Outbox as SessionOutbox,
+    OutboxForwarder, RelayedSocket, TransportSink,
 };
 use crate::sync::lock;
 
@@ -36,7 +37,12 @@ pub(super) fn open(shared: &Arc<Shared>, engine: &Engine, from: String, relay: u
         outbox.close(CloseReason::TransportError);
         return;
     }
-    let sink = Arc::new(RelaySink { outbox });
+    let sink = Arc::new(RelaySink {
+        outbox: Arc::new(outbox),
+        shared: Arc::clone(shared),
+        key: key.clone(),
+        forwarder: Mutex::new(None),
+    });
     match engine.attach_relay(sid, Arc::clone(&sink) as Arc<dyn TransportSink>) {
         Ok(socket) => {
             lock(&shared.owned).insert(key, socket);
@@ -89,15 +95,61 @@ pub(super) fn lose(shared: &Shared, entry: Option<&str>) {
 
 /// The session's handle on a relayed WebSocket: its frames are published to the entry node.
 struct RelaySink {
-    outbox: Outbox,
+    outbox: Arc<Outbox>,
+    shared: Arc<Shared>,
+    key: ServedKey,
+    /// Moves the session's frames into `outbox` once the session is attached.
+    forwarder: Mutex<Option<OutboxForwarder>>,
+}
+
+impl RelaySink {
+    fn fell_behind(&self) {
+        fell_behind(&self.outbox, &self.shared, &self.key);
+    }
+}
+
+/// The entry node of relay `key` cannot take the session's frames as fast as they come: the
+/// relay and the transport end as a slow consumer's.
+fn fell_behind(outbox: &Outbox, shared: &Shared, key: &ServedKey) {
+    tracing::warn!("a relayed WebSocket's node takes frames slower than its session sends");
+    outbox.close(CloseReason::SlowConsumer);
+    if let Some(socket) = lock(&shared.owned).remove(key) {
+        socket.closed(CloseReason::SlowConsumer);
+    }
 }
 
 impl TransportSink for RelaySink {
-    fn send(&self, frames: Frames) -> Result<(), SinkFull> {
-        self.outbox.push(frames.as_slice().to_vec())
+    fn answer_probe(&self) {
+        if self.outbox.push(vec![Frame::pong_probe()]).is_err() {
+            self.fell_behind();
+        }
+    }
+
+    fn attach(&self, session: Arc<SessionOutbox>) {
+        let (outbox, shared, key) = (
+            Arc::clone(&self.outbox),
+            Arc::clone(&self.shared),
+            self.key.clone(),
+        );
+        let forwarder = forward_outbox(session, move |frames| {
+            if outbox.push(frames).is_ok() {
+                return true;
+            }
+            fell_behind(&outbox, &shared, &key);
+            false
+        });
+        *lock(&self.forwarder) = Some(forwarder);
     }
 
     fn close(&self, reason: CloseReason) {
+        // The session's last frames (its close packet) go before the relay's end.
+        if let Some(forwarder) = lock(&self.forwarder).take() {
+            let last = forwarder.finish();
+            if !last.is_empty() && self.outbox.push(last).is_err() {
+                self.fell_behind();
+                return;
+            }
+        }
         self.outbox.close(reason);
     }
 

@@ -1,6 +1,7 @@
 //! The messages a session actor accepts: from transports, from the layer above and the hub.
 
 use std::sync::Arc;
+use std::task::{Wake, Waker};
 
 use actix::prelude::*;
 use tokio::sync::oneshot;
@@ -9,15 +10,39 @@ use super::{EngineSession, PollSender, Probe, State, Transport, UPGRADE_RELEASE_
 use crate::engineio::error::EngineError;
 use crate::engineio::packet::{Frame, Packet};
 use crate::engineio::sink::TransportSink;
-use crate::engineio::types::{CloseReason, CloseSession, Outgoing, TransportId, POLLING};
+use crate::engineio::types::{CloseReason, CloseSession, TransportId, POLLING};
 
-impl Handler<Outgoing> for EngineSession {
+/// Frames arrived in the outbox while a GET waits (sent by the outbox's waker, [`GetWaker`]).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(in crate::engineio) struct FlushPolling;
+
+impl Handler<FlushPolling> for EngineSession {
     type Result = ();
 
-    fn handle(&mut self, msg: Outgoing, ctx: &mut Self::Context) {
-        if self.state == State::Open {
-            self.push(msg.0, msg.1, ctx);
-        }
+    fn handle(&mut self, _: FlushPolling, _: &mut Self::Context) {
+        self.flush_polling();
+    }
+}
+
+/// The waker a polling session parks in its outbox while a GET waits: the outbox's writer is the
+/// session actor, told through its mailbox.
+pub(super) struct GetWaker(pub(super) Recipient<FlushPolling>);
+
+impl GetWaker {
+    /// A waker for the session at `address`.
+    pub(super) fn waker(address: Addr<EngineSession>) -> Waker {
+        Waker::from(Arc::new(GetWaker(address.recipient())))
+    }
+}
+
+impl Wake for GetWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.do_send(FlushPolling);
     }
 }
 
@@ -103,7 +128,7 @@ impl Handler<Poll> for EngineSession {
     fn handle(&mut self, _: Poll, ctx: &mut Self::Context) -> Self::Result {
         if self.state == State::Closing {
             self.finish(ctx);
-            return Ok(PollReply::Ready(self.queue.take()));
+            return Ok(PollReply::Ready(self.outbox.take(None).into_frames()));
         }
         let Transport::Polling { waiting } = &mut self.transport else {
             return Err(EngineError::BadRequest);
@@ -113,8 +138,14 @@ impl Handler<Poll> for EngineSession {
             self.close(CloseReason::TransportError, ctx);
             return Err(EngineError::BadRequest);
         }
-        if !self.queue.is_empty() {
-            return Ok(PollReply::Ready(self.queue.take()));
+        // Frames waiting go at once; otherwise the GET waits, and the outbox wakes the session
+        // when frames arrive (checked and parked under one lock).
+        let waker = self
+            .get_waker
+            .get_or_insert_with(|| GetWaker::waker(ctx.address()));
+        let frames = self.outbox.take(Some(waker)).into_frames();
+        if !frames.is_empty() {
+            return Ok(PollReply::Ready(frames));
         }
         let (sender, receiver) = oneshot::channel();
         *waiting = Some(sender);

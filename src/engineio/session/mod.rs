@@ -1,11 +1,13 @@
 //! The session actor: one per Engine.IO connection, independent of its current transport.
 //!
-//! A session starts on long-polling or on a WebSocket. Polling sessions keep their outgoing frames in a
-//! bounded queue that each GET drains; WebSocket sessions hand frames straight to the transport's sink.
-//! An upgrade swaps the transport under the same actor, so the layer above never notices.
+//! A session starts on long-polling or on a WebSocket. Every outgoing frame goes into the session's
+//! bounded [`Outbox`], which each GET drains on polling and the WebSocket's task drains on a
+//! WebSocket. An upgrade swaps the writer under the same outbox, so the layer above never notices
+//! and the frames queued before the switch go out first.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -15,12 +17,12 @@ use super::config::EngineConfig;
 use super::connection::EngineConnection;
 use super::error::EngineError;
 use super::handler::{EngineHandler, Handshake};
+use super::outbox::{Outbox, PushError};
 use super::packet::{Frame, Packet};
-use super::queue::OutQueue;
 use super::sid::Sid;
 use super::sink::TransportSink;
 use super::socket::EngineSocket;
-use super::traffic::{count_inbound, count_outbound};
+use super::traffic::count_inbound;
 use super::types::{CloseReason, Frames, SendOptions, TransportId, TransportKind, POLLING};
 use super::worker_inbox::WorkerInbox;
 
@@ -74,8 +76,10 @@ pub struct EngineSession {
     connection: Option<Box<dyn EngineConnection>>,
     transport: Transport,
     probe: Option<Probe>,
-    /// Frames waiting for the next GET (polling only).
-    queue: OutQueue,
+    /// The frames on their way to the client, shared with the session's sockets.
+    outbox: Arc<Outbox>,
+    /// What a waiting GET parks in the outbox (made at the first GET that waits).
+    get_waker: Option<Waker>,
     ping_timeout: Option<SpawnHandle>,
     state: State,
     opened_at: Instant,
@@ -96,13 +100,18 @@ impl EngineSession {
     ) -> EngineSession {
         EngineSession {
             sid: handshake.sid.clone(),
-            config,
+            config: Arc::clone(&config),
             registry,
             opener: Some(Box::new((handler, handshake))),
             connection: None,
             transport: Transport::Polling { waiting: None },
             probe: None,
-            queue: OutQueue::default(),
+            outbox: Arc::new(Outbox::new(
+                config.max_queue,
+                config.max_queue_bytes,
+                TransportKind::Polling,
+            )),
+            get_waker: None,
             ping_timeout: None,
             state: State::Open,
             opened_at: Instant::now(),
@@ -120,9 +129,15 @@ impl EngineSession {
         id: TransportId,
         sink: Arc<dyn TransportSink>,
     ) -> EngineSession {
+        let outbox = Outbox::new(
+            config.max_queue,
+            config.max_queue_bytes,
+            TransportKind::WebSocket,
+        );
         let session = EngineSession::polling(config, registry, handler, handshake);
         EngineSession {
             transport: Transport::WebSocket { id, sink },
+            outbox: Arc::new(outbox),
             ..session
         }
     }
@@ -161,7 +176,7 @@ impl EngineSession {
             if session.state != State::Open {
                 return;
             }
-            session.push(Frames::One(Frame::ping()), SendOptions::default(), ctx);
+            session.push(Frames::One(Frame::ping()), ctx);
             let remaining = deadline.saturating_duration_since(Instant::now());
             let timeout = ctx.run_later(remaining, |session, ctx| {
                 session.close(CloseReason::PingTimeout, ctx);
@@ -177,65 +192,46 @@ impl EngineSession {
         }
     }
 
-    /// Queues frames for the client on whichever transport is active.
-    fn push(&mut self, frames: Frames, options: SendOptions, ctx: &mut Context<Self>) {
-        // Volatile frames go only where the transport can take them now.
-        if options.volatile && matches!(self.transport, Transport::Polling { waiting: None }) {
-            return;
-        }
-        count_outbound(frames.as_slice());
-        match &mut self.transport {
-            Transport::WebSocket { sink, .. } => {
-                if sink.send_with(frames, options).is_err() && !options.volatile {
-                    self.close(CloseReason::SlowConsumer, ctx);
-                }
-            }
-            Transport::Polling { .. } => {
-                let (max_frames, max_bytes) = (self.config.max_queue, self.config.max_queue_bytes);
-                if self
-                    .queue
-                    .push(frames.as_slice(), max_frames, max_bytes)
-                    .is_err()
-                {
-                    if !options.volatile {
-                        self.close(CloseReason::SlowConsumer, ctx);
-                    }
-                    return;
-                }
-                self.flush_polling();
-            }
+    /// Queues the session's own frames (the open packet, pings) in its outbox.
+    fn push(&mut self, frames: Frames, ctx: &mut Context<Self>) {
+        if self.outbox.push(frames, SendOptions::default()) == Err(PushError::Full) {
+            self.close(CloseReason::SlowConsumer, ctx);
         }
     }
 
-    /// Hands the queue to a waiting GET, if there is one.
-    fn flush_polling(&mut self) {
+    /// The GET waiting for frames, if any, taken: the outbox no longer wakes the session for it.
+    fn take_waiting(&mut self) -> Option<PollSender> {
         let Transport::Polling { waiting } = &mut self.transport else {
-            return;
+            return None;
         };
-        if self.queue.is_empty() {
+        self.outbox.unpark();
+        waiting.take()
+    }
+
+    /// Hands what waits in the outbox to a waiting GET, if there is one.
+    fn flush_polling(&mut self) {
+        if self.outbox.is_empty() {
             return;
         }
-        if let Some(sender) = waiting.take() {
-            let frames: Vec<Frame> = self.queue.take();
+        if let Some(sender) = self.take_waiting() {
+            let frames = self.outbox.take(None).into_frames();
             if let Err(Ok(frames)) = sender.send(Ok(frames)) {
                 // The client gave up on that GET: keep the frames, in order, for the next one.
-                self.queue.put_back(frames);
+                self.outbox.put_back(frames);
             }
         }
     }
 
     /// Answers a pending GET with a noop so the client can pause polling during an upgrade.
     fn release_polling(&mut self) {
-        if let Transport::Polling { waiting } = &mut self.transport {
-            if let Some(sender) = waiting.take() {
-                let mut frames: Vec<Frame> = self.queue.take();
-                if frames.is_empty() {
-                    frames.push(Frame::noop());
-                }
-                if let Err(Ok(frames)) = sender.send(Ok(frames)) {
-                    self.queue
-                        .extend(frames.into_iter().filter(|f| *f != Frame::noop()));
-                }
+        if let Some(sender) = self.take_waiting() {
+            let mut frames = self.outbox.take(None).into_frames();
+            if frames.is_empty() {
+                frames.push(Frame::noop());
+            }
+            if let Err(Ok(frames)) = sender.send(Ok(frames)) {
+                self.outbox
+                    .put_back(frames.into_iter().filter(|f| *f != Frame::noop()).collect());
             }
         }
     }
@@ -270,10 +266,7 @@ impl EngineSession {
         match packet {
             Packet::Ping { probe: true } => {
                 if let Some(probe) = &self.probe {
-                    if probe.sink.send(Frames::One(Frame::pong_probe())).is_err() {
-                        self.probe_failed(ctx);
-                        return;
-                    }
+                    probe.sink.answer_probe();
                 }
                 ctx.run_later(UPGRADE_RELEASE_DELAY, |session, _| {
                     session.release_polling()
@@ -294,11 +287,12 @@ impl EngineSession {
         ctx.cancel_future(probe.timeout);
         // A client that follows the protocol paused polling before upgrading; a GET still pending
         // belongs to one that did not.
-        if let Transport::Polling { waiting } = &mut self.transport {
-            if let Some(sender) = waiting.take() {
-                let _ = sender.send(Err(EngineError::BadRequest));
-            }
+        if let Some(sender) = self.take_waiting() {
+            let _ = sender.send(Err(EngineError::BadRequest));
         }
+        // The frames queued meanwhile stay in the outbox: the WebSocket writes them first.
+        self.outbox.upgrade();
+        probe.sink.attach(Arc::clone(&self.outbox));
         self.transport = Transport::WebSocket {
             id: probe.id,
             sink: probe.sink,
@@ -310,10 +304,6 @@ impl EngineSession {
         tracing::debug!(sid = %self.sid, "upgraded to websocket");
         if let Some(connection) = self.connection.as_mut() {
             connection.on_upgrade();
-        }
-        let queued: Vec<Frame> = self.queue.take();
-        if !queued.is_empty() {
-            self.push(Frames::Shared(queued.into()), SendOptions::default(), ctx);
         }
         if let Some(reason) = self.pending_close.take() {
             self.close(reason, ctx);
@@ -376,6 +366,7 @@ impl EngineSession {
             return;
         }
         self.state = State::Closing;
+        self.outbox.close();
         if let Some(timeout) = self.ping_timeout.take() {
             ctx.cancel_future(timeout);
         }
@@ -384,7 +375,7 @@ impl EngineSession {
         if let Some(mut connection) = self.connection.take() {
             connection.on_close(reason);
         }
-        match &mut self.transport {
+        match &self.transport {
             Transport::WebSocket { sink, .. } => {
                 sink.close(reason);
                 self.finish(ctx);
@@ -399,19 +390,20 @@ impl EngineSession {
                 ) || reason == CloseReason::TransportError && waiting.is_some();
                 // A GET racing the close (sent just before, arriving just after) still gets an answer.
                 let linger = announce || reason == CloseReason::TransportClose;
-                let mut frames: Vec<Frame> = self.queue.take();
+                let waiting = self.take_waiting();
+                let mut frames = self.outbox.take(None).into_frames();
                 if announce {
                     frames.push(Frame::close());
                 } else if frames.is_empty() {
                     frames.push(Frame::noop());
                 }
-                match waiting.take() {
+                match waiting {
                     Some(sender) => {
                         let _ = sender.send(Ok(frames));
                         self.finish(ctx);
                     }
                     None if linger => {
-                        self.queue.extend(frames);
+                        self.outbox.put_back(frames);
                         ctx.run_later(POLLING_CLOSE_LINGER, |session, ctx| session.finish(ctx));
                     }
                     None => self.finish(ctx),
@@ -434,7 +426,7 @@ impl Actor for EngineSession {
         let upgrades =
             self.config.allow_upgrades && self.transport_kind() == TransportKind::Polling;
         let open = self.open_frame(upgrades);
-        self.push(Frames::One(open), SendOptions::default(), ctx);
+        self.push(Frames::One(open), ctx);
         if let Some((handler, handshake)) = self.opener.take().map(|opener| *opener) {
             tracing::info!(
                 sid = %self.sid,
@@ -442,30 +434,24 @@ impl Actor for EngineSession {
                 peer = ?handshake.peer,
                 "connection opened"
             );
-            // A session that starts on a WebSocket keeps it for life, so the layer above may write
-            // to it directly: one mailbox hop per frame instead of two. Nothing can have been sent
-            // through the session before this (the open packet went straight to the sink above),
-            // so order is kept. Sessions that start polling always go through the session, which
-            // must hold frames back while an upgrade is under way.
-            let direct = match &self.transport {
-                Transport::WebSocket { sink, .. } => Some(Arc::clone(sink)),
-                Transport::Polling { .. } => None,
-            };
             let address = ctx.address();
             let socket = EngineSocket::new(
                 self.sid.clone(),
-                address.clone().recipient(),
+                Arc::clone(&self.outbox),
                 address.recipient(),
                 Arc::clone(&self.label),
-                direct.clone(),
                 WorkerInbox::current(),
             );
             let connection = handler.on_open(socket, handshake);
-            // The same holds the other way: such a session's WebSocket gives messages to the
-            // connection itself.
-            match direct {
-                Some(sink) => sink.adopt(connection),
-                None => self.connection = Some(connection),
+            match &self.transport {
+                // A session that starts on a WebSocket keeps it for life: the WebSocket writes its
+                // outbox from the start (the open packet first) and hands messages to the
+                // connection itself, without a hop through the session.
+                Transport::WebSocket { sink, .. } => {
+                    sink.attach(Arc::clone(&self.outbox));
+                    sink.adopt(connection);
+                }
+                Transport::Polling { .. } => self.connection = Some(connection),
             }
         }
         self.schedule_ping(ctx);
@@ -473,6 +459,7 @@ impl Actor for EngineSession {
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.registry.remove(&self.sid);
+        self.outbox.close();
         if self.state == State::Open {
             self.record_close(CloseReason::ServerShutdown);
         }

@@ -6,10 +6,10 @@ use std::sync::Mutex;
 
 use bytestring::ByteString;
 
-use super::test_support::{polling_handshake, text};
+use super::test_support::{polling_handshake, text, until};
 use super::*;
-use crate::engineio::types::{Outgoing, SendOptions};
-use crate::engineio::{Message, Registry};
+use crate::engineio::types::{CloseSession, SendOptions};
+use crate::engineio::{Message, Registry, SendError};
 
 /// What the connection above the session saw.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,14 +18,18 @@ enum Seen {
     Closed(CloseReason),
 }
 
-/// Opens a [`Recorder`] for every session, sharing one log.
+/// Where an [`Opener`] keeps the last session's socket.
+type SocketSlot = Arc<Mutex<Option<EngineSocket>>>;
+
+/// Opens a [`Recorder`] for every session, sharing one log, and keeps the last session's socket.
 #[derive(Default)]
-struct Opener(Arc<Mutex<Vec<Seen>>>);
+struct Opener(Arc<Mutex<Vec<Seen>>>, SocketSlot);
 
 struct Recorder(Arc<Mutex<Vec<Seen>>>);
 
 impl EngineHandler for Opener {
-    fn on_open(&self, _: EngineSocket, _: Handshake) -> Box<dyn EngineConnection> {
+    fn on_open(&self, socket: EngineSocket, _: Handshake) -> Box<dyn EngineConnection> {
+        *crate::sync::lock(&self.1) = Some(socket);
         Box::new(Recorder(Arc::clone(&self.0)))
     }
 }
@@ -46,12 +50,26 @@ impl EngineConnection for Recorder {
 
 /// A polling session with `config`, and the log of what its connection saw.
 fn start(config: EngineConfig) -> (Addr<EngineSession>, Arc<Mutex<Vec<Seen>>>) {
+    let (addr, seen, _) = start_with_socket(config);
+    (addr, seen)
+}
+
+/// [`start`], and the socket the layer above writes through (once the session has opened).
+fn start_with_socket(
+    config: EngineConfig,
+) -> (Addr<EngineSession>, Arc<Mutex<Vec<Seen>>>, SocketSlot) {
     let opener = Arc::new(Opener::default());
     let seen = Arc::clone(&opener.0);
+    let socket = Arc::clone(&opener.1);
     let handshake = polling_handshake();
     let addr =
         EngineSession::polling(Arc::new(config), Registry::default(), opener, handshake).start();
-    (addr, seen)
+    (addr, seen, socket)
+}
+
+/// The socket of a session started with [`start_with_socket`], once it has opened.
+async fn socket_of(socket: &SocketSlot) -> EngineSocket {
+    until(|| crate::sync::lock(socket).clone()).await
 }
 
 /// Waits (yielding to the actor) until the log has an entry matching `wanted`.
@@ -155,10 +173,12 @@ async fn a_client_that_never_reads_is_dropped_as_a_slow_consumer() {
         max_queue: 4,
         ..EngineConfig::default()
     };
-    let (session, seen) = start(config);
-    for _ in 0..8 {
-        session.do_send(Outgoing(Frames::One(Frame::noop()), SendOptions::default()));
-    }
+    let (_session, seen, socket) = start_with_socket(config);
+    let socket = socket_of(&socket).await;
+    let sent: Vec<_> = (0..8).map(|_| socket.send_frame(Frame::noop())).collect();
+    // The open packet and three frames fill the queue of four; the rest overflow.
+    assert_eq!(sent[..3], [Ok(()), Ok(()), Ok(())]);
+    assert_eq!(sent[3], Err(SendError::SlowConsumer));
     until_seen(&seen, &Seen::Closed(CloseReason::SlowConsumer)).await;
 }
 
@@ -168,8 +188,9 @@ async fn volatile_frames_go_only_to_a_waiting_get_and_never_overflow() {
         max_queue: 1,
         ..EngineConfig::default()
     };
-    let (session, seen) = start(config);
+    let (session, seen, socket) = start_with_socket(config);
     poll_ready(&session).await;
+    let socket = socket_of(&socket).await;
     let volatile = SendOptions {
         volatile: true,
         ..SendOptions::default()
@@ -177,16 +198,16 @@ async fn volatile_frames_go_only_to_a_waiting_get_and_never_overflow() {
     let frame = |text: &'static str| Frames::One(Frame::Text(ByteString::from_static(text)));
     // No GET waits: dropped, however many.
     for _ in 0..4 {
-        session.do_send(Outgoing(frame("4dropped"), volatile));
+        assert_eq!(socket.send_with(frame("4dropped"), volatile), Ok(()));
     }
-    session.do_send(Outgoing(frame("4kept"), SendOptions::default()));
+    assert_eq!(socket.send(frame("4kept")), Ok(()));
     let frames = poll_ready(&session).await;
     assert_eq!(frames.iter().map(text).collect::<Vec<_>>(), ["4kept"]);
     // A GET waits: delivered.
     let Ok(PollReply::Wait(receiver)) = session.send(Poll).await.expect("session runs") else {
         panic!("an empty queue holds the GET");
     };
-    session.do_send(Outgoing(frame("4live"), volatile));
+    assert_eq!(socket.send_with(frame("4live"), volatile), Ok(()));
     let frames = receiver.await.expect("answered").expect("frames");
     assert_eq!(frames.iter().map(text).collect::<Vec<_>>(), ["4live"]);
     assert!(
@@ -195,4 +216,20 @@ async fn volatile_frames_go_only_to_a_waiting_get_and_never_overflow() {
             .any(|s| matches!(s, Seen::Closed(_))),
         "volatile frames never make a slow consumer"
     );
+}
+
+#[actix_rt::test]
+async fn a_closed_session_refuses_frames_while_it_lingers_for_the_last_get() {
+    let (session, seen, socket) = start_with_socket(EngineConfig::default());
+    poll_ready(&session).await;
+    let socket = socket_of(&socket).await;
+    assert_eq!(socket.send_frame(Frame::noop()), Ok(()));
+    session.do_send(CloseSession(CloseReason::ServerClose));
+    until_seen(&seen, &Seen::Closed(CloseReason::ServerClose)).await;
+    // The actor still runs, holding the last frames for the client's next GET...
+    assert!(socket.is_open());
+    // ...but a frame sent now would never reach the client: the sender is told so.
+    assert_eq!(socket.send_frame(Frame::noop()), Err(SendError::Closed));
+    let last = poll_ready(&session).await;
+    assert_eq!(last.iter().map(text).collect::<Vec<_>>(), ["6", "1"]);
 }

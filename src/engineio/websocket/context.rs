@@ -1,12 +1,13 @@
 //! The execution context of a WebSocket actor, on its own TCP connection.
 //!
 //! After the handshake the connection belongs to one task, the [`Driver`]: it runs the actor
-//! (its mailbox, its timers, and the [`Incoming`] stream that reads the socket) and writes what
-//! the actor wrote. Frames are encoded at once into one buffer, so the frames of one turn go out in
-//! one write. The actor's mailbox is handled only while that buffer is below
-//! [`WRITE_HIGH_WATER`]: a client that stops reading stops its actor's mailbox too, and the
-//! session sees it as a full sink. Neither buffer outlives its use: an idle connection holds no
-//! read buffer and no write buffer.
+//! (its mailbox, its timers, and the [`Incoming`] stream that reads the socket), then takes what
+//! waits in the session's [`Outbox`] (once the actor attached it) and writes it with what the
+//! actor wrote. Frames are encoded at once into one buffer, so the frames of one turn, replies to
+//! the message just handled included, go out in one write. The actor and the outbox are served
+//! only while that buffer is below [`WRITE_HIGH_WATER`]: a client that stops reading leaves its
+//! frames in the outbox, which fills, and the session closes as a slow consumer. Neither buffer
+//! outlives its use: an idle connection holds no read buffer and no write buffer.
 
 use std::future::Future;
 use std::io::ErrorKind;
@@ -14,7 +15,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use actix::dev::{
     AsyncContextParts, ContextFut, ContextParts, Envelope, Mailbox, StreamHandler, ToEnvelope,
@@ -28,6 +29,8 @@ use bytestring::ByteString;
 use futures_util::Stream;
 use tokio::sync::oneshot;
 
+use super::super::outbox::{Batch, Outbox, Queued};
+use super::super::packet::Frame;
 use super::deflate::Deflate;
 use super::frame::{encode, CloseCode, OpCode};
 use super::handshake::{Accepted, WsUpgrade};
@@ -94,6 +97,7 @@ pub(super) fn run<A>(
         io: Rc::clone(&io),
         out: accepted.response,
         deflate: accepted.deflate,
+        outbox: None,
         closed: false,
         broken: false,
     };
@@ -119,6 +123,8 @@ pub struct WsContext<A: Actor<Context = WsContext<A>>> {
     out: BytesMut,
     /// permessage-deflate, when agreed.
     deflate: Option<Deflate>,
+    /// The outbox of the session this connection carries, once attached.
+    outbox: Option<Arc<Outbox>>,
     /// A close frame was written: nothing follows it.
     closed: bool,
     /// Writing failed: the client is gone, nothing more is written.
@@ -134,6 +140,45 @@ impl<A: Actor<Context = WsContext<A>>> WsContext<A> {
     /// Writes a binary message, compressed where agreed if `compress`.
     pub fn binary(&mut self, bytes: &Bytes, compress: bool) {
         self.message(OpCode::Binary, bytes, compress);
+    }
+
+    /// Writes an Engine.IO frame as a text or binary message.
+    pub fn frame(&mut self, frame: &Frame, compress: bool) {
+        match frame {
+            Frame::Text(text) => self.text(text, compress),
+            Frame::Binary(bytes) => self.binary(bytes, compress),
+        }
+    }
+
+    /// Makes this connection the writer of a session's outbox: what waits there is written at
+    /// the end of this turn and of every later one.
+    pub fn attach(&mut self, outbox: Arc<Outbox>) {
+        self.outbox = Some(outbox);
+    }
+
+    /// Encodes everything waiting in the outbox. With `park`, an empty outbox wakes this task
+    /// when frames arrive.
+    fn write_outbox(&mut self, park: Option<&Waker>) {
+        let Some(outbox) = &self.outbox else {
+            return;
+        };
+        // Most turns find one message or none: no iterator is built for them.
+        let Batch { first, more } = outbox.take(park);
+        let Some(first) = first else {
+            return;
+        };
+        self.write_queued(&first);
+        if !more.is_empty() {
+            for queued in &more {
+                self.write_queued(queued);
+            }
+        }
+    }
+
+    fn write_queued(&mut self, queued: &Queued) {
+        for frame in queued.frames.as_slice() {
+            self.frame(frame, queued.compress);
+        }
     }
 
     fn message(&mut self, opcode: OpCode, payload: &Bytes, compress: bool) {
@@ -154,8 +199,11 @@ impl<A: Actor<Context = WsContext<A>>> WsContext<A> {
         }
     }
 
-    /// Writes a close frame; the connection ends once it is written.
+    /// Writes what waits in the outbox, then a close frame; the connection ends once they are
+    /// written.
     pub fn close(&mut self, code: CloseCode) {
+        self.write_outbox(None);
+        self.outbox = None;
         if !self.closed {
             encode(
                 OpCode::Close,
@@ -183,11 +231,6 @@ impl<A: Actor<Context = WsContext<A>>> WsContext<A> {
         }
         self.out = BytesMut::new();
         Poll::Ready(Ok(()))
-    }
-
-    /// Bounds the actor's mailbox.
-    pub fn set_mailbox_capacity(&mut self, capacity: usize) {
-        self.parts.set_mailbox_capacity(capacity);
     }
 }
 
@@ -265,6 +308,10 @@ impl<A: Actor<Context = WsContext<A>>> Future for Driver<A> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
+        if let Some(outbox) = &this.fut.ctx().outbox {
+            // What the actor sends during this turn is taken at its end, without a wake.
+            outbox.unpark();
+        }
         loop {
             let ctx = this.fut.ctx();
             let flushed = match ctx.flush(cx) {
@@ -289,7 +336,12 @@ impl<A: Actor<Context = WsContext<A>>> Future for Driver<A> {
             }
             let waiting = ctx.out.len();
             let _ = Pin::new(&mut this.fut).poll(cx);
-            if this.fut.alive() && this.fut.ctx().out.len() == waiting {
+            if !this.fut.alive() {
+                continue;
+            }
+            let ctx = this.fut.ctx();
+            ctx.write_outbox(Some(cx.waker()));
+            if ctx.out.len() == waiting {
                 return Poll::Pending;
             }
         }

@@ -1,11 +1,12 @@
 //! The WebSocket transport, on a frame codec of our own.
 //!
 //! This module turns the client's messages into [`Packet`]s for the session and implements
-//! [`TransportSink`] for the session's frames. Below it: `frame` (RFC 6455 framing), `message`
-//! (fragments, control frames, UTF-8), `deflate` (permessage-deflate), `handshake` (the opening
-//! handshake on a connection taken off the HTTP server) and `context` (the actor's context, which
-//! owns the TCP connection: it reads the client's frames and writes the actor's). The codec does
-//! not care where its bytes come from.
+//! [`TransportSink`], through which the session attaches the WebSocket to its outbox (the context
+//! then writes the session's frames) and closes it. Below it: `frame` (RFC 6455 framing),
+//! `message` (fragments, control frames, UTF-8), `deflate` (permessage-deflate), `handshake` (the
+//! opening handshake on a connection taken off the HTTP server) and `context` (the actor's
+//! context, which owns the TCP connection: it reads the client's frames and writes the actor's
+//! and the outbox's). The codec does not care where its bytes come from.
 
 mod context;
 mod deflate;
@@ -18,8 +19,7 @@ pub use context::LiveSockets;
 pub use echo::echo;
 pub use handshake::WsUpgrade;
 
-use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -35,13 +35,14 @@ use self::message::{WsError, WsMessage};
 use super::connection::EngineConnection;
 use super::error::EngineError;
 use super::handler::Handshake;
+use super::outbox::Outbox;
 use super::packet::{Frame, Message, Packet};
-use super::relay::{RelayUplink, RelayedHere};
+use super::relay::{RelayDownlink, RelayUplink, RelayedHere};
 use super::router::SessionRouter;
 use super::session::{BeginProbe, CheckUpgrade, EngineSession, Incoming, TransportClosed};
-use super::sink::{SinkFull, TransportSink};
+use super::sink::TransportSink;
 use super::traffic::count_inbound;
-use super::types::{CloseReason, Frames, SendOptions, TransportId, TransportKind};
+use super::types::{CloseReason, TransportId, TransportKind};
 use super::Engine;
 
 /// Source of WebSocket transport ids (0 is the polling transport).
@@ -51,76 +52,6 @@ static NEXT_TRANSPORT_ID: AtomicU64 = AtomicU64::new(1);
 pub(super) fn next_transport_id() -> TransportId {
     NEXT_TRANSPORT_ID.fetch_add(1, Ordering::Relaxed)
 }
-
-thread_local! {
-    /// The WebSocket on this thread that is handing a message to its connection, if any (see
-    /// [`collect_replies`]). Checked for every frame sent from this thread, so it is a plain cell.
-    static COLLECTING_FOR: Cell<Option<TransportId>> = const { Cell::new(None) };
-    /// The frames collected for it.
-    static REPLIES: RefCell<Replies> = const { RefCell::new(Replies::new()) };
-}
-
-/// Frames sent to one WebSocket while it hands a message to its connection, each with whether it
-/// may be compressed. Most messages get one reply or none, which needs no list.
-#[derive(Default)]
-struct Replies {
-    first: Option<Reply>,
-    more: Vec<Reply>,
-}
-
-/// Frames to write, and whether they may be compressed (`SendOptions::compress`).
-type Reply = (Frames, bool);
-
-impl Replies {
-    const fn new() -> Replies {
-        Replies {
-            first: None,
-            more: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, reply: Reply) {
-        match self.first {
-            None => self.first = Some(reply),
-            Some(_) => self.more.push(reply),
-        }
-    }
-}
-
-impl IntoIterator for Replies {
-    type Item = Reply;
-    type IntoIter = std::iter::Chain<std::option::IntoIter<Reply>, std::vec::IntoIter<Reply>>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.first.into_iter().chain(self.more)
-    }
-}
-
-/// Runs `handle` (the connection handling one message) and returns the frames it sent to WebSocket
-/// `id` meanwhile. An ack or emit answering the message is then written by the caller at once,
-/// instead of going through the WebSocket's own mailbox to be written on its next turn: a boxed
-/// message, a queue push and a wake saved per reply. Frames sent from other threads, or after
-/// `handle` returns, still go through the mailbox.
-///
-/// Actors handle one message at a time per thread, so collections never nest. A handler that
-/// panics leaves its collection behind, for a WebSocket that is gone; the next one drops it.
-fn collect_replies(id: TransportId, handle: impl FnOnce()) -> Replies {
-    REPLIES.take();
-    COLLECTING_FOR.set(Some(id));
-    handle();
-    COLLECTING_FOR.set(None);
-    REPLIES.take()
-}
-
-/// Keeps `frames` if WebSocket `id` is collecting replies on this thread; gives them back if not.
-fn keep_as_reply(id: TransportId, frames: Frames, compress: bool) -> Option<Frames> {
-    if COLLECTING_FOR.get() != Some(id) {
-        return Some(frames);
-    }
-    REPLIES.with_borrow_mut(|replies| replies.push((frames, compress)));
-    None
-}
-
 /// Serves a WebSocket handshake for Engine.IO: opens a new session on it, probes an upgrade of
 /// the polling session it names (relayed to the session's node when that is another one), or
 /// answers with the protocol's error.
@@ -164,6 +95,7 @@ async fn route(engine: &Engine, upgrade: &WsUpgrade) -> Result<Role, EngineError
                     owner: owner.to_string(),
                     sid: sid.clone(),
                     here: engine.relayed.clone(),
+                    bounds: (engine.config.max_queue, engine.config.max_queue_bytes),
                 });
             }
             Ok(match session_to_upgrade(engine, &sid).await? {
@@ -204,10 +136,6 @@ fn start(engine: &Engine, role: Role, upgrade: WsUpgrade) {
         held: matches!(role, Role::Fresh { .. }).then(Vec::new),
         role,
         max_queue: engine.config.max_queue,
-        backlog: Arc::new(Backlog {
-            bytes: AtomicUsize::new(0),
-            max: engine.config.max_queue_bytes,
-        }),
         closing: false,
         connection: None,
     };
@@ -234,6 +162,8 @@ enum Role {
         owner: String,
         sid: String,
         here: RelayedHere,
+        /// The bounds of the outbox the owner's frames wait in: frames, bytes.
+        bounds: (usize, usize),
     },
     /// Relays the client's frames to another node's session (and that node's frames here).
     Relayed {
@@ -251,9 +181,7 @@ struct WsConnection {
     id: TransportId,
     role: Role,
     max_queue: usize,
-    /// The bytes handed to this WebSocket and not yet written to it.
-    backlog: Arc<Backlog>,
-    /// Told to close: frames still arriving (the layer above may write here directly) are dropped.
+    /// Told to close, or failed: messages still arriving are dropped.
     closing: bool,
     /// The session's connection, when the session started on this WebSocket (see
     /// [`TransportSink::adopt`]): messages go to it here, without a hop through the session.
@@ -278,13 +206,11 @@ impl WsConnection {
                 }
                 held.push(message);
             }
+            // Its replies go into the session's outbox, which this task writes at the end of
+            // this same turn.
             (Packet::Message(message), Some(connection)) => {
                 count_inbound(&message);
-                for (frames, compress) in
-                    collect_replies(self.id, || connection.on_message(message))
-                {
-                    self.write(&frames, compress, ctx);
-                }
+                connection.on_message(message);
             }
             (packet, _) => {
                 if let Role::Attached(session) = &self.role {
@@ -293,20 +219,6 @@ impl WsConnection {
                         packets: vec![packet],
                     });
                 }
-            }
-        }
-    }
-
-    /// Writes frames to the client (compressed where agreed, if `compress`), unless the socket is
-    /// closing.
-    fn write(&self, frames: &Frames, compress: bool, ctx: &mut WsContext<Self>) {
-        if self.closing {
-            return;
-        }
-        for frame in frames.as_slice() {
-            match frame {
-                Frame::Text(text) => ctx.text(text, compress),
-                Frame::Binary(bytes) => ctx.binary(bytes, compress),
             }
         }
     }
@@ -400,11 +312,8 @@ impl Actor for WsConnection {
     type Context = WsContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(self.max_queue);
         let sink = Arc::new(ActorSink {
-            id: self.id,
             addr: ctx.address(),
-            backlog: Arc::clone(&self.backlog),
         });
         match std::mem::replace(&mut self.role, Role::Starting) {
             Role::Fresh { engine, handshake } => {
@@ -428,17 +337,25 @@ impl Actor for WsConnection {
                 owner,
                 sid,
                 here,
-            } => match router.relay(&owner, &sid, Arc::clone(&sink) as Arc<dyn TransportSink>) {
-                Ok(uplink) => {
-                    here.insert(self.id, sink);
-                    self.role = Role::Relayed { uplink, here };
+                bounds: (max_frames, max_bytes),
+            } => {
+                // The owner's frames wait in an outbox of this socket's own, as a session's do.
+                let outbox = Arc::new(Outbox::new(max_frames, max_bytes, TransportKind::WebSocket));
+                ctx.attach(Arc::clone(&outbox));
+                let client =
+                    RelayDownlink::new(outbox, Arc::clone(&sink) as Arc<dyn TransportSink>);
+                match router.relay(&owner, &sid, client) {
+                    Ok(uplink) => {
+                        here.insert(self.id, sink);
+                        self.role = Role::Relayed { uplink, here };
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, sid, owner, "cannot relay a WebSocket upgrade");
+                        ctx.close(CloseCode::Policy);
+                        ctx.stop();
+                    }
                 }
-                Err(error) => {
-                    tracing::warn!(%error, sid, owner, "cannot relay a WebSocket upgrade");
-                    ctx.close(CloseCode::Policy);
-                    ctx.stop();
-                }
-            },
+            }
             Role::Starting | Role::Refused | Role::Relayed { .. } => {
                 ctx.close(CloseCode::Policy);
                 ctx.stop();
@@ -506,11 +423,8 @@ impl StreamHandler<Result<WsMessage, WsError>> for WsConnection {
 #[derive(Message)]
 #[rtype(result = "()")]
 enum Command {
-    /// Frames to write; `compress` is false for an emit flagged `compress(false)`.
-    Send {
-        frames: Frames,
-        compress: bool,
-    },
+    AnswerProbe,
+    Attach(Arc<Outbox>),
     Close(CloseReason),
     Adopt(Box<dyn EngineConnection>),
 }
@@ -520,10 +434,8 @@ impl Handler<Command> for WsConnection {
 
     fn handle(&mut self, command: Command, ctx: &mut Self::Context) {
         match command {
-            Command::Send { frames, compress } => {
-                self.backlog.taken(size_of(&frames));
-                self.write(&frames, compress, ctx);
-            }
+            Command::AnswerProbe => ctx.frame(&Frame::pong_probe(), false),
+            Command::Attach(outbox) => ctx.attach(outbox),
             Command::Adopt(connection) => {
                 self.connection = Some(connection);
                 for message in self.held.take().unwrap_or_default() {
@@ -543,76 +455,18 @@ impl Handler<Command> for WsConnection {
     }
 }
 
-/// The bytes waiting in a WebSocket's mailbox: written to it only as fast as its client reads,
-/// so they measure how far behind the client is.
-struct Backlog {
-    bytes: AtomicUsize,
-    /// The bound (`max_queue_bytes`); a lone message larger than it still goes to an empty mailbox.
-    max: usize,
-}
-
-impl Backlog {
-    /// Counts `bytes` in, unless that would pass the bound.
-    fn add(&self, bytes: usize) -> Result<(), SinkFull> {
-        let before = self.bytes.fetch_add(bytes, Ordering::Relaxed);
-        if before > 0 && before + bytes > self.max {
-            self.bytes.fetch_sub(bytes, Ordering::Relaxed);
-            return Err(SinkFull);
-        }
-        Ok(())
-    }
-
-    /// Whether bytes wait to be written.
-    fn waiting(&self) -> bool {
-        self.bytes.load(Ordering::Relaxed) > 0
-    }
-
-    /// Counts `bytes` out.
-    fn taken(&self, bytes: usize) {
-        self.bytes.fetch_sub(bytes, Ordering::Relaxed);
-    }
-}
-
-fn size_of(frames: &Frames) -> usize {
-    frames.as_slice().iter().map(Frame::len).sum()
-}
-
 /// The session's handle on this WebSocket.
 struct ActorSink {
-    id: TransportId,
     addr: Addr<WsConnection>,
-    backlog: Arc<Backlog>,
 }
 
 impl TransportSink for ActorSink {
-    fn send(&self, frames: Frames) -> Result<(), SinkFull> {
-        self.send_with(frames, SendOptions::default())
+    fn answer_probe(&self) {
+        self.addr.do_send(Command::AnswerProbe);
     }
 
-    /// A volatile message is dropped while earlier ones still wait to be written (Node's
-    /// `volatile`: sent only if the transport is writable now); `compress: false` writes it plain.
-    fn send_with(&self, frames: Frames, options: SendOptions) -> Result<(), SinkFull> {
-        if options.volatile && self.backlog.waiting() {
-            return Ok(());
-        }
-        let compress = options.compress;
-        let Some(frames) = keep_as_reply(self.id, frames, compress) else {
-            return Ok(());
-        };
-        let size = size_of(&frames);
-        self.backlog.add(size)?;
-        match self.addr.try_send(Command::Send { frames, compress }) {
-            Ok(()) => Ok(()),
-            // A closed socket reports itself through `TransportClosed`; only a full buffer matters.
-            Err(SendError::Closed(_)) => {
-                self.backlog.taken(size);
-                Ok(())
-            }
-            Err(SendError::Full(_)) => {
-                self.backlog.taken(size);
-                Err(SinkFull)
-            }
-        }
+    fn attach(&self, outbox: Arc<Outbox>) {
+        self.addr.do_send(Command::Attach(outbox));
     }
 
     fn close(&self, reason: CloseReason) {
