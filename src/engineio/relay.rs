@@ -1,8 +1,9 @@
 //! WebSocket upgrades relayed between nodes: a client's upgrade that lands on another node than
-//! its session's is accepted there and carried to the owner through the [`SessionRouter`].
+//! its session's is accepted there and carried to the owner through the
+//! [`SessionRouter`](super::SessionRouter).
 //!
 //! The entry node writes the client's frames to a [`RelayUplink`] (the router carries them to the
-//! owner) and gives the router the socket's [`TransportSink`] for the owner's frames. The owner
+//! owner) and gives the router a [`RelayDownlink`] to the socket for the owner's frames. The owner
 //! attaches the relay to its session with [`Engine::attach_relay`], which answers a
 //! [`RelayedSocket`]: the session probes and upgrades to it as to a local WebSocket.
 
@@ -20,9 +21,6 @@ use super::session::{BeginProbe, EngineSession, Incoming, TransportClosed};
 use super::sink::{SinkFull, TransportSink};
 use super::types::{CloseReason, Frames, SendOptions, TransportId};
 use super::Engine;
-
-#[cfg(doc)]
-use super::router::SessionRouter;
 
 /// The entry node's end of a relayed WebSocket: carries the client's frames to the owner.
 pub trait RelayUplink: Send + 'static {

@@ -1,5 +1,6 @@
 //! [`EngineSocket`]: the handle the upper layer (and the hub) uses to write to one session.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -9,7 +10,7 @@ use super::outbox::{Outbox, PushError};
 use super::packet::Frame;
 use super::sid::Sid;
 use super::types::{CloseReason, CloseSession, Frames, SendOptions};
-use super::worker_inbox::WorkerInbox;
+use super::worker_inbox::{InboxTarget, WorkerInbox};
 
 /// Why a frame could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -38,7 +39,7 @@ struct Inner {
     /// Set once the session was told to close for falling behind, so it is told only once.
     overflowed: AtomicBool,
     /// The inbox of the worker thread the session runs on: frames from other threads go there.
-    inbox: Arc<WorkerInbox>,
+    inbox: Arc<WorkerInbox<EngineSocket>>,
 }
 
 impl EngineSocket {
@@ -47,7 +48,7 @@ impl EngineSocket {
         outbox: Arc<Outbox>,
         closing: Recipient<CloseSession>,
         label: Arc<OnceLock<String>>,
-        inbox: Arc<WorkerInbox>,
+        inbox: Arc<WorkerInbox<EngineSocket>>,
     ) -> EngineSocket {
         EngineSocket {
             inner: Arc::new(Inner {
@@ -95,17 +96,6 @@ impl EngineSocket {
         self.send_here(frames, options)
     }
 
-    /// The inbox of the worker the session runs on.
-    pub(super) fn worker_inbox(&self) -> &Arc<WorkerInbox> {
-        &self.inner.inbox
-    }
-
-    /// Its worker fell too far behind to take more for this session: it closes as a slow
-    /// consumer.
-    pub(super) fn worker_behind(&self) {
-        let _ = self.overflowed();
-    }
-
     /// [`Self::send_with`] on the session's own thread.
     pub(super) fn send_here(&self, frames: Frames, options: SendOptions) -> Result<(), SendError> {
         match self.inner.outbox.push(frames, options) {
@@ -147,4 +137,41 @@ impl std::fmt::Debug for EngineSocket {
             .field("sid", &self.inner.sid)
             .finish()
     }
+}
+
+impl InboxTarget for EngineSocket {
+    fn inbox(&self) -> &Arc<WorkerInbox<EngineSocket>> {
+        &self.inner.inbox
+    }
+
+    fn send_anywhere(&self, frames: Frames, options: SendOptions) {
+        // A full queue closes that session; the sender is not held up by it.
+        let _ = self.send_with(frames, options);
+    }
+
+    fn send_here(&self, frames: Frames, options: SendOptions) {
+        let _ = EngineSocket::send_here(self, frames, options);
+    }
+
+    fn worker_behind(&self) {
+        let _ = self.overflowed();
+    }
+}
+
+thread_local! {
+    /// The inbox of the worker on this thread, once a session was opened here.
+    static INBOX: RefCell<Option<Arc<WorkerInbox<EngineSocket>>>> = const { RefCell::new(None) };
+}
+
+/// The inbox of the worker on this thread (started on first use, and again after its runtime
+/// ended), for the sessions opened here.
+pub(super) fn worker_inbox_here() -> Arc<WorkerInbox<EngineSocket>> {
+    INBOX.with_borrow_mut(|inbox| {
+        if let Some(inbox) = inbox.as_ref().filter(|inbox| inbox.is_alive()) {
+            return Arc::clone(inbox);
+        }
+        let started = WorkerInbox::start();
+        *inbox = Some(Arc::clone(&started));
+        started
+    })
 }

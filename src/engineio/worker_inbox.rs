@@ -21,7 +21,6 @@ use std::task::Poll;
 
 use futures_util::task::AtomicWaker;
 
-use super::socket::EngineSocket;
 use super::types::{Frames, SendOptions};
 
 /// Deliveries an inbox holds before further sends to its sessions are refused as slow consumers:
@@ -29,15 +28,31 @@ use super::types::{Frames, SendOptions};
 pub const MAX_PENDING_DELIVERIES: usize = 65_536;
 
 thread_local! {
-    /// The inbox of the worker running on this thread, once a session was opened here.
-    static CURRENT: std::cell::RefCell<Option<Arc<WorkerInbox>>> = const { std::cell::RefCell::new(None) };
+    /// The id of the inbox started on this thread (0: none).
+    static HERE: Cell<usize> = const { Cell::new(0) };
     /// True while this thread hands out its inbox's deliveries (they do not drain it again).
     static DRAINING: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Source of inbox ids (0 is none).
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// What an inbox delivers to: a session's handle.
+pub trait InboxTarget: Clone + Send + Sync + 'static {
+    /// The inbox of the worker the session runs on.
+    fn inbox(&self) -> &Arc<WorkerInbox<Self>>;
+    /// Sends from any thread (through the inbox from another one).
+    fn send_anywhere(&self, frames: Frames, options: SendOptions);
+    /// Sends on the session's own thread.
+    fn send_here(&self, frames: Frames, options: SendOptions);
+    /// Its worker is too far behind to take more for it: it closes as a slow consumer.
+    fn worker_behind(&self);
+}
+
 /// Frames for sessions of one worker thread, handed over from other threads.
-pub struct WorkerInbox {
-    queue: Mutex<VecDeque<Delivery>>,
+pub struct WorkerInbox<T> {
+    id: usize,
+    queue: Mutex<VecDeque<Delivery<T>>>,
     /// How many deliveries wait (read without the lock).
     pending: AtomicUsize,
     /// Set when a sender woke the drain task and it has not run since.
@@ -49,16 +64,16 @@ pub struct WorkerInbox {
 }
 
 /// Frames for one or more sessions of the worker.
-struct Delivery {
+struct Delivery<T> {
     frames: Frames,
     options: SendOptions,
-    targets: Targets,
+    targets: Targets<T>,
 }
 
 /// The sessions of one delivery: most deliveries from afar are broadcasts to many.
-enum Targets {
-    One(EngineSocket),
-    Many(Vec<EngineSocket>),
+enum Targets<T> {
+    One(T),
+    Many(Vec<T>),
 }
 
 /// The worker is [`MAX_PENDING_DELIVERIES`] behind: the frames were not taken.
@@ -66,39 +81,36 @@ enum Targets {
 #[error("the worker's inbox is full")]
 pub struct InboxFull;
 
-impl WorkerInbox {
-    /// The inbox of the worker on this thread, started on first use. Must be called on an actix
-    /// (tokio local) runtime: the inbox is drained by a task spawned on it.
-    pub fn current() -> Arc<WorkerInbox> {
-        CURRENT.with_borrow_mut(|current| {
-            if let Some(inbox) = current.as_ref().filter(|i| i.alive.load(Ordering::Acquire)) {
-                return Arc::clone(inbox);
-            }
-            let inbox = Arc::new(WorkerInbox {
-                queue: Mutex::new(VecDeque::new()),
-                pending: AtomicUsize::new(0),
-                woken: AtomicBool::new(false),
-                waker: AtomicWaker::new(),
-                alive: AtomicBool::new(true),
-            });
-            actix_rt::spawn(drain_forever(Arc::clone(&inbox)));
-            *current = Some(Arc::clone(&inbox));
-            inbox
-        })
+impl<T: InboxTarget> WorkerInbox<T> {
+    /// Starts the inbox of the worker on this thread. Must be called on an actix (tokio local)
+    /// runtime: the inbox is drained by a task spawned on it, which lives as long as the runtime.
+    pub fn start() -> Arc<WorkerInbox<T>> {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        HERE.set(id);
+        let inbox = Arc::new(WorkerInbox {
+            id,
+            queue: Mutex::new(VecDeque::new()),
+            pending: AtomicUsize::new(0),
+            woken: AtomicBool::new(false),
+            waker: AtomicWaker::new(),
+            alive: AtomicBool::new(true),
+        });
+        actix_rt::spawn(drain_forever(Arc::clone(&inbox)));
+        inbox
+    }
+
+    /// Whether its drain task still runs (it ends with its runtime).
+    pub fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::Acquire)
     }
 
     /// Whether this is the inbox of the thread calling.
-    pub fn is_current(self: &Arc<Self>) -> bool {
-        CURRENT.with_borrow(|current| current.as_ref().is_some_and(|i| Arc::ptr_eq(i, self)))
+    pub fn is_current(&self) -> bool {
+        HERE.get() == self.id
     }
 
     /// Queues frames for one session (called from another thread).
-    pub fn send(
-        &self,
-        target: EngineSocket,
-        frames: Frames,
-        options: SendOptions,
-    ) -> Result<(), InboxFull> {
+    pub fn send(&self, target: T, frames: Frames, options: SendOptions) -> Result<(), InboxFull> {
         if self.is_full() {
             return Err(InboxFull);
         }
@@ -115,7 +127,7 @@ impl WorkerInbox {
         self.pending.load(Ordering::Relaxed) >= MAX_PENDING_DELIVERIES
     }
 
-    fn push(&self, delivery: Delivery) {
+    fn push(&self, delivery: Delivery<T>) {
         // A poisoned lock means a sender panicked while pushing; the queue itself is intact.
         self.queue
             .lock()
@@ -156,12 +168,10 @@ impl WorkerInbox {
         } in deliveries
         {
             match targets {
-                Targets::One(target) => {
-                    let _ = target.send_here(frames, options);
-                }
+                Targets::One(target) => target.send_here(frames, options),
                 Targets::Many(targets) => {
                     for target in targets {
-                        let _ = target.send_here(frames.clone(), options);
+                        target.send_here(frames.clone(), options);
                     }
                 }
             }
@@ -188,15 +198,15 @@ impl Drop for Draining {
 /// One broadcast's frames on their way to many sessions: sessions of other worker threads are
 /// gathered per worker and handed over in one delivery each by [`Fanout::finish`]; sessions of
 /// this thread are sent to at once.
-pub struct Fanout {
+pub struct Fanout<T> {
     frames: Frames,
     options: SendOptions,
-    batches: Vec<(Arc<WorkerInbox>, Vec<EngineSocket>)>,
+    batches: Vec<(Arc<WorkerInbox<T>>, Vec<T>)>,
 }
 
-impl Fanout {
+impl<T: InboxTarget> Fanout<T> {
     /// A broadcast of `frames` with `options`.
-    pub fn new(frames: Frames, options: SendOptions) -> Fanout {
+    pub fn new(frames: Frames, options: SendOptions) -> Fanout<T> {
         Fanout {
             frames,
             options,
@@ -205,10 +215,10 @@ impl Fanout {
     }
 
     /// Adds a recipient. A full queue closes that session; the others are not held up by it.
-    pub fn add(&mut self, socket: &EngineSocket) {
-        let inbox = socket.worker_inbox();
+    pub fn add(&mut self, socket: &T) {
+        let inbox = socket.inbox();
         if inbox.is_current() {
-            let _ = socket.send_with(self.frames.clone(), self.options);
+            socket.send_anywhere(self.frames.clone(), self.options);
             return;
         }
         // A handful of workers: a linear search is the cheapest lookup.
@@ -218,12 +228,18 @@ impl Fanout {
         }
     }
 
+    /// How many workers the recipients so far are on, besides this thread.
+    #[cfg(test)]
+    pub(crate) fn workers(&self) -> usize {
+        self.batches.len()
+    }
+
     /// Hands the gathered recipients to their workers, one delivery per worker.
     pub fn finish(self) {
         for (inbox, targets) in self.batches {
             if inbox.is_full() {
                 if !self.options.volatile {
-                    targets.iter().for_each(EngineSocket::worker_behind);
+                    targets.iter().for_each(T::worker_behind);
                 }
                 continue;
             }
@@ -237,10 +253,10 @@ impl Fanout {
 }
 
 /// The worker's drain task: runs whenever a sender wakes it, for the life of the runtime.
-async fn drain_forever(inbox: Arc<WorkerInbox>) {
+async fn drain_forever<T: InboxTarget>(inbox: Arc<WorkerInbox<T>>) {
     /// Marks the inbox dead when the task is dropped with its runtime.
-    struct Alive(Arc<WorkerInbox>);
-    impl Drop for Alive {
+    struct Alive<T: InboxTarget>(Arc<WorkerInbox<T>>);
+    impl<T: InboxTarget> Drop for Alive<T> {
         fn drop(&mut self) {
             self.0.alive.store(false, Ordering::Release);
         }
@@ -252,61 +268,4 @@ async fn drain_forever(inbox: Arc<WorkerInbox>) {
         Poll::<()>::Pending
     })
     .await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engineio::packet::Frame;
-    use crate::engineio::session::test_support::TestSession;
-
-    fn frame(text: &'static str) -> Frames {
-        Frames::One(Frame::Text(bytestring::ByteString::from_static(text)))
-    }
-
-    /// Sends `text` to the session from another thread, which has ended when this returns.
-    fn send_from_afar(socket: &EngineSocket, text: &'static str) {
-        let socket = socket.clone();
-        std::thread::spawn(move || socket.send(frame(text)))
-            .join()
-            .expect("the sending thread")
-            .expect("the inbox takes it");
-    }
-
-    #[actix_rt::test]
-    async fn frames_from_another_thread_reach_the_session_through_its_worker() {
-        let session = TestSession::open().await;
-        assert!(
-            session.socket.worker_inbox().is_current(),
-            "the test runs on the session's worker"
-        );
-        send_from_afar(&session.socket, "far");
-        assert_eq!(session.frames().await, ["far"]);
-    }
-
-    #[actix_rt::test]
-    async fn a_frame_sent_here_never_overtakes_one_sent_from_afar_before_it() {
-        let session = TestSession::open().await;
-        // No await between the two: the drain task has not run when the local send comes.
-        send_from_afar(&session.socket, "first");
-        session.socket.send(frame("second")).expect("sent");
-        assert_eq!(session.frames().await, ["first", "second"]);
-    }
-
-    #[actix_rt::test]
-    async fn a_broadcast_reaches_each_session_of_the_worker_once_in_one_delivery() {
-        let (a, b) = (TestSession::open().await, TestSession::open().await);
-        let (sa, sb) = (a.socket.clone(), b.socket.clone());
-        std::thread::spawn(move || {
-            let mut fanout = Fanout::new(frame("all"), SendOptions::default());
-            fanout.add(&sa);
-            fanout.add(&sb);
-            assert_eq!(fanout.batches.len(), 1, "one delivery for the one worker");
-            fanout.finish();
-        })
-        .join()
-        .expect("the broadcasting thread");
-        assert_eq!(a.frames().await, ["all"]);
-        assert_eq!(b.frames().await, ["all"]);
-    }
 }

@@ -6,18 +6,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::outbox::{Ended, Outbox};
-use super::state::Shared;
+use super::state::{EntryRelay, Shared};
 use super::wire::Header;
 use crate::engineio::{CloseReason, ForwardError, Frame, RelayDownlink, RelayUplink, SinkFull};
 use crate::sync::lock;
-
-/// A relay whose client is on this node.
-pub(super) struct EntryRelay {
-    /// The client's socket.
-    client: RelayDownlink,
-    /// The tag of the session's node.
-    owner: String,
-}
 
 /// Opens relay of session `sid` of the node tagged `owner` for the socket `client`: the owner is
 /// asked to attach it, and the socket is closed if it is gone or has no such session.

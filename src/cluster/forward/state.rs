@@ -11,8 +11,8 @@ use tokio::sync::{oneshot, Semaphore};
 use tokio::task::AbortHandle;
 
 use super::options::ForwardOptions;
-use super::relay_entry::EntryRelay;
 use super::wire::{self, Header};
+use crate::engineio::RelayDownlink;
 use crate::engineio::{ForwardError, ForwardedResponse, RelayedSocket};
 use crate::sync::lock;
 
@@ -112,4 +112,12 @@ impl Shared {
             Err(_) => Err(ForwardError::Unreachable),
         }
     }
+}
+
+/// A relay whose client is on this node.
+pub(super) struct EntryRelay {
+    /// The client's socket.
+    pub(super) client: RelayDownlink,
+    /// The tag of the session's node.
+    pub(super) owner: String,
 }

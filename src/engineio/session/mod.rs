@@ -21,10 +21,9 @@ use super::outbox::{Outbox, PushError};
 use super::packet::{Frame, Packet};
 use super::sid::Sid;
 use super::sink::TransportSink;
-use super::socket::EngineSocket;
+use super::socket::{worker_inbox_here, EngineSocket};
 use super::traffic::count_inbound;
 use super::types::{CloseReason, Frames, SendOptions, TransportId, TransportKind, POLLING};
-use super::worker_inbox::WorkerInbox;
 
 mod messages;
 pub use messages::*;
@@ -440,7 +439,7 @@ impl Actor for EngineSession {
                 Arc::clone(&self.outbox),
                 address.recipient(),
                 Arc::clone(&self.label),
-                WorkerInbox::current(),
+                worker_inbox_here(),
             );
             let connection = handler.on_open(socket, handshake);
             match &self.transport {
@@ -518,6 +517,8 @@ impl Registry {
     }
 }
 
+#[cfg(test)]
+mod inbox_tests;
 #[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]

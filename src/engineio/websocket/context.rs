@@ -43,6 +43,13 @@ const READ_CHUNK: usize = 8 << 10;
 /// Bytes waiting to be written above which the actor is not run until the client reads.
 const WRITE_HIGH_WATER: usize = 64 << 10;
 
+/// How long a closed WebSocket keeps reading (and dropping) what its client still sends, after
+/// the close frame and a FIN were written, before the connection is dropped. Dropping a socket
+/// with unread bytes makes the kernel answer with a reset, and a reset can make the client lose
+/// what it had not read yet: the last frames and the close frame itself (RFC 6455, 7.1.1: the
+/// server closes after the client has had the chance to).
+const CLOSE_LINGER: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// What a WebSocket accepts from its client.
 #[derive(Debug, Clone, Copy)]
 pub struct WsSettings {
@@ -327,6 +334,10 @@ impl<A: Actor<Context = WsContext<A>>> Future for Driver<A> {
             };
             let alive = this.fut.alive();
             if !alive && flushed {
+                let ctx = this.fut.ctx();
+                if !ctx.broken {
+                    actix_rt::spawn(linger(Rc::clone(&ctx.io)));
+                }
                 return Poll::Ready(());
             }
             let ctx = this.fut.ctx();
@@ -346,6 +357,32 @@ impl<A: Actor<Context = WsContext<A>>> Future for Driver<A> {
             }
         }
     }
+}
+
+/// Ends a connection whose close frame is written: sends a FIN, then reads and drops what the
+/// client still sends until it closes its side or [`CLOSE_LINGER`] passes.
+async fn linger(io: Rc<TcpStream>) {
+    if socket2::SockRef::from(&*io)
+        .shutdown(std::net::Shutdown::Write)
+        .is_err()
+    {
+        return;
+    }
+    let drain = async {
+        let mut chunk = [0u8; 512];
+        loop {
+            if io.readable().await.is_err() {
+                return;
+            }
+            match io.try_read(&mut chunk) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(error) if error.kind() == ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_LINGER, drain).await;
 }
 
 /// The client's messages, read from the socket; it ends after the first error.
