@@ -115,9 +115,14 @@ async fn maintain(inner: &Arc<Inner>) {
     let Ok(mut connection) = store.link.connection().await else {
         return;
     };
-    let renewed = store
-        .link
-        .check(pipe.query_async::<()>(&mut connection).await);
+    // A node without live sessions has no lease to renew (an empty pipeline is an error).
+    let renewed = if pipe.cmd_iter().next().is_none() {
+        Ok(())
+    } else {
+        store
+            .link
+            .check(pipe.query_async::<()>(&mut connection).await)
+    };
     let trimmed = store.link.check(
         redis::cmd("EVAL")
             .arg(trim)
