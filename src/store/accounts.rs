@@ -128,3 +128,29 @@ impl Store {
         Ok(done.rows_affected())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    use crate::store::Store;
+
+    /// The purge of expired sessions finds them through an index, not by reading every session.
+    #[actix_rt::test]
+    async fn the_purge_of_expired_sessions_uses_an_index() {
+        let store = Store::open("sqlite::memory:")
+            .await
+            .expect("an in-memory store");
+        let plan = sqlx::query("EXPLAIN QUERY PLAN DELETE FROM sessions WHERE expires_at <= 0")
+            .fetch_all(&store.pool)
+            .await
+            .expect("a query plan");
+        let steps: Vec<String> = plan.iter().map(|row| row.get::<String, _>(3)).collect();
+        assert!(
+            steps
+                .iter()
+                .any(|step| step.contains("INDEX sessions_expires")),
+            "{steps:?}"
+        );
+    }
+}
