@@ -4,13 +4,8 @@
 # Starts two nodes on the local Redis (a random --redis-key, SQLite each, one worker each), opens a
 # session on the first, and times N POST+GET round trips sent to its own node (local) and to the
 # other (forwarded), alternating runs; prints medians, p90 and both nodes' CPU per request.
-BIN=$(realpath "$1"); N=${2:-2000}; KEY=fwdbench$RANDOM$RANDOM; DIR=$(mktemp -d)
-HERE=$(cd "$(dirname "$0")" && pwd)
-cd "$HERE/../.." || exit 1
-PA=$((20000 + RANDOM % 20000)); PB=$((PA + 1))
-RUST_LOG=warn $BIN --port $PA --workers 1 --redis-url redis://127.0.0.1:6379 --redis-key $KEY --database-url sqlite://$DIR/a.db > $DIR/a.log 2>&1 & A=$!
-RUST_LOG=warn $BIN --port $PB --workers 1 --redis-url redis://127.0.0.1:6379 --redis-key $KEY --database-url sqlite://$DIR/b.db > $DIR/b.log 2>&1 & B=$!
-for _ in $(seq 100); do curl -sf localhost:$PA/healthz >/dev/null && curl -sf localhost:$PB/healthz >/dev/null && break; sleep 0.2; done
+N=${2:-2000}; KEY_PREFIX=fwdbench
+# shellcheck source=two_nodes.sh
+. "$(dirname "$0")/two_nodes.sh"
 python3 "$HERE/polling_rtt.py" $PA $PB $N $A,$B
-kill $A $B; wait $A $B 2>/dev/null
-rm -rf "$DIR"
+stop_nodes
