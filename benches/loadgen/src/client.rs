@@ -148,15 +148,8 @@ impl Client {
 
     /// Joins `room` and waits for the server's ack.
     pub async fn join(&mut self, room: &str) -> Result<()> {
-        self.send(format!("420[\"join\",{}]", serde_json::Value::from(room)))
-            .await?;
-        loop {
-            match self.recv().await? {
-                Incoming::Ping => {}
-                Incoming::Text(text) if text.starts_with("430[") => return Ok(()),
-                Incoming::Text(text) => fail!("expected the join ack, got {:?}", truncate(&text)),
-            }
-        }
+        self.send(join_request(room)).await?;
+        join_ack(async || self.recv().await).await
     }
 }
 
@@ -181,6 +174,22 @@ pub fn parse_u64(s: &[u8]) -> Option<(u64, &[u8])> {
 /// A JSON string of `len` filler characters (the payload padding).
 pub fn padding(len: usize) -> String {
     "x".repeat(len)
+}
+
+/// The event that joins `room`, asking for ack 0 (every server's `join` contract).
+pub fn join_request(room: &str) -> String {
+    format!("420[\"join\",{}]", serde_json::Value::from(room))
+}
+
+/// Reads messages from `next` until the join's ack (pings are skipped); anything else fails.
+pub async fn join_ack(mut next: impl AsyncFnMut() -> Result<Incoming>) -> Result<()> {
+    loop {
+        match next().await? {
+            Incoming::Ping => {}
+            Incoming::Text(text) if text.starts_with("430[") => return Ok(()),
+            Incoming::Text(text) => fail!("expected the join ack, got {:?}", truncate(&text)),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,8 +11,7 @@ use tokio::sync::{mpsc, Semaphore};
 use super::settings::Settings;
 use super::state::{Command, Sent, State};
 use super::LOSS_GRACE;
-use crate::client::{parse_u64, truncate, Client, Incoming, Result};
-use crate::fail;
+use crate::client::{join_ack, join_request, parse_u64, truncate, Client, Incoming, Result};
 use crate::polling::PollingClient;
 
 /// A WebSocket or a polling connection.
@@ -46,15 +45,8 @@ impl Conn {
 
     /// Joins `room` and waits for the ack.
     async fn join(&mut self, room: &str) -> Result<()> {
-        self.send(format!("420[\"join\",{}]", serde_json::Value::from(room)))
-            .await?;
-        loop {
-            match self.recv().await? {
-                Incoming::Ping => {}
-                Incoming::Text(text) if text.starts_with("430[") => return Ok(()),
-                Incoming::Text(text) => fail!("expected the join ack, got {:?}", truncate(&text)),
-            }
-        }
+        self.send(join_request(room)).await?;
+        join_ack(async || self.recv().await).await
     }
 
     async fn leave(self, reset: bool) {
