@@ -5,7 +5,8 @@ use super::test_support::TestSession;
 use crate::engineio::packet::Frame;
 use crate::engineio::socket::EngineSocket;
 use crate::engineio::types::{Frames, SendOptions};
-use crate::engineio::worker_inbox::{Fanout, InboxTarget};
+use crate::engineio::worker_inbox::{Fanout, InboxTarget, MAX_PENDING_DELIVERIES};
+use crate::engineio::{CloseReason, SendError};
 
 fn frame(text: &'static str) -> Frames {
     Frames::One(Frame::Text(bytestring::ByteString::from_static(text)))
@@ -55,4 +56,25 @@ async fn a_broadcast_reaches_each_session_of_the_worker_once_in_one_delivery() {
     .expect("the broadcasting thread");
     assert_eq!(a.frames().await, ["all"]);
     assert_eq!(b.frames().await, ["all"]);
+}
+
+#[actix_rt::test]
+async fn a_worker_too_far_behind_refuses_more_and_closes_the_session_as_a_slow_consumer() {
+    let session = TestSession::open().await;
+    let socket = session.socket.clone();
+    // The worker (this thread) is blocked in `join`: nothing is drained meanwhile.
+    let answers = std::thread::spawn(move || {
+        let taken = (0..MAX_PENDING_DELIVERIES)
+            .filter(|_| socket.send(frame("flood")).is_ok())
+            .count();
+        (taken, socket.send(frame("one too many")))
+    })
+    .join()
+    .expect("the flooding thread");
+    assert_eq!(
+        answers.0, MAX_PENDING_DELIVERIES,
+        "the inbox takes up to its bound"
+    );
+    assert_eq!(answers.1, Err(SendError::SlowConsumer));
+    assert_eq!(session.closed().await, CloseReason::SlowConsumer);
 }
