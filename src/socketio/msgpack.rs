@@ -2,6 +2,7 @@
 //! Redis adapter), converted to and from Agora's JSON arguments with binary placeholders.
 
 use bytes::Bytes;
+use indexmap::IndexMap;
 use rmpv::Value as Msg;
 use serde_json::{Map, Number, Value};
 
@@ -61,15 +62,24 @@ pub fn msgpack_to_json(value: Msg, attachments: &mut Vec<Bytes>) -> Value {
                 .collect(),
         ),
         Msg::Map(entries) => {
-            let mut object = Map::with_capacity(entries.len());
+            // Keys first, as JavaScript (and a JSON object) reads them: a repeated key keeps its
+            // first place and its last value. Only then are the values converted, so binary
+            // values are numbered in the order the object lists them (and writes them back), and
+            // a binary value that was overwritten is not kept as an attachment.
+            let mut fields = IndexMap::with_capacity(entries.len());
             for (key, value) in entries {
                 let key = match key {
                     Msg::String(s) => text(s),
                     other => other.to_string(),
                 };
-                object.insert(key, msgpack_to_json(value, attachments));
+                fields.insert(key, value);
             }
-            Value::Object(object)
+            Value::Object(
+                fields
+                    .into_iter()
+                    .map(|(key, value)| (key, msgpack_to_json(value, attachments)))
+                    .collect(),
+            )
         }
     }
 }
@@ -155,5 +165,25 @@ mod tests {
         );
         assert_eq!(attachments.len(), 2);
         assert_eq!(json_to_msgpack(&json, &attachments), original);
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_first_place_and_its_last_value() {
+        let original = Msg::Map(vec![
+            (Msg::from("a"), Msg::Binary(vec![1])),
+            (Msg::from("b"), Msg::Binary(vec![2])),
+            (Msg::from("a"), Msg::Binary(vec![3])),
+        ]);
+        let mut attachments = Vec::new();
+        let json = msgpack_to_json(original, &mut attachments);
+        assert_eq!(
+            json,
+            json!({"a": {"_placeholder": true, "num": 0}, "b": {"_placeholder": true, "num": 1}})
+        );
+        // The overwritten value is not an attachment; the others are numbered in the object's order.
+        assert_eq!(
+            attachments,
+            vec![Bytes::from_static(&[3]), Bytes::from_static(&[2])]
+        );
     }
 }

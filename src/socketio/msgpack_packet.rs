@@ -58,7 +58,7 @@ fn is_undefined(value: &Msg) -> bool {
 }
 
 /// Decodes one binary message into a packet, its binary values as attachments (at most
-/// `max_attachments`). Placeholders are checked by the caller, as for text packets.
+/// `max_attachments`). A placeholder object written literally in the data is refused.
 pub(crate) fn decode(bytes: &[u8], max_attachments: usize) -> Result<Packet, ProtocolError> {
     let Msg::Map(entries) = read(bytes).map_err(|_| ProtocolError::InvalidMessagePack)? else {
         return Err(ProtocolError::InvalidPacketType);
@@ -97,11 +97,15 @@ pub(crate) fn decode(bytes: &[u8], max_attachments: usize) -> Result<Packet, Pro
     }
     // The type is at most 4, checked above.
     let mut packet = Packet::from_parts(kind as u8, nsp, id, data)?;
-    if !attachments.is_empty() {
-        packet
-            .payload_mut()
-            .ok_or(ProtocolError::UnexpectedBinary)?
-            .attachments = attachments;
+    if let Some(payload) = packet.payload_mut() {
+        payload.attachments = attachments;
+        // Binary values are inline here, so a placeholder object in the data is a literal one the
+        // client wrote: refused, as it would stand for (or alias) a binary value it is not.
+        if !payload.placeholders_in_order() {
+            return Err(ProtocolError::InvalidPlaceholders);
+        }
+    } else if !attachments.is_empty() {
+        return Err(ProtocolError::UnexpectedBinary);
     }
     Ok(packet)
 }
@@ -165,6 +169,63 @@ mod tests {
         };
         let decoded = decode(&bytes_of(encode(&ack)), 4).unwrap();
         assert_eq!(decoded, ack);
+    }
+
+    #[test]
+    fn a_repeated_key_over_binary_values_reads_back_as_itself() {
+        // Found by the fuzzer: binary values were numbered in the order of the bytes, not of the
+        // object they end up in, so the packet written back read differently.
+        let event = message(vec![
+            ("type", Msg::from(2)),
+            (
+                "data",
+                Msg::Array(vec![
+                    Msg::from("up"),
+                    Msg::Map(vec![
+                        (Msg::from("a"), Msg::Binary(vec![1])),
+                        (Msg::from("b"), Msg::Binary(vec![2])),
+                        (Msg::from("a"), Msg::Binary(vec![3])),
+                    ]),
+                ]),
+            ),
+            ("nsp", Msg::from("/")),
+        ]);
+        let packet = decode(&event, 4).unwrap();
+        let Packet::Event { payload, .. } = &packet else {
+            panic!("an event");
+        };
+        assert_eq!(payload.binary(&payload.args[0]["a"]).unwrap()[..], [3]);
+        assert_eq!(payload.attachments.len(), 2);
+        assert_eq!(decode(&bytes_of(encode(&packet)), 4), Ok(packet));
+    }
+
+    #[test]
+    fn a_literal_placeholder_is_refused_even_beside_a_binary_value() {
+        let literal = |num: i64| {
+            Msg::Map(vec![
+                (Msg::from("_placeholder"), Msg::Boolean(true)),
+                (Msg::from("num"), Msg::from(num)),
+            ])
+        };
+        for data in [
+            // It would alias the real binary value...
+            vec![Msg::from("up"), Msg::Binary(vec![1]), literal(0)],
+            vec![Msg::from("up"), literal(0), Msg::Binary(vec![1])],
+            // ...or stand for the next one, out of order.
+            vec![
+                Msg::from("up"),
+                literal(1),
+                Msg::Binary(vec![1]),
+                Msg::Binary(vec![2]),
+            ],
+        ] {
+            let event = message(vec![
+                ("type", Msg::from(2)),
+                ("data", Msg::Array(data)),
+                ("nsp", Msg::from("/")),
+            ]);
+            assert_eq!(decode(&event, 4), Err(ProtocolError::InvalidPlaceholders));
+        }
     }
 
     #[test]

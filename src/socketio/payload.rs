@@ -56,6 +56,16 @@ impl Payload {
         T::deserialize(self.args.first().unwrap_or(&Value::Null))
     }
 
+    /// Checks that the placeholders, read in order, are the attachments in order, each once: the
+    /// only form a parser that holds binary values inline (msgpack) can write back as it read it.
+    pub fn placeholders_in_order(&self) -> bool {
+        let mut next = 0;
+        self.args
+            .iter()
+            .all(|arg| placeholders_numbered_from(arg, &mut next))
+            && next == self.attachments.len()
+    }
+
     /// Checks that every placeholder points at an attachment and every attachment is used.
     pub fn placeholders_valid(&self) -> bool {
         let mut used = vec![false; self.attachments.len()];
@@ -64,6 +74,22 @@ impl Payload {
             .iter()
             .all(|arg| visit_placeholders(arg, &mut used));
         all_in_range && used.iter().all(|u| *u)
+    }
+}
+
+/// Whether the placeholders of `value`, read in order, number on from `*next` (advancing it).
+fn placeholders_numbered_from(value: &Value, next: &mut usize) -> bool {
+    match value {
+        Value::Object(object) if object.get("_placeholder") == Some(&Value::Bool(true)) => {
+            if placeholder_index(value) != Some(*next) {
+                return false;
+            }
+            *next += 1;
+            true
+        }
+        Value::Object(object) => object.values().all(|v| placeholders_numbered_from(v, next)),
+        Value::Array(items) => items.iter().all(|v| placeholders_numbered_from(v, next)),
+        _ => true,
     }
 }
 
