@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark smoke run: builds the bench server (examples/bench.rs), the design floor (benches/floor),
+# Benchmark smoke run: builds the bench server (benches/agora/bench.rs), the design floor (benches/floor),
 # the raw reference (benches/raw) and the load generator (benches/loadgen) in release mode, then
 # runs every workload at tiny sizes against Agora, the Node.js reference server (benches/node), the
 # floor and the raw reference, with Agora's allocation counting on (so that path runs too) and the

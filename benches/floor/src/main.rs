@@ -9,7 +9,7 @@
 //! `WsChatSession` actor per WebSocket connection, all reporting to one `ChatServer` hub actor that
 //! holds the rooms (`HashMap<room, HashSet<id>>`) and each session's `Recipient`. On top of it, just
 //! enough Engine.IO v4 / Socket.IO v5 text over WebSocket for the loadgen's contract (the same as
-//! Agora's `examples/bench.rs` and `benches/node/server.js`), main namespace only:
+//! Agora's `benches/agora/bench.rs` and `benches/node/server.js`), main namespace only:
 //! - `join` (room) with an ack: the session joins the room at the hub, then acks with no arguments;
 //! - `broadcast` [room, ...args]: the hub sends `msg` with the args to every other session in the
 //!   room, the frame encoded once and shared;
@@ -88,7 +88,7 @@ async fn socket_io(
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let state = State {
-        // Started here, so the hub lives on the main thread, like Agora's in `examples/bench.rs`.
+        // Started here, so the hub lives on the main thread, like Agora's in `benches/agora/bench.rs`.
         hub: ChatServer::default().start(),
         settings: Settings {
             ping_interval: Duration::from_millis(args.server.ping_interval),

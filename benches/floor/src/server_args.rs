@@ -1,5 +1,5 @@
 //! The settings every benchmark server takes besides its port: the floor's and Agora's
-//! `examples/bench.rs` (which includes this file), so the loadgen starts both alike.
+//! `benches/agora/bench.rs` (which includes this file), so the loadgen starts both alike.
 
 /// Where to listen, how many workers, and the Engine.IO heartbeat.
 #[derive(clap::Args, Debug)]

@@ -88,7 +88,7 @@ pub struct Heap {
 /// How long a server may take to answer SIGUSR1 with its heap line.
 const HEAP_REPORT_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// The start of the line `examples/bench.rs --count-allocations` writes on SIGUSR1.
+/// The start of the line `benches/agora/bench.rs --count-allocations` writes on SIGUSR1.
 const HEAP_LINE: &str = "heap: live_bytes=";
 
 impl Launcher {

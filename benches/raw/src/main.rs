@@ -6,7 +6,7 @@
 //! target/release/raw --port 3003 [--workers N] [--ping-interval MS] [--ping-timeout MS]
 //! ```
 //!
-//! The contract is the one of `benches/node/server.js`, Agora's `examples/bench.rs` and the floor
+//! The contract is the one of `benches/node/server.js`, Agora's `benches/agora/bench.rs` and the floor
 //! (`benches/floor`), main namespace only, over WebSocket only:
 //! - `join` (room) with an ack: the connection joins the room, then acks with no arguments;
 //! - `broadcast` [room, ...args]: `msg` with the args to every other connection in the room;

@@ -38,12 +38,11 @@ use agora::hub::{ChatServer, LocalAdapter};
 use agora::socketio::{Adapter, Namespace, RecoveryConfig, SocketIo, SocketIoConfig};
 use agora::web::serve::{serve, ServeOptions, WebSockets};
 
-#[path = "../benches/floor/src/server_args.rs"]
+#[path = "../floor/src/server_args.rs"]
 mod server_args;
 
 use server_args::ServerArgs;
 
-#[path = "support/counting_alloc.rs"]
 mod counting_alloc;
 
 /// The system allocator; it counts only with `--count-allocations`.
