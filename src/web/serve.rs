@@ -224,6 +224,9 @@ where
             .into_factory()
             .map_err(|error| error.into().error_response());
         HttpService::build()
+            // Frames are small and realtime: Nagle's algorithm would hold each back until the
+            // client acknowledged the previous one (docs/BENCHMARKS.md, "Nagle's algorithm").
+            .tcp_nodelay(true)
             .keep_alive(KEEP_ALIVE)
             .client_request_timeout(head_timeout)
             .local_addr(address)

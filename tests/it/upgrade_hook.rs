@@ -279,3 +279,54 @@ async fn a_half_sent_request_head_gets_408_after_the_head_timeout() {
     );
     handle.stop(false).await;
 }
+
+/// The TCP_NODELAY setting of this process's end of the connection whose peer is `client`
+/// (the server runs in this process, so its accepted socket is one of our descriptors).
+fn server_side_nodelay(client: &TcpStream) -> bool {
+    use std::os::fd::BorrowedFd;
+    let (ours, theirs) = (client.local_addr().unwrap(), client.peer_addr().unwrap());
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let target = std::fs::read_link(entry.path()).unwrap_or_default();
+        if !target.to_string_lossy().starts_with("socket:") {
+            continue;
+        }
+        // SAFETY: the descriptor was listed as open just now and is only borrowed for these
+        // calls; the one we look for stays open while `client` is connected and the server runs.
+        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+        let socket = socket2::SockRef::from(&borrowed);
+        let (Ok(local), Ok(peer)) = (socket.local_addr(), socket.peer_addr()) else {
+            continue;
+        };
+        if local.as_socket() == Some(theirs) && peer.as_socket() == Some(ours) {
+            return socket.tcp_nodelay().unwrap();
+        }
+    }
+    panic!("no socket of this process is the server's end of {ours}");
+}
+
+#[actix_web::test]
+async fn accepted_connections_send_small_frames_at_once() {
+    // Nagle's algorithm would hold a small frame back until the client acknowledged the one
+    // before: realtime frames are small, and with it a fan-out wrote twice as many, smaller
+    // segments (docs/BENCHMARKS.md, "Nagle's algorithm"). Node's `ws` turns it off too.
+    let server = spawn_quiet().await;
+    let mut websocket = TcpStream::connect(("127.0.0.1", server.port)).await.unwrap();
+    let request = handshake("GET", "/engine.io/?EIO=4&transport=websocket", "");
+    websocket.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = [0u8; 12];
+    websocket.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 101");
+    assert!(server_side_nodelay(&websocket), "a WebSocket");
+
+    let mut http = TcpStream::connect(("127.0.0.1", server.port)).await.unwrap();
+    http.write_all(b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = [0u8; 12];
+    http.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    assert!(server_side_nodelay(&http), "an HTTP connection");
+}
