@@ -40,6 +40,12 @@ use super::message::{MessageReader, WsError, WsMessage};
 /// stack and only what arrived is copied to the heap: an idle connection keeps no read buffer.
 const READ_CHUNK: usize = 8 << 10;
 
+/// Messages the actor handles in one turn before the connection yields to the other tasks of its
+/// thread (actix's `add_stream` yields after 16). The replies and the broadcasts of one turn leave
+/// in one write, so a bigger turn means fewer, fuller writes when a client sends in bursts; the
+/// bound keeps one busy client from holding its thread.
+const MESSAGES_PER_TURN: usize = 128;
+
 /// Bytes waiting to be written above which the actor is not run until the client reads.
 const WRITE_HIGH_WATER: usize = 64 << 10;
 
@@ -108,12 +114,15 @@ pub(super) fn run<A>(
         closed: false,
         broken: false,
     };
-    ctx.add_stream(Incoming {
-        io,
-        buf: early,
-        reader: MessageReader::new(max_payload, accepted.deflate.is_some()),
-        ended: false,
-        failed: false,
+    ctx.spawn(Reading {
+        incoming: Incoming {
+            io,
+            buf: early,
+            reader: MessageReader::new(max_payload, accepted.deflate.is_some()),
+            ended: false,
+            failed: false,
+        },
+        started: false,
     });
     actix_rt::spawn(Driver {
         fut: ContextFut::new(ctx, actor, mailbox),
@@ -383,6 +392,51 @@ async fn linger(io: Rc<TcpStream>) {
         }
     };
     let _ = tokio::time::timeout(CLOSE_LINGER, drain).await;
+}
+
+/// Hands the client's messages to the actor, [`MESSAGES_PER_TURN`] at most per turn; as actix's
+/// `add_stream` does otherwise (`started` first, `finished` at the end of the stream).
+struct Reading {
+    incoming: Incoming,
+    started: bool,
+}
+
+impl<A> ActorFuture<A> for Reading
+where
+    A: Actor<Context = WsContext<A>> + StreamHandler<Result<WsMessage, WsError>>,
+{
+    type Output = ();
+
+    fn poll(
+        self: Pin<&mut Self>,
+        act: &mut A,
+        ctx: &mut WsContext<A>,
+        task: &mut Context<'_>,
+    ) -> Poll<()> {
+        let this = self.get_mut();
+        if !this.started {
+            this.started = true;
+            <A as StreamHandler<_>>::started(act, ctx);
+        }
+        for _ in 0..MESSAGES_PER_TURN {
+            match Pin::new(&mut this.incoming).poll_next(task) {
+                Poll::Ready(Some(message)) => {
+                    <A as StreamHandler<_>>::handle(act, message, ctx);
+                    if ctx.waiting() {
+                        return Poll::Pending;
+                    }
+                }
+                Poll::Ready(None) => {
+                    <A as StreamHandler<_>>::finished(act, ctx);
+                    return Poll::Ready(());
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        // More may wait: come back after the other tasks had their turn.
+        task.waker().wake_by_ref();
+        Poll::Pending
+    }
 }
 
 /// The client's messages, read from the socket; it ends after the first error.
