@@ -4,7 +4,6 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::Actor;
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Logger};
 use actix_web::{web, App, HttpMessage};
@@ -17,7 +16,7 @@ use crate::cluster::{
 };
 use crate::config::Settings;
 use crate::engineio::{CloseReason, Engine, EngineHandler};
-use crate::hub::{ChatServer, LocalAdapter};
+use crate::hub::{ChatServer, LocalAdapter, PendingHub};
 use crate::socketio::packet::MAIN_NAMESPACE;
 use crate::socketio::{Adapter, SocketIo};
 use crate::store::{Store, StoreError};
@@ -86,12 +85,22 @@ impl Application {
                 hash_workers: settings.password_hash_workers,
             },
         );
-        let hub = match settings.recovery() {
-            Some(recovery) => ChatServer::with_recovery(recovery),
-            None => ChatServer::default(),
+        let options = ServeOptions {
+            workers: settings.workers,
+            shutdown_timeout: settings.shutdown_grace_secs,
+            ..ServeOptions::default()
+        };
+        let (hub, pending_hub) = PendingHub::new(
+            match settings.recovery() {
+                Some(recovery) => ChatServer::with_recovery(recovery),
+                None => ChatServer::default(),
+            }
+            .with_parser(settings.parser),
+        );
+        if options.worker_count() > 1 {
+            // A thread of its own (this one); with one worker it starts on the worker's.
+            pending_hub.start_here();
         }
-        .with_parser(settings.parser)
-        .start();
         let apps = AppContext {
             accounts,
             store: store.clone(),
@@ -196,13 +205,9 @@ impl Application {
         let static_dir = settings.static_dir.clone();
         let api_keys = ApiKeys::new(&settings.api_keys);
         let max_payload = settings.max_payload as usize;
-        let options = ServeOptions {
-            workers: settings.workers,
-            shutdown_timeout: settings.shutdown_grace_secs,
-            ..ServeOptions::default()
-        };
         // Signals are ours: clients are told to go before the listener stops.
         let server = serve(listener, options, sockets, move || {
+            pending_hub.start_here();
             App::new()
                 .wrap(from_fn(origin::enforce))
                 .wrap(from_fn(ops::count_requests))

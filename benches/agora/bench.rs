@@ -27,14 +27,14 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Actor, Addr};
+use actix::Addr;
 use actix_web::{web, App, HttpResponse};
 use clap::Parser;
 
 use agora::cluster::{ClusterOptions, RedisAdapter};
 use agora::engineio::{Engine, EngineConfig, Registry};
 use agora::hub::messages::{FetchSockets, ListRooms};
-use agora::hub::{ChatServer, LocalAdapter};
+use agora::hub::{ChatServer, LocalAdapter, PendingHub};
 use agora::socketio::{Adapter, Namespace, RecoveryConfig, SocketIo, SocketIoConfig};
 use agora::web::serve::{serve, ServeOptions, WebSockets};
 
@@ -149,11 +149,10 @@ async fn main() -> std::io::Result<()> {
         ..EngineConfig::default()
     };
     let recovery = (args.recovery || args.redis_url.is_some()).then(RecoveryConfig::default);
-    let hub = match recovery {
+    let (hub, pending_hub) = PendingHub::new(match recovery {
         Some(recovery) => ChatServer::with_recovery(recovery),
         None => ChatServer::default(),
-    }
-    .start();
+    });
     let local = LocalAdapter::new(hub.clone());
     let adapter: Arc<dyn Adapter> = match &args.redis_url {
         Some(url) => {
@@ -180,8 +179,13 @@ async fn main() -> std::io::Result<()> {
         backlog: 4_096,
         ..ServeOptions::default()
     };
+    if options.worker_count() > 1 {
+        // As the application does (src/startup.rs): with one worker the hub starts on it.
+        pending_hub.start_here();
+    }
     let sockets = WebSockets::new().engine("/socket.io/", engine.clone());
     let server = serve(listener, options, sockets, move || {
+        pending_hub.start_here();
         let (registry, hub) = (engine.registry().clone(), hub.clone());
         App::new().service(engine.resource("/socket.io/")).route(
             "/stats",

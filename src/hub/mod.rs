@@ -3,9 +3,11 @@
 
 mod adapter;
 pub mod messages;
+mod placement;
 mod recovery_log;
 pub mod room_index;
 mod server;
 
 pub use adapter::LocalAdapter;
+pub use placement::PendingHub;
 pub use server::ChatServer;

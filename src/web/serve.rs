@@ -71,6 +71,16 @@ impl Default for ServeOptions {
     }
 }
 
+impl ServeOptions {
+    /// How many worker threads the server runs: as asked, or one per core (actix-server's
+    /// default, 2 when the cores cannot be counted).
+    pub fn worker_count(&self) -> usize {
+        self.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        })
+    }
+}
+
 /// Where a WebSocket handshake goes.
 #[derive(Clone)]
 enum Target {
@@ -201,9 +211,7 @@ where
         .backlog(options.backlog)
         .shutdown_timeout(options.shutdown_timeout)
         .disable_signals();
-    if let Some(workers) = options.workers {
-        builder = builder.workers(workers);
-    }
+    builder = builder.workers(options.worker_count());
     let builder = builder.listen("agora-http", listener, move || {
         let sockets = Arc::clone(&sockets);
         let upgrade = fn_factory(move || {

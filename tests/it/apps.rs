@@ -92,6 +92,26 @@ async fn two_members_of_a_room_see_each_other_and_an_outsider_sees_nothing() {
 }
 
 #[actix_web::test]
+async fn with_one_worker_the_hub_runs_on_it_and_rooms_work() {
+    // One worker thread: the hub starts on it (hub/placement.rs), after the startup code has
+    // already sent it messages; nothing may wait for an answer before then.
+    let app = spawn_app_with(|settings| settings.workers = Some(1)).await;
+    let ann_token = app.register("ann").await;
+    let mut ann = app.client(Some(&ann_token)).await;
+    let mut bob = app.client(None).await;
+    assert_eq!(ann.join("den").await["ok"], true);
+    assert_eq!(bob.join("den").await["ok"], true);
+    let sent = ann.say("den", "one thread").await;
+    assert_eq!(sent["ok"], true);
+    assert_eq!(bob.event("chat:message").await["text"], "one thread");
+    let listed = bob.ack("chat:rooms", Value::Null).await;
+    assert!(listed["rooms"]
+        .as_array()
+        .unwrap()
+        .contains(&json!({"name": "den", "members": 2})));
+}
+
+#[actix_web::test]
 async fn a_user_with_two_tabs_stays_in_the_room_until_the_last_tab_goes() {
     let app = spawn_app().await;
     let token = app.register("tabby").await;
