@@ -18,10 +18,13 @@ use super::server::ChatServer;
 /// Mailbox messages the hub's address buffers before `send` waits (actix's default).
 const MAILBOX_CAPACITY: usize = 16;
 
+/// The hub not started yet: its mailbox's receiving end and its state.
+type NotStarted = (AddressReceiver<ChatServer>, ChatServer);
+
 /// A hub whose address is handed out and whose actor starts on the first thread that asks.
 #[derive(Clone)]
 pub struct PendingHub {
-    slot: Arc<Mutex<Option<(AddressReceiver<ChatServer>, ChatServer)>>>,
+    slot: Arc<Mutex<Option<NotStarted>>>,
 }
 
 impl PendingHub {

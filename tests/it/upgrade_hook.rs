@@ -313,7 +313,9 @@ async fn accepted_connections_send_small_frames_at_once() {
     // before: realtime frames are small, and with it a fan-out wrote twice as many, smaller
     // segments (docs/BENCHMARKS.md, "Nagle's algorithm"). Node's `ws` turns it off too.
     let server = spawn_quiet().await;
-    let mut websocket = TcpStream::connect(("127.0.0.1", server.port)).await.unwrap();
+    let mut websocket = TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
     let request = handshake("GET", "/engine.io/?EIO=4&transport=websocket", "");
     websocket.write_all(request.as_bytes()).await.unwrap();
     let mut answer = [0u8; 12];
@@ -321,7 +323,9 @@ async fn accepted_connections_send_small_frames_at_once() {
     assert_eq!(&answer, b"HTTP/1.1 101");
     assert!(server_side_nodelay(&websocket), "a WebSocket");
 
-    let mut http = TcpStream::connect(("127.0.0.1", server.port)).await.unwrap();
+    let mut http = TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
     http.write_all(b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .await
         .unwrap();
