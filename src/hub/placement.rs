@@ -7,6 +7,10 @@
 //! "The hub on the worker's thread"). With several workers the hub keeps a thread of its own, so
 //! that no worker carries it. Either way its address exists from the start: messages sent before
 //! the actor runs wait in its mailbox.
+//!
+//! On the worker's thread the hub lives as long as that thread: were actix-server to restart the
+//! worker (it does when a worker's thread dies; tokio catches a panic inside a task, so only one
+//! outside every task would end it), the hub would not come back.
 
 use std::sync::{Arc, Mutex};
 
