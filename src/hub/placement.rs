@@ -4,7 +4,7 @@
 //! with one worker thread every session lives on that thread, so the hub runs there too: both
 //! hops are then calls within one thread, with no thread to wake and no context switch, and the
 //! broadcasts that arrive together reach each socket together, in one write (docs/BENCHMARKS.md,
-//! "The hub on the worker's thread"). With several workers the hub keeps a thread of its own, so
+//! the second run of 2026-12-07). With several workers the hub keeps a thread of its own, so
 //! that no worker carries it. Either way its address exists from the start: messages sent before
 //! the actor runs wait in its mailbox.
 //!

@@ -233,7 +233,8 @@ where
             .map_err(|error| error.into().error_response());
         HttpService::build()
             // Frames are small and realtime: Nagle's algorithm would hold each back until the
-            // client acknowledged the previous one (docs/BENCHMARKS.md, "Nagle's algorithm").
+            // client acknowledged the previous one (docs/BENCHMARKS.md, the second run of
+            // 2026-12-07).
             .tcp_nodelay(true)
             .keep_alive(KEEP_ALIVE)
             .client_request_timeout(head_timeout)

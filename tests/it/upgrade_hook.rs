@@ -311,7 +311,7 @@ fn server_side_nodelay(client: &TcpStream) -> bool {
 async fn accepted_connections_send_small_frames_at_once() {
     // Nagle's algorithm would hold a small frame back until the client acknowledged the one
     // before: realtime frames are small, and with it a fan-out wrote twice as many, smaller
-    // segments (docs/BENCHMARKS.md, "Nagle's algorithm"). Node's `ws` turns it off too.
+    // segments (docs/BENCHMARKS.md, its second run of 2026-12-07). Node's `ws` turns it off too.
     let server = spawn_quiet().await;
     let mut websocket = TcpStream::connect(("127.0.0.1", server.port))
         .await
