@@ -96,21 +96,7 @@ impl RawWs {
 
     /// Sends one masked frame with this first byte.
     pub async fn send(&mut self, first: u8, payload: &[u8]) {
-        let mask = [0x12, 0x34, 0x56, 0x78];
-        let mut frame = vec![first];
-        let length = payload.len();
-        if length < 126 {
-            frame.push(0x80 | length as u8);
-        } else if let Ok(medium) = u16::try_from(length) {
-            frame.push(0x80 | 126);
-            frame.extend_from_slice(&medium.to_be_bytes());
-        } else {
-            frame.push(0x80 | 127);
-            frame.extend_from_slice(&(length as u64).to_be_bytes());
-        }
-        frame.extend_from_slice(&mask);
-        frame.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
-        self.send_raw(&frame).await;
+        self.send_raw(&masked_frame(first, payload)).await;
     }
 
     /// The next frame from the server; panics after `WAIT` or if the connection ends.
@@ -166,6 +152,25 @@ impl RawWs {
         let payload = self.buf.split_to(length).to_vec();
         Some(RawFrame { first, payload })
     }
+}
+
+/// One masked frame with this first byte (FIN, RSV1-3 and the opcode), as a client writes it.
+pub fn masked_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x12, 0x34, 0x56, 0x78];
+    let mut frame = vec![first];
+    let length = payload.len();
+    if length < 126 {
+        frame.push(0x80 | length as u8);
+    } else if let Ok(medium) = u16::try_from(length) {
+        frame.push(0x80 | 126);
+        frame.extend_from_slice(&medium.to_be_bytes());
+    } else {
+        frame.push(0x80 | 127);
+        frame.extend_from_slice(&(length as u64).to_be_bytes());
+    }
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
+    frame
 }
 
 /// Compresses one message as a permessage-deflate client does (no context takeover).

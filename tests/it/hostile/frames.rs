@@ -1,5 +1,6 @@
 //! WebSocket frames that break RFC 6455, sent to an Engine.IO session: each closes that socket
-//! with the code the RFC gives, and a bystander's session carries on.
+//! with the code the RFC gives, and a bystander's session carries on. And a flood of valid frames
+//! in one write: all handled, the bystander not held up.
 
 use crate::common::raw_ws::*;
 use crate::common::*;
@@ -50,4 +51,41 @@ async fn malformed_frames_close_with_the_rfc_codes_and_harm_no_one_else() {
     bystander.send(TEXT, b"4still here").await;
     assert_eq!(bystander.recv_data().await.payload, b"4still here");
     server.stop().await;
+}
+
+#[actix_web::test]
+async fn a_thousand_messages_in_one_write_are_all_handled_and_others_keep_their_turn() {
+    // The connection hands its actor at most MESSAGES_PER_TURN (128) messages a turn, then yields
+    // to the other sockets of its worker and must come back for the rest by itself: they are
+    // already read, so no readiness from the socket wakes it, and events nobody handles write
+    // nothing that would. Only the last one is answered.
+    let server = spawn_quiet().await;
+    let mut bystander = session(&server).await;
+    let mut flooder =
+        RawWs::connect(server.port, "/socket.io/?EIO=4&transport=websocket", None).await;
+    assert_eq!(
+        flooder.recv().await.payload.first(),
+        Some(&b'0'),
+        "the open packet"
+    );
+    flooder.send(TEXT, b"40").await;
+    assert!(
+        flooder.recv_data().await.payload.starts_with(b"40{"),
+        "the CONNECT answer"
+    );
+    let mut burst: Vec<u8> = (0..1_000)
+        .flat_map(|i| masked_frame(TEXT, format!(r#"42["nobody-listens",{i}]"#).as_bytes()))
+        .collect();
+    burst.extend(masked_frame(TEXT, br#"427["message-with-ack","last"]"#));
+    flooder.send_raw(&burst).await;
+    bystander.send(TEXT, b"4still here").await;
+    assert_eq!(bystander.recv_data().await.payload, b"4still here");
+    // The conformance server greets with events of its own; the ack is what counts.
+    let ack = loop {
+        let frame = flooder.recv_data().await;
+        if frame.payload.starts_with(b"43") {
+            break frame.payload;
+        }
+    };
+    assert_eq!(ack, br#"437["last"]"#);
 }
