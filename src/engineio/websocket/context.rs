@@ -27,6 +27,7 @@ use actix_web::web::{Bytes, BytesMut};
 use bytes::Buf;
 use bytestring::ByteString;
 use futures_util::Stream;
+use tokio::io::Interest;
 use tokio::sync::oneshot;
 
 use super::super::outbox::{Batch, Outbox, Queued};
@@ -458,13 +459,16 @@ impl Incoming {
             }
             let read = if self.buf.is_empty() {
                 let mut chunk = [0u8; READ_CHUNK];
-                self.io.try_read(&mut chunk).inspect(|&read| {
-                    self.buf = BytesMut::from(&chunk[..read]);
-                })
+                read_drained(&self.io, READ_CHUNK, || self.io.try_read(&mut chunk)).inspect(
+                    |&read| {
+                        self.buf = BytesMut::from(&chunk[..read]);
+                    },
+                )
             } else {
                 // A message is half read: the rest goes straight behind it.
                 self.buf.reserve(READ_CHUNK);
-                self.io.try_read_buf(&mut self.buf)
+                let room = self.buf.capacity() - self.buf.len();
+                read_drained(&self.io, room, || self.io.try_read_buf(&mut self.buf))
             };
             match read {
                 Ok(read) => return Poll::Ready(Ok(read)),
@@ -474,6 +478,29 @@ impl Incoming {
             }
         }
     }
+}
+
+/// Runs `read`, a read of at most `room` bytes from `io`, and clears the socket's readiness when
+/// it comes back short, as tokio's own `poll_read` does (`try_read` clears it only on "would
+/// block"). A short read emptied the kernel's buffer, so the next read waits for the next wake
+/// instead of making a system call that only answers "would block": with one request in flight,
+/// that was one call in three. Data that arrives meanwhile wakes the task again, since the
+/// reactor only clears the readiness it reported before the read, and a closed peer stays
+/// readable.
+fn read_drained(
+    io: &TcpStream,
+    room: usize,
+    read: impl FnOnce() -> std::io::Result<usize>,
+) -> std::io::Result<usize> {
+    let mut short = None;
+    let result = io.try_io(Interest::READABLE, || match read() {
+        Ok(read) if read > 0 && read < room => {
+            short = Some(read);
+            Err(ErrorKind::WouldBlock.into())
+        }
+        other => other,
+    });
+    short.map_or(result, Ok)
 }
 
 impl Stream for Incoming {
@@ -508,5 +535,93 @@ impl Stream for Incoming {
             }
         }
         Poll::Ready(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+
+    /// Bounds each wait so a lost wake fails the test instead of hanging it.
+    const WAIT: Duration = Duration::from_secs(5);
+
+    async fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let client = TcpStream::connect(address).await.expect("connect");
+        let (server, _) = listener.accept().await.expect("accept");
+        (server, client)
+    }
+
+    async fn read_once(io: &TcpStream, buf: &mut [u8]) -> usize {
+        loop {
+            tokio::time::timeout(WAIT, io.readable())
+                .await
+                .expect("a wake")
+                .expect("readable");
+            let room = buf.len();
+            match read_drained(io, room, || io.try_read(buf)) {
+                Ok(read) => return read,
+                Err(error) if error.kind() == ErrorKind::WouldBlock => {}
+                Err(error) => panic!("read failed: {error}"),
+            }
+        }
+    }
+
+    /// Whether the socket still counts as readable: `try_io` runs its closure only then.
+    fn still_readable(io: &TcpStream) -> bool {
+        let mut tried = false;
+        let _ = io.try_io(Interest::READABLE, || {
+            tried = true;
+            Err::<(), _>(ErrorKind::WouldBlock.into())
+        });
+        tried
+    }
+
+    #[tokio::test]
+    async fn a_short_read_clears_readiness_and_the_next_data_wakes_again() {
+        let (server, mut client) = pair().await;
+        let mut buf = [0u8; 64];
+        client.write_all(b"first").await.expect("write");
+        assert_eq!(read_once(&server, &mut buf).await, 5);
+        assert!(
+            !still_readable(&server),
+            "after a short read the next read must wait for a wake, not try the socket"
+        );
+        client.write_all(b"second").await.expect("write");
+        assert_eq!(read_once(&server, &mut buf).await, 6);
+        assert_eq!(&buf[..6], b"second");
+    }
+
+    #[tokio::test]
+    async fn a_full_read_keeps_readiness_for_what_is_left() {
+        let (server, mut client) = pair().await;
+        client.write_all(&[7u8; 100]).await.expect("write");
+        let mut buf = [0u8; 64];
+        assert_eq!(read_once(&server, &mut buf).await, 64);
+        assert!(still_readable(&server), "more may wait after a full read");
+        assert_eq!(read_once(&server, &mut buf).await, 36);
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_closes_after_its_last_bytes_is_still_seen_closing() {
+        let (server, mut client) = pair().await;
+        client.write_all(b"bye").await.expect("write");
+        client.shutdown().await.expect("shutdown");
+        drop(client);
+        let mut buf = [0u8; 64];
+        let mut total = 0;
+        loop {
+            match read_once(&server, &mut buf).await {
+                0 => break,
+                read => total += read,
+            }
+        }
+        assert_eq!(total, 3);
     }
 }
