@@ -55,6 +55,8 @@ impl RawWs {
         let mut stream = TcpStream::connect(("127.0.0.1", port))
             .await
             .expect("connect");
+        // Each write leaves at once, so a frame written a byte at a time arrives that way.
+        stream.set_nodelay(true).expect("nodelay");
         let offer = extensions
             .map(|value| format!("Sec-WebSocket-Extensions: {value}\r\n"))
             .unwrap_or_default();

@@ -1,6 +1,7 @@
 //! WebSocket frames that break RFC 6455, sent to an Engine.IO session: each closes that socket
 //! with the code the RFC gives, and a bystander's session carries on. And a flood of valid frames
-//! in one write: all handled, the bystander not held up.
+//! in one write: all handled, the bystander not held up. And a frame trickled a byte at a time
+//! beside another client's messages: it arrives whole.
 
 use crate::common::raw_ws::*;
 use crate::common::*;
@@ -88,4 +89,33 @@ async fn a_thousand_messages_in_one_write_are_all_handled_and_others_keep_their_
         }
     };
     assert_eq!(ack, br#"437["last"]"#);
+}
+
+#[actix_web::test]
+async fn a_frame_sent_a_byte_at_a_time_beside_another_client_arrives_whole() {
+    // Each byte is a short read, after which the connection waits for the socket's next wake
+    // rather than reading again: a lost wake would leave the frame unanswered. The two sessions
+    // share the server's one worker and the read buffer it lends between messages; the other
+    // client's messages go through that buffer while the first frame is half read.
+    let server = spawn_quiet().await;
+    let mut trickler = session(&server).await;
+    let mut other = session(&server).await;
+    let frame = masked_frame(TEXT, b"4sent a byte at a time");
+    let (first, rest) = frame.split_at(3);
+    trickler.send_raw(first).await;
+    for (i, byte) in rest.iter().enumerate() {
+        trickler.send_raw(std::slice::from_ref(byte)).await;
+        if i % 4 == 0 {
+            let text = format!("4other {i}");
+            other.send(TEXT, text.as_bytes()).await;
+            assert_eq!(other.recv_data().await.payload, text.as_bytes());
+        } else {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    }
+    assert_eq!(
+        trickler.recv_data().await.payload,
+        b"4sent a byte at a time"
+    );
+    server.stop().await;
 }
