@@ -106,7 +106,7 @@ pub fn socket_io(adapter: Arc<dyn Adapter>, config: SocketIoConfig) -> SocketIo 
 
 /// `join` (room) + ack: joins the room, then acks.
 pub fn join(socket: &Socket, payload: Payload, ack: Option<AckSender>) {
-    if let Some(room) = payload.args.first().and_then(|r| r.as_str()) {
+    if let Some(room) = payload.args().first().and_then(|r| r.as_str()) {
         socket.join(room);
     }
     if let Some(ack) = ack {
@@ -116,15 +116,9 @@ pub fn join(socket: &Socket, payload: Payload, ack: Option<AckSender>) {
 
 /// `broadcast` [room, ...args]: emits `msg` with the args to the room, the sender left out.
 pub fn broadcast(socket: &Socket, mut payload: Payload, _: Option<AckSender>) {
-    let Some(room) = payload
-        .args
-        .first()
-        .and_then(|r| r.as_str())
-        .map(str::to_owned)
-    else {
+    let Some(serde_json::Value::String(room)) = payload.take_first() else {
         return;
     };
-    payload.args.remove(0);
     let _ = socket.to(room).emit("msg", payload);
 }
 
@@ -132,11 +126,11 @@ pub fn broadcast(socket: &Socket, mut payload: Payload, _: Option<AckSender>) {
 /// included, on every node, and acks `{error, responses}` with their answers (`error` is `null`,
 /// or `"timeout"` when some did not answer within the timeout, [`ASK_TIMEOUT`] by default).
 pub fn ask_room(socket: &Socket, payload: Payload, ack: Option<AckSender>) {
-    let (Some(room), Some(ack)) = (payload.args.first().and_then(|r| r.as_str()), ack) else {
+    let (Some(room), Some(ack)) = (payload.args().first().and_then(|r| r.as_str()), ack) else {
         return;
     };
     let timeout = payload
-        .args
+        .args()
         .get(1)
         .and_then(serde_json::Value::as_u64)
         .map_or(ASK_TIMEOUT, Duration::from_millis);
@@ -153,7 +147,7 @@ pub fn ask_room(socket: &Socket, payload: Payload, ack: Option<AckSender>) {
         };
         let responses: Vec<serde_json::Value> = answers
             .into_iter()
-            .flat_map(|answer| answer.args.into_iter().next())
+            .flat_map(|answer| answer.into_args().into_iter().next())
             .collect();
         let _ = ack.send_json(serde_json::json!({ "error": error, "responses": responses }));
     });
@@ -182,7 +176,7 @@ fn main_namespace() -> NamespaceBuilder {
             let answer = socket.emit_with_ack("question", Payload::json("ping?"), ASK_TIMEOUT);
             actix_rt::spawn(async move {
                 let reply = match answer.await {
-                    Ok(payload) => payload.args.into_iter().next().unwrap_or_default(),
+                    Ok(payload) => payload.into_args().into_iter().next().unwrap_or_default(),
                     Err(_) => "timeout".into(),
                 };
                 let _ = socket.emit("answer", Payload::new(vec![reply]));

@@ -84,7 +84,7 @@ impl ObservedAdapter {
             vec![
                 json!(&**nsp),
                 json!(id.as_str()),
-                event_args(event, &payload.args),
+                event_args(event, payload.args()),
                 Value::String(now_iso()),
             ],
         );

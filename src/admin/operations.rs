@@ -91,7 +91,7 @@ impl Operation {
     /// Parses the operation named `event`; `None` for an event that is none.
     pub fn parse(event: &str, payload: Payload) -> Option<Result<Operation, OperationError>> {
         let mut payload = payload;
-        let args = &payload.args;
+        let args = payload.args();
         let operation = match event {
             "emit" => (|| {
                 let nsp = name(args.first(), "emit")?;
@@ -100,7 +100,7 @@ impl Operation {
                 Ok((nsp, filter, event))
             })()
             .map(|(nsp, filter, event)| {
-                payload.args.drain(..3);
+                payload.args_mut().drain(..3);
                 Operation::Emit {
                     nsp,
                     filter,
@@ -210,7 +210,7 @@ mod tests {
                 payload,
             } => {
                 assert_eq!((nsp.as_str(), filter, event.as_str()), ("/", None, "hello"));
-                assert_eq!(payload.args, vec![json!(1), json!({"a": 2})]);
+                assert_eq!(payload.args(), vec![json!(1), json!({"a": 2})]);
             }
             other => panic!("{other:?}"),
         }

@@ -16,7 +16,7 @@ use crate::engineio::CloseReason;
 use crate::hub::room_index::Selection;
 use crate::socketio::packet::Packet;
 use crate::socketio::{
-    next_ack_id, AckReport, Adapter, BroadcastOptions, FetchedSocket, Payload, Room, SocketId,
+    next_ack_id, AckReport, Adapter, BroadcastOptions, FetchedSocket, Room, SocketId,
 };
 
 impl Inner {
@@ -218,7 +218,8 @@ impl Inner {
                         "clientCount": clients,
                     }),
                 ),
-                AckReport::Answer(Payload { args, attachments }) => {
+                AckReport::Answer(payload) => {
+                    let (args, attachments) = payload.into_parts();
                     let answer = WireObject {
                         body: json!({
                             "type": RequestType::BroadcastAck as u8,

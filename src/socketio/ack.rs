@@ -21,7 +21,7 @@ impl AckSender {
     /// Acknowledges with these arguments.
     pub fn send(self, payload: Payload) -> Result<(), EmitError> {
         self.socket.send_packet(&Packet::Ack {
-            nsp: self.socket.nsp().to_string(),
+            nsp: String::from(&**self.socket.nsp()),
             id: self.id,
             payload,
         })

@@ -372,10 +372,7 @@ mod tests {
         });
         let sent = SentFrames::new(&event);
         let (name, payload) = sent.event(Parser::Msgpack).expect("an event");
-        assert_eq!(
-            (name, payload.args.as_slice()),
-            ("news", &[Value::from(1)][..])
-        );
+        assert_eq!((name, payload.args()), ("news", &[Value::from(1)][..]));
         assert!(sent.event(Parser::Msgpack).is_some(), "read once, kept");
         let disconnect = Parser::Default.shared_frames(&Packet::Disconnect { nsp: "/".into() });
         assert!(SentFrames::new(&disconnect)

@@ -103,11 +103,11 @@ impl BroadcastOperator {
         // A volatile event is not logged for replay, as in Node.
         if self.recovery && !self.options.send.volatile {
             let offset = next_offset();
-            payload.args.push(offset.as_str().into());
+            payload.args_mut().push(offset.as_str().into());
             self.options.offset = Some(offset.into());
         }
         let packet = Packet::Event {
-            nsp: self.nsp.to_string(),
+            nsp: String::from(&*self.nsp),
             event: event.to_string(),
             payload,
             id: None,
@@ -142,7 +142,7 @@ impl BroadcastOperator {
         } else {
             let id = next_ack_id();
             let packet = Packet::Event {
-                nsp: self.nsp.to_string(),
+                nsp: String::from(&*self.nsp),
                 event: event.to_string(),
                 payload,
                 id: Some(id),

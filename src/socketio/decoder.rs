@@ -119,7 +119,7 @@ mod tests {
             panic!("expected an event, got {packet:?}");
         };
         assert_eq!(
-            payload.binary(&payload.args[1]),
+            payload.binary(&payload.args()[1]),
             Some(&Bytes::from_static(b"b"))
         );
     }
@@ -159,13 +159,13 @@ mod tests {
             let event = Packet::Event {
                 nsp: "/chat".into(),
                 event: "files".into(),
-                payload: super::super::Payload {
-                    args: vec![
+                payload: super::super::Payload::with_attachments(
+                    vec![
                         serde_json::json!({"_placeholder": true, "num": 0}),
                         serde_json::json!({"_placeholder": true, "num": 1}),
                     ],
-                    attachments: vec![Bytes::from_static(b"ab"), Bytes::from_static(b"cd")],
-                },
+                    vec![Bytes::from_static(b"ab"), Bytes::from_static(b"cd")],
+                ),
                 id: None,
             };
             let frames = parser.frames(&event);

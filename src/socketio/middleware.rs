@@ -125,7 +125,7 @@ mod tests {
                 if event == "bad" {
                     return Err(MiddlewareError::new("no"));
                 }
-                payload.args.push(json!("added"));
+                payload.args_mut().push(json!("added"));
                 Ok(())
             }));
         interceptors
@@ -135,7 +135,7 @@ mod tests {
                 Ok(())
             }));
         interceptors.on_any.push(Arc::new(|log, event, payload| {
-            note(log, format!("any {event} {:?}", payload.args));
+            note(log, format!("any {event} {:?}", payload.args()));
         }));
         interceptors.on_any_outgoing.push(Arc::new(|log, event, _| {
             note(log, format!("out {event}"));
@@ -151,7 +151,7 @@ mod tests {
         let log = Log::default();
         let mut payload = Payload::new(vec![json!(1)]);
         assert_eq!(interceptors().incoming(&log, "ok", &mut payload), Ok(()));
-        assert_eq!(payload.args, vec![json!(1), json!("added")]);
+        assert_eq!(payload.args(), vec![json!(1), json!("added")]);
         interceptors().outgoing(&log, "reply", &payload);
         assert_eq!(
             *crate::sync::lock(&log),

@@ -14,6 +14,7 @@ mod decoder;
 mod dynamic;
 mod error;
 mod joined;
+mod json_text;
 mod middleware;
 pub mod msgpack;
 mod msgpack_packet;

@@ -21,7 +21,7 @@ pub(crate) fn encode(packet: &Packet) -> Frame {
     let args = |head: Option<&str>, payload: &super::Payload| {
         let head = head.map(Msg::from);
         let rest = payload
-            .args
+            .args()
             .iter()
             .map(|arg| json_to_msgpack(arg, &payload.attachments));
         Msg::Array(head.into_iter().chain(rest).collect())
@@ -161,7 +161,7 @@ mod tests {
     fn binary_values_round_trip_as_attachments() {
         let mut payload = Payload::empty();
         let placeholder = payload.attach(Bytes::from_static(&[1, 2, 3]));
-        payload.args.push(json!({ "file": placeholder }));
+        payload.args_mut().push(json!({ "file": placeholder }));
         let ack = Packet::Ack {
             nsp: "/files".into(),
             id: 4,
@@ -194,7 +194,7 @@ mod tests {
         let Packet::Event { payload, .. } = &packet else {
             panic!("an event");
         };
-        assert_eq!(payload.binary(&payload.args[0]["a"]).unwrap()[..], [3]);
+        assert_eq!(payload.binary(&payload.args()[0]["a"]).unwrap()[..], [3]);
         assert_eq!(payload.attachments.len(), 2);
         assert_eq!(decode(&bytes_of(encode(&packet)), 4), Ok(packet));
     }
@@ -261,7 +261,7 @@ mod tests {
         };
         assert_eq!(id, Some(3));
         assert_eq!(
-            payload.binary(&payload.args[0]),
+            payload.binary(&payload.args()[0]),
             Some(&Bytes::from_static(&[9]))
         );
     }

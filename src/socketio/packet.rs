@@ -6,6 +6,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::error::ProtocolError;
+use super::json_text;
 use super::payload::Payload;
 use crate::engineio::{Frame, Frames};
 
@@ -167,14 +168,16 @@ impl Packet {
             Packet::Event { event, payload, .. } => {
                 out.push(b'[');
                 let _ = serde_json::to_writer(&mut *out, event);
-                for arg in &payload.args {
+                if !payload.is_empty() {
                     out.push(b',');
-                    let _ = serde_json::to_writer(&mut *out, arg);
+                    payload.write_elements(out);
                 }
                 out.push(b']');
             }
             Packet::Ack { payload, .. } => {
-                let _ = serde_json::to_writer(&mut *out, &payload.args);
+                out.push(b'[');
+                payload.write_elements(out);
+                out.push(b']');
             }
             _ => {}
         }
@@ -222,6 +225,10 @@ impl Packet {
                     .map_err(|_| ProtocolError::InvalidAckId)?,
             )
         };
+        if matches!(kind, '2' | '3') && !rest.is_empty() {
+            let packet = Packet::from_text(kind, nsp, id, rest)?;
+            return Ok(PartialPacket { packet, expected });
+        }
         let data = if rest.is_empty() {
             None
         } else {
@@ -229,6 +236,40 @@ impl Packet {
         };
         let packet = Packet::from_parts(kind as u8 - b'0', nsp, id, data)?;
         Ok(PartialPacket { packet, expected })
+    }
+
+    /// Builds a text event (`2`) or ack (`3`) from its JSON, keeping the arguments as text: checked
+    /// as the other packets' values are, but not parsed until a handler asks for them.
+    fn from_text(
+        kind: char,
+        nsp: String,
+        id: Option<u64>,
+        json: &str,
+    ) -> Result<Packet, ProtocolError> {
+        let array = json_text::read_array(json)
+            .map_err(|_| ProtocolError::InvalidJson)?
+            .ok_or(ProtocolError::InvalidPayload)?;
+        let packet = if kind == '3' {
+            Packet::Ack {
+                nsp,
+                id: id.ok_or(ProtocolError::InvalidPayload)?,
+                payload: Payload::from_checked_text(array.elements),
+            }
+        } else {
+            let name = array.first.ok_or(ProtocolError::InvalidPayload)?;
+            let name = serde_json::from_str(name).map_err(|_| ProtocolError::InvalidJson)?;
+            Packet::Event {
+                nsp,
+                event: event_name(name)?,
+                payload: Payload::from_checked_text(array.after_first),
+                id,
+            }
+        };
+        // Only a binary packet's attachments can stand behind a placeholder.
+        if array.has_placeholder {
+            return Err(ProtocolError::InvalidPlaceholders);
+        }
+        Ok(packet)
     }
 
     /// Builds a packet of type `kind` (0–6) from its decoded parts, checking that they fit the type,
@@ -255,14 +296,7 @@ impl Packet {
                 if items.is_empty() {
                     return Err(ProtocolError::InvalidPayload);
                 }
-                let event = match items.remove(0) {
-                    Value::String(name) => name,
-                    Value::Number(number) => number.to_string(),
-                    _ => return Err(ProtocolError::InvalidPayload),
-                };
-                if RESERVED_EVENTS.contains(&event.as_str()) {
-                    return Err(ProtocolError::ReservedEvent(event));
-                }
+                let event = event_name(items.remove(0))?;
                 Packet::Event {
                     nsp,
                     event,
@@ -301,6 +335,19 @@ impl Packet {
             _ => None,
         }
     }
+}
+
+/// An event's name: a string, or a number written as one; not one the client library reserves.
+fn event_name(value: Value) -> Result<String, ProtocolError> {
+    let event = match value {
+        Value::String(name) => name,
+        Value::Number(number) => number.to_string(),
+        _ => return Err(ProtocolError::InvalidPayload),
+    };
+    if RESERVED_EVENTS.contains(&event.as_str()) {
+        return Err(ProtocolError::ReservedEvent(event));
+    }
+    Ok(event)
 }
 
 fn take_char(rest: &mut &str) -> Option<char> {
@@ -371,7 +418,7 @@ mod tests {
         assert_eq!(text_of(&empty), "35[]");
         let mut payload = Payload::empty();
         let placeholder = payload.attach(Bytes::from_static(&[1, 2]));
-        payload.args.push(placeholder);
+        payload.args_mut().push(placeholder);
         let ack = Packet::Ack {
             nsp: "/admin".into(),
             id: 3,
@@ -451,9 +498,51 @@ mod tests {
                 "299999999999999999999999[\"a\"]",
                 ProtocolError::InvalidAckId,
             ),
+            (r#"2["a",1e400]"#, ProtocolError::InvalidJson),
+            (r#"2[1e400]"#, ProtocolError::InvalidJson),
+            (r#"2[["a"]]"#, ProtocolError::InvalidPayload),
+            (r#"2"a""#, ProtocolError::InvalidPayload),
+            (
+                r#"2["a",{"_placeholder":true,"num":0}]"#,
+                ProtocolError::InvalidPlaceholders,
+            ),
+            (
+                r#"31[{"x":{"_placeholder":true}}]"#,
+                ProtocolError::InvalidPlaceholders,
+            ),
         ];
         for (text, error) in cases {
             assert_eq!(decode(text).err(), Some(error), "{text:?}");
         }
+    }
+
+    /// An event's arguments go back out in an ack as the client wrote them: read once, not
+    /// parsed and written again.
+    #[test]
+    fn arguments_read_as_text_are_written_back_unchanged() {
+        let text = r#"27["echo" , {"b" : "\u00e9", "n": 1.50}, [ ]]"#;
+        let Packet::Event { event, payload, .. } = decode(text).unwrap().packet else {
+            panic!("an event");
+        };
+        assert_eq!(event, "echo");
+        let echoed = Packet::Ack {
+            nsp: "/".into(),
+            id: 7,
+            payload,
+        };
+        assert_eq!(text_of(&echoed), r#"37[{"b" : "\u00e9", "n": 1.50}, [ ]]"#);
+        let Packet::Ack { payload, .. } = decode(r#"3/x,2[ 1 ,"two" ]"#).unwrap().packet else {
+            panic!("an ack");
+        };
+        assert_eq!(payload.args(), [json!(1), json!("two")]);
+        let relayed = Packet::Event {
+            nsp: "/".into(),
+            event: "msg".into(),
+            payload,
+            id: None,
+        };
+        assert_eq!(text_of(&relayed), r#"2["msg",1 ,"two"]"#);
+        let bare = decode(r#"2[5]"#).unwrap().packet;
+        assert_eq!(text_of(&bare), r#"2["5"]"#);
     }
 }

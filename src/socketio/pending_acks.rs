@@ -102,11 +102,9 @@ impl PendingAcks {
 
 /// The first argument alone (`null` when there is none), with the attachments it may point at.
 fn first_argument(payload: Payload) -> Payload {
-    let first = payload.args.into_iter().next().unwrap_or(Value::Null);
-    Payload {
-        args: vec![first],
-        attachments: payload.attachments,
-    }
+    let (args, attachments) = payload.into_parts();
+    let first = args.into_iter().next().unwrap_or(Value::Null);
+    Payload::with_attachments(vec![first], attachments)
 }
 
 #[cfg(test)]
@@ -131,7 +129,7 @@ mod tests {
         assert!(acks.resolve(7, answer));
         assert!(!acks.resolve(7, Payload::empty()), "answered once only");
         match received.try_recv() {
-            Ok(AckReport::Answer(payload)) => assert_eq!(payload.args, vec![Value::from(1)]),
+            Ok(AckReport::Answer(payload)) => assert_eq!(payload.args(), [Value::from(1)]),
             other => panic!("expected the answer, got {other:?}"),
         }
     }

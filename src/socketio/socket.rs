@@ -261,7 +261,7 @@ impl Socket {
         }
         self.inner.ns.outgoing(self, event, &payload);
         let packet = Packet::Event {
-            nsp: self.nsp().to_string(),
+            nsp: String::from(&**self.nsp()),
             event: event.to_string(),
             payload,
             id: None,
@@ -283,7 +283,7 @@ impl Socket {
         } else {
             self.inner.ns.outgoing(self, event, &payload);
             self.send_packet(&Packet::Event {
-                nsp: self.nsp().to_string(),
+                nsp: String::from(&**self.nsp()),
                 event: event.to_string(),
                 payload,
                 id: Some(id),
@@ -356,7 +356,7 @@ impl Socket {
     pub fn disconnect(&self) {
         if self.transition(CONNECTED, DISCONNECTED) {
             let _ = self.send_packet(&Packet::Disconnect {
-                nsp: self.nsp().to_string(),
+                nsp: String::from(&**self.nsp()),
             });
             self.cleanup(DisconnectReason::ServerNamespaceDisconnect);
         }

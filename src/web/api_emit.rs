@@ -240,7 +240,7 @@ mod tests {
         let emit = checked(json!({"event": "news"})).unwrap();
         assert_eq!(emit.namespace, "/");
         assert!(emit.rooms.is_empty() && emit.except.is_empty());
-        assert!(emit.payload.args.is_empty());
+        assert!(emit.payload.args().is_empty());
         let emit = checked(json!({
             "namespace": "/admin", "rooms": ["a", "b"], "except": ["c"],
             "event": "news", "data": [1, {"x": 2}]
@@ -249,7 +249,7 @@ mod tests {
         assert_eq!(emit.namespace, "/admin");
         assert_eq!(emit.rooms, vec![Room::from("a"), Room::from("b")]);
         assert_eq!(emit.except, vec![Room::from("c")]);
-        assert_eq!(emit.payload.args, vec![json!(1), json!({"x": 2})]);
+        assert_eq!(emit.payload.args(), vec![json!(1), json!({"x": 2})]);
     }
 
     #[test]

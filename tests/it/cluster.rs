@@ -41,7 +41,7 @@ pub(crate) fn fresh_namespace() -> String {
 fn test_namespace(nsp: &str) -> NamespaceBuilder {
     Namespace::builder(nsp)
         .on("set-data", |socket, payload, ack| {
-            let data = payload.args.into_iter().next().unwrap_or_default();
+            let data = payload.into_args().into_iter().next().unwrap_or_default();
             let stored = socket.set_data(data).is_ok();
             if let Some(ack) = ack {
                 let _ = ack.send(agora::socketio::Payload::new(vec![json!(stored)]));

@@ -45,8 +45,8 @@ fn main_namespace() -> NamespaceBuilder {
                 return Err(MiddlewareError::new("forbidden event"));
             }
             if event == "shout" {
-                if let Some(text) = payload.args.first().and_then(|a| a.as_str()) {
-                    payload.args[0] = json!(text.to_uppercase());
+                if let Some(text) = payload.args().first().and_then(|a| a.as_str()) {
+                    payload.args_mut()[0] = json!(text.to_uppercase());
                 }
             }
             Ok(())
@@ -231,7 +231,7 @@ async fn cluster_node(key: &str, outgoing: &Outgoing) -> ApiServer {
     let log = Arc::clone(outgoing);
     let nsp = Namespace::builder("/")
         .on("join", |socket, payload, ack| {
-            if let Some(room) = payload.args.first().and_then(|a| a.as_str()) {
+            if let Some(room) = payload.args().first().and_then(|a| a.as_str()) {
                 socket.join(room);
             }
             if let Some(ack) = ack {

@@ -103,6 +103,13 @@ async fn events_and_client_acks() {
     sio.send(r#"42["nobody-listens"]"#).await;
     sio.send(r#"427["message-with-ack"]"#).await;
     assert_eq!(sio.recv_text().await, "437[]");
+    // Arguments go back as the client wrote them: read, checked, never rewritten.
+    sio.send(r#"428[ "message-with-ack" , 1.50, "\u00e9" , {"k" : [ ]} ]"#)
+        .await;
+    assert_eq!(
+        sio.recv_text().await,
+        r#"438[1.50, "\u00e9" , {"k" : [ ]}]"#
+    );
     server.stop().await;
 }
 
@@ -346,6 +353,15 @@ async fn malformed_packets_close_their_connection_and_harm_no_other() {
             "ack id overflow",
             Bad::Text(r#"4299999999999999999999["message"]"#),
         ),
+        ("number out of range", Bad::Text(r#"42["message",1e400]"#)),
+        (
+            "placeholder in a text EVENT",
+            Bad::Text(r#"42["message",{"_placeholder":true,"num":0}]"#),
+        ),
+        (
+            "placeholder in a text ACK",
+            Bad::Text(r#"431[{"a":{"_placeholder":true}}]"#),
+        ),
         ("ACK without id", Bad::Text(r#"43["x"]"#)),
         ("ACK with object", Bad::Text("431{}")),
         ("CONNECT with array", Bad::Text("40[1]")),
@@ -487,7 +503,7 @@ async fn spawn_guarded() -> (u16, actix_web::dev::ServerHandle) {
                 .on("shout", |socket, payload, _| {
                     let name = socket.extension::<String>().unwrap_or_default();
                     let mut payload: Payload = payload;
-                    payload.args.insert(0, name.into());
+                    payload.args_mut().insert(0, name.into());
                     let _ = socket.broadcast().emit("shouted", payload);
                 }),
         )

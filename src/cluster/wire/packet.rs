@@ -44,24 +44,28 @@ impl WirePacket {
                 payload,
                 id,
             } => {
-                let mut data = Vec::with_capacity(1 + payload.args.len());
+                let (args, attachments) = payload.into_parts();
+                let mut data = Vec::with_capacity(1 + args.len());
                 data.push(Value::String(event));
-                data.extend(payload.args);
+                data.extend(args);
                 Some(WirePacket {
                     kind: packet_type::EVENT,
                     nsp,
                     data: Some(Value::Array(data)),
-                    attachments: payload.attachments,
+                    attachments,
                     id,
                 })
             }
-            Packet::Ack { nsp, id, payload } => Some(WirePacket {
-                kind: packet_type::ACK,
-                nsp,
-                data: Some(Value::Array(payload.args)),
-                attachments: payload.attachments,
-                id: Some(id),
-            }),
+            Packet::Ack { nsp, id, payload } => {
+                let (args, attachments) = payload.into_parts();
+                Some(WirePacket {
+                    kind: packet_type::ACK,
+                    nsp,
+                    data: Some(Value::Array(args)),
+                    attachments,
+                    id: Some(id),
+                })
+            }
             _ => None,
         }
     }
@@ -101,10 +105,7 @@ impl WirePacket {
         Some(Packet::Event {
             nsp: self.nsp,
             event,
-            payload: Payload {
-                args: items,
-                attachments: self.attachments,
-            },
+            payload: Payload::with_attachments(items, self.attachments),
             id: None,
         })
     }
@@ -301,7 +302,7 @@ mod tests {
     fn encodes_as_notepack_does() {
         let mut payload = Payload::new(vec![json!("hi")]);
         let placeholder = payload.attach(Bytes::from_static(&[1, 2]));
-        payload.args.push(placeholder);
+        payload.args_mut().push(placeholder);
         let frames = Packet::Event {
             nsp: "/".into(),
             event: "msg".into(),

@@ -376,7 +376,7 @@ mod tests {
     fn a_broadcast_request_with_binary_survives_the_round_trip() {
         let mut payload = Payload::new(vec![json!("hi")]);
         let placeholder = payload.attach(Bytes::from_static(&[1, 2]));
-        payload.args.push(placeholder);
+        payload.args_mut().push(placeholder);
         let packet = WirePacket::from_packet(Packet::Event {
             nsp: "/".into(),
             event: "question".into(),

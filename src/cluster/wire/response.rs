@@ -83,10 +83,7 @@ impl ResponseMessage {
                 } = object;
                 // An answer without arguments comes without `packet` (undefined, in Node).
                 let first = body.get_mut("packet").map(Value::take).unwrap_or_default();
-                Response::Ack(Payload {
-                    args: vec![first],
-                    attachments,
-                })
+                Response::Ack(Payload::with_attachments(vec![first], attachments))
             }
             Some(RequestType::ServerSideEmit) => {
                 Response::ServerSide(object.body.get("data").cloned().unwrap_or_default())
