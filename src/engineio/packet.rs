@@ -68,9 +68,20 @@ pub enum Frame {
     Binary(Bytes),
 }
 
-/// Bytes reserved for a text message written in place: most events and acks fit, so the buffer is
+/// Bytes reserved for the buffer text messages are written in: most events and acks fit, so it is
 /// not grown (copied) while they are written.
 const TEXT_MESSAGE_CAPACITY: usize = 128;
+
+/// The largest buffer a thread keeps for writing text messages; a bigger message's is let go.
+const TEXT_SCRATCH_KEPT: usize = 64 << 10;
+
+thread_local! {
+    /// Where this thread writes text messages before they are copied into a frame of their exact
+    /// size: one allocation per frame, where a frame written in its own growing buffer took two
+    /// (the buffer, and the shared header `Bytes` needs when a buffer has room to spare).
+    static TEXT_SCRATCH: std::cell::RefCell<Vec<u8>> =
+        std::cell::RefCell::new(Vec::with_capacity(TEXT_MESSAGE_CAPACITY));
+}
 
 impl Frame {
     /// The open packet sent once at the start of a session.
@@ -106,17 +117,31 @@ impl Frame {
         Frame::Text(encoded.into())
     }
 
-    /// A text message packet written in place: `write` appends the text (UTF-8) after the `4`, so
-    /// the text is built once, in the frame's own buffer.
+    /// A text message packet written by `write`, which appends the text (UTF-8) after the `4`.
+    /// It is written into the thread's scratch buffer, then copied once into the frame.
     pub fn text_message_with(write: impl FnOnce(&mut Vec<u8>)) -> Frame {
-        let mut encoded = Vec::with_capacity(TEXT_MESSAGE_CAPACITY);
-        encoded.push(b'4');
-        write(&mut encoded);
-        let text = String::from_utf8(encoded).unwrap_or_else(|invalid| {
-            // Only a bug in the caller gets here; replacement characters beat a panic.
-            String::from_utf8_lossy(invalid.as_bytes()).into_owned()
-        });
-        Frame::Text(text.into())
+        TEXT_SCRATCH.with(|scratch| {
+            // Busy only if `write` itself wrote a text message: then it gets a buffer of its own.
+            let mut own = Vec::new();
+            let mut borrowed = scratch.try_borrow_mut();
+            let encoded = match borrowed.as_deref_mut() {
+                Ok(scratch) => scratch,
+                Err(_) => &mut own,
+            };
+            encoded.clear();
+            encoded.push(b'4');
+            write(encoded);
+            let text = match std::str::from_utf8(encoded) {
+                Ok(text) => text.to_owned(),
+                // Only a bug in the caller gets here; replacement characters beat a panic.
+                Err(_) => String::from_utf8_lossy(encoded).into_owned(),
+            };
+            let frame = Frame::Text(text.into());
+            if encoded.capacity() > TEXT_SCRATCH_KEPT {
+                *encoded = Vec::with_capacity(TEXT_MESSAGE_CAPACITY);
+            }
+            frame
+        })
     }
 
     /// A binary message packet.
