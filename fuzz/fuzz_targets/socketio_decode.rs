@@ -167,8 +167,8 @@ fn same_packet(a: &Packet, b: &Packet) -> bool {
 
 fn same_payload(a: &Payload, b: &Payload) -> bool {
     a.attachments == b.attachments
-        && a.args.len() == b.args.len()
-        && a.args.iter().zip(&b.args).all(|(x, y)| same_value(x, y))
+        && a.args().len() == b.args().len()
+        && a.args().iter().zip(b.args()).all(|(x, y)| same_value(x, y))
 }
 
 fn same_value(a: &Value, b: &Value) -> bool {
