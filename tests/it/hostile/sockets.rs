@@ -9,7 +9,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::{metric, metric_until, SOCKETS_OPEN};
 use crate::common::app::{online_count, spawn_app};
-use crate::common::{get, Polling, Sio, WsFrame};
+use crate::common::{get, Polling, Sio, WsFrame, WAIT};
 
 /// The Engine.IO record separator between the packets of one polling body.
 const SEP: char = '\u{1e}';
@@ -29,12 +29,26 @@ async fn a_connect_storm_over_polling_leaves_one_socket_and_none_once_closed() {
     let storm = vec!["40"; 200].join(&SEP.to_string());
     let (status, _) = polling.post(&storm).await;
     assert_eq!(status, StatusCode::OK);
-    let (_, body) = polling.get().await;
-    let answers = packets(&body)
+    // Read until the storm's guest announces itself online: by then it has joined its presence
+    // room, so the fresh guest below must see it (the socket alone being open is too early).
+    let mut bodies = String::new();
+    let online = tokio::time::timeout(WAIT, async {
+        while !bodies.contains(r#"42["online""#) {
+            let (_, body) = polling.get().await;
+            bodies.push_str(&body);
+            bodies.push(SEP);
+        }
+    })
+    .await;
+    assert!(
+        online.is_ok(),
+        "the storm's guest never went online: {bodies}"
+    );
+    let answers = packets(&bodies)
         .into_iter()
         .filter(|p| p.starts_with("40{"))
         .count();
-    assert_eq!(answers, 1, "one CONNECT answer: {body}");
+    assert_eq!(answers, 1, "one CONNECT answer: {bodies}");
     assert_eq!(metric_until(&app, SOCKETS_OPEN, |v| v >= 1.0).await, 1.0);
 
     let (fresh, online) = app.fresh_guest().await;
