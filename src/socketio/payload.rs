@@ -129,6 +129,7 @@ impl Payload {
     /// name or inside an ack's array.
     pub(crate) fn write_elements(&self, out: &mut Vec<u8>) {
         if let Some(text) = &self.text {
+            // `text` is `[`, at least one element, `]` (only `from_checked_text` builds it).
             out.extend_from_slice(&text.as_bytes()[1..text.len() - 1]);
             return;
         }
