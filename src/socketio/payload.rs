@@ -112,7 +112,7 @@ impl Payload {
     /// text that came as text stays text.
     pub fn take_first(&mut self) -> Option<Value> {
         if self.values.get().is_none() {
-            if let Some(Ok(Some(array))) = self.text.as_deref().map(json_text::read_array) {
+            if let Some(array) = self.text.as_deref().and_then(json_text::split_checked) {
                 let first = array
                     .first
                     .and_then(|first| serde_json::from_str(first).ok());
