@@ -355,6 +355,15 @@ async fn malformed_packets_close_their_connection_and_harm_no_other() {
         ),
         ("number out of range", Bad::Text(r#"42["message",1e400]"#)),
         (
+            "arguments nested past serde_json's limit",
+            // Leaked once so that every case borrows `&'static str`; the test ends right after.
+            Bad::Text(String::leak(format!(
+                r#"42["message",{}{}]"#,
+                "[".repeat(200),
+                "]".repeat(200)
+            ))),
+        ),
+        (
             "placeholder in a text EVENT",
             Bad::Text(r#"42["message",{"_placeholder":true,"num":0}]"#),
         ),
